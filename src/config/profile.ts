@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+export const DEVICE_ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
+export const DeviceIdSchema = z
+  .string()
+  .regex(DEVICE_ID_PATTERN, 'a device id is 1-64 characters of a-z, 0-9, "_" or "-"');
+
+const PowerSchema = z.discriminatedUnion('source', [
+  z.object({ source: z.literal('wired') }).strict(),
+  z
+    .object({
+      source: z.literal('battery'),
+      capacityMah: z.number().positive().max(100_000),
+      /** Average draw while idle (Wi-Fi keep-alive, PIR), mA. */
+      idleDrawMa: z.number().nonnegative().default(0.9),
+      /** Charge one ring costs (chime, radio, camera wake), mAh. */
+      dingCostMah: z.number().nonnegative().default(0.5),
+      /** Charge per second of recording/streaming, mAh. */
+      recordingCostMahPerS: z.number().nonnegative().default(0.08),
+      initialPercent: z.number().min(0).max(100).default(100),
+    })
+    .strict(),
+]);
+
+const ButtonSchema = z
+  .object({
+    /** Presses closer together than this are contact bounce: one press. */
+    debounceMs: z.number().int().min(0).max(5_000).default(50),
+    /** After a ding, further presses within this window chime no more and emit no ding. */
+    chimeWindowMs: z.number().int().min(0).max(60_000).default(3_000),
+  })
+  .strict();
+
+const RecordingSchema = z
+  .object({
+    preRollMs: z.number().int().min(0).max(30_000).default(5_000),
+    postRollMs: z.number().int().min(0).max(60_000).default(5_000),
+    maxClipMs: z.number().int().min(1_000).max(600_000).default(60_000),
+  })
+  .strict();
+
+const WifiSchema = z
+  .object({
+    /** Typical signal at the door, dBm. The simulated RSSI wanders around it. */
+    baseRssiDbm: z.number().int().min(-100).max(-20).default(-58),
+    jitterDbm: z.number().min(0).max(20).default(3),
+  })
+  .strict();
+
+/** Motion defaults; the detector validates its own block (see motion/settings) when the device starts. */
+const MotionBlockSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    sensitivity: z.enum(['low', 'medium', 'high']).default('medium'),
+  })
+  .loose();
+
+export const DeviceProfileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    model: z.string().min(1).max(64),
+    manufacturer: z.string().min(1).max(64),
+    firmwareVersion: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version like 1.4.2'),
+    resolution: z
+      .object({ width: z.number().int().min(160).max(7680), height: z.number().int().min(120).max(4320) })
+      .strict(),
+    fps: z.number().int().min(1).max(60),
+    power: PowerSchema,
+    button: ButtonSchema.default(ButtonSchema.parse({})),
+    motion: MotionBlockSchema.default(MotionBlockSchema.parse({})),
+    recording: RecordingSchema.default(RecordingSchema.parse({})),
+    wifi: WifiSchema.default(WifiSchema.parse({})),
+    retentionDays: z.number().int().min(1).max(3650).default(60),
+    telemetryIntervalMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
+    topicPrefix: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]+(\/[a-zA-Z0-9_-]+)*$/, 'MQTT topic levels of letters, digits, "_" or "-"')
+      .default('doorbell'),
+    /** Sample video played as the camera feed, relative to the repository root or absolute. */
+    video: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type DeviceProfile = z.output<typeof DeviceProfileSchema>;
+export type DeviceProfileInput = z.input<typeof DeviceProfileSchema>;

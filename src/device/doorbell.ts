@@ -1,0 +1,276 @@
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { DeviceProfile } from '../config/profile.js';
+import type { EventBus } from '../events/bus.js';
+import { envelope, iso } from '../events/envelope.js';
+import type { Box, DeviceState, DeviceStatus, PressSource } from '../events/schemas.js';
+import { seededRandom, seedFrom } from '../util/random.js';
+import { Battery } from './battery.js';
+
+export type Sensitivity = 'low' | 'medium' | 'high';
+
+export type PressOutcome =
+  | { accepted: true; seq: number }
+  | { accepted: false; reason: 'booting' | 'bounce' | 'chime-window' | 'battery-empty' };
+
+/** What the detector reports, already mapped to device time. */
+export interface MotionInput {
+  type: 'start' | 'update' | 'end';
+  atMs: number;
+  score: number;
+  box: Box;
+  zones: string[];
+}
+
+export interface DoorbellOptions {
+  deviceId: string;
+  profile: DeviceProfile;
+  clock: Clock;
+  bus: EventBus;
+  /** Next event sequence number; the agent persists it so it survives restarts. */
+  nextSeq: () => number;
+  bootMs?: number;
+  /** Seed for simulated radio noise; defaults to one derived from the device id. */
+  seed?: number;
+}
+
+/**
+ * The doorbell's firmware as a pure state machine: inputs (presses, motion, telemetry ticks) in,
+ * DeviceEvents out, time only from the Clock.
+ */
+export class Doorbell {
+  private status: DeviceStatus = 'booting';
+  private readonly bootedAt: number;
+  private readonly battery: Battery | undefined;
+  private readonly random: () => number;
+  private rssi: number;
+  private motionEnabled: boolean;
+  private sensitivity: Sensitivity;
+  private motionActive = false;
+  private motionStartedAt = 0;
+  private lastPressAt = Number.NEGATIVE_INFINITY;
+  private lastDingAt: number | undefined;
+  private dings = 0;
+  private suppressedPresses = 0;
+  private queues = { outbox: 0, uploads: 0 };
+  private readonly problems = new Set<string>();
+  private timers: { boot?: TimerHandle; chime?: TimerHandle; telemetry?: TimerHandle } = {};
+  private started = false;
+
+  constructor(private readonly options: DoorbellOptions) {
+    const { profile, clock } = options;
+    this.bootedAt = clock.now();
+    this.battery = profile.power.source === 'battery' ? new Battery(profile.power, this.bootedAt) : undefined;
+    this.random = seededRandom(options.seed ?? seedFrom(options.deviceId));
+    this.rssi = profile.wifi.baseRssiDbm;
+    this.motionEnabled = profile.motion.enabled;
+    this.sensitivity = profile.motion.sensitivity;
+  }
+
+  get deviceId(): string {
+    return this.options.deviceId;
+  }
+
+  get currentStatus(): DeviceStatus {
+    return this.status;
+  }
+
+  /** Boots: `booting` for bootMs, then `idle`, with periodic telemetry. Idempotent. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.enterBooting();
+    const { clock, profile } = this.options;
+    this.timers.telemetry = clock.setInterval(() => this.telemetryTick(), profile.telemetryIntervalMs);
+  }
+
+  stop(): void {
+    if (!this.started) return;
+    this.started = false;
+    const { clock } = this.options;
+    for (const timer of Object.values(this.timers)) clock.clearTimer(timer);
+    this.timers = {};
+  }
+
+  /** Simulated reboot: offline to integrators, then booting, then idle again. */
+  reboot(): void {
+    if (!this.started) return;
+    this.options.clock.clearTimer(this.timers.chime);
+    this.setStatus('rebooting');
+    this.enterBooting();
+  }
+
+  press(source: PressSource): PressOutcome {
+    const now = this.options.clock.now();
+    if (this.status === 'booting' || this.status === 'rebooting') return { accepted: false, reason: 'booting' };
+    if (this.battery?.isEmpty(now)) return { accepted: false, reason: 'battery-empty' };
+    const sinceLast = now - this.lastPressAt;
+    this.lastPressAt = now;
+    if (sinceLast < this.options.profile.button.debounceMs) return { accepted: false, reason: 'bounce' };
+    if (this.status === 'ringing') {
+      this.suppressedPresses++;
+      return { accepted: false, reason: 'chime-window' };
+    }
+    this.dings++;
+    this.lastDingAt = now;
+    this.battery?.chargeDing();
+    const seq = this.options.nextSeq();
+    this.options.bus.emit({
+      kind: 'ding',
+      payload: { ...envelope(this.deviceId, seq, now), event_type: 'ring', source },
+    });
+    this.setStatus('ringing');
+    this.timers.chime = this.options.clock.setTimeout(() => {
+      this.timers.chime = undefined;
+      if (this.status === 'ringing') this.setStatus('idle');
+    }, this.options.profile.button.chimeWindowMs);
+    return { accepted: true, seq };
+  }
+
+  motion(input: MotionInput): void {
+    if (!this.motionEnabled || this.status === 'booting' || this.status === 'rebooting') {
+      if (input.type === 'end' && this.motionActive) this.endMotion(input);
+      return;
+    }
+    if (input.type === 'start') {
+      if (this.motionActive) return;
+      this.motionActive = true;
+      this.motionStartedAt = input.atMs;
+    } else if (!this.motionActive) {
+      return;
+    }
+    if (input.type === 'end') {
+      this.endMotion(input);
+      return;
+    }
+    this.emitMotion(input, undefined);
+    if (input.type === 'start') this.emitState();
+  }
+
+  setMotionEnabled(enabled: boolean): void {
+    if (this.motionEnabled === enabled) return;
+    this.motionEnabled = enabled;
+    if (!enabled && this.motionActive) {
+      this.endMotion({ type: 'end', atMs: this.options.clock.now(), score: 0, box: emptyBox(), zones: [] });
+    } else {
+      this.emitState();
+    }
+  }
+
+  setSensitivity(sensitivity: Sensitivity): void {
+    if (this.sensitivity === sensitivity) return;
+    this.sensitivity = sensitivity;
+    this.emitState();
+  }
+
+  get currentSensitivity(): Sensitivity {
+    return this.sensitivity;
+  }
+
+  chargeRecording(seconds: number): void {
+    this.battery?.chargeRecording(seconds);
+  }
+
+  setQueueDepths(queues: { outbox?: number; uploads?: number }): void {
+    const next = { ...this.queues, ...queues };
+    if (next.outbox === this.queues.outbox && next.uploads === this.queues.uploads) return;
+    this.queues = next;
+  }
+
+  /** Marks a named problem (e.g. "spool unwritable") present or cleared; the state says unhealthy while any is. */
+  setProblem(problem: string, present: boolean): void {
+    const had = this.problems.has(problem);
+    if (had === present) return;
+    if (present) this.problems.add(problem);
+    else this.problems.delete(problem);
+    this.emitState();
+  }
+
+  state(): DeviceState {
+    const { profile, clock } = this.options;
+    const now = clock.now();
+    const battery = this.battery ? this.battery.percent(now) : null;
+    const problems = [...this.problems];
+    if (battery !== null && battery <= 0) problems.push('battery empty');
+    return {
+      v: 1,
+      deviceId: this.deviceId,
+      at: iso(now),
+      status: this.status,
+      model: profile.model,
+      manufacturer: profile.manufacturer,
+      firmware: profile.firmwareVersion,
+      power: profile.power.source,
+      battery,
+      rssi: this.rssi,
+      uptimeS: Math.floor((now - this.bootedAt) / 1000),
+      motionEnabled: this.motionEnabled,
+      motion: this.motionActive,
+      sensitivity: this.sensitivity,
+      lastDingAt: this.lastDingAt === undefined ? null : iso(this.lastDingAt),
+      dings: this.dings,
+      suppressedPresses: this.suppressedPresses,
+      queues: { ...this.queues },
+      healthy: problems.length === 0,
+      problems,
+    };
+  }
+
+  private enterBooting(): void {
+    const { clock } = this.options;
+    this.status = 'booting';
+    this.emitState();
+    clock.clearTimer(this.timers.boot);
+    this.timers.boot = clock.setTimeout(() => {
+      this.timers.boot = undefined;
+      this.setStatus('idle');
+    }, this.options.bootMs ?? 500);
+  }
+
+  private telemetryTick(): void {
+    const { baseRssiDbm, jitterDbm } = this.options.profile.wifi;
+    const step = (this.random() * 2 - 1) * jitterDbm;
+    const pull = (baseRssiDbm - this.rssi) * 0.3;
+    this.rssi = Math.round(Math.min(-20, Math.max(-100, this.rssi + step + pull)));
+    this.emitState();
+  }
+
+  private endMotion(input: MotionInput): void {
+    this.motionActive = false;
+    this.emitMotion({ ...input, type: 'end' }, input.atMs);
+    this.emitState();
+  }
+
+  private emitMotion(input: MotionInput, endedAtMs: number | undefined): void {
+    const seq = this.options.nextSeq();
+    this.options.bus.emit({
+      kind: 'motion',
+      payload: {
+        ...envelope(this.deviceId, seq, input.atMs),
+        type: input.type,
+        score: clampUnit(input.score),
+        box: input.box,
+        zones: input.zones,
+        startedAt: iso(this.motionStartedAt),
+        ...(endedAtMs === undefined ? {} : { endedAt: iso(endedAtMs) }),
+      },
+    });
+  }
+
+  private setStatus(status: DeviceStatus): void {
+    if (this.status === status) return;
+    this.status = status;
+    this.emitState();
+  }
+
+  private emitState(): void {
+    this.options.bus.emit({ kind: 'state', payload: this.state() });
+  }
+}
+
+function clampUnit(value: number): number {
+  return Math.min(1, Math.max(0, value));
+}
+
+function emptyBox(): Box {
+  return { x: 0, y: 0, w: 0, h: 0 };
+}

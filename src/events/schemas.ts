@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/** Schema version of every event payload; bump on a breaking change. */
+export const EVENT_SCHEMA_VERSION = 1;
+
+const IsoTime = z.iso.datetime({ offset: false });
+const Unit = z.number().min(0).max(1);
+
+export const EnvelopeSchema = z.object({
+  v: z.literal(EVENT_SCHEMA_VERSION),
+  id: z.string().min(1).max(128),
+  seq: z.number().int().nonnegative(),
+  deviceId: z.string().regex(/^[a-z0-9_-]{1,64}$/),
+  at: IsoTime,
+});
+
+export const PressSourceSchema = z.enum(['button', 'cli', 'mqtt', 'scenario', 'ui', 'fleet']);
+export type PressSource = z.infer<typeof PressSourceSchema>;
+
+export const DingEventSchema = EnvelopeSchema.extend({
+  event_type: z.literal('ring'),
+  source: PressSourceSchema,
+});
+
+export const BoxSchema = z.object({ x: Unit, y: Unit, w: Unit, h: Unit });
+
+export const MotionEventSchema = EnvelopeSchema.extend({
+  type: z.enum(['start', 'update', 'end']),
+  score: Unit,
+  box: BoxSchema,
+  zones: z.array(z.string()),
+  startedAt: IsoTime,
+  endedAt: IsoTime.optional(),
+});
+
+export const ClipEventSchema = EnvelopeSchema.extend({
+  clipId: z.string().min(1).max(128),
+  trigger: z.enum(['ding', 'motion', 'manual']),
+  startedAt: IsoTime,
+  endedAt: IsoTime,
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bucket: z.string(),
+  key: z.string(),
+  retainUntil: IsoTime,
+  encrypted: z.boolean(),
+});
+
+export const AvailabilitySchema = z.enum(['online', 'offline']);
+export const MotionStateSchema = z.enum(['ON', 'OFF']);
+
+export const DeviceStatusSchema = z.enum(['booting', 'idle', 'ringing', 'recording', 'uploading', 'rebooting']);
+
+export const DeviceStateSchema = z.object({
+  v: z.literal(EVENT_SCHEMA_VERSION),
+  deviceId: z.string(),
+  at: IsoTime,
+  status: DeviceStatusSchema,
+  model: z.string(),
+  manufacturer: z.string(),
+  firmware: z.string(),
+  power: z.enum(['wired', 'battery']),
+  battery: z.number().min(0).max(100).nullable(),
+  rssi: z.number().int(),
+  uptimeS: z.number().int().nonnegative(),
+  motionEnabled: z.boolean(),
+  motion: z.boolean(),
+  sensitivity: z.enum(['low', 'medium', 'high']),
+  lastDingAt: IsoTime.nullable(),
+  dings: z.number().int().nonnegative(),
+  suppressedPresses: z.number().int().nonnegative(),
+  queues: z.object({ outbox: z.number().int().nonnegative(), uploads: z.number().int().nonnegative() }),
+  healthy: z.boolean(),
+  problems: z.array(z.string()),
+});
+
+export const ResponseSchema = z.object({
+  status: z.enum(['ok', 'error']),
+  data: z.unknown().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  transaction: z.union([z.string().max(128), z.number()]).optional(),
+});
+
+export type DingEvent = z.infer<typeof DingEventSchema>;
+export type MotionEventPayload = z.infer<typeof MotionEventSchema>;
+export type ClipEventPayload = z.infer<typeof ClipEventSchema>;
+export type DeviceState = z.infer<typeof DeviceStateSchema>;
+export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
+export type CommandResponse = z.infer<typeof ResponseSchema>;
+export type Box = z.infer<typeof BoxSchema>;
+
+/** Everything the device emits, as one discriminated union keyed by `kind`. */
+export type DeviceEvent =
+  | { kind: 'ding'; payload: DingEvent }
+  | { kind: 'motion'; payload: MotionEventPayload }
+  | { kind: 'clip'; payload: ClipEventPayload }
+  | { kind: 'state'; payload: DeviceState };
+
+export type EventKind = DeviceEvent['kind'];

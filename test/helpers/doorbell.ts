@@ -1,0 +1,28 @@
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
+import { DeviceProfileSchema, type DeviceProfileInput } from '../../src/config/profile.js';
+import { Doorbell } from '../../src/device/doorbell.js';
+import { EventBus } from '../../src/events/bus.js';
+import type { DeviceEvent } from '../../src/events/schemas.js';
+
+export const baseProfile: DeviceProfileInput = {
+  model: 'Test Bell',
+  manufacturer: 'Tests Inc.',
+  firmwareVersion: '1.0.0',
+  resolution: { width: 1280, height: 720 },
+  fps: 15,
+  power: { source: 'wired' },
+};
+
+export function makeDoorbell(overrides: Partial<DeviceProfileInput> = {}, bootMs = 500) {
+  const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+  const events: DeviceEvent[] = [];
+  const bus = new EventBus((error) => {
+    throw error;
+  });
+  bus.subscribe((event) => events.push(event));
+  let seq = 0;
+  const profile = DeviceProfileSchema.parse({ ...baseProfile, ...overrides });
+  const doorbell = new Doorbell({ deviceId: 'front-door', profile, clock, bus, nextSeq: () => ++seq, bootMs });
+  const dings = () => events.filter((e) => e.kind === 'ding');
+  return { clock, events, bus, doorbell, profile, dings };
+}
