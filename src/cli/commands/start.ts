@@ -1,0 +1,89 @@
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { Agent } from '../../agent/agent.js';
+import { createLogger } from '../../log/logger.js';
+import type { CliCommand, CliIo } from '../io.js';
+import { UsageError, writeLine } from '../io.js';
+import { brokerChoiceFrom, brokerOptionSpec, dataDirFrom, deviceIdFrom, profileFrom } from '../options.js';
+
+export const command: CliCommand = {
+  summary: 'run a virtual doorbell (embedded broker unless --broker is given)',
+  usage:
+    'doorbell start [--profile NAME|PATH] [--id ID] [--port N] [--host ADDR] [--broker URL [--username U --password P]\n' +
+    '               [--ca FILE] [--cert FILE --key FILE] [--insecure] [--mqtt-version 3.1.1|5]] [--data-dir DIR]',
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        profile: { type: 'string' },
+        id: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        ...brokerOptionSpec,
+      },
+      strict: true,
+    });
+    const deviceId = deviceIdFrom(values.id, io);
+    const profile = await profileFrom(values.profile, io);
+    const logger = createLogger({ deviceId });
+    const agent = new Agent({
+      deviceId,
+      profile,
+      broker: brokerChoiceFrom(values, io),
+      dataDir: dataDirFrom(values['data-dir'], io),
+      logger,
+    });
+    try {
+      await agent.start();
+    } catch (error) {
+      await agent.stop();
+      throw new UsageError(`cannot start: ${(error as Error).message}`, 1);
+    }
+    printWelcome(io, agent, deviceId, profile.name);
+    const stopKeys = io.stdin.isTTY ? ringOnEnter(io, agent) : () => {};
+    await waitForSignal();
+    stopKeys();
+    writeLine(io.stdout, 'stopping: publishing offline…');
+    await agent.stop();
+    return 0;
+  },
+};
+
+function printWelcome(io: CliIo, agent: Agent, deviceId: string, profileName: string): void {
+  const url = new URL(agent.brokerUrl);
+  const host = url.hostname;
+  const port = url.port || '1883';
+  const idFlag = deviceId === 'front-door' ? '' : ` --id ${deviceId}`;
+  const brokerFlag = port === '1883' && host === '127.0.0.1' ? '' : ` --broker mqtt://${host}:${port}`;
+  writeLine(
+    io.stdout,
+    [
+      `virtual doorbell "${deviceId}" (${profileName}) is up; broker ${agent.brokerUrl}`,
+      `  watch it:  mosquitto_sub -h ${host} -p ${port} -t '${agent.topics.root.split('/')[0]}/#' -v`,
+      `  ring it:   npx doorbell press${idFlag}${brokerFlag}${io.stdin.isTTY ? '   (or press Enter here)' : ''}`,
+      '  stop it:   Ctrl+C',
+    ].join('\n'),
+  );
+}
+
+function ringOnEnter(io: CliIo, agent: Agent): () => void {
+  const lines = createInterface({ input: io.stdin });
+  lines.on('line', () => {
+    const outcome = agent.press('button');
+    writeLine(io.stdout, outcome.accepted ? `ding (seq ${outcome.seq})` : `no ding: ${outcome.reason}`);
+  });
+  return () => lines.close();
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import type { IClientOptions } from 'mqtt';
+import { z } from 'zod';
+
+export const BrokerConnectionSchema = z
+  .object({
+    url: z
+      .string()
+      .regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'a broker URL like mqtt://host:1883 or mqtts://host:8883'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** PEM files for TLS: the CA that signed the broker, and a client certificate + key for mutual TLS. */
+    caFile: z.string().optional(),
+    certFile: z.string().optional(),
+    keyFile: z.string().optional(),
+    rejectUnauthorized: z.boolean().default(true),
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+    keepaliveS: z.number().int().min(5).max(3600).default(30),
+    reconnectPeriodMs: z.number().int().min(100).max(60_000).default(1000),
+  })
+  .strict();
+
+export type BrokerConnection = z.output<typeof BrokerConnectionSchema>;
+
+export interface Will {
+  topic: string;
+  payload: string;
+  retain: boolean;
+  qos: 0 | 1;
+}
+
+/** mqtt.js options for a broker connection; reads TLS files (the only I/O here). */
+export async function clientOptions(
+  connection: BrokerConnection,
+  clientId: string,
+  will?: Will,
+): Promise<IClientOptions> {
+  const [ca, cert, key] = await Promise.all(
+    [connection.caFile, connection.certFile, connection.keyFile].map((file) =>
+      file ? readFile(file).catch((error: NodeJS.ErrnoException) => {
+        throw new Error(`cannot read TLS file ${file}: ${error.code ?? error.message}`);
+      }) : Promise.resolve(undefined),
+    ),
+  );
+  return {
+    clientId,
+    clean: true,
+    protocolVersion: connection.protocolVersion,
+    keepalive: connection.keepaliveS,
+    reconnectPeriod: connection.reconnectPeriodMs,
+    connectTimeout: 10_000,
+    ...(connection.username !== undefined ? { username: connection.username } : {}),
+    ...(connection.password !== undefined ? { password: connection.password } : {}),
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    rejectUnauthorized: connection.rejectUnauthorized,
+    ...(will ? { will: { ...will, payload: Buffer.from(will.payload) } } : {}),
+  };
+}
+
+/** Masks the password in a broker URL for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
+}

@@ -1,0 +1,135 @@
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { CommandResponse } from '../events/schemas.js';
+import type { Logger } from '../log/logger.js';
+import { type BrokerConnection, clientOptions } from './connection.js';
+import type { DurableOutbox, OutboxEntry, OutboxMessage } from './outbox.js';
+import { type CommandTable, dispatchRequest } from './requests.js';
+import { type DeviceTopics, parseTopic } from './topics.js';
+
+export interface DeviceLinkOptions {
+  connection: BrokerConnection;
+  prefix: string;
+  deviceId: string;
+  topics: DeviceTopics;
+  outbox: DurableOutbox;
+  commands: CommandTable;
+  logger: Logger;
+  /** Retained messages to (re)publish on every connect, e.g. the current state. */
+  onConnected: () => void;
+  onConnectionChange?: (connected: boolean) => void;
+}
+
+/**
+ * The device's MQTT session: availability with an `offline` will, retained state, events from the
+ * durable outbox (QoS 1, in order), and request/response commands.
+ */
+export class DeviceLink {
+  private client: MqttClient | undefined;
+  private readonly retained = new Map<string, string | Buffer>();
+  private stopping = false;
+
+  constructor(private readonly options: DeviceLinkOptions) {}
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  async start(): Promise<void> {
+    if (this.client) return;
+    const { connection, topics, deviceId, logger } = this.options;
+    const opts = await clientOptions(connection, `doorbell-${deviceId}`, {
+      topic: topics.availability,
+      payload: 'offline',
+      retain: true,
+      qos: 1,
+    });
+    const client = mqtt.connect(connection.url, opts);
+    this.client = client;
+    client.on('connect', () => {
+      logger.info({ broker: connection.url }, 'connected to broker');
+      client.publish(topics.availability, 'online', { qos: 1, retain: true });
+      client.subscribe(topics.requestWildcard, { qos: 1 });
+      this.options.onConnected();
+      this.options.onConnectionChange?.(true);
+    });
+    client.on('close', () => {
+      if (!this.stopping) this.options.onConnectionChange?.(false);
+    });
+    client.on('error', (error) => logger.warn({ err: error.message }, 'mqtt error'));
+    client.on('message', (topic, payload, packet) => {
+      void this.handleMessage(topic, payload, packet.properties);
+    });
+    // Whatever a previous run left unacknowledged goes first, in order.
+    for (const entry of this.options.outbox.unacknowledged()) this.sendEntry(entry);
+  }
+
+  /** Appends an event to the durable outbox, then hands it to the client. */
+  publishEvent(message: OutboxMessage): void {
+    this.sendEntry(this.options.outbox.append(message));
+  }
+
+  /** Latest-value topics (state, motion, snapshot): not queued durably, republished on connect. */
+  publishRetained(topic: string, payload: string | Buffer): void {
+    this.retained.set(topic, payload);
+    if (this.client?.connected) this.client.publish(topic, payload, { qos: 1, retain: true });
+  }
+
+  republishRetained(): void {
+    if (!this.client?.connected) return;
+    for (const [topic, payload] of this.retained) this.client.publish(topic, payload, { qos: 1, retain: true });
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client || this.stopping) return;
+    this.stopping = true;
+    if (client.connected) {
+      await new Promise<void>((resolve) =>
+        client.publish(this.options.topics.availability, 'offline', { qos: 1, retain: true }, () => resolve()),
+      );
+    }
+    await client.endAsync(!client.connected).catch(() => undefined);
+    this.client = undefined;
+  }
+
+  private sendEntry(entry: OutboxEntry): void {
+    const client = this.client;
+    if (!client) return;
+    const opts: IClientPublishOptions = { qos: entry.qos, retain: entry.retain };
+    client.publish(entry.topic, entry.payload, opts, (error) => {
+      if (!error) this.options.outbox.acknowledge(entry.n);
+    });
+  }
+
+  private async handleMessage(
+    topic: string,
+    payload: Buffer,
+    properties: { responseTopic?: string; correlationData?: Buffer } | undefined,
+  ): Promise<void> {
+    const parsed = parseTopic(this.options.prefix, topic);
+    if (parsed.kind !== 'request' || parsed.deviceId !== this.options.deviceId) return;
+    const response = await dispatchRequest(this.options.commands, parsed.command, payload);
+    if (!response) {
+      this.options.logger.warn({ topic }, 'ignored request with a malformed command name');
+      return;
+    }
+    this.respond(parsed.command, response, properties);
+  }
+
+  private respond(
+    command: string,
+    response: CommandResponse,
+    properties: { responseTopic?: string; correlationData?: Buffer } | undefined,
+  ): void {
+    const client = this.client;
+    if (!client) return;
+    const body = JSON.stringify(response);
+    client.publish(this.options.topics.response(command), body, { qos: 1 });
+    if (properties?.responseTopic && !properties.responseTopic.includes('#') && !properties.responseTopic.includes('+')) {
+      client.publish(properties.responseTopic, body, {
+        qos: 1,
+        ...(properties.correlationData ? { properties: { correlationData: properties.correlationData } } : {}),
+      });
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import mqtt from 'mqtt';
+import { type BrokerConnection, clientOptions } from './connection.js';
+
+export type RequestReply =
+  | { kind: 'response'; response: unknown }
+  | { kind: 'timeout' }
+  | { kind: 'connect-error'; message: string };
+
+export interface RequestOnceOptions {
+  connection: BrokerConnection;
+  requestTopic: string;
+  responseTopic: string;
+  body: Record<string, unknown>;
+  transaction: string;
+  timeoutMs: number;
+}
+
+/** One request/response round trip as a short-lived client (what `doorbell press` does). */
+export async function requestOnce(options: RequestOnceOptions): Promise<RequestReply> {
+  const opts = await clientOptions(
+    { ...options.connection, reconnectPeriodMs: options.connection.reconnectPeriodMs },
+    `doorbell-cli-${options.transaction.slice(0, 8)}`,
+  );
+  const client = mqtt.connect(options.connection.url, { ...opts, reconnectPeriod: 0, connectTimeout: options.timeoutMs });
+  try {
+    return await new Promise<RequestReply>((resolve) => {
+      const timer = setTimeout(() => resolve({ kind: 'timeout' }), options.timeoutMs);
+      const finish = (reply: RequestReply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      };
+      client.on('error', (error) => finish({ kind: 'connect-error', message: error.message }));
+      client.on('close', () => {
+        if (!client.connected) finish({ kind: 'connect-error', message: 'connection closed' });
+      });
+      client.on('message', (topic, payload) => {
+        if (topic !== options.responseTopic) return;
+        try {
+          const response = JSON.parse(payload.toString('utf8')) as { transaction?: unknown };
+          if (response.transaction === options.transaction) finish({ kind: 'response', response });
+        } catch {
+          // someone else's malformed message on the response topic; keep waiting for ours
+        }
+      });
+      client.on('connect', () => {
+        client.subscribe(options.responseTopic, { qos: 1 }, (error) => {
+          if (error) return finish({ kind: 'connect-error', message: error.message });
+          client.publish(options.requestTopic, JSON.stringify(options.body), { qos: 1 });
+        });
+      });
+    });
+  } finally {
+    await client.endAsync(true).catch(() => undefined);
+  }
+}
