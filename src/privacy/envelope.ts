@@ -209,7 +209,10 @@ export class DecryptStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       this.pending.push(chunk);
-      if (!this.header && !this.readHeader()) return callback();
+      if (!this.header && !this.readHeader()) {
+        callback();
+        return;
+      }
       while (this.pending.length > this.recordBytes)
         this.openRecord(this.pending.take(this.recordBytes), false);
       callback();
