@@ -134,17 +134,36 @@ export class Agent {
     const { topics } = this;
     switch (event.kind) {
       case 'ding':
-        link.publishEvent({ topic: topics.dingEvents, payload: JSON.stringify(event.payload), qos: 1, retain: false });
+        link.publishEvent({
+          topic: topics.dingEvents,
+          payload: JSON.stringify(event.payload),
+          qos: 1,
+          retain: false,
+        });
         break;
       case 'motion':
-        link.publishEvent({ topic: topics.motionEvents, payload: JSON.stringify(event.payload), qos: 1, retain: false });
-        if (event.payload.type !== 'update') link.publishRetained(topics.motion, event.payload.type === 'start' ? 'ON' : 'OFF');
+        link.publishEvent({
+          topic: topics.motionEvents,
+          payload: JSON.stringify(event.payload),
+          qos: 1,
+          retain: false,
+        });
+        if (event.payload.type !== 'update')
+          link.publishRetained(topics.motion, event.payload.type === 'start' ? 'ON' : 'OFF');
         break;
       case 'clip':
-        link.publishEvent({ topic: topics.clipEvents, payload: JSON.stringify(event.payload), qos: 1, retain: false });
+        link.publishEvent({
+          topic: topics.clipEvents,
+          payload: JSON.stringify(event.payload),
+          qos: 1,
+          retain: false,
+        });
         break;
       case 'state':
-        link.publishRetained(topics.state, JSON.stringify({ ...event.payload, queues: this.queueDepths(event) }));
+        link.publishRetained(
+          topics.state,
+          JSON.stringify({ ...event.payload, queues: this.queueDepths(event) }),
+        );
         if (!this.motionPublished) {
           this.motionPublished = true;
           link.publishRetained(topics.motion, event.payload.motion ? 'ON' : 'OFF');

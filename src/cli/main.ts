@@ -20,7 +20,9 @@ async function loadCommand(name: string): Promise<CliCommand | undefined> {
 
 async function listCommands(): Promise<Array<[string, CliCommand]>> {
   const files = await readdir(commandsDir);
-  const names = [...new Set(files.map((f) => f.replace(/\.(js|ts)$/, '')).filter((n) => !n.includes('.')))].sort();
+  const names = [
+    ...new Set(files.map((f) => f.replace(/\.(js|ts)$/, '')).filter((n) => !n.includes('.'))),
+  ].sort();
   const out: Array<[string, CliCommand]> = [];
   for (const name of names) {
     const command = await loadCommand(name);
@@ -31,7 +33,8 @@ async function listCommands(): Promise<Array<[string, CliCommand]>> {
 
 async function printHelp(io: CliIo): Promise<void> {
   writeLine(io.stdout, 'Usage: doorbell <command> [options]\n\nCommands:');
-  for (const [name, command] of await listCommands()) writeLine(io.stdout, `  ${name.padEnd(12)} ${command.summary}`);
+  for (const [name, command] of await listCommands())
+    writeLine(io.stdout, `  ${name.padEnd(12)} ${command.summary}`);
   writeLine(io.stdout, '\nRun `doorbell <command> --help` for its options.');
 }
 
@@ -65,7 +68,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   }
 }
 
-const invokedDirectly = process.argv[1] && fileURLToPath(import.meta.url) === (await realpathOf(process.argv[1]));
+const invokedDirectly =
+  process.argv[1] && fileURLToPath(import.meta.url) === (await realpathOf(process.argv[1]));
 async function realpathOf(path: string): Promise<string> {
   const { realpath } = await import('node:fs/promises');
   return realpath(path).catch(() => path);

@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import type { BrokerChoice } from '../agent/agent.js';
 import { loadProfile, type NamedProfile } from '../config/load-profile.js';
 import { DEFAULT_PROFILE } from '../config/paths.js';
-import { isValidDeviceId } from '../mqtt/topics.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
+import { isValidDeviceId } from '../mqtt/topics.js';
 import { type CliIo, UsageError, writeLine } from './io.js';
 
 export const DEFAULT_DEVICE_ID = 'front-door';
@@ -35,7 +35,9 @@ export interface BrokerFlags {
 export function deviceIdFrom(value: string | undefined, io: CliIo): string {
   const id = value ?? io.env['DOORBELL_ID'] ?? DEFAULT_DEVICE_ID;
   if (!isValidDeviceId(id)) {
-    throw new UsageError(`--id ${JSON.stringify(id)} is not a valid device id (1-64 characters of a-z, 0-9, _ or -)`);
+    throw new UsageError(
+      `--id ${JSON.stringify(id)} is not a valid device id (1-64 characters of a-z, 0-9, _ or -)`,
+    );
   }
   return id;
 }
@@ -53,8 +55,10 @@ export function portFrom(value: string | undefined, io: CliIo, fallback = DEFAUL
 /** Broker connection from flags, then env (DOORBELL_BROKER, DOORBELL_MQTT_USERNAME/PASSWORD). */
 export function connectionFrom(flags: BrokerFlags, io: CliIo, fallbackUrl: string): BrokerConnection {
   const version = flags['mqtt-version'] ?? io.env['DOORBELL_MQTT_VERSION'];
-  const protocolVersion = version === undefined ? 4 : version === '5' ? 5 : version === '3.1.1' || version === '4' ? 4 : NaN;
-  if (Number.isNaN(protocolVersion)) throw new UsageError(`--mqtt-version ${JSON.stringify(version)}: use 3.1.1 or 5`);
+  const protocolVersion =
+    version === undefined ? 4 : version === '5' ? 5 : version === '3.1.1' || version === '4' ? 4 : NaN;
+  if (Number.isNaN(protocolVersion))
+    throw new UsageError(`--mqtt-version ${JSON.stringify(version)}: use 3.1.1 or 5`);
   const input = {
     url: flags.broker ?? io.env['DOORBELL_BROKER'] ?? fallbackUrl,
     username: flags.username ?? io.env['DOORBELL_MQTT_USERNAME'],
@@ -65,7 +69,9 @@ export function connectionFrom(flags: BrokerFlags, io: CliIo, fallbackUrl: strin
     rejectUnauthorized: !flags.insecure,
     protocolVersion,
   };
-  const result = BrokerConnectionSchema.safeParse(Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
+  const result = BrokerConnectionSchema.safeParse(
+    Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
+  );
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const field = issue.path.join('.') === 'url' ? '--broker' : String(issue.path.join('.'));
@@ -74,7 +80,10 @@ export function connectionFrom(flags: BrokerFlags, io: CliIo, fallbackUrl: strin
   return result.data;
 }
 
-export function brokerChoiceFrom(flags: BrokerFlags & { port?: string | undefined; host?: string | undefined }, io: CliIo): BrokerChoice {
+export function brokerChoiceFrom(
+  flags: BrokerFlags & { port?: string | undefined; host?: string | undefined },
+  io: CliIo,
+): BrokerChoice {
   if (flags.broker ?? io.env['DOORBELL_BROKER']) {
     return { kind: 'external', connection: connectionFrom(flags, io, '') };
   }

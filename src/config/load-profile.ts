@@ -42,13 +42,19 @@ export async function readJsonFile(path: string): Promise<Loaded<unknown>> {
   }
 }
 
-export async function loadProfile(nameOrPath: string, profilesDir = PROFILES_DIR): Promise<Loaded<NamedProfile>> {
+export async function loadProfile(
+  nameOrPath: string,
+  profilesDir = PROFILES_DIR,
+): Promise<Loaded<NamedProfile>> {
   const path = resolveProfilePath(nameOrPath, profilesDir);
   const json = await readJsonFile(path);
   if (!json.ok) {
     if (PROFILE_NAME.test(nameOrPath)) {
       const known = await listProfileNames(profilesDir);
-      return { ok: false, errors: [`unknown profile "${nameOrPath}" (known: ${known.join(', ') || 'none'})`] };
+      return {
+        ok: false,
+        errors: [`unknown profile "${nameOrPath}" (known: ${known.join(', ') || 'none'})`],
+      };
     }
     return json;
   }

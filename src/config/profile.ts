@@ -60,7 +60,9 @@ export const DeviceProfileSchema = z
     $schema: z.string().optional(),
     model: z.string().min(1).max(64),
     manufacturer: z.string().min(1).max(64),
-    firmwareVersion: z.string().regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version like 1.4.2'),
+    firmwareVersion: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'a semantic version like 1.4.2'),
     resolution: z
       .object({ width: z.number().int().min(160).max(7680), height: z.number().int().min(120).max(4320) })
       .strict(),

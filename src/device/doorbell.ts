@@ -101,7 +101,8 @@ export class Doorbell {
 
   press(source: PressSource): PressOutcome {
     const now = this.options.clock.now();
-    if (this.status === 'booting' || this.status === 'rebooting') return { accepted: false, reason: 'booting' };
+    if (this.status === 'booting' || this.status === 'rebooting')
+      return { accepted: false, reason: 'booting' };
     if (this.battery?.isEmpty(now)) return { accepted: false, reason: 'battery-empty' };
     const sinceLast = now - this.lastPressAt;
     this.lastPressAt = now;

@@ -10,7 +10,13 @@ export interface Envelope {
 
 /** Event ids are derived from device and seq, so they are unique across restarts and identical under replay. */
 export function envelope(deviceId: string, seq: number, atMs: number): Envelope {
-  return { v: EVENT_SCHEMA_VERSION, id: `${deviceId}-${seq.toString(36).padStart(6, '0')}`, seq, deviceId, at: iso(atMs) };
+  return {
+    v: EVENT_SCHEMA_VERSION,
+    id: `${deviceId}-${seq.toString(36).padStart(6, '0')}`,
+    seq,
+    deviceId,
+    at: iso(atMs),
+  };
 }
 
 export function iso(ms: number): string {

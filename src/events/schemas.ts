@@ -49,7 +49,14 @@ export const ClipEventSchema = EnvelopeSchema.extend({
 export const AvailabilitySchema = z.enum(['online', 'offline']);
 export const MotionStateSchema = z.enum(['ON', 'OFF']);
 
-export const DeviceStatusSchema = z.enum(['booting', 'idle', 'ringing', 'recording', 'uploading', 'rebooting']);
+export const DeviceStatusSchema = z.enum([
+  'booting',
+  'idle',
+  'ringing',
+  'recording',
+  'uploading',
+  'rebooting',
+]);
 
 export const DeviceStateSchema = z.object({
   v: z.literal(EVENT_SCHEMA_VERSION),

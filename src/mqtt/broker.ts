@@ -50,7 +50,9 @@ export class EmbeddedBroker {
         if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
         const parsed = parseTopic(prefix, packet.topic);
         if (parsed.kind === 'invalid-device') {
-          return callback(new Error(`refused: invalid device id ${JSON.stringify(parsed.deviceId)} in ${packet.topic}`));
+          return callback(
+            new Error(`refused: invalid device id ${JSON.stringify(parsed.deviceId)} in ${packet.topic}`),
+          );
         }
         if (hooks.authorizePublish) return hooks.authorizePublish(client, packet, callback);
         callback(null);
@@ -75,7 +77,9 @@ export class EmbeddedBroker {
     }).catch((error: NodeJS.ErrnoException) => {
       aedes.close();
       if (error.code === 'EADDRINUSE') {
-        throw new Error(`port ${this.options.port} on ${this.host} is in use (choose another with --port, or 0 for any)`);
+        throw new Error(
+          `port ${this.options.port} on ${this.host} is in use (choose another with --port, or 0 for any)`,
+        );
       }
       throw error;
     });

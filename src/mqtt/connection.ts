@@ -37,9 +37,11 @@ export async function clientOptions(
 ): Promise<IClientOptions> {
   const [ca, cert, key] = await Promise.all(
     [connection.caFile, connection.certFile, connection.keyFile].map((file) =>
-      file ? readFile(file).catch((error: NodeJS.ErrnoException) => {
-        throw new Error(`cannot read TLS file ${file}: ${error.code ?? error.message}`);
-      }) : Promise.resolve(undefined),
+      file
+        ? readFile(file).catch((error: NodeJS.ErrnoException) => {
+            throw new Error(`cannot read TLS file ${file}: ${error.code ?? error.message}`);
+          })
+        : Promise.resolve(undefined),
     ),
   );
   return {

@@ -76,7 +76,8 @@ export class DeviceLink {
 
   republishRetained(): void {
     if (!this.client?.connected) return;
-    for (const [topic, payload] of this.retained) this.client.publish(topic, payload, { qos: 1, retain: true });
+    for (const [topic, payload] of this.retained)
+      this.client.publish(topic, payload, { qos: 1, retain: true });
   }
 
   async stop(): Promise<void> {
@@ -85,7 +86,9 @@ export class DeviceLink {
     this.stopping = true;
     if (client.connected) {
       await new Promise<void>((resolve) =>
-        client.publish(this.options.topics.availability, 'offline', { qos: 1, retain: true }, () => resolve()),
+        client.publish(this.options.topics.availability, 'offline', { qos: 1, retain: true }, () =>
+          resolve(),
+        ),
       );
     }
     await client.endAsync(!client.connected).catch(() => undefined);
@@ -125,10 +128,16 @@ export class DeviceLink {
     if (!client) return;
     const body = JSON.stringify(response);
     client.publish(this.options.topics.response(command), body, { qos: 1 });
-    if (properties?.responseTopic && !properties.responseTopic.includes('#') && !properties.responseTopic.includes('+')) {
+    if (
+      properties?.responseTopic &&
+      !properties.responseTopic.includes('#') &&
+      !properties.responseTopic.includes('+')
+    ) {
       client.publish(properties.responseTopic, body, {
         qos: 1,
-        ...(properties.correlationData ? { properties: { correlationData: properties.correlationData } } : {}),
+        ...(properties.correlationData
+          ? { properties: { correlationData: properties.correlationData } }
+          : {}),
       });
     }
   }

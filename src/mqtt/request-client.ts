@@ -21,7 +21,11 @@ export async function requestOnce(options: RequestOnceOptions): Promise<RequestR
     { ...options.connection, reconnectPeriodMs: options.connection.reconnectPeriodMs },
     `doorbell-cli-${options.transaction.slice(0, 8)}`,
   );
-  const client = mqtt.connect(options.connection.url, { ...opts, reconnectPeriod: 0, connectTimeout: options.timeoutMs });
+  const client = mqtt.connect(options.connection.url, {
+    ...opts,
+    reconnectPeriod: 0,
+    connectTimeout: options.timeoutMs,
+  });
   try {
     return await new Promise<RequestReply>((resolve) => {
       const timer = setTimeout(() => resolve({ kind: 'timeout' }), options.timeoutMs);

@@ -21,11 +21,16 @@ export type CommandHandler = (args: Record<string, unknown>) => unknown | Promis
 export type CommandTable = Readonly<Record<string, CommandHandler>>;
 
 /** Parses a request body: empty or a JSON object of at most 64 KiB, with an optional `transaction`. */
-export function parseRequest(payload: Uint8Array): { ok: true; request: ParsedRequest } | { ok: false; error: CommandError } {
+export function parseRequest(
+  payload: Uint8Array,
+): { ok: true; request: ParsedRequest } | { ok: false; error: CommandError } {
   if (payload.byteLength > MAX_REQUEST_BYTES) {
     return {
       ok: false,
-      error: new CommandError('payload-too-large', `request is ${payload.byteLength} bytes; the limit is ${MAX_REQUEST_BYTES}`),
+      error: new CommandError(
+        'payload-too-large',
+        `request is ${payload.byteLength} bytes; the limit is ${MAX_REQUEST_BYTES}`,
+      ),
     };
   }
   const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8').trim();
@@ -34,7 +39,10 @@ export function parseRequest(payload: Uint8Array): { ok: true; request: ParsedRe
   try {
     body = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: new CommandError('malformed-json', `request is not valid JSON: ${(error as Error).message}`) };
+    return {
+      ok: false,
+      error: new CommandError('malformed-json', `request is not valid JSON: ${(error as Error).message}`),
+    };
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return { ok: false, error: new CommandError('invalid-request', 'request must be a JSON object') };
@@ -43,7 +51,10 @@ export function parseRequest(payload: Uint8Array): { ok: true; request: ParsedRe
   if (transaction !== undefined && !isTransaction(transaction)) {
     return {
       ok: false,
-      error: new CommandError('invalid-request', 'transaction must be a string of at most 128 characters or a number'),
+      error: new CommandError(
+        'invalid-request',
+        'transaction must be a string of at most 128 characters or a number',
+      ),
     };
   }
   return { ok: true, request: { args, transaction } };
@@ -61,11 +72,18 @@ export function salvageTransaction(payload: Uint8Array): Transaction | undefined
 }
 
 function isTransaction(value: unknown): value is Transaction {
-  return (typeof value === 'string' && value.length <= 128) || (typeof value === 'number' && Number.isFinite(value));
+  return (
+    (typeof value === 'string' && value.length <= 128) ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 export function okResponse(data: unknown, transaction: Transaction | undefined): CommandResponse {
-  return { status: 'ok', ...(data === undefined ? {} : { data }), ...(transaction === undefined ? {} : { transaction }) };
+  return {
+    status: 'ok',
+    ...(data === undefined ? {} : { data }),
+    ...(transaction === undefined ? {} : { transaction }),
+  };
 }
 
 export function errorResponse(error: CommandError, transaction: Transaction | undefined): CommandResponse {
@@ -92,12 +110,18 @@ export async function dispatchRequest(
   const handler = Object.hasOwn(table, command) ? table[command] : undefined;
   if (!handler) {
     const known = Object.keys(table).sort().join(', ');
-    return errorResponse(new CommandError('unknown-command', `unknown command "${command}" (known: ${known})`), transaction);
+    return errorResponse(
+      new CommandError('unknown-command', `unknown command "${command}" (known: ${known})`),
+      transaction,
+    );
   }
   try {
     return okResponse(await handler(args), transaction);
   } catch (error) {
     if (error instanceof CommandError) return errorResponse(error, transaction);
-    return errorResponse(new CommandError('internal', (error as Error).message ?? String(error)), transaction);
+    return errorResponse(
+      new CommandError('internal', (error as Error).message ?? String(error)),
+      transaction,
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DingEventSchema, DeviceStateSchema, MotionEventSchema } from '../../src/events/schemas.js';
+import { DeviceStateSchema, DingEventSchema, MotionEventSchema } from '../../src/events/schemas.js';
 import { makeDoorbell } from '../helpers/doorbell.js';
 
 describe('Doorbell state machine', () => {
@@ -87,7 +87,9 @@ describe('Doorbell state machine', () => {
     expect(doorbell.state().battery).toBe(0);
     expect(doorbell.state().healthy).toBe(false);
     expect(doorbell.press('button')).toEqual({ accepted: false, reason: 'battery-empty' });
-    const levels = events.filter((e) => e.kind === 'state').map((e) => (e.payload as { battery: number }).battery);
+    const levels = events
+      .filter((e) => e.kind === 'state')
+      .map((e) => (e.payload as { battery: number }).battery);
     expect(levels.length).toBeGreaterThan(101 * 60 - 5);
     expect(levels.every((level, i) => i === 0 || level <= levels[i - 1]!)).toBe(true);
     // Four simulated days must not take four days: virtual time is a loop, not a wait.
@@ -151,7 +153,9 @@ describe('Doorbell state machine', () => {
     clock.advance(1000);
     doorbell.reboot();
     clock.advance(1000);
-    const statuses = events.filter((e) => e.kind === 'state').map((e) => DeviceStateSchema.parse(e.payload).status);
+    const statuses = events
+      .filter((e) => e.kind === 'state')
+      .map((e) => DeviceStateSchema.parse(e.payload).status);
     expect(statuses).toEqual(['booting', 'idle', 'rebooting', 'booting', 'idle']);
   });
 

@@ -1,5 +1,5 @@
 import { VirtualClock } from '../../src/clock/virtual-clock.js';
-import { DeviceProfileSchema, type DeviceProfileInput } from '../../src/config/profile.js';
+import { type DeviceProfileInput, DeviceProfileSchema } from '../../src/config/profile.js';
 import { Doorbell } from '../../src/device/doorbell.js';
 import { EventBus } from '../../src/events/bus.js';
 import type { DeviceEvent } from '../../src/events/schemas.js';
@@ -22,7 +22,14 @@ export function makeDoorbell(overrides: Partial<DeviceProfileInput> = {}, bootMs
   bus.subscribe((event) => events.push(event));
   let seq = 0;
   const profile = DeviceProfileSchema.parse({ ...baseProfile, ...overrides });
-  const doorbell = new Doorbell({ deviceId: 'front-door', profile, clock, bus, nextSeq: () => ++seq, bootMs });
+  const doorbell = new Doorbell({
+    deviceId: 'front-door',
+    profile,
+    clock,
+    bus,
+    nextSeq: () => ++seq,
+    bootMs,
+  });
   const dings = () => events.filter((e) => e.kind === 'ding');
   return { clock, events, bus, doorbell, profile, dings };
 }

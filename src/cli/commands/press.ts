@@ -9,7 +9,8 @@ import { brokerOptionSpec, connectionFrom, DEFAULT_PORT, deviceIdFrom } from '..
 
 export const command: CliCommand = {
   summary: 'ring a running doorbell over MQTT and print its response (exit 0 = it rang)',
-  usage: 'doorbell press [--id ID] [--broker URL] [--prefix doorbell] [--timeout MS] [--source cli|scenario|…]',
+  usage:
+    'doorbell press [--id ID] [--broker URL] [--prefix doorbell] [--timeout MS] [--source cli|scenario|…]',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -24,7 +25,8 @@ export const command: CliCommand = {
     });
     const deviceId = deviceIdFrom(values.id, io);
     const timeoutMs = Number(values.timeout ?? 5000);
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout ${values.timeout}: not a positive number of ms`);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new UsageError(`--timeout ${values.timeout}: not a positive number of ms`);
     const connection = connectionFrom(values, io, `mqtt://127.0.0.1:${DEFAULT_PORT}`);
     BrokerConnectionSchema.parse(connection);
     const topics = deviceTopics(values.prefix ?? 'doorbell', deviceId);
@@ -38,7 +40,10 @@ export const command: CliCommand = {
       timeoutMs,
     });
     if (reply.kind === 'timeout') {
-      writeLine(io.stderr, `doorbell press: no answer from "${deviceId}" within ${timeoutMs} ms (is it running on ${connection.url}?)`);
+      writeLine(
+        io.stderr,
+        `doorbell press: no answer from "${deviceId}" within ${timeoutMs} ms (is it running on ${connection.url}?)`,
+      );
       return 3;
     }
     if (reply.kind === 'connect-error') {

@@ -20,7 +20,8 @@ export const command: CliCommand = {
       const { profile } = loaded.value;
       rows.push({ name, default: name === DEFAULT_PROFILE, ...profile });
       if (!values.json) {
-        const power = profile.power.source === 'battery' ? `battery ${profile.power.capacityMah} mAh` : 'wired';
+        const power =
+          profile.power.source === 'battery' ? `battery ${profile.power.capacityMah} mAh` : 'wired';
         writeLine(
           io.stdout,
           `${name.padEnd(16)} ${profile.manufacturer} ${profile.model}, fw ${profile.firmwareVersion}, ` +

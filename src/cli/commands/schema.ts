@@ -13,7 +13,9 @@ export const command: CliCommand = {
     const [name, ...extra] = args;
     const build = name ? SCHEMAS[name] : undefined;
     if (!build || extra.length) {
-      throw new UsageError(`which schema? one of: ${Object.keys(SCHEMAS).join(', ')}${name ? ` (got "${name}")` : ''}`);
+      throw new UsageError(
+        `which schema? one of: ${Object.keys(SCHEMAS).join(', ')}${name ? ` (got "${name}")` : ''}`,
+      );
     }
     writeLine(io.stdout, JSON.stringify(build(), null, 2));
     return 0;

@@ -1,0 +1,37 @@
+import { Agent } from '../../src/agent/agent.js';
+import { loadProfile } from '../../src/config/load-profile.js';
+import type { DeviceProfileInput } from '../../src/config/profile.js';
+import { DeviceProfileSchema } from '../../src/config/profile.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
+import { tempDir } from './mqtt.js';
+
+/** An in-process agent on an external broker URL, with profile overrides for tests. */
+export async function startAgent(
+  url: string,
+  deviceId: string,
+  overrides: Partial<DeviceProfileInput> = {},
+  extra: { dataDir?: string; protocolVersion?: 4 | 5 } = {},
+): Promise<Agent> {
+  const loaded = await loadProfile('wired-1080p');
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const { video: _video, ...base } = loaded.value.profile;
+  const profile = DeviceProfileSchema.parse({ ...base, ...overrides });
+  const agent = new Agent({
+    deviceId,
+    profile: { ...loaded.value, profile },
+    broker: {
+      kind: 'external',
+      connection: BrokerConnectionSchema.parse({
+        url,
+        protocolVersion: extra.protocolVersion ?? 4,
+        reconnectPeriodMs: 200,
+      }),
+    },
+    dataDir: extra.dataDir ?? tempDir(),
+    logger: silentLogger(),
+    bootMs: 50,
+  });
+  await agent.start();
+  return agent;
+}

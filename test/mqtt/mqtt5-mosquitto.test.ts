@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Agent } from '../../src/agent/agent.js';
+import { startAgent } from '../helpers/agent.js';
+import { mosquittoPath, type RunningMosquitto, startMosquitto, subscriber } from '../helpers/mqtt.js';
+
+describe.skipIf(!mosquittoPath())(
+  'MQTT 5 request/response on mosquitto (skipped: mosquitto binary not installed)',
+  () => {
+    let broker: RunningMosquitto;
+    let agent: Agent;
+    beforeAll(async () => {
+      broker = await startMosquitto();
+      agent = await startAgent(broker.url, 'v5-door', {}, { protocolVersion: 5 });
+    });
+    afterAll(async () => {
+      await agent?.stop();
+      await broker?.stop();
+    });
+
+    it('honours the response topic and correlation data of an MQTT 5 request', async () => {
+      const requester = await subscriber(broker.url, 'replies/me', { protocolVersion: 5 });
+      await requester.client.publishAsync('doorbell/v5-door/request/state', '{}', {
+        qos: 1,
+        properties: { responseTopic: 'replies/me', correlationData: Buffer.from('corr-123') },
+      });
+      const reply = await requester.waitForTopic('replies/me');
+      expect(JSON.parse(reply.text)).toMatchObject({ status: 'ok', data: { deviceId: 'v5-door' } });
+      expect(Buffer.from(reply.properties?.['correlationData'] as Buffer).toString()).toBe('corr-123');
+      await requester.client.endAsync();
+    });
+  },
+);

@@ -1,0 +1,43 @@
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DurableOutbox } from '../../src/mqtt/outbox.js';
+import { tempDir } from '../helpers/mqtt.js';
+
+const message = (i: number) => ({ topic: `t/${i}`, payload: `p${i}`, qos: 1 as const, retain: false });
+
+describe('DurableOutbox', () => {
+  it('keeps unacknowledged messages across a restart, in order', () => {
+    const dir = tempDir();
+    const first = new DurableOutbox(dir);
+    for (let i = 1; i <= 5; i++) first.append(message(i));
+    first.acknowledge(1);
+    first.acknowledge(2);
+    const reopened = new DurableOutbox(dir);
+    expect(reopened.unacknowledged().map((e) => e.topic)).toEqual(['t/3', 't/4', 't/5']);
+    expect(reopened.append(message(6)).n).toBe(6);
+  });
+
+  it('an out-of-order ack only moves the watermark once the gap is filled', () => {
+    const dir = tempDir();
+    const outbox = new DurableOutbox(dir);
+    for (let i = 1; i <= 3; i++) outbox.append(message(i));
+    outbox.acknowledge(2);
+    expect(new DurableOutbox(dir).unacknowledged().map((e) => e.n)).toEqual([1, 2, 3]);
+    outbox.acknowledge(1);
+    expect(new DurableOutbox(dir).unacknowledged().map((e) => e.n)).toEqual([3]);
+    expect(outbox.depth).toBe(1);
+  });
+
+  it('skips a torn last line from a crash mid-append and keeps appending cleanly', () => {
+    const dir = tempDir();
+    const outbox = new DurableOutbox(dir);
+    outbox.append(message(1));
+    appendFileSync(join(dir, 'outbox.jsonl'), '{"n":2,"topic":"t/2","payl');
+    const reopened = new DurableOutbox(dir);
+    expect(reopened.unacknowledged().map((e) => e.n)).toEqual([1]);
+    reopened.append(message(3));
+    expect(new DurableOutbox(dir).unacknowledged().map((e) => e.topic)).toEqual(['t/1', 't/3']);
+    expect(readFileSync(join(dir, 'outbox.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(3);
+  });
+});
