@@ -1,0 +1,339 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import {
+  type Bucket,
+  checkMetadata,
+  IntegrityError,
+  InvalidMetadataError,
+  type ObjectHead,
+  type ObjectMetadata,
+  ObjectNotFoundError,
+  type ObjectSummary,
+  type PutOptions,
+  type PutResult,
+} from './bucket.js';
+import { hashFile } from './hashing.js';
+import { assertSafeKey, assertSafePrefix } from './keys.js';
+
+/** Clips up to this size go up in one PutObject (one plain MD5 ETag); larger ones in parts of this size. */
+export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+
+export type S3Verification = 'etag' | 'readback';
+
+export interface S3BucketOptions {
+  bucket: string;
+  /** Any S3-compatible endpoint, e.g. http://127.0.0.1:4568. Omit for AWS. */
+  endpoint?: string;
+  /** Default: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1. */
+  region?: string;
+  /** Path-style addressing (http://host/bucket/key). Default: true when an endpoint is given. */
+  forcePathStyle?: boolean;
+  /** Default: the usual AWS chain (env, shared profile, SSO, instance role…). */
+  credentials?: S3ClientConfig['credentials'];
+  /** SDK-level attempts per request (default 3); the upload queue retries on top with its own backoff. */
+  maxAttempts?: number;
+  /** Socket connect timeout, ms (default 5000). */
+  connectionTimeoutMs?: number;
+  /** A preconfigured client (tests, custom middleware); the options above are then ignored. */
+  client?: S3Client;
+  partSize?: number;
+  /** Parts in flight per upload (default 2); memory use is about partSize × queueSize. */
+  queueSize?: number;
+  /**
+   * How put() proves the stored bytes: 'etag' (default) compares the ETag with MD5s computed while
+   * streaming and falls back to reading the object back when the ETag is not one of those (e.g. SSE-KMS);
+   * 'readback' always downloads and hashes.
+   */
+  verify?: S3Verification;
+}
+
+/** An S3 client configured for S3-compatible servers as measured on s3rver (see DEVELOPERS notes). */
+export function createS3Client(options: Omit<S3BucketOptions, 'bucket' | 'client'>): S3Client {
+  const region =
+    options.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
+  return new S3Client({
+    region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: options.maxAttempts ?? 3,
+    // Default (WHEN_SUPPORTED) sends aws-chunked bodies with trailing checksums, which some S3-compatible
+    // servers (s3rver) store verbatim, corrupting the object while answering 200.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5_000 },
+  });
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.mp4': 'video/mp4',
+  '.jpg': 'image/jpeg',
+  '.json': 'application/json',
+};
+
+function contentTypeOf(key: string): string {
+  const dot = key.lastIndexOf('.');
+  return (dot >= 0 && CONTENT_TYPES[key.slice(dot)]) || 'application/octet-stream';
+}
+
+/** Hashes bytes as they stream to the uploader: whole-object MD5, per-part MD5s, optionally sha256. */
+class UploadTap extends Transform {
+  bytes = 0;
+  private readonly whole = createHash('md5');
+  private readonly partDigests: Buffer[] = [];
+  private part: Hash | undefined;
+  private partFill = 0;
+  private readonly sha256: Hash | undefined;
+
+  constructor(
+    private readonly partSize: number,
+    private readonly trackParts: boolean,
+    withSha256: boolean,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+    this.sha256 = withSha256 ? createHash('sha256') : undefined;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.whole.update(chunk);
+    this.sha256?.update(chunk);
+    if (this.trackParts) this.feedParts(chunk);
+    callback(null, chunk);
+  }
+
+  private feedParts(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      this.part ??= createHash('md5');
+      const take = Math.min(this.partSize - this.partFill, chunk.length - offset);
+      this.part.update(chunk.subarray(offset, offset + take));
+      this.partFill += take;
+      offset += take;
+      if (this.partFill === this.partSize) {
+        this.partDigests.push(this.part.digest());
+        this.part = undefined;
+        this.partFill = 0;
+      }
+    }
+  }
+
+  /** The ETags a correct server may answer: plain MD5, and (multipart) MD5-of-part-MD5s "-N". */
+  expectedEtags(): string[] {
+    const tags = [this.whole.digest('hex')];
+    if (this.trackParts) {
+      const parts = [...this.partDigests];
+      if (this.part) parts.push(this.part.digest());
+      tags.push(`${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}`);
+    }
+    return tags;
+  }
+
+  sha256Hex(): string | undefined {
+    return this.sha256?.digest('hex');
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** Objects in an S3 (or S3-compatible) bucket; metadata as x-amz-meta-*. Multipart through lib-storage. */
+export class S3Bucket implements Bucket {
+  readonly bucket: string;
+  private readonly client: S3Client;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly verify: S3Verification;
+
+  constructor(options: S3BucketOptions) {
+    this.bucket = options.bucket;
+    this.client = options.client ?? createS3Client(options);
+    this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    this.queueSize = options.queueSize ?? 2;
+    this.verify = options.verify ?? 'etag';
+  }
+
+  describe(): string {
+    return `s3://${this.bucket}`;
+  }
+
+  async put(
+    key: string,
+    sourcePath: string,
+    metadata: ObjectMetadata,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    assertSafeKey(key);
+    const checked = checkMetadata(metadata);
+    const size = (await stat(sourcePath)).size;
+    // The sha256 travels as metadata, which S3 takes before the body: know it first.
+    const expected = checked['sha256'];
+    const sha256 = expected ?? (await hashFile(sourcePath)).sha256;
+    // A mutable source may change between that hash and the upload: hash the sent bytes too.
+    const tap = new UploadTap(
+      this.partSize,
+      size > this.partSize,
+      !options.immutableSource || expected !== undefined,
+    );
+    const body = pipeline(createReadStream(sourcePath, { highWaterMark: 1 << 20 }), tap, () => undefined);
+    const upload = new Upload({
+      client: this.client,
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+      params: {
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: size,
+        ContentType: contentTypeOf(key),
+        Metadata: { ...checked, sha256 },
+      },
+    });
+    let result: Awaited<ReturnType<Upload['done']>>;
+    try {
+      result = await upload.done();
+    } finally {
+      body.destroy();
+    }
+    const sentSha256 = tap.sha256Hex();
+    try {
+      if (tap.bytes !== size) {
+        throw new IntegrityError(
+          `put ${key}: sent ${tap.bytes} bytes but the source has ${size} (changed while uploading?)`,
+        );
+      }
+      if (sentSha256 !== undefined && sentSha256 !== sha256) {
+        throw new IntegrityError(`put ${key}: source sha256 ${sentSha256} differs from expected ${sha256}`);
+      }
+      await this.verifyStored(key, size, sha256, result.ETag, tap.expectedEtags());
+    } catch (error) {
+      if (error instanceof IntegrityError) await this.delete(key).catch(() => undefined);
+      throw error;
+    }
+    return { key, bytes: size, sha256 };
+  }
+
+  async head(key: string): Promise<ObjectHead | undefined> {
+    assertSafeKey(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const metadata = lowerKeys(out.Metadata ?? {});
+      return { key, bytes: out.ContentLength ?? 0, sha256: metadata['sha256'] ?? '', metadata };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    assertSafeKey(key);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const body = out.Body;
+      if (body instanceof Readable) return body;
+      throw new Error(`get ${key}: the S3 client returned a non-stream body`);
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(this.describe(), key);
+      throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectSummary> {
+    assertSafePrefix(prefix);
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const item of page.Contents ?? []) {
+        if (item.Key !== undefined) yield { key: item.Key, bytes: item.Size ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async delete(key: string): Promise<void> {
+    assertSafeKey(key);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async updateMetadata(key: string, patch: ObjectMetadata): Promise<ObjectHead> {
+    const checkedPatch = checkMetadata(patch);
+    const current = await this.head(key);
+    if (!current) throw new ObjectNotFoundError(this.describe(), key);
+    if (checkedPatch['sha256'] !== undefined && checkedPatch['sha256'] !== current.sha256) {
+      throw new InvalidMetadataError(
+        `updateMetadata ${key}: sha256 describes the bytes and cannot be changed`,
+      );
+    }
+    const metadata = checkMetadata({ ...current.metadata, ...checkedPatch });
+    await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: contentTypeOf(key),
+        Metadata: metadata,
+      }),
+    );
+    return { ...current, metadata };
+  }
+
+  private async verifyStored(
+    key: string,
+    size: number,
+    sha256: string,
+    etag: string | undefined,
+    expectedEtags: string[],
+  ): Promise<void> {
+    const head = await this.head(key);
+    if (!head) throw new IntegrityError(`put ${key}: the object is missing right after upload`);
+    if (head.bytes !== size) throw new IntegrityError(`put ${key}: stored ${head.bytes} bytes, sent ${size}`);
+    if (head.sha256 !== sha256) {
+      throw new IntegrityError(
+        `put ${key}: stored sha256 metadata ${JSON.stringify(head.sha256)}, sent ${sha256}`,
+      );
+    }
+    const storedEtag = (etag ?? '').replaceAll('"', '');
+    if (this.verify === 'etag' && expectedEtags.includes(storedEtag)) return;
+    // Not an MD5 ETag we can predict (or read-back requested): download and hash what is stored.
+    const stored = await this.hashStored(key);
+    if (stored.bytes !== size || stored.sha256 !== sha256) {
+      throw new IntegrityError(
+        `put ${key}: stored bytes hash to ${stored.sha256} (${stored.bytes} bytes), sent ${sha256} (${size} bytes)`,
+      );
+    }
+  }
+
+  private async hashStored(key: string): Promise<{ bytes: number; sha256: string }> {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of await this.get(key)) {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+    return { bytes, sha256: hash.digest('hex') };
+  }
+}
+
+function lowerKeys(metadata: Record<string, string>): ObjectMetadata {
+  const out: ObjectMetadata = {};
+  for (const [key, value] of Object.entries(metadata)) out[key.toLowerCase()] = value;
+  return out;
+}
