@@ -9,7 +9,7 @@ import {
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ByteQueue } from './byte-queue.js';
 import {
@@ -370,24 +370,31 @@ export interface DecryptResult {
  * Decrypts `inPath` to `outPath`. On any failure nothing is left at `outPath` and the EnvelopeError names the
  * file and what failed.
  */
-export async function decryptFile(
+export function decryptFile(
   inPath: string,
   outPath: string,
   ownerPrivateKey: KeyInput,
   options: DecryptOptions = {},
 ): Promise<DecryptResult> {
-  const decrypt = new DecryptStream(ownerPrivateKey, { label: options.label ?? basename(inPath) });
+  const privateKey = loadOwnerPrivateKey(ownerPrivateKey); // before opening the file, so a bad key leaks no fd
+  return decryptToFile(createReadStream(inPath, { highWaterMark: READ_BUFFER_BYTES }), outPath, privateKey, {
+    label: options.label ?? basename(inPath),
+  });
+}
+
+/** Like decryptFile, for ciphertext from any stream (e.g. a bucket object). */
+export async function decryptToFile(
+  source: Readable,
+  outPath: string,
+  ownerPrivateKey: KeyInput,
+  options: DecryptOptions = {},
+): Promise<DecryptResult> {
+  const decrypt = new DecryptStream(ownerPrivateKey, options);
   let plaintextBytes = 0;
   decrypt.on('data', (chunk: Buffer) => {
     plaintextBytes += chunk.length;
   });
-  await writeAtomically(outPath, (tmp) =>
-    pipeline(
-      createReadStream(inPath, { highWaterMark: READ_BUFFER_BYTES }),
-      decrypt,
-      createWriteStream(tmp, { flush: true }),
-    ),
-  );
+  await writeAtomically(outPath, (tmp) => pipeline(source, decrypt, createWriteStream(tmp, { flush: true })));
   return { plaintextBytes };
 }
 
