@@ -133,7 +133,7 @@ export function recordNonce(prefix: Buffer, index: number, last: boolean): Buffe
  */
 export function envelopeMetadata(header: EnvelopeHeader): Record<string, string> {
   return {
-    encryption: `doorbell-envelope-v${header.v}`,
+    'enc-format': `doorbell-envelope-v${header.v}`,
     'enc-cipher': `${header.cipher};chunk=${header.chunk};nonce=${header.nonce}`,
     'enc-wrap': header.wrap,
     'enc-key-id': header.kid,

@@ -1,39 +1,26 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  type Hash,
-  type KeyObject,
-  randomBytes,
-} from 'node:crypto';
+import { createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ByteQueue } from './byte-queue.js';
 import {
-  DEFAULT_CHUNK_BYTES,
-  ENVELOPE_CIPHER,
   ENVELOPE_MAGIC,
-  ENVELOPE_VERSION,
   type EnvelopeHeader,
-  encodeHeader,
-  envelopeMetadata,
   headerDigest,
-  MAX_CHUNK_BYTES,
-  MIN_CHUNK_BYTES,
-  NONCE_PREFIX_BYTES,
   PREAMBLE_BYTES,
   parseHeaderJson,
   readHeaderLength,
   recordNonce,
   TAG_BYTES,
 } from './envelope-format.js';
-import { KEY_WRAP_ALGORITHM, unwrapDataKey, wrapDataKey } from './key-wrap.js';
-import { type KeyInput, loadOwnerPrivateKey, loadOwnerPublicKey, ownerKeyId } from './owner-keys.js';
+import { type EncryptOptions, EnvelopeSealer, type EnvelopeSummary } from './envelope-sealer.js';
+import { unwrapDataKey } from './key-wrap.js';
+import { type KeyInput, loadOwnerPrivateKey, ownerKeyId } from './owner-keys.js';
 
 export { type EnvelopeHeader, envelopeMetadata } from './envelope-format.js';
+export { type EncryptOptions, EnvelopeSealer, type EnvelopeSummary } from './envelope-sealer.js';
 
 export type EnvelopeFailure = 'not-encrypted' | 'bad-header' | 'wrong-key' | 'authentication' | 'truncated';
 
@@ -50,23 +37,6 @@ export class EnvelopeError extends Error {
   }
 }
 
-export interface EncryptOptions {
-  /** Plaintext bytes per record; default 256 KiB. Memory use is about two records. */
-  chunkSize?: number;
-}
-
-export interface EnvelopeSummary {
-  /** Ciphertext bytes written (the object size in the bucket). */
-  bytes: number;
-  /** sha256 of the ciphertext, hex (what the bucket checksums). */
-  sha256: string;
-  plaintextBytes: number;
-  records: number;
-  header: EnvelopeHeader;
-  /** Small ASCII strings for object metadata; see envelopeMetadata. */
-  metadata: Record<string, string>;
-}
-
 /**
  * Encrypts a byte stream into the envelope format. Holds at most one record of plaintext (it has to know whether a
  * record is the last one before choosing its nonce). Hashes its own output, so `summary()` after 'end' gives the
@@ -74,65 +44,28 @@ export interface EnvelopeSummary {
  */
 export class EncryptStream extends Transform {
   readonly header: EnvelopeHeader;
-  private readonly encodedHeader: Buffer;
-  private readonly aad: Buffer;
-  private readonly dataKey: Buffer;
-  private readonly noncePrefix: Buffer;
-  private readonly chunkSize: number;
+  private readonly sealer: EnvelopeSealer;
   private readonly pending = new ByteQueue();
-  private readonly hash: Hash = createHash('sha256');
   private headerSent = false;
-  private recordIndex = 0;
-  private outBytes = 0;
-  private inBytes = 0;
-  private sha256: string | undefined;
 
   constructor(ownerPublicKey: KeyInput, options: EncryptOptions = {}) {
     super();
-    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_BYTES;
-    if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_BYTES || chunkSize > MAX_CHUNK_BYTES) {
-      throw new RangeError(
-        `chunkSize must be an integer in ${MIN_CHUNK_BYTES}…${MAX_CHUNK_BYTES}, got ${chunkSize}`,
-      );
-    }
-    const publicKey = loadOwnerPublicKey(ownerPublicKey);
-    const kid = ownerKeyId(publicKey);
-    this.chunkSize = chunkSize;
-    this.dataKey = randomBytes(32);
-    this.noncePrefix = randomBytes(NONCE_PREFIX_BYTES);
-    this.header = {
-      v: ENVELOPE_VERSION,
-      cipher: ENVELOPE_CIPHER,
-      chunk: chunkSize,
-      nonce: this.noncePrefix.toString('base64url'),
-      wrap: KEY_WRAP_ALGORITHM,
-      kid,
-      wk: wrapDataKey(this.dataKey, publicKey, kid),
-    };
-    this.encodedHeader = encodeHeader(this.header);
-    this.aad = headerDigest(this.encodedHeader);
+    this.sealer = new EnvelopeSealer(ownerPublicKey, options);
+    this.header = this.sealer.header;
   }
 
   /** Size, hash and parameters of what was written; only valid after the stream ended. */
   summary(): EnvelopeSummary {
-    if (this.sha256 === undefined) throw new Error('EncryptStream.summary() called before the stream ended');
-    return {
-      bytes: this.outBytes,
-      sha256: this.sha256,
-      plaintextBytes: this.inBytes,
-      records: this.recordIndex,
-      header: this.header,
-      metadata: envelopeMetadata(this.header),
-    };
+    return this.sealer.summary();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       this.sendHeader();
-      this.inBytes += chunk.length;
       this.pending.push(chunk);
       // Strictly more than one record queued means the first record is not the last one.
-      while (this.pending.length > this.chunkSize) this.sealRecord(this.pending.take(this.chunkSize), false);
+      const { chunkSize } = this.sealer;
+      while (this.pending.length > chunkSize) this.pushRecord(this.pending.take(chunkSize), false);
       callback();
     } catch (error) {
       callback(error as Error);
@@ -142,9 +75,7 @@ export class EncryptStream extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       this.sendHeader();
-      this.sealRecord(this.pending.takeAll(), true);
-      this.dataKey.fill(0);
-      this.sha256 = this.hash.digest('hex');
+      this.pushRecord(this.pending.takeAll(), true);
       callback();
     } catch (error) {
       callback(error as Error);
@@ -154,27 +85,11 @@ export class EncryptStream extends Transform {
   private sendHeader(): void {
     if (this.headerSent) return;
     this.headerSent = true;
-    this.pushOut(this.encodedHeader);
+    this.push(this.sealer.start());
   }
 
-  private sealRecord(parts: Buffer[], last: boolean): void {
-    const cipher = createCipheriv(
-      'aes-256-gcm',
-      this.dataKey,
-      recordNonce(this.noncePrefix, this.recordIndex, last),
-    );
-    cipher.setAAD(this.aad);
-    const out: Buffer[] = [];
-    for (const part of parts) out.push(cipher.update(part));
-    out.push(cipher.final(), cipher.getAuthTag());
-    this.recordIndex++;
-    this.pushOut(Buffer.concat(out));
-  }
-
-  private pushOut(buffer: Buffer): void {
-    this.hash.update(buffer);
-    this.outBytes += buffer.length;
-    this.push(buffer);
+  private pushRecord(parts: Buffer[], last: boolean): void {
+    this.push(Buffer.concat(this.sealer.seal(parts, last)));
   }
 }
 
@@ -342,8 +257,13 @@ export class DecryptStream extends Transform {
 
 const READ_BUFFER_BYTES = 1024 * 1024;
 
+/** Plaintext read per I/O call when encrypting a file: whole records, about 1 MiB. */
+const FILE_BLOCK_BYTES = 1024 * 1024;
+
 /**
- * Encrypts `inPath` to `outPath` (temp file + fsync + rename, so `outPath` is either complete or absent).
+ * Encrypts `inPath` to `outPath` (temp file + fsync + rename, so `outPath` is either complete or absent). Reads,
+ * encryption and writes overlap: while block i is sealed on the main thread, block i+1 is read and block i−1
+ * written on the libuv pool. One pass; the summary carries the ciphertext's sha256.
  */
 export async function encryptFile(
   inPath: string,
@@ -351,15 +271,106 @@ export async function encryptFile(
   ownerPublicKey: KeyInput,
   options: EncryptOptions = {},
 ): Promise<EnvelopeSummary> {
-  const encrypt = new EncryptStream(ownerPublicKey, options);
-  await writeAtomically(outPath, (tmp) =>
-    pipeline(
-      createReadStream(inPath, { highWaterMark: READ_BUFFER_BYTES }),
-      encrypt,
-      createWriteStream(tmp, { flush: true }),
-    ),
-  );
-  return encrypt.summary();
+  const sealer = new EnvelopeSealer(ownerPublicKey, options);
+  const durable = options.durable ?? true;
+  const input = await open(inPath, 'r');
+  try {
+    await writeAtomically(
+      outPath,
+      async (tmp) => {
+        const output = await open(tmp, 'wx', 0o600);
+        try {
+          await sealFile(input, output, sealer, inPath);
+          if (durable) await output.sync();
+        } finally {
+          await output.close();
+        }
+      },
+      durable,
+    );
+  } finally {
+    await input.close();
+  }
+  return sealer.summary();
+}
+
+async function sealFile(
+  input: FileHandle,
+  output: FileHandle,
+  sealer: EnvelopeSealer,
+  inPath: string,
+): Promise<void> {
+  const size = (await input.stat()).size;
+  const chunk = sealer.chunkSize;
+  const blockBytes = Math.max(1, Math.floor(FILE_BLOCK_BYTES / chunk)) * chunk;
+  const buffers = [
+    Buffer.allocUnsafe(Math.min(blockBytes, size)),
+    Buffer.allocUnsafe(Math.min(blockBytes, size)),
+  ];
+  let outPosition = 0;
+  const header = sealer.start();
+  let pendingWrite = writeAll(output, [header], outPosition);
+  outPosition += header.length;
+  if (size === 0) {
+    const record = sealer.seal([], true);
+    await pendingWrite;
+    await writeAll(output, record, outPosition);
+    return;
+  }
+  const readBlock = (index: number, position: number) =>
+    readFully(input, buffers[index % 2]!, Math.min(blockBytes, size - position), position, inPath);
+  let pendingRead = readBlock(0, 0);
+  for (let index = 0, position = 0; position < size; index++) {
+    const block = await pendingRead;
+    const next = position + block.length;
+    if (next < size) pendingRead = readBlock(index + 1, next);
+    const sealed: Buffer[] = [];
+    for (let offset = 0; offset < block.length; offset += chunk) {
+      const end = Math.min(offset + chunk, block.length);
+      sealed.push(...sealer.seal([block.subarray(offset, end)], position + end >= size));
+    }
+    await pendingWrite;
+    pendingWrite = writeAll(output, sealed, outPosition);
+    for (const piece of sealed) outPosition += piece.length;
+    position = next;
+  }
+  await pendingWrite;
+}
+
+async function readFully(
+  handle: FileHandle,
+  buffer: Buffer,
+  length: number,
+  position: number,
+  path: string,
+): Promise<Buffer> {
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) throw new Error(`${path}: file shrank while it was being encrypted`);
+    filled += bytesRead;
+  }
+  return buffer.subarray(0, length);
+}
+
+async function writeAll(handle: FileHandle, pieces: Buffer[], position: number): Promise<void> {
+  let remaining = pieces;
+  let at = position;
+  while (remaining.length > 0) {
+    let { bytesWritten } = await handle.writev(remaining, at);
+    at += bytesWritten;
+    // Drop what was written; a short write leaves part of one piece.
+    const rest: Buffer[] = [];
+    for (const piece of remaining) {
+      if (bytesWritten >= piece.length) {
+        bytesWritten -= piece.length;
+      } else {
+        rest.push(bytesWritten > 0 ? piece.subarray(bytesWritten) : piece);
+        bytesWritten = 0;
+      }
+    }
+    remaining = rest;
+  }
 }
 
 export interface DecryptResult {
@@ -398,7 +409,11 @@ export async function decryptToFile(
   return { plaintextBytes };
 }
 
-async function writeAtomically(outPath: string, write: (tmpPath: string) => Promise<void>): Promise<void> {
+async function writeAtomically(
+  outPath: string,
+  write: (tmpPath: string) => Promise<void>,
+  durable = true,
+): Promise<void> {
   const tmp = `${dirname(outPath)}/.${basename(outPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await write(tmp);
@@ -407,7 +422,7 @@ async function writeAtomically(outPath: string, write: (tmpPath: string) => Prom
     await rm(tmp, { force: true });
     throw error;
   }
-  await syncDirectory(dirname(outPath));
+  if (durable) await syncDirectory(dirname(outPath));
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -97,6 +97,18 @@ describe('envelope round trip', () => {
     expect(summary.records).toBe(Math.ceil(plain.length / summary.header.chunk));
   });
 
+  it('encryptFile without its own fsync (for the upload queue to sync) gives the same format', async () => {
+    const plain = randomBytes(3 * CHUNK + 5);
+    await writeFile(join(dir, 'nosync.mp4'), plain);
+    const summary = await encryptFile(join(dir, 'nosync.mp4'), join(dir, 'nosync.enc'), owner.publicKeyPem, {
+      chunkSize: CHUNK,
+      durable: false,
+    });
+    expect(summary.records).toBe(4);
+    await decryptFile(join(dir, 'nosync.enc'), join(dir, 'nosync.out'), owner.privateKeyPem);
+    expect((await readFile(join(dir, 'nosync.out'))).equals(plain)).toBe(true);
+  });
+
   it('restores a 0-byte input (one empty, authenticated record)', async () => {
     const { summary, ciphertext, restored } = await roundTrip(Buffer.alloc(0));
     expect(restored.length).toBe(0);
@@ -114,6 +126,16 @@ describe('envelope round trip', () => {
     const { summary, restored } = await roundTrip(plain, CHUNK);
     expect(restored.equals(plain)).toBe(true);
     expect(summary.records).toBe(Math.max(1, Math.ceil(size / CHUNK)));
+  });
+
+  it.each([
+    ['exactly one 1 MiB file block', 1024 * 1024],
+    ['two file blocks and a byte', 2 * 1024 * 1024 + 1],
+  ])('encryptFile restores %s (default records)', async (_name, size) => {
+    const plain = randomBytes(size);
+    const { summary, restored } = await roundTrip(plain);
+    expect(restored.equals(plain)).toBe(true);
+    expect(summary.records).toBe(Math.ceil(size / summary.header.chunk));
   });
 
   it('has no MP4 signature: own magic, no ftyp at offset 4, plaintext not visible', async () => {
