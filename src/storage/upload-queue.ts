@@ -104,8 +104,12 @@ export interface RetryInfo {
   error: string;
 }
 
+/** stopped → opening → open; unavailable while the spool cannot be opened (retrying). */
+export type UploadQueueState = 'stopped' | 'opening' | 'open' | 'unavailable';
+
 export interface UploadQueueHealth {
   healthy: boolean;
+  state: UploadQueueState;
   /** One line per problem; empty when healthy. */
   problems: string[];
   /** Clips waiting in the spool (not counting failed ones). */
@@ -201,7 +205,7 @@ export class UploadQueue {
   private failedEntries: FailedEntry[] = [];
   private reservedBytes = 0;
   private nextSeq = 0;
-  private state: 'stopped' | 'opening' | 'open' | 'unavailable' = 'stopped';
+  private state: UploadQueueState = 'stopped';
   private running = false;
   private startPromise: Promise<void> | undefined;
   private pumping: Promise<void> | undefined;
@@ -290,6 +294,7 @@ export class UploadQueue {
     }
     return {
       healthy: problems.length === 0,
+      state: this.state,
       problems,
       depth: this.tracked.size,
       bytes: this.spoolBytes(),

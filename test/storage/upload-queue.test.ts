@@ -347,7 +347,9 @@ describe('UploadQueue', () => {
     await expect(queue.enqueue(await request('pw', 10, { clipId: '../../passwd' }))).rejects.toThrow(
       /clipId "..\/..\/passwd" is invalid/,
     );
-    await expect(queue.enqueue(await request('ab', 10, { clipId: 'a/b' }))).rejects.toBeInstanceOf(InvalidKeyError);
+    await expect(queue.enqueue(await request('ab', 10, { clipId: 'a/b' }))).rejects.toBeInstanceOf(
+      InvalidKeyError,
+    );
     expect(await readdir(join(dir, 'spool', 'entries'))).toEqual([]);
     expect(queue.health().depth).toBe(0);
   });
