@@ -21,7 +21,6 @@ import { DEFAULT_CHUNK_BYTES } from '../src/privacy/envelope-format.js';
 import { generateOwnerKeys } from '../src/privacy/owner-keys.js';
 import { FsBucket } from '../src/storage/fs-bucket.js';
 import { type EnqueueRequest, type UploadedClip, UploadQueue } from '../src/storage/upload-queue.js';
-import { percentile, printResult, round } from './lib/stats.js';
 
 const MB = Number(process.env['BENCH_CRYPTO_MB'] ?? 50);
 const RUNS = Number(process.env['BENCH_CRYPTO_RUNS'] ?? 5);
@@ -30,6 +29,9 @@ const CHUNK = process.env['BENCH_CRYPTO_CHUNK_KIB']
   : DEFAULT_CHUNK_BYTES;
 
 type Mode = 'plain' | 'encrypted' | 'plain-move';
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-crypto-'));
 const clipPath = join(dir, 'clip.mp4');
@@ -101,23 +103,26 @@ try {
       `run ${run + 1}/${RUNS}: ${modes.map((mode) => `${mode} ${speeds[mode][run]!.toFixed(0)} MB/s`).join(', ')}`,
     );
   }
-  const plain = percentile(speeds.plain, 50);
-  const encrypted = percentile(speeds.encrypted, 50);
-  const plainMove = percentile(speeds['plain-move'], 50);
+  const plain = median(speeds.plain);
+  const encrypted = median(speeds.encrypted);
+  const plainMove = median(speeds['plain-move']);
   console.error(
     `encrypted vs plain copy: ${round(encrypted / plain, 3)}; vs plain move (no copy at all): ${round(encrypted / plainMove, 3)}`,
   );
-  printResult({
-    bench: 'crypto',
-    mb: MB,
-    runs: RUNS,
-    chunk_kib: CHUNK / 1024,
-    plain_mb_s: round(plain, 1),
-    encrypted_mb_s: round(encrypted, 1),
-    ratio: round(encrypted / plain, 3),
-    plain_move_mb_s: round(plainMove, 1),
-    ratio_vs_move: round(encrypted / plainMove, 3),
-  });
+  // The one JSON line every bench ends with.
+  console.log(
+    JSON.stringify({
+      bench: 'crypto',
+      mb: MB,
+      runs: RUNS,
+      chunk_kib: CHUNK / 1024,
+      plain_mb_s: round(plain, 1),
+      encrypted_mb_s: round(encrypted, 1),
+      ratio: round(encrypted / plain, 3),
+      plain_move_mb_s: round(plainMove, 1),
+      ratio_vs_move: round(encrypted / plainMove, 3),
+    }),
+  );
 } finally {
   await queue.stop();
   await rm(dir, { recursive: true, force: true });
