@@ -33,6 +33,10 @@ export interface EnvelopeSummary {
   sha256: string;
   plaintextBytes: number;
   records: number;
+  /** The owner key the data key is wrapped to (header.kid). */
+  keyId: string;
+  /** The wrapped data key, base64url (header.wk). */
+  wrappedKey: string;
   header: EnvelopeHeader;
   /** Small ASCII strings for object metadata; see envelopeMetadata. */
   metadata: Record<string, string>;
@@ -122,6 +126,8 @@ export class EnvelopeSealer {
       sha256: this.hash.digest('hex'),
       plaintextBytes: this.inBytes,
       records: this.recordIndex,
+      keyId: this.header.kid,
+      wrappedKey: this.header.wk,
       header: this.header,
       metadata: envelopeMetadata(this.header),
     };

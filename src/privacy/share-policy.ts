@@ -137,8 +137,8 @@ export type ShareEffect =
   | { type: 'prompt-owner'; prompt: ConsentPrompt }
   | { type: 'withdraw-prompt'; requestId: string; reason: 'expired' | 'opted-out' }
   | { type: 'notify-owner'; notice: LegalHoldNotice }
-  /** Put these clips under legal hold (retention must not delete them). */
-  | { type: 'hold'; requestId: string; demandRef: string; clipIds: string[] }
+  /** Put these clips under legal hold (retention must not delete them), e.g. `legal-hold: true` metadata. */
+  | { type: 'hold'; requestId: string; demandRef: string; clips: ClipRef[] }
   /** The owner answered a request that is unknown, expired or already decided. */
   | { type: 'reject-decision'; requestId: string; message: string }
   | { type: 'audit'; entry: AuditEntry };
@@ -300,13 +300,14 @@ function onOwnerDecision(
 }
 
 function onLegalDemand(state: SharePolicyState, demand: LegalDemand, clips: readonly ClipRef[]): ShareStep {
-  const held = clipsOverlappingWindow(clips, demand.window).map((clip) => clip.clipId);
+  const heldClips = clipsOverlappingWindow(clips, demand.window);
+  const held = heldClips.map((clip) => clip.clipId);
   const actor = actorOf(demand.requester);
   return {
     state,
     effects: [
       audit(requestEntry(demand)),
-      { type: 'hold', requestId: demand.requestId, demandRef: demand.demandRef, clipIds: held },
+      { type: 'hold', requestId: demand.requestId, demandRef: demand.demandRef, clips: heldClips },
       audit({
         type: 'legal-hold',
         actor,

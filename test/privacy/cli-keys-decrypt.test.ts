@@ -91,7 +91,15 @@ describe('doorbell keys / decrypt', () => {
   it('reads the object from a folder bucket with --bucket', async () => {
     const bucket = new FsBucket(join(dir, 'bucket'));
     const key = 'clips/front-door/2026/05/10/clip-1.mp4';
-    await bucket.put(key, join(dir, 'clip.mp4.enc'), { encrypted: 'true' });
+    const { metadata } = await encryptFile(
+      join(dir, 'clip.mp4'),
+      join(dir, 'for-bucket.enc'),
+      await readFile(join(dir, 'keys/owner.pub.pem'), 'utf8'),
+    );
+    await bucket.put(key, join(dir, 'for-bucket.enc'), { encrypted: 'true', ...metadata });
+    const stored = await readFile(join(dir, 'bucket', key));
+    expect(stored.subarray(4, 8).toString('latin1')).not.toBe('ftyp');
+    expect((await bucket.head(key))!.metadata['enc-wrapped-key']).toBe(metadata['enc-wrapped-key']);
     const result = await cli(['decrypt', key, '--key', 'keys/owner.pem', '--bucket', 'bucket']);
     expect(result.code).toBe(0);
     expect((await readFile(join(dir, 'clip-1.mp4'))).equals(clip)).toBe(true);

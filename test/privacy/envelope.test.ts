@@ -159,6 +159,8 @@ describe('envelope round trip', () => {
     const metadata = summary.metadata;
     expect(metadata['enc-key-id']).toBe(ownerKeyId(owner.publicKeyPem));
     expect(metadata['enc-wrapped-key']).toBe(summary.header.wk);
+    expect(summary.wrappedKey).toBe(summary.header.wk);
+    expect(summary.keyId).toBe(ownerKeyId(owner.privateKeyPem));
     const total = Object.entries(metadata).reduce((n, [k, v]) => n + k.length + v.length, 0);
     expect(total).toBeLessThan(512);
     for (const value of Object.values(metadata)) expect(value).toMatch(/^[\x20-\x7e]+$/);
