@@ -132,7 +132,11 @@ export type ShareEffect =
   | { type: 'reject-request'; requestId: string; transaction?: Transaction; code: string; message: string }
   /** The final answer: "no footage". */
   | { type: 'respond'; requestId: string; transaction?: Transaction; data: RequesterAnswer }
-  /** Make time-limited links for these clips, then answer with `releaseAnswer(effect, urls)`. */
+  /**
+   * Make time-limited links for these clips, then answer with `releaseAnswer(effect, urls)`. With end-to-end
+   * encryption on, the objects are ciphertext the device cannot open: the links are only useful together with
+   * the owner re-wrapping each data key for the requester (owner side, not modelled here).
+   */
   | { type: 'release'; requestId: string; transaction?: Transaction; clips: ClipRef[]; expiresAt: number }
   | { type: 'prompt-owner'; prompt: ConsentPrompt }
   | { type: 'withdraw-prompt'; requestId: string; reason: 'expired' | 'opted-out' }
