@@ -88,10 +88,13 @@ function contentTypeOf(key: string): string {
   return (dot >= 0 && CONTENT_TYPES[key.slice(dot)]) || 'application/octet-stream';
 }
 
-/** Hashes bytes as they stream to the uploader: whole-object MD5, per-part MD5s, optionally sha256. */
+type EtagStyle = 'whole' | 'parts';
+
+/** Hashes bytes as they stream to the uploader: whole-object MD5 and/or per-part MD5s, optionally sha256. */
 class UploadTap extends Transform {
   bytes = 0;
-  private readonly whole = createHash('md5');
+  private readonly whole: Hash | undefined;
+  private readonly trackParts: boolean;
   private readonly partDigests: Buffer[] = [];
   private part: Hash | undefined;
   private partFill = 0;
@@ -99,16 +102,17 @@ class UploadTap extends Transform {
 
   constructor(
     private readonly partSize: number,
-    private readonly trackParts: boolean,
-    withSha256: boolean,
+    track: { whole: boolean; parts: boolean; sha256: boolean },
   ) {
     super({ highWaterMark: 1 << 20 });
-    this.sha256 = withSha256 ? createHash('sha256') : undefined;
+    this.whole = track.whole ? createHash('md5') : undefined;
+    this.trackParts = track.parts;
+    this.sha256 = track.sha256 ? createHash('sha256') : undefined;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    this.whole.update(chunk);
+    this.whole?.update(chunk);
     this.sha256?.update(chunk);
     if (this.trackParts) this.feedParts(chunk);
     callback(null, chunk);
@@ -130,13 +134,14 @@ class UploadTap extends Transform {
     }
   }
 
-  /** The ETags a correct server may answer: plain MD5, and (multipart) MD5-of-part-MD5s "-N". */
-  expectedEtags(): string[] {
-    const tags = [this.whole.digest('hex')];
+  /** The ETags a correct server may answer: plain MD5 (AWS single part; s3rver always) and MD5-of-part-MD5s "-N". */
+  expectedEtags(): Map<string, EtagStyle> {
+    const tags = new Map<string, EtagStyle>();
+    if (this.whole) tags.set(this.whole.digest('hex'), 'whole');
     if (this.trackParts) {
       const parts = [...this.partDigests];
       if (this.part) parts.push(this.part.digest());
-      tags.push(`${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}`);
+      tags.set(`${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}`, 'parts');
     }
     return tags;
   }
@@ -158,6 +163,7 @@ export class S3Bucket implements Bucket {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly verify: S3Verification;
+  private multipartEtagStyle: EtagStyle | undefined;
 
   constructor(options: S3BucketOptions) {
     this.bucket = options.bucket;
@@ -184,11 +190,14 @@ export class S3Bucket implements Bucket {
     const expected = checked['sha256'];
     const sha256 = expected ?? (await hashFile(sourcePath)).sha256;
     // A mutable source may change between that hash and the upload: hash the sent bytes too.
-    const tap = new UploadTap(
-      this.partSize,
-      size > this.partSize,
-      !options.immutableSource || expected !== undefined,
-    );
+    // Multipart ETags differ by server (AWS: MD5 of part MD5s; s3rver: MD5 of the whole). Until one upload
+    // has shown which, compute both; then only the one this server uses (MD5 is the costly part).
+    const multipart = size > this.partSize;
+    const tap = new UploadTap(this.partSize, {
+      whole: !multipart || this.multipartEtagStyle !== 'parts',
+      parts: multipart && this.multipartEtagStyle !== 'whole',
+      sha256: !options.immutableSource || expected !== undefined,
+    });
     const body = pipeline(createReadStream(sourcePath, { highWaterMark: 1 << 20 }), tap, () => undefined);
     const upload = new Upload({
       client: this.client,
@@ -220,7 +229,8 @@ export class S3Bucket implements Bucket {
       if (sentSha256 !== undefined && sentSha256 !== sha256) {
         throw new IntegrityError(`put ${key}: source sha256 ${sentSha256} differs from expected ${sha256}`);
       }
-      await this.verifyStored(key, size, sha256, result.ETag, tap.expectedEtags());
+      const style = await this.verifyStored(key, size, sha256, result.ETag, tap.expectedEtags());
+      if (multipart) this.multipartEtagStyle = style;
     } catch (error) {
       if (error instanceof IntegrityError) await this.delete(key).catch(() => undefined);
       throw error;
@@ -300,8 +310,8 @@ export class S3Bucket implements Bucket {
     size: number,
     sha256: string,
     etag: string | undefined,
-    expectedEtags: string[],
-  ): Promise<void> {
+    expectedEtags: Map<string, EtagStyle>,
+  ): Promise<EtagStyle | undefined> {
     const head = await this.head(key);
     if (!head) throw new IntegrityError(`put ${key}: the object is missing right after upload`);
     if (head.bytes !== size) throw new IntegrityError(`put ${key}: stored ${head.bytes} bytes, sent ${size}`);
@@ -311,7 +321,8 @@ export class S3Bucket implements Bucket {
       );
     }
     const storedEtag = (etag ?? '').replaceAll('"', '');
-    if (this.verify === 'etag' && expectedEtags.includes(storedEtag)) return;
+    const style = expectedEtags.get(storedEtag);
+    if (this.verify === 'etag' && style) return style;
     // Not an MD5 ETag we can predict (or read-back requested): download and hash what is stored.
     const stored = await this.hashStored(key);
     if (stored.bytes !== size || stored.sha256 !== sha256) {
@@ -319,6 +330,7 @@ export class S3Bucket implements Bucket {
         `put ${key}: stored bytes hash to ${stored.sha256} (${stored.bytes} bytes), sent ${sha256} (${size} bytes)`,
       );
     }
+    return undefined;
   }
 
   private async hashStored(key: string): Promise<{ bytes: number; sha256: string }> {

@@ -85,3 +85,30 @@ describe('S3Bucket verification', () => {
     await expect(bucket.put('clips/d/2026/01/01/n.mp4', src, {})).rejects.toThrow(/ECONNREFUSED/);
   });
 });
+
+describe('S3Bucket verification cost', () => {
+  it('proves a multipart upload by its ETag, without downloading it again', async () => {
+    const commands: string[] = [];
+    s3.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(context.commandName ?? '?');
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+    try {
+      const bucket = await s3.newBucket('etag-bucket', { partSize: PART_SIZE });
+      commands.length = 0;
+      const data = randomBytes(PART_SIZE * 2 + 1);
+      const src = join(workDir, 'etag.mp4');
+      await writeFile(src, data);
+      await bucket.put('clips/d/2026/01/01/e1.mp4', src, {}, { immutableSource: true });
+      await bucket.put('clips/d/2026/01/01/e2.mp4', src, {}, { immutableSource: true });
+      expect(commands.filter((name) => name === 'GetObjectCommand')).toEqual([]);
+      expect(commands.filter((name) => name === 'UploadPartCommand')).toHaveLength(6);
+      expect(commands.filter((name) => name === 'HeadObjectCommand')).toHaveLength(2);
+    } finally {
+      s3.client.middlewareStack.remove('countCommands');
+    }
+  });
+});
