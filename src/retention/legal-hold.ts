@@ -18,9 +18,17 @@ export interface HoldChange {
 
 export interface HoldResult {
   clipId: string;
-  deviceId: string;
+  /** The device the clip belongs to (undefined if it was found only in the spool without --device). */
+  deviceId: string | undefined;
   held: boolean;
   changes: HoldChange[];
+  /** Spool entries (clips not uploaded yet) whose hold was set too. */
+  spooled: string[];
+}
+
+/** The part of the upload queue that can hold clips not uploaded yet (UploadQueue satisfies it). */
+export interface HoldableSpool {
+  setLegalHold(clipId: string, held: boolean, deviceId?: string): Promise<string[]>;
 }
 
 /** Keys of a clip's objects (.mp4 and .jpg), found by clip id, optionally within one device. */
@@ -34,17 +42,24 @@ export async function findClipObjects(bucket: Bucket, clipId: string, deviceId?:
   return keys;
 }
 
-/** Sets or clears legal-hold on every object of a clip. A held clip survives retention. */
+/**
+ * Sets or clears legal-hold on every object of a clip, and on the clip in the spool when `spool` is given
+ * (spool first, so a clip that finishes uploading meanwhile is caught by the bucket pass). A held clip survives
+ * retention.
+ */
 export async function setLegalHold(
   bucket: Bucket,
   clipId: string,
   held: boolean,
-  options: { deviceId?: string } = {},
+  options: { deviceId?: string; spool?: HoldableSpool } = {},
 ): Promise<HoldResult> {
+  assertClipId(clipId);
+  const spooled = options.spool ? await options.spool.setLegalHold(clipId, held, options.deviceId) : [];
   const keys = await findClipObjects(bucket, clipId, options.deviceId);
   const where = options.deviceId === undefined ? '' : ` for device "${options.deviceId}"`;
-  if (keys.length === 0)
+  if (keys.length === 0 && spooled.length === 0) {
     throw new ClipLookupError(`clip "${clipId}" not found${where} in ${bucket.describe()}`);
+  }
   const devices = [...new Set(keys.map((key) => parseClipKey(key)!.deviceId))].sort();
   if (devices.length > 1) {
     throw new ClipLookupError(
@@ -59,5 +74,5 @@ export async function setLegalHold(
     if (before !== held) await bucket.updateMetadata(key, { [CLIP_META.legalHold]: String(held) });
     changes.push({ key, before, after: held });
   }
-  return { clipId, deviceId: devices[0]!, held, changes };
+  return { clipId, deviceId: devices[0] ?? options.deviceId, held, changes, spooled };
 }

@@ -123,12 +123,6 @@ function parseS3Url(text: string): BucketSpec {
   return spec;
 }
 
-export function describeBucketSpec(spec: BucketSpec): string {
-  return spec.kind === 'fs'
-    ? `folder ${spec.root}`
-    : `s3://${spec.bucket}${spec.endpoint ? ` at ${spec.endpoint}` : ''}`;
-}
-
 /** A Bucket for a spec. `s3` adds client options (credentials, attempts…) for S3 buckets. */
 export function createBucket(spec: BucketSpec, s3: Partial<S3BucketOptions> = {}): Bucket {
   if (spec.kind === 'fs') return new FsBucket(spec.root);

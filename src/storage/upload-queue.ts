@@ -169,6 +169,8 @@ interface Tracked {
   recovered: boolean;
   uploading: boolean;
   confirmed: Map<ClipObjectKind, PutResult>;
+  /** The legal hold changed after (or while) objects were put: their metadata needs updating. */
+  holdChanged: boolean;
 }
 
 type Listeners = { [E in keyof UploadQueueEvents]: Set<UploadQueueEvents[E]> };
@@ -371,6 +373,29 @@ export class UploadQueue {
     return true;
   }
 
+  /**
+   * Sets or clears the legal hold of a clip still in the spool (durably, in its journal); it is uploaded with
+   * that hold, and an upload already under way is corrected before `uploaded`. Returns the entries changed.
+   */
+  async setLegalHold(clipId: string, held: boolean, deviceId?: string): Promise<string[]> {
+    const changed: string[] = [];
+    for (const tracked of this.tracked.values()) {
+      const { clip } = tracked.entry;
+      if (clip.clipId !== clipId || (deviceId !== undefined && clip.deviceId !== deviceId)) continue;
+      const { entryId } = tracked.entry;
+      if (clip.legalHold !== held) {
+        // In memory first, so an upload in flight sees it; then in the journal, unless the clip just left.
+        tracked.entry = { ...tracked.entry, clip: { ...clip, legalHold: held } };
+        tracked.holdChanged = true;
+        await this.spool.rewrite(tracked.entry).catch((error: unknown) => {
+          if (this.tracked.has(entryId)) throw error;
+        });
+      }
+      changed.push(entryId);
+    }
+    return changed;
+  }
+
   /** Resolves when no upload attempt is running (tests and graceful shutdown). */
   async whenIdle(): Promise<void> {
     while (this.pumping || this.admitting.size > 0 || this.state === 'opening') {
@@ -545,6 +570,7 @@ export class UploadQueue {
       recovered,
       uploading: false,
       confirmed: new Map(),
+      holdChanged: false,
     };
     this.tracked.set(entry.entryId, tracked);
     return tracked;
@@ -624,10 +650,18 @@ export class UploadQueue {
         if (!object) continue;
         results.set(kind, await this.uploadObject(tracked, object));
       }
+      await this.applyHoldChanges(tracked, results);
       const uploaded = this.uploadedClip(tracked, results);
       await this.emitUploaded(uploaded);
       await this.spool.remove(entry.entryId);
       this.tracked.delete(entry.entryId);
+      // A hold set while the listeners ran still has to reach the bucket.
+      await this.applyHoldChanges(tracked, results).catch((error: unknown) =>
+        this.log.error(
+          { err: error, clipId: entry.clip.clipId },
+          'could not apply a legal hold change to the bucket',
+        ),
+      );
       this.uploadedTotal += 1;
       this.consecutiveFailures = 0;
       this.lastError = undefined;
@@ -675,6 +709,15 @@ export class UploadQueue {
     object.sha256 = result.sha256;
     tracked.confirmed.set(object.kind, result);
     return result;
+  }
+
+  private async applyHoldChanges(tracked: Tracked, results: Map<ClipObjectKind, PutResult>): Promise<void> {
+    while (tracked.holdChanged) {
+      tracked.holdChanged = false;
+      for (const result of results.values()) {
+        await this.bucket.updateMetadata(result.key, { 'legal-hold': String(tracked.entry.clip.legalHold) });
+      }
+    }
   }
 
   private uploadedClip(tracked: Tracked, results: Map<ClipObjectKind, PutResult>): UploadedClip {

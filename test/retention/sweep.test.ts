@@ -148,7 +148,59 @@ describe('legal hold lookup', () => {
       deviceId: 'b',
       held: true,
       changes: [{ key: 'clips/b/2026/01/01/same.mp4', before: false, after: true }],
+      spooled: [],
     });
+  });
+
+  it('holds a clip that is still waiting in the spool, and it is uploaded held', async () => {
+    bucket.down = true;
+    await record('pending', false);
+    bucket.down = false;
+    const result = await setLegalHold(bucket, 'pending', true, { spool: queue });
+    expect(result).toMatchObject({ spooled: ['front.pending'], changes: [] });
+    clock.advance(5_000);
+    await queue.whenIdle();
+    expect(queue.health().depth).toBe(0);
+    const head = await bucket.head('clips/front/2026/01/01/pending.mp4');
+    expect(head?.metadata['legal-hold']).toBe('true');
+    const report = await sweepRetention({ bucket, nowMs: START + 400 * DAY_MS });
+    expect(report.held.map((h) => h.clipId)).toEqual(['pending']);
+  });
+
+  it('corrects a clip whose hold was set while it was uploading', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = new FlakyBucket(bucket.inner);
+    const originalPut = slow.put.bind(slow);
+    slow.put = async (...args) => {
+      const result = await originalPut(...args);
+      await gate;
+      return result;
+    };
+    const slowQueue = new UploadQueue({ spoolDir: join(dir, 'spool-slow'), bucket: slow, clock });
+    const uploaded: boolean[] = [];
+    slowQueue.on('uploaded', (clip) => {
+      uploaded.push(clip.legalHold);
+    });
+    await slowQueue.start();
+    const clip = await makeClipFile(dir, 'inflight.mp4', 1000);
+    await slowQueue.enqueue({
+      deviceId: 'front',
+      clipId: 'inflight',
+      eventId: 'e',
+      trigger: 'ding',
+      recordedAt: new Date(clock.now()).toISOString(),
+      clipFile: clip.path,
+    });
+    while (slowQueue.entries()[0]?.uploading !== true) await new Promise((r) => setImmediate(r));
+    expect(await slowQueue.setLegalHold('inflight', true)).toEqual(['front.inflight']);
+    release();
+    await slowQueue.whenIdle();
+    await slowQueue.stop();
+    expect(uploaded).toEqual([true]);
+    expect((await bucket.head('clips/front/2026/01/01/inflight.mp4'))?.metadata['legal-hold']).toBe('true');
   });
 });
 
