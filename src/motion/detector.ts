@@ -1,0 +1,522 @@
+import { rasterizePolygons } from './polygon.js';
+import { type DetectorParams, MAX_ZONES, type MotionSettings, resolveDetectorParams } from './settings.js';
+
+/** Normalized [0,1] bounding box of the changed area. */
+export interface MotionBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export type MotionEventType = 'start' | 'update' | 'end';
+
+/**
+ * - start: ptsMs is the first frame of the motion run that confirmed the event (emitted minMotionFrames later);
+ * - update: ptsMs is the current frame; score/box/zones cover the motion since the previous event;
+ * - end: ptsMs is the first still frame after the last motion (emitted eventGapMs later); score/box/zones cover
+ *   the whole event.
+ * score: changed share f of a zone against its trigger level t, as f / (f + t): 0.5 at the trigger level, → 1 for
+ * far more; the best zone counts.
+ */
+export interface MotionEvent {
+  type: MotionEventType;
+  ptsMs: number;
+  score: number;
+  box: MotionBox;
+  zones: string[];
+}
+
+/** What the detector needs of a frame: 8-bit luma, row-major. */
+export interface LumaFrame {
+  ptsMs: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** The last frame's analysis, overwritten on every push (for heat maps and benchmarks; copy what you keep). */
+export interface FrameAnalysis {
+  ptsMs: number;
+  /** Some zone reached its trigger level. */
+  motion: boolean;
+  /** Some zone reached a tenth of its trigger level (keeps an event alive, dates its start). */
+  weakMotion: boolean;
+  lightswitch: boolean;
+  score: number;
+  /** Grid the analysis runs on: the frame downscaled 2×2. */
+  gridWidth: number;
+  gridHeight: number;
+  /** Per cell: |luma change| in 2×2-sum units (0..1020). */
+  change: Uint16Array;
+  /** Per cell: 1 when the cell counted as changed after despeckling. */
+  changed: Uint8Array;
+  /** Per cell: 0 outside every zone or inside a mask. */
+  active: Uint8Array;
+}
+
+export interface DetectorTuning {
+  /** Reference the current frame is compared to. Measured on the fixtures: previous-frame (see README of motion). */
+  background?: 'previous-frame' | 'running-average';
+  /** Weight of the new frame in the running average. */
+  runningAlpha?: number;
+}
+
+const NO_EVENTS: readonly MotionEvent[] = Object.freeze([]);
+/** A zone needs at least this many changed cells, however large it is, so a few specks never trigger. */
+const MIN_ZONE_CELLS = 3;
+/**
+ * Amplitude hysteresis: a zone with at least this share of the changed cells its trigger level needs is "weak" motion.
+ * Weak motion never starts an event, but it back-dates a start to the first frame of the run (a person's first
+ * sliver at the picture edge) and keeps an event going (their last sliver), so start and end land on the frames
+ * where the picture really began and stopped changing.
+ */
+const WEAK_FRACTION = 0.1;
+const MAX_BACKDATE_MS = 1_000;
+/** Kept cells need this many changed neighbours (of 8): removes specks, keeps one-cell-wide edges. */
+const DESPECKLE_MIN_NEIGHBOURS = 2;
+
+/**
+ * Pure frame-difference motion detector: 2×2 downscale (blur), per-cell threshold against the previous frame,
+ * despeckle, changed share per zone, lightswitch guard, hysteresis. Frame timing comes only from ptsMs.
+ * All buffers are allocated in the constructor; push() allocates nothing unless it emits an event.
+ */
+export class MotionDetector {
+  readonly gridWidth: number;
+  readonly gridHeight: number;
+  readonly params: DetectorParams;
+
+  private readonly cells: number;
+  private readonly zoneBits: Uint32Array;
+  private readonly activeCells: number;
+  private readonly zoneNames: string[];
+  private readonly zoneThreshold: Int32Array;
+  private readonly zoneMinCells: Int32Array;
+  private readonly zoneWeakCells: Int32Array;
+  private readonly zoneMinFraction: Float64Array;
+  private readonly zoneArea: Int32Array;
+  private readonly zoneCount: Int32Array;
+  /** minX, minY, maxX, maxY per zone. */
+  private readonly zoneBox: Int32Array;
+  private readonly baseThreshold: number;
+  private readonly lightswitchDelta: number;
+  private readonly background: 'previous-frame' | 'running-average';
+  private readonly alpha: number;
+
+  private current: Uint16Array;
+  private previous: Uint16Array;
+  private readonly average: Float32Array;
+  private readonly change: Uint16Array;
+  /** Changed map with a one-cell border, so despeckling needs no bounds checks. */
+  private readonly padded: Uint8Array;
+  private readonly analysis: FrameAnalysis;
+
+  private primed = false;
+  private lastPts = Number.NaN;
+  private lastInterval = 0;
+
+  private active = false;
+  private strongRun = 0;
+  private runStartPts = Number.NaN;
+  private strongRunStartPts = Number.NaN;
+  private quietSince = Number.NaN;
+  private lastEmitPts = 0;
+  private readonly runAcc = new Accumulator();
+  private readonly sinceAcc = new Accumulator();
+  private readonly eventAcc = new Accumulator();
+
+  constructor(
+    settings: MotionSettings,
+    readonly frameSize: { width: number; height: number },
+    tuning: DetectorTuning = {},
+  ) {
+    this.params = resolveDetectorParams(settings);
+    const gw = Math.max(1, Math.floor(frameSize.width / 2));
+    const gh = Math.max(1, Math.floor(frameSize.height / 2));
+    this.gridWidth = gw;
+    this.gridHeight = gh;
+    this.cells = gw * gh;
+    this.background = tuning.background ?? 'previous-frame';
+    this.alpha = tuning.runningAlpha ?? 0.2;
+
+    const zones = this.params.zones.slice(0, MAX_ZONES);
+    const masked = rasterizePolygons(gw, gh, this.params.masks);
+    this.zoneBits = new Uint32Array(this.cells);
+    this.zoneNames = zones.map((z) => z.name);
+    this.zoneThreshold = new Int32Array(zones.length);
+    this.zoneMinCells = new Int32Array(zones.length);
+    this.zoneWeakCells = new Int32Array(zones.length);
+    this.zoneMinFraction = new Float64Array(zones.length);
+    this.zoneArea = new Int32Array(zones.length);
+    this.zoneCount = new Int32Array(zones.length);
+    this.zoneBox = new Int32Array(zones.length * 4);
+    zones.forEach((zone, z) => {
+      const inside = zone.polygon
+        ? rasterizePolygons(gw, gh, [zone.polygon])
+        : new Uint8Array(this.cells).fill(1);
+      let area = 0;
+      for (let i = 0; i < this.cells; i++) {
+        if (inside[i] && !masked[i]) {
+          this.zoneBits[i]! |= 1 << z;
+          area++;
+        }
+      }
+      this.zoneArea[z] = area;
+      this.zoneThreshold[z] = zone.pixelThreshold * 4;
+      this.zoneMinFraction[z] = zone.minAreaFraction;
+      this.zoneMinCells[z] = Math.max(MIN_ZONE_CELLS, Math.ceil(area * zone.minAreaFraction));
+      this.zoneWeakCells[z] = Math.max(MIN_ZONE_CELLS, Math.round(this.zoneMinCells[z]! * WEAK_FRACTION));
+    });
+    let activeCells = 0;
+    const active = new Uint8Array(this.cells);
+    for (let i = 0; i < this.cells; i++) {
+      if (this.zoneBits[i]) {
+        active[i] = 1;
+        activeCells++;
+      }
+    }
+    this.activeCells = activeCells;
+    const thresholds = Array.from(this.zoneThreshold);
+    this.baseThreshold = thresholds.length > 0 ? Math.min(...thresholds) : 1020;
+    // "Changed in the same direction" for the lightswitch guard: a third of the motion threshold, ≥ 4 levels.
+    this.lightswitchDelta = Math.max(16, Math.round(this.baseThreshold / 3));
+
+    this.current = new Uint16Array(this.cells);
+    this.previous = new Uint16Array(this.cells);
+    this.average = new Float32Array(this.background === 'running-average' ? this.cells : 0);
+    this.change = new Uint16Array(this.cells);
+    this.padded = new Uint8Array((gw + 2) * (gh + 2));
+    this.analysis = {
+      ptsMs: 0,
+      motion: false,
+      weakMotion: false,
+      lightswitch: false,
+      score: 0,
+      gridWidth: gw,
+      gridHeight: gh,
+      change: this.change,
+      changed: new Uint8Array(this.cells),
+      active,
+    };
+  }
+
+  /** Analysis of the most recent frame (buffers are reused). */
+  get last(): Readonly<FrameAnalysis> {
+    return this.analysis;
+  }
+
+  get inEvent(): boolean {
+    return this.active;
+  }
+
+  /** Feeds one frame; returns the events it caused (usually none). */
+  push(frame: LumaFrame): readonly MotionEvent[] {
+    const { width, height } = this.frameSize;
+    if (frame.width !== width || frame.height !== height || frame.data.length < width * height) {
+      throw new Error(
+        `frame is ${frame.width}x${frame.height}, the detector was built for ${width}x${height}`,
+      );
+    }
+    const pts = frame.ptsMs;
+    if (!Number.isNaN(this.lastPts)) this.lastInterval = pts - this.lastPts;
+    this.lastPts = pts;
+    this.analysis.ptsMs = pts;
+
+    this.downscale(frame.data, width);
+    if (!this.primed) {
+      this.primed = true;
+      this.adoptReference();
+      this.analysis.motion = false;
+      this.analysis.weakMotion = false;
+      this.analysis.lightswitch = false;
+      this.analysis.score = 0;
+      this.analysis.changed.fill(0);
+      return NO_EVENTS;
+    }
+
+    const lightswitch = this.compare();
+    let motion = false;
+    let weak = false;
+    let score = 0;
+    if (lightswitch) {
+      this.analysis.changed.fill(0);
+      this.adoptReference();
+    } else {
+      this.despeckleAndCount();
+      this.updateReference();
+      const zones = this.zoneCount.length;
+      for (let z = 0; z < zones; z++) {
+        const count = this.zoneCount[z]!;
+        if (count >= this.zoneWeakCells[z]!) weak = true;
+        if (count < this.zoneMinCells[z]!) continue;
+        motion = true;
+        const fraction = count / this.zoneArea[z]!;
+        const zoneScore = fraction / (fraction + this.zoneMinFraction[z]!);
+        if (zoneScore > score) score = zoneScore;
+      }
+    }
+    this.analysis.motion = motion;
+    this.analysis.weakMotion = weak;
+    this.analysis.lightswitch = lightswitch;
+    this.analysis.score = score;
+    return this.step(pts, motion, weak, score);
+  }
+
+  /** End of input: closes an open event at the first still frame (or just after the last frame). */
+  finish(): readonly MotionEvent[] {
+    if (!this.active) return NO_EVENTS;
+    const endPts = Number.isNaN(this.quietSince) ? this.lastPts + this.lastInterval : this.quietSince;
+    this.active = false;
+    this.strongRun = 0;
+    this.runStartPts = Number.NaN;
+    return [this.emit('end', endPts, this.eventAcc)];
+  }
+
+  private downscale(data: Uint8Array, width: number): void {
+    const gw = this.gridWidth;
+    const gh = this.gridHeight;
+    const current = this.current;
+    for (let y = 0; y < gh; y++) {
+      let top = 2 * y * width;
+      let bottom = top + width;
+      let i = y * gw;
+      for (let x = 0; x < gw; x++, i++, top += 2, bottom += 2) {
+        current[i] = data[top]! + data[top + 1]! + data[bottom]! + data[bottom + 1]!;
+      }
+    }
+  }
+
+  /** Fills change/padded for active cells; returns true when the frame is a lighting change. */
+  private compare(): boolean {
+    const gw = this.gridWidth;
+    const gh = this.gridHeight;
+    const { current, previous, average, change, padded, zoneBits } = this;
+    const running = this.background === 'running-average';
+    const threshold = this.baseThreshold;
+    const delta = this.lightswitchDelta;
+    let brighter = 0;
+    let darker = 0;
+    for (let y = 0; y < gh; y++) {
+      let i = y * gw;
+      let p = (y + 1) * (gw + 2) + 1;
+      for (let x = 0; x < gw; x++, i++, p++) {
+        if (zoneBits[i] === 0) {
+          padded[p] = 0;
+          change[i] = 0;
+          continue;
+        }
+        const diff = running ? Math.round(current[i]! - average[i]!) : current[i]! - previous[i]!;
+        const magnitude = diff < 0 ? -diff : diff;
+        change[i] = magnitude;
+        if (magnitude >= delta) {
+          if (diff > 0) brighter++;
+          else darker++;
+        }
+        padded[p] = magnitude >= threshold ? 1 : 0;
+      }
+    }
+    const together = Math.max(brighter, darker);
+    return this.activeCells > 0 && together >= this.params.lightswitchFraction * this.activeCells;
+  }
+
+  private despeckleAndCount(): void {
+    const gw = this.gridWidth;
+    const gh = this.gridHeight;
+    const stride = gw + 2;
+    const { padded, change, zoneBits, zoneThreshold, zoneCount, zoneBox } = this;
+    const changed = this.analysis.changed;
+    zoneCount.fill(0);
+    for (let z = 0; z < zoneCount.length; z++) {
+      zoneBox[z * 4] = gw;
+      zoneBox[z * 4 + 1] = gh;
+      zoneBox[z * 4 + 2] = -1;
+      zoneBox[z * 4 + 3] = -1;
+    }
+    for (let y = 0; y < gh; y++) {
+      let i = y * gw;
+      let p = (y + 1) * stride + 1;
+      for (let x = 0; x < gw; x++, i++, p++) {
+        if (padded[p] === 0) {
+          changed[i] = 0;
+          continue;
+        }
+        const neighbours =
+          padded[p - stride - 1]! +
+          padded[p - stride]! +
+          padded[p - stride + 1]! +
+          padded[p - 1]! +
+          padded[p + 1]! +
+          padded[p + stride - 1]! +
+          padded[p + stride]! +
+          padded[p + stride + 1]!;
+        if (neighbours < DESPECKLE_MIN_NEIGHBOURS) {
+          changed[i] = 0;
+          continue;
+        }
+        changed[i] = 1;
+        const magnitude = change[i]!;
+        let bits = zoneBits[i]!;
+        while (bits !== 0) {
+          const z = 31 - Math.clz32(bits & -bits);
+          bits &= bits - 1;
+          if (magnitude < zoneThreshold[z]!) continue;
+          zoneCount[z]!++;
+          const b = z * 4;
+          if (x < zoneBox[b]!) zoneBox[b] = x;
+          if (y < zoneBox[b + 1]!) zoneBox[b + 1] = y;
+          if (x > zoneBox[b + 2]!) zoneBox[b + 2] = x;
+          if (y > zoneBox[b + 3]!) zoneBox[b + 3] = y;
+        }
+      }
+    }
+  }
+
+  private adoptReference(): void {
+    if (this.background === 'running-average') {
+      const { average, current } = this;
+      for (let i = 0; i < this.cells; i++) average[i] = current[i]!;
+    }
+    this.swapBuffers();
+  }
+
+  private updateReference(): void {
+    if (this.background === 'running-average') {
+      const { average, current } = this;
+      const alpha = this.alpha;
+      for (let i = 0; i < this.cells; i++) average[i]! += alpha * (current[i]! - average[i]!);
+    }
+    this.swapBuffers();
+  }
+
+  private swapBuffers(): void {
+    const previous = this.previous;
+    this.previous = this.current;
+    this.current = previous;
+  }
+
+  /**
+   * Hysteresis in time and amplitude: minMotionFrames consecutive motion frames start an event, dated back to the
+   * first frame of the weak-motion run they belong to; eventGapMs without even weak motion ends it.
+   */
+  private step(pts: number, motion: boolean, weak: boolean, score: number): readonly MotionEvent[] {
+    if (!this.active) {
+      if (!weak) {
+        this.strongRun = 0;
+        this.runStartPts = Number.NaN;
+        return NO_EVENTS;
+      }
+      if (Number.isNaN(this.runStartPts)) {
+        this.runStartPts = pts;
+        this.runAcc.reset();
+      }
+      if (!motion) {
+        this.strongRun = 0;
+        return NO_EVENTS;
+      }
+      if (this.strongRun === 0) this.strongRunStartPts = pts;
+      this.strongRun++;
+      this.accumulate(this.runAcc, score);
+      if (this.strongRun < this.params.minMotionFrames) return NO_EVENTS;
+      this.active = true;
+      this.quietSince = Number.NaN;
+      this.eventAcc.reset();
+      this.eventAcc.merge(this.runAcc);
+      this.sinceAcc.reset();
+      this.lastEmitPts = pts;
+      // A long weak run (a cat strolling) does not date a person's arrival back to its own beginning.
+      const startPts =
+        this.strongRunStartPts - this.runStartPts > MAX_BACKDATE_MS
+          ? this.strongRunStartPts
+          : this.runStartPts;
+      return [this.emit('start', startPts, this.runAcc)];
+    }
+    if (weak) this.quietSince = Number.NaN;
+    else if (Number.isNaN(this.quietSince)) this.quietSince = pts;
+    if (motion) {
+      this.accumulate(this.sinceAcc, score);
+      this.accumulate(this.eventAcc, score);
+    }
+    if (!Number.isNaN(this.quietSince) && pts - this.quietSince >= this.params.eventGapMs) {
+      this.active = false;
+      this.strongRun = 0;
+      this.runStartPts = Number.NaN;
+      return [this.emit('end', this.quietSince, this.eventAcc)];
+    }
+    if (motion && pts - this.lastEmitPts >= this.params.updateIntervalMs) {
+      this.lastEmitPts = pts;
+      const update = this.emit('update', pts, this.sinceAcc);
+      this.sinceAcc.reset();
+      return [update];
+    }
+    return NO_EVENTS;
+  }
+
+  /** Adds this frame's hit zones, their box and the score to an accumulator. */
+  private accumulate(acc: Accumulator, score: number): void {
+    acc.frames++;
+    if (score > acc.peak) acc.peak = score;
+    const { zoneCount, zoneMinCells, zoneBox } = this;
+    for (let z = 0; z < zoneCount.length; z++) {
+      if (zoneCount[z]! < zoneMinCells[z]!) continue;
+      acc.zones |= 1 << z;
+      const b = z * 4;
+      acc.include(zoneBox[b]!, zoneBox[b + 1]!, zoneBox[b + 2]!, zoneBox[b + 3]!);
+    }
+  }
+
+  private emit(type: MotionEventType, ptsMs: number, acc: Accumulator): MotionEvent {
+    const gw = this.gridWidth;
+    const gh = this.gridHeight;
+    const box =
+      acc.maxX < 0
+        ? { x: 0, y: 0, w: 0, h: 0 }
+        : {
+            x: round4(acc.minX / gw),
+            y: round4(acc.minY / gh),
+            w: round4((acc.maxX + 1 - acc.minX) / gw),
+            h: round4((acc.maxY + 1 - acc.minY) / gh),
+          };
+    const zones: string[] = [];
+    for (let z = 0; z < this.zoneNames.length; z++) if (acc.zones & (1 << z)) zones.push(this.zoneNames[z]!);
+    return { type, ptsMs, score: round4(acc.peak), box, zones };
+  }
+}
+
+class Accumulator {
+  frames = 0;
+  peak = 0;
+  zones = 0;
+  minX = Number.POSITIVE_INFINITY;
+  minY = Number.POSITIVE_INFINITY;
+  maxX = -1;
+  maxY = -1;
+
+  reset(): void {
+    this.frames = 0;
+    this.peak = 0;
+    this.zones = 0;
+    this.minX = Number.POSITIVE_INFINITY;
+    this.minY = Number.POSITIVE_INFINITY;
+    this.maxX = -1;
+    this.maxY = -1;
+  }
+
+  include(minX: number, minY: number, maxX: number, maxY: number): void {
+    if (maxX < 0) return;
+    if (minX < this.minX) this.minX = minX;
+    if (minY < this.minY) this.minY = minY;
+    if (maxX > this.maxX) this.maxX = maxX;
+    if (maxY > this.maxY) this.maxY = maxY;
+  }
+
+  merge(other: Accumulator): void {
+    this.frames += other.frames;
+    if (other.peak > this.peak) this.peak = other.peak;
+    this.zones |= other.zones;
+    this.include(other.minX, other.minY, other.maxX, other.maxY);
+  }
+}
+
+function round4(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}

@@ -1,0 +1,709 @@
+/**
+ * The one module that runs ffmpeg/ffprobe (through fluent-ffmpeg). Everything else asks it for frames, probes,
+ * clips and stills. Measured facts it is built on:
+ * - the bundled ffmpeg is a 2018 static build: `-fps_mode` is unknown there, `-vsync passthrough` works on it and
+ *   on current releases, so we use that (no duplicated or dropped frames);
+ * - pipe chunks are not frame-aligned, so raw video is re-framed by byte count;
+ * - per-frame presentation times come from the `showinfo` filter on stderr, placed after the scaler so its
+ *   checksums run on the small gray frame (cost not measurable next to decoding);
+ * - a stop is `q` on stdin, then SIGINT, then SIGTERM; never SIGKILL (it leaves an unplayable MP4), and exit code
+ *   255 after a requested stop is normal.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+import sharp from 'sharp';
+import { ByteReframer, type GrayFrame, parseShowinfoLine, roundMs } from './frames.js';
+import { locateFfmpeg } from './locate.js';
+
+export type { GrayFrame } from './frames.js';
+
+/** A user-facing failure with a one-line message naming the file and what went wrong. */
+export class VideoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VideoError';
+  }
+}
+
+/** Polygon in normalized [0,1] coordinates of the picture, [x, y] pairs. */
+export type NormalizedPolygon = ReadonlyArray<readonly [number, number]>;
+
+export interface VideoInfo {
+  width: number;
+  height: number;
+  fps: number;
+  durationMs: number;
+  /** From the container when it records one (MP4 does). */
+  frameCount?: number;
+  codec: string;
+}
+
+const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
+const DEFAULT_STALL_TIMEOUT_MS = 20_000;
+const STOP_SIGINT_AFTER_MS = 1_500;
+const STOP_SIGTERM_AFTER_MS = 5_000;
+
+let configuredFor: string | undefined;
+function configureBinaries(): void {
+  const binaries = locateFfmpeg();
+  const key = `${binaries.ffmpeg}\0${binaries.ffprobe}`;
+  if (configuredFor !== key) {
+    ffmpeg.setFfmpegPath(binaries.ffmpeg);
+    ffmpeg.setFfprobePath(binaries.ffprobe);
+    configuredFor = key;
+  }
+}
+
+function command(input: string | Readable): ffmpeg.FfmpegCommand {
+  configureBinaries();
+  return ffmpeg(input).inputOptions(['-hide_banner', '-nostats']);
+}
+
+const NOISE_PREFIX = /^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/i;
+const ERROR_HINT =
+  /error|invalid|not found|no such|does not contain|matches no streams|moov atom|could not|unable|unknown|failed|denied|truncat/i;
+
+/** Picks the most telling line of ffmpeg's stderr for a one-line message. */
+export function summarizeFfmpegError(lines: readonly string[], fallback: string, file?: string): string {
+  const clean = lines
+    .map((l) => l.replace(NOISE_PREFIX, '').trim())
+    .map((l) => (file && l.startsWith(`${file}: `) ? l.slice(file.length + 2) : l))
+    .filter((l) => l.length > 0);
+  const hinted = clean.filter((l) => ERROR_HINT.test(l) && !/^(ffmpeg|ffprobe) (version|exited)/.test(l));
+  const line = hinted.at(-1) ?? clean.at(-1) ?? fallback;
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+async function assertReadableVideoFile(file: string, verb: string): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new VideoError(`cannot ${verb} ${file}: ${code === 'ENOENT' ? 'no such file' : String(code)}`);
+  }
+  // FIFOs, devices and directories are where ffmpeg would block or misbehave; refuse them up front.
+  if (!info.isFile()) throw new VideoError(`cannot ${verb} ${file}: not a regular file`);
+  if (info.size === 0) throw new VideoError(`cannot ${verb} ${file}: file is empty`);
+}
+
+/** One ffmpeg process: its exit, its recent stderr lines (showinfo excluded) and a graceful stop. */
+class FfmpegRun {
+  proc: ChildProcess | undefined;
+  exited = false;
+  stopRequested = false;
+  failure: VideoError | undefined;
+  readonly recent: string[] = [];
+  readonly done: Promise<void>;
+  private onExit: (() => void) | undefined;
+
+  constructor(
+    cmd: ffmpeg.FfmpegCommand,
+    private readonly what: string,
+    onLine?: (line: string) => boolean,
+    /** stdin carries the input data, so `q` cannot be sent there. */
+    private readonly stdinIsInput = false,
+    private readonly inputFile?: string,
+  ) {
+    cmd.on('start', () => {
+      this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      this.proc?.stdin?.on('error', () => {});
+    });
+    cmd.on('stderr', (line: string) => {
+      if (onLine?.(line)) return;
+      this.recent.push(line);
+      if (this.recent.length > 30) this.recent.shift();
+    });
+    this.done = new Promise<void>((resolve) => {
+      cmd.on('end', () => {
+        this.exited = true;
+        resolve();
+        this.onExit?.();
+      });
+      cmd.on('error', (error: Error) => {
+        this.exited = true;
+        if (!this.stopRequested) {
+          const line = summarizeFfmpegError(this.recent, error.message, this.inputFile);
+          this.failure = new VideoError(`${this.what}: ${line}`);
+        }
+        resolve();
+        this.onExit?.();
+      });
+    });
+  }
+
+  whenExited(callback: () => void): void {
+    this.onExit = callback;
+  }
+
+  /** `q` on stdin, then SIGINT, then SIGTERM; resolves when the process is gone. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    this.stopRequested = true;
+    const proc = this.proc;
+    if (proc) {
+      if (!this.stdinIsInput && proc.stdin?.writable) proc.stdin.write('q');
+      else proc.kill('SIGINT');
+      const interrupt = setTimeout(() => proc.kill('SIGINT'), STOP_SIGINT_AFTER_MS);
+      const terminate = setTimeout(() => proc.kill('SIGTERM'), STOP_SIGTERM_AFTER_MS);
+      try {
+        await this.done;
+      } finally {
+        clearTimeout(interrupt);
+        clearTimeout(terminate);
+      }
+    } else {
+      await this.done;
+    }
+  }
+}
+
+function parseRate(rate: string | undefined): number {
+  if (!rate) return 0;
+  const [num, den] = rate.split('/').map(Number);
+  if (!num || !Number.isFinite(num)) return 0;
+  return den ? num / den : num;
+}
+
+/** Width, height, frame rate, duration and codec of the first video stream. Never hangs: bounded by a timeout. */
+export async function probe(file: string, options: { timeoutMs?: number } = {}): Promise<VideoInfo> {
+  await assertReadableVideoFile(file, 'probe');
+  configureBinaries();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const data = await Promise.race([
+    new Promise<ffmpeg.FfprobeData>((resolve, reject) => {
+      ffmpeg.ffprobe(file, ['-v', 'error'], (error: unknown, result: ffmpeg.FfprobeData) => {
+        if (error) {
+          const lines = String((error as Error).message ?? error).split('\n');
+          const line = summarizeFfmpegError(lines.slice(1), lines[0]!, file);
+          reject(new VideoError(`cannot probe ${file}: ${line}`));
+        } else resolve(result);
+      });
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new VideoError(`cannot probe ${file}: ffprobe gave no answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const stream = data.streams.find((s) => s.codec_type === 'video');
+  if (!stream?.width || !stream.height) throw new VideoError(`cannot probe ${file}: no video stream`);
+  const fps = parseRate(stream.avg_frame_rate) || parseRate(stream.r_frame_rate);
+  const seconds = Number(stream.duration) || Number(data.format.duration) || 0;
+  const frames = Number(stream.nb_frames);
+  const info: VideoInfo = {
+    width: stream.width,
+    height: stream.height,
+    fps: Math.round(fps * 1000) / 1000,
+    durationMs: roundMs(seconds * 1000),
+    codec: stream.codec_name ?? 'unknown',
+  };
+  if (Number.isInteger(frames) && frames > 0) info.frameCount = frames;
+  return info;
+}
+
+export interface DecodeOptions {
+  /** Output width in pixels (even); height follows the aspect ratio, rounded to even. Default 320. */
+  width?: number;
+  /** Play the file again and again (a live camera feed); ptsMs keeps increasing. */
+  loop?: boolean;
+  /** Aborting stops ffmpeg gracefully and ends the iteration without an error. */
+  signal?: AbortSignal;
+  /** Fail when ffmpeg produces nothing for this long while we wait for it. Default 20 s. */
+  stallTimeoutMs?: number;
+}
+
+/**
+ * Decodes the first video stream to 8-bit gray frames at analysis size, one frame per coded frame
+ * (`-vsync passthrough`), each with its presentation time from the file. Pull-based: ffmpeg is paused by pipe
+ * backpressure while the consumer is busy. Breaking out of the loop stops ffmpeg gracefully.
+ */
+export async function* decodeGrayFrames(
+  file: string,
+  options: DecodeOptions = {},
+): AsyncGenerator<GrayFrame, void, undefined> {
+  await assertReadableVideoFile(file, 'decode');
+  const width = options.width ?? 320;
+  if (!Number.isInteger(width) || width < 2 || width % 2 !== 0) {
+    throw new VideoError(`decode width must be an even whole number of pixels, got ${width}`);
+  }
+  const { signal } = options;
+  if (signal?.aborted) return;
+  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+
+  const frameInfos: Array<{ pts: number; width: number; height: number }> = [];
+  let infoHead = 0;
+  let timebase: { num: number; den: number } | undefined;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+
+  const cmd = command(file)
+    .inputOptions(options.loop ? ['-stream_loop', '-1'] : [])
+    .outputOptions([
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-dn',
+      '-vf',
+      `scale=${width}:-2:flags=area,format=gray,showinfo`,
+      '-vsync',
+      'passthrough',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'gray',
+    ]);
+  const onLine = (line: string): boolean => {
+    const parsed = parseShowinfoLine(line);
+    if (!parsed) return false;
+    if (parsed.kind === 'timebase') timebase ??= { num: parsed.num, den: parsed.den };
+    else {
+      frameInfos.push({ pts: parsed.frame.pts, width: parsed.frame.width, height: parsed.frame.height });
+      notify();
+    }
+    return true;
+  };
+  const run = new FfmpegRun(cmd, `cannot decode ${file}`, onLine, false, file);
+  run.whenExited(notify);
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  let stdoutEnded = false;
+  out.on('readable', notify);
+  out.on('end', () => {
+    stdoutEnded = true;
+    notify();
+  });
+  cmd.pipe(out, { end: true });
+  signal?.addEventListener('abort', notify, { once: true });
+
+  const waitForActivity = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        wake = undefined;
+        reject(new VideoError(`cannot decode ${file}: ffmpeg produced nothing for ${stallTimeoutMs} ms`));
+      }, stallTimeoutMs);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const reframer = new ByteReframer();
+  let index = 0;
+  try {
+    for (;;) {
+      if (signal?.aborted) return;
+      const info = frameInfos[infoHead];
+      if (info) {
+        const data = reframer.take(info.width * info.height);
+        if (data) {
+          infoHead++;
+          if (infoHead > 1024) {
+            frameInfos.splice(0, infoHead);
+            infoHead = 0;
+          }
+          const tb = timebase ?? { num: 1, den: 1000 };
+          yield {
+            index: index++,
+            ptsMs: roundMs((info.pts * 1000 * tb.num) / tb.den),
+            width: info.width,
+            height: info.height,
+            data,
+          };
+          continue;
+        }
+      }
+      const chunk = out.read() as Buffer | null;
+      if (chunk) {
+        reframer.push(chunk);
+        continue;
+      }
+      if (run.exited && (stdoutEnded || run.failure)) break;
+      await waitForActivity();
+    }
+    if (run.failure) throw run.failure;
+    if (infoHead < frameInfos.length || reframer.length > 0) {
+      throw new VideoError(`cannot decode ${file}: ffmpeg output ended inside a frame`);
+    }
+  } finally {
+    signal?.removeEventListener('abort', notify);
+    if (!run.exited) {
+      // Drain so a backpressured ffmpeg can read its `q`.
+      out.removeAllListeners('readable');
+      out.resume();
+      await run.stop();
+    }
+  }
+}
+
+async function maskPng(
+  width: number,
+  height: number,
+  polygons: readonly NormalizedPolygon[],
+): Promise<Buffer> {
+  const shapes = polygons
+    .map((polygon) => {
+      const points = polygon
+        .map(([x, y]) => `${(x * width).toFixed(2)},${(y * height).toFixed(2)}`)
+        .join(' ');
+      return `<polygon points="${points}" fill="#000" />`;
+    })
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes}</svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}
+
+async function runToEnd(
+  cmd: ffmpeg.FfmpegCommand,
+  what: string,
+  input: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const run = new FfmpegRun(cmd, what, undefined, false, input);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void run.stop();
+  }, timeoutMs);
+  const onAbort = (): void => void run.stop();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    cmd.run();
+    await run.done;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (timedOut) throw new VideoError(`${what}: ffmpeg did not finish within ${timeoutMs} ms`);
+  if (signal?.aborted) throw new VideoError(`${what}: aborted`);
+  if (run.failure) throw run.failure;
+}
+
+/** Where [startMs, endMs) falls in a source that loops every loopDurationMs (or plays once). */
+function sourceWindow(
+  startMs: number,
+  endMs: number,
+  loopDurationMs: number | undefined,
+): { seekMs: number; durationMs: number; extraLoops: number } {
+  const durationMs = endMs - startMs;
+  if (!loopDurationMs)
+    return { seekMs: Math.max(0, startMs), durationMs: endMs - Math.max(0, startMs), extraLoops: 0 };
+  const seekMs = ((startMs % loopDurationMs) + loopDurationMs) % loopDurationMs;
+  const extraLoops = Math.max(0, Math.ceil((seekMs + durationMs) / loopDurationMs) - 1);
+  return { seekMs, durationMs, extraLoops };
+}
+
+/** Seconds for ffmpeg, nudged half a microsecond down so a frame exactly on the boundary is kept. */
+function seconds(ms: number): string {
+  return Math.max(0, ms / 1000 - 5e-7).toFixed(7);
+}
+
+export interface EncodeClipOptions {
+  input: string;
+  /** Window [startMs, endMs) in the source's presentation time. With loopDurationMs it may wrap or be negative. */
+  startMs: number;
+  endMs: number;
+  output: string;
+  /** The source is a looping feed of this period: the window is taken modulo it and may wrap around the end. */
+  loopDurationMs?: number;
+  /** Privacy masks burned in as black polygons. */
+  blackout?: readonly NormalizedPolygon[];
+  /** x264 quality, default 23. */
+  crf?: number;
+  /** x264 preset, default veryfast. */
+  preset?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface EncodedClip {
+  output: string;
+  bytes: number;
+  durationMs: number;
+}
+
+/** Deterministic output for the same input and ffmpeg build: one encoder thread, no version strings. */
+const DETERMINISTIC_H264 = [
+  '-threads',
+  '1',
+  '-fflags',
+  '+bitexact',
+  '-flags:v',
+  '+bitexact',
+  '-map_metadata',
+  '-1',
+];
+
+/**
+ * Cuts [startMs, endMs) out of a source into an H.264 MP4 (`+faststart`), re-encoded so the cut is
+ * frame-accurate. Written to a temporary name and renamed, so `output` is never half-written.
+ */
+export async function encodeClip(options: EncodeClipOptions): Promise<EncodedClip> {
+  const { input, startMs, endMs, output } = options;
+  if (!(Number.isFinite(startMs) && Number.isFinite(endMs) && endMs > startMs)) {
+    throw new VideoError(`cannot encode clip from ${input}: window [${startMs}, ${endMs}) ms is empty`);
+  }
+  await assertReadableVideoFile(input, 'encode a clip from');
+  const window = sourceWindow(startMs, endMs, options.loopDurationMs);
+  const blackout = options.blackout?.filter((p) => p.length >= 3) ?? [];
+  const temp = `${output}.partial-${process.pid}`;
+  let maskDir: string | undefined;
+  try {
+    // A window that wraps is cut with `trim` on the looped timeline (pts keep increasing across loops; decoding
+    // from 0 costs little for a short loop). `-ss` on a looped input restarts mid-file after the wrap in the 2018
+    // build, so it is only used for windows that do not wrap, where it is a fast, frame-accurate seek.
+    const wraps = window.extraLoops > 0;
+    const cmd = command(input).inputOptions(
+      wraps ? ['-stream_loop', String(window.extraLoops)] : ['-ss', seconds(window.seekMs)],
+    );
+    const chain = wraps
+      ? [
+          `trim=start=${seconds(window.seekMs)}:end=${seconds(window.seekMs + window.durationMs)}`,
+          'setpts=PTS-STARTPTS',
+        ]
+      : [];
+    const videoMap: string[] = [];
+    if (blackout.length > 0) {
+      const info = await probe(input);
+      maskDir = await mkdtemp(join(tmpdir(), 'doorbell-mask-'));
+      const maskFile = join(maskDir, 'mask.png');
+      await writeFile(maskFile, await maskPng(info.width, info.height, blackout));
+      cmd.input(maskFile);
+      const base = chain.length > 0 ? chain.join(',') : 'null';
+      videoMap.push(
+        '-filter_complex',
+        `[0:v:0]${base}[base];[base][1:v]overlay=0:0:format=auto[v]`,
+        '-map',
+        '[v]',
+      );
+    } else {
+      videoMap.push('-map', '0:v:0', ...(chain.length > 0 ? ['-vf', chain.join(',')] : []));
+    }
+    cmd.outputOptions([
+      ...videoMap,
+      ...(wraps ? [] : ['-t', seconds(window.durationMs)]),
+      '-an',
+      '-sn',
+      '-dn',
+      '-vsync',
+      'passthrough',
+      '-c:v',
+      'libx264',
+      '-preset',
+      options.preset ?? 'veryfast',
+      '-crf',
+      String(options.crf ?? 23),
+      '-pix_fmt',
+      'yuv420p',
+      ...DETERMINISTIC_H264,
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+    ]);
+    cmd.output(temp);
+    await runToEnd(
+      cmd,
+      `cannot encode clip from ${input}`,
+      input,
+      options.timeoutMs ?? 120_000,
+      options.signal,
+    );
+    await rename(temp, output);
+    const { size } = await stat(output);
+    return { output, bytes: size, durationMs: window.durationMs };
+  } finally {
+    await rm(temp, { force: true });
+    if (maskDir) await rm(maskDir, { recursive: true, force: true });
+  }
+}
+
+export interface GrabFrameOptions {
+  input: string;
+  atMs: number;
+  /** 'rgb' (default): raw rgb24 bytes; 'jpeg': a JPEG file's bytes. */
+  format?: 'rgb' | 'jpeg';
+  /** Scale to this width (even), keeping the aspect ratio; default: source size. */
+  width?: number;
+  loopDurationMs?: number;
+  blackout?: readonly NormalizedPolygon[];
+  timeoutMs?: number;
+}
+
+export interface GrabbedFrame {
+  format: 'rgb' | 'jpeg';
+  width: number;
+  height: number;
+  data: Buffer;
+}
+
+/** The frame shown at `atMs` (the last frame whose pts ≤ atMs), as raw RGB or JPEG. */
+export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame> {
+  const { input } = options;
+  const format = options.format ?? 'rgb';
+  const info = await probe(input);
+  let atMs = options.atMs;
+  if (options.loopDurationMs)
+    atMs = ((atMs % options.loopDurationMs) + options.loopDurationMs) % options.loopDurationMs;
+  const width = options.width ?? info.width;
+  const height = options.width
+    ? Math.max(2, Math.round((width * info.height) / info.width / 2) * 2)
+    : info.height;
+  const blackout = options.blackout?.filter((p) => p.length >= 3) ?? [];
+  let maskDir: string | undefined;
+  try {
+    // Seek to the frame at or before atMs: go half a frame back so float rounding never picks the next one.
+    const frameMs = info.fps > 0 ? 1000 / info.fps : 0;
+    const cmd = command(input).inputOptions(['-ss', seconds(Math.max(0, atMs - frameMs / 2))]);
+    const filters = [`scale=${width}:${height}`];
+    if (blackout.length > 0) {
+      maskDir = await mkdtemp(join(tmpdir(), 'doorbell-mask-'));
+      const maskFile = join(maskDir, 'mask.png');
+      await writeFile(maskFile, await maskPng(width, height, blackout));
+      cmd.input(maskFile);
+      cmd.outputOptions([
+        '-filter_complex',
+        `[0:v:0]${filters.join(',')}[s];[s][1:v]overlay=0:0[v]`,
+        '-map',
+        '[v]',
+      ]);
+    } else {
+      cmd.outputOptions(['-map', '0:v:0', '-vf', filters.join(',')]);
+    }
+    cmd.outputOptions([
+      '-frames:v',
+      '1',
+      '-an',
+      ...(format === 'jpeg'
+        ? ['-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p']
+        : ['-f', 'rawvideo', '-pix_fmt', 'rgb24']),
+    ]);
+    const sink = new PassThrough({ highWaterMark: 1 << 22 });
+    const chunks: Buffer[] = [];
+    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const run = new FfmpegRun(
+      cmd,
+      `cannot grab a frame at ${options.atMs} ms from ${input}`,
+      undefined,
+      false,
+      input,
+    );
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const timer = setTimeout(() => void run.stop(), timeoutMs);
+    cmd.pipe(sink, { end: true });
+    await run.done;
+    clearTimeout(timer);
+    if (!sink.readableEnded) await once(sink, 'end').catch(() => undefined);
+    if (run.failure) throw run.failure;
+    if (run.stopRequested)
+      throw new VideoError(`cannot grab a frame from ${input}: timed out after ${timeoutMs} ms`);
+    const data = Buffer.concat(chunks);
+    const expected = width * height * 3;
+    if (data.length === 0 || (format === 'rgb' && data.length !== expected)) {
+      throw new VideoError(`cannot grab a frame at ${options.atMs} ms from ${input}: no frame there`);
+    }
+    return { format, width, height, data };
+  } finally {
+    if (maskDir) await rm(maskDir, { recursive: true, force: true });
+  }
+}
+
+export interface RawVideoEncoderOptions {
+  output: string;
+  width: number;
+  height: number;
+  fps: number;
+  pixelFormat?: 'rgb24' | 'gray';
+  crf?: number;
+  preset?: string;
+  /** Keyframe interval in frames (fixed, no scene-cut keyframes). */
+  gop?: number;
+  timeoutMs?: number;
+}
+
+export interface RawVideoEncoder {
+  /** Queues one frame of width*height*(3|1) bytes; resolves when ffmpeg can take more. */
+  write(frame: Uint8Array): Promise<void>;
+  /** Ends the input and waits until the MP4 is complete. */
+  finish(): Promise<{ bytes: number; frames: number }>;
+}
+
+/** Pipes raw frames rendered in TypeScript into an H.264 MP4 (used by the fixture generator and benchmarks). */
+export function openRawVideoEncoder(options: RawVideoEncoderOptions): RawVideoEncoder {
+  const pixelFormat = options.pixelFormat ?? 'rgb24';
+  const frameBytes = options.width * options.height * (pixelFormat === 'rgb24' ? 3 : 1);
+  const source = new PassThrough({ highWaterMark: frameBytes * 2 });
+  const gop = options.gop ?? Math.round(options.fps * 2);
+  const cmd = command(source)
+    .inputOptions([
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      pixelFormat,
+      '-s',
+      `${options.width}x${options.height}`,
+      '-framerate',
+      String(options.fps),
+    ])
+    .outputOptions([
+      '-c:v',
+      'libx264',
+      '-preset',
+      options.preset ?? 'medium',
+      '-crf',
+      String(options.crf ?? 23),
+      '-g',
+      String(gop),
+      '-keyint_min',
+      String(gop),
+      '-sc_threshold',
+      '0',
+      '-pix_fmt',
+      'yuv420p',
+      ...DETERMINISTIC_H264,
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+    ])
+    .output(options.output);
+  const run = new FfmpegRun(cmd, `cannot encode ${options.output}`, undefined, true);
+  cmd.run();
+  let frames = 0;
+  return {
+    async write(frame) {
+      if (frame.length !== frameBytes) {
+        throw new VideoError(`raw frame must be ${frameBytes} bytes, got ${frame.length}`);
+      }
+      if (run.exited)
+        throw run.failure ?? new VideoError(`cannot encode ${options.output}: ffmpeg has exited`);
+      frames++;
+      // Copy: the caller may reuse its buffer while this one still waits in the pipe.
+      if (!source.write(Buffer.from(frame))) {
+        await Promise.race([once(source, 'drain'), run.done]);
+        if (run.failure) throw run.failure;
+      }
+    },
+    async finish() {
+      source.end();
+      const timer = setTimeout(() => void run.stop(), options.timeoutMs ?? 300_000);
+      await run.done;
+      clearTimeout(timer);
+      if (run.failure) throw run.failure;
+      const { size } = await stat(options.output);
+      return { bytes: size, frames };
+    },
+  };
+}

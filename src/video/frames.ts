@@ -1,0 +1,98 @@
+/** One decoded frame at analysis size: 8-bit luma, row-major, `width * height` bytes. */
+export interface GrayFrame {
+  /** 0-based position in the decoded sequence; keeps counting across loops. */
+  index: number;
+  /** Presentation time read from the file, ms; in loop mode it keeps increasing across loops. */
+  ptsMs: number;
+  width: number;
+  height: number;
+  /** Owned by the consumer: the decoder never writes to it again. */
+  data: Uint8Array;
+}
+
+/**
+ * Collects pipe chunks (which are not frame-aligned) and cuts them into frames by byte count.
+ * One copy per frame; a chunk that holds a whole frame at its start is sliced without copying.
+ */
+export class ByteReframer {
+  private chunks: Uint8Array[] = [];
+  private offset = 0;
+  private buffered = 0;
+
+  get length(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /** The next `size` bytes as one array, or undefined while fewer are buffered. */
+  take(size: number): Uint8Array | undefined {
+    if (size <= 0 || this.buffered < size) return undefined;
+    const first = this.chunks[0]!;
+    if (first.length - this.offset >= size) {
+      const out = first.slice(this.offset, this.offset + size);
+      this.advance(size);
+      return out;
+    }
+    const out = new Uint8Array(size);
+    let written = 0;
+    while (written < size) {
+      const chunk = this.chunks[0]!;
+      const n = Math.min(size - written, chunk.length - this.offset);
+      out.set(chunk.subarray(this.offset, this.offset + n), written);
+      written += n;
+      this.advance(n);
+    }
+    return out;
+  }
+
+  private advance(n: number): void {
+    this.offset += n;
+    this.buffered -= n;
+    while (this.chunks.length > 0 && this.offset >= this.chunks[0]!.length) {
+      this.offset -= this.chunks[0]!.length;
+      this.chunks.shift();
+    }
+  }
+}
+
+export interface ShowinfoFrame {
+  n: number;
+  pts: number;
+  width: number;
+  height: number;
+}
+
+const SHOWINFO_FRAME = /\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\S+.*?\bs:(\d+)x(\d+)/;
+const SHOWINFO_TIMEBASE = /config in time_base:\s*(\d+)\/(\d+)/;
+
+/** Parses ffmpeg's `showinfo` filter log lines (stable since at least 2018). */
+export function parseShowinfoLine(
+  line: string,
+): { kind: 'frame'; frame: ShowinfoFrame } | { kind: 'timebase'; num: number; den: number } | undefined {
+  if (!line.includes('showinfo')) return undefined;
+  const frame = SHOWINFO_FRAME.exec(line);
+  if (frame) {
+    return {
+      kind: 'frame',
+      frame: {
+        n: Number(frame[1]),
+        pts: Number(frame[2]),
+        width: Number(frame[3]),
+        height: Number(frame[4]),
+      },
+    };
+  }
+  const tb = SHOWINFO_TIMEBASE.exec(line);
+  if (tb && Number(tb[2]) > 0) return { kind: 'timebase', num: Number(tb[1]), den: Number(tb[2]) };
+  return undefined;
+}
+
+/** ms with microsecond resolution, so JSON output does not carry float noise like 66.66666666666667. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

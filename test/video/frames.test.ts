@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { ByteReframer, parseShowinfoLine, roundMs } from '../../src/video/frames.js';
+
+describe('ByteReframer', () => {
+  it('cuts frames by byte count out of chunks that are not frame-aligned', () => {
+    const frameSize = 6;
+    const stream = Uint8Array.from({ length: 30 }, (_, i) => i);
+    const reframer = new ByteReframer();
+    const frames: number[][] = [];
+    // Chunk sizes that straddle frame boundaries in every way.
+    for (const [from, to] of [
+      [0, 4],
+      [4, 5],
+      [5, 17],
+      [17, 18],
+      [18, 30],
+    ] as const) {
+      reframer.push(stream.subarray(from, to));
+      for (let f = reframer.take(frameSize); f; f = reframer.take(frameSize)) frames.push([...f]);
+    }
+    expect(frames).toEqual([0, 1, 2, 3, 4].map((k) => [0, 1, 2, 3, 4, 5].map((i) => k * 6 + i)));
+    expect(reframer.length).toBe(0);
+  });
+
+  it('returns undefined until a whole frame is buffered, and keeps the remainder', () => {
+    const reframer = new ByteReframer();
+    reframer.push(new Uint8Array([1, 2, 3]));
+    expect(reframer.take(4)).toBeUndefined();
+    reframer.push(new Uint8Array([4, 5]));
+    expect([...reframer.take(4)!]).toEqual([1, 2, 3, 4]);
+    expect(reframer.length).toBe(1);
+  });
+
+  it('hands out frames the caller owns: later pushes never change them', () => {
+    const reframer = new ByteReframer();
+    const chunk = new Uint8Array([9, 9, 9, 9]);
+    reframer.push(chunk);
+    const frame = reframer.take(4)!;
+    chunk.fill(0);
+    expect([...frame]).toEqual([9, 9, 9, 9]);
+  });
+});
+
+describe('parseShowinfoLine', () => {
+  it('reads frame number, integer pts and size from a 2018-era showinfo line', () => {
+    const line =
+      '[Parsed_showinfo_2 @ 0x2811f740] n:   1 pts:   1024 pts_time:0.0666667 pos:     6776 fmt:gray sar:1/1 ' +
+      's:320x180 i:P iskey:0 type:B checksum:73A31AC4 plane_checksum:[73A31AC4] mean:[128 ] stdev:[83.0 ]';
+    expect(parseShowinfoLine(line)).toEqual({
+      kind: 'frame',
+      frame: { n: 1, pts: 1024, width: 320, height: 180 },
+    });
+  });
+
+  it('reads the input time base', () => {
+    const line = '[Parsed_showinfo_2 @ 0x2811f740] config in time_base: 1/15360, frame_rate: 15/1';
+    expect(parseShowinfoLine(line)).toEqual({ kind: 'timebase', num: 1, den: 15360 });
+  });
+
+  it('ignores other lines', () => {
+    expect(parseShowinfoLine('Stream mapping:')).toBeUndefined();
+    expect(parseShowinfoLine('[Parsed_showinfo_2 @ 0x1] color_range:pc color_space:unknown')).toBeUndefined();
+    expect(
+      parseShowinfoLine('[Parsed_showinfo_2 @ 0x1] config out time_base: 0/0, frame_rate: 0/0'),
+    ).toBeUndefined();
+  });
+});
+
+describe('roundMs', () => {
+  it('keeps microsecond resolution without float noise', () => {
+    expect(roundMs(1000 / 15)).toBe(66.667);
+    expect(roundMs((1024 * 1000) / 15360)).toBe(66.667);
+    expect(roundMs(20_000)).toBe(20_000);
+  });
+});
