@@ -41,7 +41,10 @@ export async function copyAndHash(
       const chunk = current.subarray(0, bytesRead);
       hash.update(chunk);
       for (const other of extra) other.update(chunk);
-      writes[index % 3] = writeFully(target, chunk, position);
+      const write = writeFully(target, chunk, position);
+      // Observed later (next use of its slot, or the end); mark it handled so a failure is not "unhandled" meanwhile.
+      write.catch(() => undefined);
+      writes[index % 3] = write;
       position += bytesRead;
       index += 1;
     }

@@ -73,7 +73,8 @@ export function createS3Client(options: Omit<S3BucketOptions, 'bucket' | 'client
     // servers (s3rver) store verbatim, corrupting the object while answering 200.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5_000 },
+    // A stalled connection must fail (and be retried by the queue), never hang an upload forever.
+    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 5_000, requestTimeout: 60_000 },
   });
 }
 

@@ -594,10 +594,14 @@ export class UploadQueue {
   private kick(): void {
     this.wanted = true;
     if (this.pumping || !this.running || this.state !== 'open') return;
-    this.pumping = this.pump().finally(() => {
-      this.pumping = undefined;
-      if (this.wanted && this.running) this.kick();
-    });
+    this.pumping = this.pump()
+      .catch((error: unknown) =>
+        this.log.error({ err: error }, 'upload loop failed; it restarts on the next clip'),
+      )
+      .finally(() => {
+        this.pumping = undefined;
+        if (this.wanted && this.running) this.kick();
+      });
   }
 
   private async pump(): Promise<void> {
