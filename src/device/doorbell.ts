@@ -107,7 +107,8 @@ export class Doorbell {
     const sinceLast = now - this.lastPressAt;
     this.lastPressAt = now;
     if (sinceLast < this.options.profile.button.debounceMs) return { accepted: false, reason: 'bounce' };
-    if (this.status === 'ringing') {
+    const { chimeWindowMs } = this.options.profile.button;
+    if (this.lastDingAt !== undefined && now - this.lastDingAt < chimeWindowMs) {
       this.suppressedPresses++;
       return { accepted: false, reason: 'chime-window' };
     }
@@ -123,7 +124,7 @@ export class Doorbell {
     this.timers.chime = this.options.clock.setTimeout(() => {
       this.timers.chime = undefined;
       if (this.status === 'ringing') this.setStatus('idle');
-    }, this.options.profile.button.chimeWindowMs);
+    }, chimeWindowMs);
     return { accepted: true, seq };
   }
 

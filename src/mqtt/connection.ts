@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { IClientOptions } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { z } from 'zod';
 
 export const BrokerConnectionSchema = z
@@ -64,4 +64,9 @@ export async function clientOptions(
 /** Masks the password in a broker URL for logs. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
+}
+
+/** Small MQTT packets wait for Nagle's algorithm on TCP; events should not. */
+export function disableNagle(client: MqttClient): void {
+  (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
 }

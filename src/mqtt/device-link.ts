@@ -1,7 +1,7 @@
 import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { CommandResponse } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
-import { type BrokerConnection, clientOptions } from './connection.js';
+import { type BrokerConnection, clientOptions, disableNagle } from './connection.js';
 import type { DurableOutbox, OutboxEntry, OutboxMessage } from './outbox.js';
 import { type CommandTable, dispatchRequest } from './requests.js';
 import { type DeviceTopics, parseTopic } from './topics.js';
@@ -46,6 +46,7 @@ export class DeviceLink {
     const client = mqtt.connect(connection.url, opts);
     this.client = client;
     client.on('connect', () => {
+      disableNagle(client);
       logger.info({ broker: connection.url }, 'connected to broker');
       client.publish(topics.availability, 'online', { qos: 1, retain: true });
       client.subscribe(topics.requestWildcard, { qos: 1 });

@@ -1,5 +1,5 @@
 import mqtt from 'mqtt';
-import { type BrokerConnection, clientOptions } from './connection.js';
+import { type BrokerConnection, clientOptions, disableNagle } from './connection.js';
 
 export type RequestReply =
   | { kind: 'response'; response: unknown }
@@ -47,6 +47,7 @@ export async function requestOnce(options: RequestOnceOptions): Promise<RequestR
         }
       });
       client.on('connect', () => {
+        disableNagle(client);
         client.subscribe(options.responseTopic, { qos: 1 }, (error) => {
           if (error) return finish({ kind: 'connect-error', message: error.message });
           client.publish(options.requestTopic, JSON.stringify(options.body), { qos: 1 });
