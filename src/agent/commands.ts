@@ -1,12 +1,7 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Doorbell } from '../device/doorbell.js';
-import { PressSourceSchema } from '../events/schemas.js';
+import { CommandArgs } from '../events/commands.js';
 import { CommandError, type CommandTable } from '../mqtt/requests.js';
-
-const PressArgs = z.object({ source: PressSourceSchema.default('mqtt') }).strict();
-const MotionArgs = z.object({ enabled: z.boolean() }).strict();
-const SensitivityArgs = z.object({ sensitivity: z.enum(['low', 'medium', 'high']) }).strict();
-const NoArgs = z.object({}).strict();
 
 export function parseArgs<T>(schema: z.ZodType<T>, args: Record<string, unknown>): T {
   const result = schema.safeParse(args);
@@ -23,27 +18,27 @@ export function parseArgs<T>(schema: z.ZodType<T>, args: Record<string, unknown>
 export function deviceCommands(doorbell: Doorbell): CommandTable {
   return {
     press: (args) => {
-      const { source } = parseArgs(PressArgs, args);
+      const { source } = parseArgs(CommandArgs.press, args);
       const outcome = doorbell.press(source);
       if (outcome.accepted) return { rang: true, seq: outcome.seq };
       return { rang: false, reason: outcome.reason };
     },
     state: (args) => {
-      parseArgs(NoArgs, args);
+      parseArgs(CommandArgs.state, args);
       return doorbell.state();
     },
     motion: (args) => {
-      const { enabled } = parseArgs(MotionArgs, args);
+      const { enabled } = parseArgs(CommandArgs.motion, args);
       doorbell.setMotionEnabled(enabled);
       return { motionEnabled: enabled };
     },
     sensitivity: (args) => {
-      const { sensitivity } = parseArgs(SensitivityArgs, args);
+      const { sensitivity } = parseArgs(CommandArgs.sensitivity, args);
       doorbell.setSensitivity(sensitivity);
       return { sensitivity };
     },
     reboot: (args) => {
-      parseArgs(NoArgs, args);
+      parseArgs(CommandArgs.reboot, args);
       doorbell.reboot();
       return { status: doorbell.currentStatus };
     },

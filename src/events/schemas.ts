@@ -14,7 +14,15 @@ export const EnvelopeSchema = z.object({
   at: IsoTime,
 });
 
-export const PressSourceSchema = z.enum(['button', 'cli', 'mqtt', 'scenario', 'ui', 'fleet']);
+export const PressSourceSchema = z.enum([
+  'button',
+  'cli',
+  'mqtt',
+  'homeassistant',
+  'scenario',
+  'ui',
+  'fleet',
+]);
 export type PressSource = z.infer<typeof PressSourceSchema>;
 
 export const DingEventSchema = EnvelopeSchema.extend({
