@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MotionSettingsSchema, PolygonSchema } from '../motion/settings.js';
 
 export const DEVICE_ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
 export const DeviceIdSchema = z
@@ -47,13 +48,21 @@ const WifiSchema = z
   })
   .strict();
 
-/** Motion defaults; the detector validates its own block (see motion/settings) when the device starts. */
-const MotionBlockSchema = z
+const PrivacySchema = z
   .object({
-    enabled: z.boolean().default(true),
-    sensitivity: z.enum(['low', 'medium', 'high']).default('medium'),
+    /** Blacked out in every clip and snapshot before anything leaves the device, and ignored by motion detection. */
+    zones: z.array(z.object({ name: z.string().min(1).max(64).optional(), polygon: PolygonSchema }).strict()).default([]),
+    /** End-to-end clip encryption to the owner's public key (X25519 PEM file, see `doorbell keys generate`). */
+    encryption: z
+      .object({ enabled: z.boolean().default(false), ownerPublicKey: z.string().min(1).optional() })
+      .strict()
+      .refine((e) => !e.enabled || e.ownerPublicKey, {
+        message: 'ownerPublicKey (a PEM file path) is required when encryption is enabled',
+        path: ['ownerPublicKey'],
+      })
+      .default({ enabled: false }),
   })
-  .loose();
+  .strict();
 
 export const DeviceProfileSchema = z
   .object({
@@ -69,9 +78,10 @@ export const DeviceProfileSchema = z
     fps: z.number().int().min(1).max(60),
     power: PowerSchema,
     button: ButtonSchema.default(ButtonSchema.parse({})),
-    motion: MotionBlockSchema.default(MotionBlockSchema.parse({})),
+    motion: MotionSettingsSchema.default(MotionSettingsSchema.parse({})),
     recording: RecordingSchema.default(RecordingSchema.parse({})),
     wifi: WifiSchema.default(WifiSchema.parse({})),
+    privacy: PrivacySchema.default(PrivacySchema.parse({})),
     retentionDays: z.number().int().min(1).max(3650).default(60),
     telemetryIntervalMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
     topicPrefix: z
