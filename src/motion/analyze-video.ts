@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeGrayFrames, type GrayFrame } from '../video/ffmpeg.js';
-import { type DetectorTuning, MotionDetector, type MotionEvent } from './detector.js';
+import { MotionDetector, type MotionEvent } from './detector.js';
 import { renderHeatmap } from './heatmap.js';
 import { type MotionSettings, type MotionSettingsInput, MotionSettingsSchema } from './settings.js';
 
@@ -14,7 +14,10 @@ export interface AnalyzeOptions {
   /** Loop the file as a live feed (ends only when `signal` aborts). */
   loop?: boolean;
   signal?: AbortSignal;
-  /** Called after each frame has been analysed, before its events are yielded. Awaited (backpressure). */
+  /**
+   * Called after each frame has been analysed, before its events are yielded. Awaited (backpressure). When the
+   * frames are decoded here, their buffers are recycled: copy `frame.data` to keep it past the next frame.
+   */
   onFrame?: (
     frame: GrayFrame,
     detector: MotionDetector,
@@ -26,7 +29,6 @@ export interface AnalyzeOptions {
   debugDir?: string;
   /** At most this many heat maps (default 2000). */
   debugMaxFrames?: number;
-  tuning?: DetectorTuning;
 }
 
 /**
@@ -41,13 +43,18 @@ export async function* analyzeVideo(
   const parsed = MotionSettingsSchema.parse(settings);
   const frames =
     options.frames ??
-    decodeGrayFrames(file, { width: parsed.analysisWidth, loop: options.loop, signal: options.signal });
+    decodeGrayFrames(file, {
+      width: parsed.analysisWidth,
+      loop: options.loop,
+      signal: options.signal,
+      recycleBuffers: true,
+    });
   const debug = options.debugDir
     ? new HeatmapWriter(options.debugDir, options.debugMaxFrames ?? 2000)
     : undefined;
   let detector: MotionDetector | undefined;
   for await (const frame of frames) {
-    detector ??= new MotionDetector(parsed, { width: frame.width, height: frame.height }, options.tuning);
+    detector ??= new MotionDetector(parsed, { width: frame.width, height: frame.height });
     const events = detector.push(frame);
     if (debug) await debug.maybeWrite(frame, detector, events);
     if (options.onFrame) await options.onFrame(frame, detector, events);

@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import sharp from 'sharp';
 import { ByteReframer, type GrayFrame, parseShowinfoLine, roundMs } from './frames.js';
@@ -209,6 +209,56 @@ export async function probe(file: string, options: { timeoutMs?: number } = {}):
   return info;
 }
 
+/**
+ * Where ffmpeg's stdout goes: chunks are handed over as they come; once `limit` bytes wait unconsumed the write
+ * callback is held, which pauses the pipe and with it ffmpeg (backpressure). It never emits 'close', because
+ * fluent-ffmpeg answers an output stream's 'close' by killing ffmpeg 20 ms later, racing a normal exit.
+ */
+class ChunkSink extends Writable {
+  ended = false;
+  private held: (() => void) | undefined;
+  private discarding = false;
+
+  constructor(
+    private readonly onChunk: (chunk: Buffer) => void,
+    private readonly onActivity: () => void,
+    private readonly buffered: () => number,
+    private readonly limit: number,
+  ) {
+    super({ autoDestroy: false, emitClose: false, highWaterMark: 1 << 16 });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (!this.discarding) this.onChunk(chunk);
+    if (this.discarding || this.buffered() < this.limit) callback();
+    else this.held = callback;
+    this.onActivity();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.ended = true;
+    this.onActivity();
+    callback();
+  }
+
+  /** Lets a held write complete once the consumer has caught up; true if one was released. */
+  release(): boolean {
+    if (!this.held || this.buffered() >= this.limit) return false;
+    const callback = this.held;
+    this.held = undefined;
+    callback();
+    return true;
+  }
+
+  /** From now on, swallow everything (so ffmpeg is never stuck writing while being stopped). */
+  discard(): void {
+    this.discarding = true;
+    const callback = this.held;
+    this.held = undefined;
+    callback?.();
+  }
+}
+
 export interface DecodeOptions {
   /** Output width in pixels (even); height follows the aspect ratio, rounded to even. Default 320. */
   width?: number;
@@ -218,6 +268,11 @@ export interface DecodeOptions {
   signal?: AbortSignal;
   /** Fail when ffmpeg produces nothing for this long while we wait for it. Default 20 s. */
   stallTimeoutMs?: number;
+  /**
+   * Reuse two frame buffers in turn instead of allocating one per frame (less GC on long feeds). A frame's data
+   * is then only valid until the next-but-one frame is requested: copy what you keep.
+   */
+  recycleBuffers?: boolean;
 }
 
 /**
@@ -277,37 +332,51 @@ export async function* decodeGrayFrames(
   };
   const run = new FfmpegRun(cmd, `cannot decode ${file}`, onLine, false, file);
   run.whenExited(notify);
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  let stdoutEnded = false;
-  out.on('readable', notify);
-  out.on('end', () => {
-    stdoutEnded = true;
-    notify();
-  });
+  const reframer = new ByteReframer();
+  const out = new ChunkSink(
+    (chunk) => reframer.push(chunk),
+    notify,
+    () => reframer.length,
+    2 * 1024 * 1024,
+  );
   cmd.pipe(out, { end: true });
   signal?.addEventListener('abort', notify, { once: true });
 
-  const waitForActivity = (): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        wake = undefined;
-        reject(new VideoError(`cannot decode ${file}: ffmpeg produced nothing for ${stallTimeoutMs} ms`));
-      }, stallTimeoutMs);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
+  // One watchdog per decode rather than a timer per wait: it only fires while we are waiting for ffmpeg.
+  let waitingSince = Number.NaN;
+  let stalled: VideoError | undefined;
+  const watchdog = setInterval(
+    () => {
+      if (!Number.isNaN(waitingSince) && performance.now() - waitingSince >= stallTimeoutMs) {
+        stalled = new VideoError(`cannot decode ${file}: ffmpeg produced nothing for ${stallTimeoutMs} ms`);
+        notify();
+      }
+    },
+    Math.min(1_000, stallTimeoutMs),
+  );
+  watchdog.unref();
+  const waitForActivity = async (): Promise<void> => {
+    waitingSince = performance.now();
+    await new Promise<void>((resolve) => {
+      wake = resolve;
     });
+    waitingSince = Number.NaN;
+    if (stalled) throw stalled;
+  };
 
-  const reframer = new ByteReframer();
+  const spare: Array<Uint8Array | undefined> = [undefined, undefined];
   let index = 0;
   try {
     for (;;) {
       if (signal?.aborted) return;
       const info = frameInfos[infoHead];
       if (info) {
-        const data = reframer.take(info.width * info.height);
+        const data = reframer.take(
+          info.width * info.height,
+          options.recycleBuffers ? spare[index % 2] : undefined,
+        );
         if (data) {
+          if (options.recycleBuffers) spare[index % 2] = data;
           infoHead++;
           if (infoHead > 1024) {
             frameInfos.splice(0, infoHead);
@@ -324,12 +393,8 @@ export async function* decodeGrayFrames(
           continue;
         }
       }
-      const chunk = out.read() as Buffer | null;
-      if (chunk) {
-        reframer.push(chunk);
-        continue;
-      }
-      if (run.exited && (stdoutEnded || run.failure)) break;
+      if (out.release()) continue;
+      if (run.exited && (out.ended || run.failure)) break;
       await waitForActivity();
     }
     if (run.failure) throw run.failure;
@@ -337,11 +402,11 @@ export async function* decodeGrayFrames(
       throw new VideoError(`cannot decode ${file}: ffmpeg output ended inside a frame`);
     }
   } finally {
+    clearInterval(watchdog);
     signal?.removeEventListener('abort', notify);
     if (!run.exited) {
       // Drain so a backpressured ffmpeg can read its `q`.
-      out.removeAllListeners('readable');
-      out.resume();
+      out.discard();
       await run.stop();
     }
   }
@@ -590,9 +655,13 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
         ? ['-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p']
         : ['-f', 'rawvideo', '-pix_fmt', 'rgb24']),
     ]);
-    const sink = new PassThrough({ highWaterMark: 1 << 22 });
     const chunks: Buffer[] = [];
-    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const sink = new ChunkSink(
+      (chunk) => chunks.push(chunk),
+      () => {},
+      () => 0,
+      Number.POSITIVE_INFINITY,
+    );
     const run = new FfmpegRun(
       cmd,
       `cannot grab a frame at ${options.atMs} ms from ${input}`,
@@ -605,7 +674,7 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
     cmd.pipe(sink, { end: true });
     await run.done;
     clearTimeout(timer);
-    if (!sink.readableEnded) await once(sink, 'end').catch(() => undefined);
+    if (!sink.ended && !run.failure) await once(sink, 'finish').catch(() => undefined);
     if (run.failure) throw run.failure;
     if (run.stopRequested)
       throw new VideoError(`cannot grab a frame from ${input}: timed out after ${timeoutMs} ms`);
@@ -630,6 +699,8 @@ export interface RawVideoEncoderOptions {
   preset?: string;
   /** Keyframe interval in frames (fixed, no scene-cut keyframes). */
   gop?: number;
+  /** x264 threads; default 1, which makes the output the same on every machine. 0 = one per core. */
+  threads?: number;
   timeoutMs?: number;
 }
 
@@ -673,6 +744,7 @@ export function openRawVideoEncoder(options: RawVideoEncoderOptions): RawVideoEn
       '-pix_fmt',
       'yuv420p',
       ...DETERMINISTIC_H264,
+      ...(options.threads === undefined ? [] : ['-threads', String(options.threads)]),
       '-movflags',
       '+faststart',
       '-f',
@@ -706,4 +778,27 @@ export function openRawVideoEncoder(options: RawVideoEncoderOptions): RawVideoEn
       return { bytes: size, frames };
     },
   };
+}
+
+/**
+ * The decode-only baseline for benchmarks: the same decode, scale and gray conversion as decodeGrayFrames,
+ * into ffmpeg's null sink (no pipe, no Node). Resolves when ffmpeg is done.
+ */
+export async function decodeToNullSink(file: string, options: { width?: number; timeoutMs?: number } = {}) {
+  await assertReadableVideoFile(file, 'decode');
+  const width = options.width ?? 320;
+  const cmd = command(file)
+    .outputOptions([
+      '-map',
+      '0:v:0',
+      '-an',
+      '-vf',
+      `scale=${width}:-2:flags=area,format=gray`,
+      '-vsync',
+      'passthrough',
+      '-f',
+      'null',
+    ])
+    .output('-');
+  await runToEnd(cmd, `cannot decode ${file}`, file, options.timeoutMs ?? 600_000);
 }

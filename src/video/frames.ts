@@ -11,8 +11,7 @@ export interface GrayFrame {
 }
 
 /**
- * Collects pipe chunks (which are not frame-aligned) and cuts them into frames by byte count.
- * One copy per frame; a chunk that holds a whole frame at its start is sliced without copying.
+ * Collects pipe chunks (which are not frame-aligned) and cuts them into frames by byte count, one copy per frame.
  */
 export class ByteReframer {
   private chunks: Uint8Array[] = [];
@@ -29,16 +28,14 @@ export class ByteReframer {
     this.buffered += chunk.length;
   }
 
-  /** The next `size` bytes as one array, or undefined while fewer are buffered. */
-  take(size: number): Uint8Array | undefined {
+  /**
+   * The next `size` bytes as one array, or undefined while fewer are buffered: copied into `into` when it has the
+   * right size, else into a fresh Uint8Array. Never a Buffer view into a pipe chunk, so it is 4-byte aligned and
+   * consumers may read it as 32-bit words.
+   */
+  take(size: number, into?: Uint8Array): Uint8Array | undefined {
     if (size <= 0 || this.buffered < size) return undefined;
-    const first = this.chunks[0]!;
-    if (first.length - this.offset >= size) {
-      const out = first.slice(this.offset, this.offset + size);
-      this.advance(size);
-      return out;
-    }
-    const out = new Uint8Array(size);
+    const out = into && into.length === size ? into : new Uint8Array(size);
     let written = 0;
     while (written < size) {
       const chunk = this.chunks[0]!;

@@ -1,0 +1,41 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { decodeGrayFrames, VideoError } from '../../src/video/ffmpeg.js';
+import { locateFfmpeg } from '../../src/video/locate.js';
+
+// An "ffmpeg" that answers capability queries like the real one but then hangs without output, as a wedged
+// network mount or a broken build would. This file runs in its own process, so the override stays here.
+let dir: string;
+beforeAll(async () => {
+  const real = locateFfmpeg().ffmpeg;
+  dir = await mkdtemp(join(tmpdir(), 'doorbell-stall-'));
+  const fake = join(dir, 'ffmpeg');
+  await writeFile(
+    fake,
+    `#!/bin/sh\ncase "$*" in *-formats*|*-encoders*|*-codecs*|*-filters*) exec "${real}" "$@";; esac\nexec sleep 30\n`,
+  );
+  await chmod(fake, 0o755);
+  process.env['DOORBELL_FFMPEG'] = fake;
+});
+afterAll(async () => {
+  delete process.env['DOORBELL_FFMPEG'];
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('gives up with one clear line when ffmpeg produces nothing, and stops it', async () => {
+  const started = performance.now();
+  const run = async () => {
+    for await (const _frame of decodeGrayFrames('fixtures/video/quiet-porch.mp4', { stallTimeoutMs: 300 })) {
+      // never reached
+    }
+  };
+  const error = await run().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(VideoError);
+  expect((error as Error).message).toBe(
+    'cannot decode fixtures/video/quiet-porch.mp4: ffmpeg produced nothing for 300 ms',
+  );
+  // The stall is noticed within a watchdog period, and the stop (q, then SIGINT after 1.5 s) is awaited.
+  expect(performance.now() - started).toBeLessThan(5_000);
+});
