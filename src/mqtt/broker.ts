@@ -1,7 +1,21 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { Aedes, type AedesOptions } from 'aedes';
 import type { Logger } from '../log/logger.js';
+import { aedesAuthHooks, type BrokerAuth } from './auth.js';
 import { parseTopic } from './topics.js';
+
+export interface BrokerTlsOptions {
+  /** PEM server certificate (chain) and private key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** PEM CA that signs client certificates; required when `requireClientCert` is set. */
+  ca?: string | Buffer;
+  /** Mutual TLS: refuse clients without a certificate signed by `ca`. */
+  requireClientCert?: boolean;
+  /** 0 picks a free port; default 8883. */
+  port?: number;
+}
 
 export interface EmbeddedBrokerOptions {
   host?: string;
@@ -9,43 +23,132 @@ export interface EmbeddedBrokerOptions {
   port?: number;
   /** Topic prefix whose device ids are checked at the door. */
   prefix?: string;
+  /** Home Assistant discovery prefix; devices may publish their own discovery topics under it. */
+  discoveryPrefix?: string;
   logger?: Logger;
-  /** Extra aedes hooks (authentication, ACLs); the device-id check runs first. */
+  /** Users, roles and ACL (see auth.ts); without it the broker is open to anyone on the listener. */
+  auth?: BrokerAuth;
+  /** A TLS listener besides the plain one. */
+  tls?: BrokerTlsOptions;
+  /** Set false to listen on TLS only (requires `tls`). */
+  plain?: boolean;
+  /** Extra aedes hooks (authentication, ACLs); the device-id check runs first, then `auth`, then these. */
   hooks?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>;
 }
 
 /** The embedded MQTT 3.1.1 broker (aedes) that `doorbell start` runs by default. */
 export class EmbeddedBroker {
   private aedes: Aedes | undefined;
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private servers: Array<Server | TlsServer> = [];
+  private readonly sockets = new Set<Socket | TLSSocket>();
   private boundPort = 0;
+  private boundTlsPort = 0;
 
   constructor(private readonly options: EmbeddedBrokerOptions = {}) {}
 
+  /** The plain listener's port (0 when listening on TLS only). */
   get port(): number {
     return this.boundPort;
+  }
+
+  get tlsPort(): number {
+    return this.boundTlsPort;
   }
 
   get host(): string {
     return this.options.host ?? '127.0.0.1';
   }
 
+  /** The plain listener's URL, or the TLS one when there is no plain listener. */
   get url(): string {
+    if (this.options.plain === false) return this.tlsUrl;
     return `mqtt://${this.host}:${this.boundPort}`;
+  }
+
+  get tlsUrl(): string {
+    return `mqtts://${this.host}:${this.boundTlsPort}`;
   }
 
   get instance(): Aedes | undefined {
     return this.aedes;
   }
 
+  get auth(): BrokerAuth | undefined {
+    return this.options.auth;
+  }
+
   async start(): Promise<void> {
-    if (this.server) return;
-    const prefix = this.options.prefix ?? 'doorbell';
-    const hooks = this.options.hooks ?? {};
-    const aedes = await Aedes.createBroker({
-      ...(hooks.authenticate ? { authenticate: hooks.authenticate } : {}),
-      ...(hooks.authorizeSubscribe ? { authorizeSubscribe: hooks.authorizeSubscribe } : {}),
+    if (this.aedes) return;
+    const { options } = this;
+    if (options.plain === false && !options.tls) throw new Error('plain: false needs a TLS listener (tls)');
+    if (options.tls?.requireClientCert && !options.tls.ca) {
+      throw new Error('requireClientCert needs the CA that signs client certificates (tls.ca)');
+    }
+    const aedes = await Aedes.createBroker(this.aedesOptions());
+    aedes.on('clientError', (client, error) => {
+      options.logger?.debug({ clientId: client?.id, err: error.message }, 'broker client error');
+    });
+    aedes.on('connectionError', (client, error) => {
+      options.logger?.debug({ clientId: client?.id, err: error.message }, 'broker connection error');
+    });
+    try {
+      if (options.plain !== false) {
+        const server = createServer((socket) => this.accept(aedes, socket));
+        this.servers.push(server);
+        this.boundPort = await this.listen(server, options.port ?? 1883, '--port');
+      }
+      if (options.tls) {
+        const { tls } = options;
+        const server = createTlsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            requestCert: Boolean(tls.ca),
+            rejectUnauthorized: tls.requireClientCert ?? false,
+            minVersion: 'TLSv1.2',
+          },
+          (socket) => this.accept(aedes, socket),
+        );
+        server.on('tlsClientError', (error) =>
+          options.logger?.debug({ err: error.message }, 'TLS handshake failed'),
+        );
+        this.servers.push(server);
+        this.boundTlsPort = await this.listen(server, tls.port ?? 8883, '--tls-port');
+      }
+    } catch (error) {
+      await this.closeServers();
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      throw error;
+    }
+    this.aedes = aedes;
+  }
+
+  async stop(): Promise<void> {
+    const { aedes } = this;
+    if (!aedes) return;
+    this.aedes = undefined;
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await this.closeServers();
+  }
+
+  private aedesOptions(): AedesOptions {
+    const { options } = this;
+    const prefix = options.prefix ?? 'doorbell';
+    const extra = options.hooks ?? {};
+    const auth = options.auth
+      ? aedesAuthHooks(
+          options.auth,
+          { prefix, discoveryPrefix: options.discoveryPrefix ?? 'homeassistant' },
+          options.logger,
+        )
+      : undefined;
+    const authenticate = chainAuthenticate(auth?.authenticate, extra.authenticate);
+    const authorizeSubscribe = chainSubscribe(auth?.authorizeSubscribe, extra.authorizeSubscribe);
+    return {
+      ...(authenticate ? { authenticate } : {}),
+      ...(authorizeSubscribe ? { authorizeSubscribe } : {}),
       authorizePublish: (client, packet, callback) => {
         if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
         const parsed = parseTopic(prefix, packet.topic);
@@ -54,48 +157,71 @@ export class EmbeddedBroker {
             new Error(`refused: invalid device id ${JSON.stringify(parsed.deviceId)} in ${packet.topic}`),
           );
         }
-        if (hooks.authorizePublish) return hooks.authorizePublish(client, packet, callback);
-        callback(null);
+        const next = () =>
+          extra.authorizePublish ? extra.authorizePublish(client, packet, callback) : callback(null);
+        if (!auth) return next();
+        auth.authorizePublish(client, packet, (error) => (error ? callback(error) : next()));
       },
-    });
-    aedes.on('clientError', (client, error) => {
-      this.options.logger?.debug({ clientId: client?.id, err: error.message }, 'broker client error');
-    });
-    const server = createServer((socket) => {
-      // Nagle's algorithm delays small MQTT packets by tens of ms on loopback.
-      socket.setNoDelay(true);
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      aedes.handle(socket);
-    });
+    };
+  }
+
+  private accept(aedes: Aedes, socket: Socket | TLSSocket): void {
+    // Nagle's algorithm delays small MQTT packets by tens of ms on loopback.
+    socket.setNoDelay(true);
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    aedes.handle(socket);
+  }
+
+  private async listen(server: Server | TlsServer, port: number, flag: string): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port ?? 1883, this.host, () => {
+      server.listen(port, this.host, () => {
         server.off('error', reject);
         resolve();
       });
     }).catch((error: NodeJS.ErrnoException) => {
-      aedes.close();
       if (error.code === 'EADDRINUSE') {
-        throw new Error(
-          `port ${this.options.port} on ${this.host} is in use (choose another with --port, or 0 for any)`,
-        );
+        throw new Error(`port ${port} on ${this.host} is in use (choose another with ${flag}, or 0 for any)`);
       }
       throw error;
     });
     const address = server.address();
-    this.boundPort = typeof address === 'object' && address ? address.port : 0;
-    this.aedes = aedes;
-    this.server = server;
+    return typeof address === 'object' && address ? address.port : 0;
   }
 
-  async stop(): Promise<void> {
-    const { server, aedes } = this;
-    if (!server || !aedes) return;
-    this.server = undefined;
-    this.aedes = undefined;
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  private async closeServers(): Promise<void> {
+    const servers = this.servers.splice(0);
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            if (!server.listening) return resolve();
+            server.close(() => resolve());
+          }),
+      ),
+    );
   }
+}
+
+type Authenticate = NonNullable<AedesOptions['authenticate']>;
+type AuthorizeSubscribe = NonNullable<AedesOptions['authorizeSubscribe']>;
+
+function chainAuthenticate(first?: Authenticate, second?: Authenticate): Authenticate | undefined {
+  if (!first || !second) return first ?? second;
+  return (client, username, password, done) =>
+    first(client, username, password, (error, ok) =>
+      error || !ok ? done(error, ok) : second(client, username, password, done),
+    );
+}
+
+function chainSubscribe(
+  first?: AuthorizeSubscribe,
+  second?: AuthorizeSubscribe,
+): AuthorizeSubscribe | undefined {
+  if (!first || !second) return first ?? second;
+  return (client, subscription, callback) =>
+    first(client, subscription, (error, allowed) =>
+      error || !allowed ? callback(error, allowed) : second(client, allowed, callback),
+    );
 }

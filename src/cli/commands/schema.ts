@@ -1,23 +1,55 @@
+import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DeviceProfileSchema } from '../../config/profile.js';
+import { asyncApiDocument, eventsJsonSchema } from '../../events/asyncapi.js';
+import { renderMqttDocs } from '../../events/catalog-docs.js';
 import { type CliCommand, UsageError, writeLine } from '../io.js';
 
-const SCHEMAS: Record<string, () => unknown> = {
+interface SchemaFlags {
+  prefix?: string | undefined;
+  'discovery-prefix'?: string | undefined;
+}
+
+const SCHEMAS: Record<string, (flags: SchemaFlags) => unknown> = {
   profile: () => z.toJSONSchema(DeviceProfileSchema, { io: 'input' }),
+  events: () => eventsJsonSchema(),
+  asyncapi: (flags) =>
+    asyncApiDocument({
+      ...(flags.prefix ? { prefix: flags.prefix } : {}),
+      ...(flags['discovery-prefix'] ? { discoveryPrefix: flags['discovery-prefix'] } : {}),
+    }),
+  docs: () => renderMqttDocs(),
 };
 
+const TOPIC_LEVELS = /^[a-zA-Z0-9_-]+(\/[a-zA-Z0-9_-]+)*$/;
+
 export const command: CliCommand = {
-  summary: 'print a JSON Schema (profile, …)',
-  usage: `doorbell schema ${Object.keys(SCHEMAS).join('|')}`,
+  summary: 'print a JSON Schema (profile, events), the AsyncAPI document, or the MQTT docs (markdown)',
+  usage: `doorbell schema ${Object.keys(SCHEMAS).join('|')} [--prefix P] [--discovery-prefix P]`,
   async run(args, io) {
-    const [name, ...extra] = args;
-    const build = name ? SCHEMAS[name] : undefined;
+    const { values, positionals } = parseArgs({
+      args,
+      options: { prefix: { type: 'string' }, 'discovery-prefix': { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const [name, ...extra] = positionals;
+    const build = name && Object.hasOwn(SCHEMAS, name) ? SCHEMAS[name] : undefined;
     if (!build || extra.length) {
       throw new UsageError(
         `which schema? one of: ${Object.keys(SCHEMAS).join(', ')}${name ? ` (got "${name}")` : ''}`,
       );
     }
-    writeLine(io.stdout, JSON.stringify(build(), null, 2));
+    for (const flag of ['prefix', 'discovery-prefix'] as const) {
+      const value = values[flag];
+      if (value !== undefined && !TOPIC_LEVELS.test(value)) {
+        throw new UsageError(
+          `--${flag} ${JSON.stringify(value)}: MQTT topic levels of letters, digits, "_" or "-"`,
+        );
+      }
+    }
+    const output = build(values);
+    writeLine(io.stdout, typeof output === 'string' ? output : JSON.stringify(output, null, 2));
     return 0;
   },
 };

@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEVICE_ID_PATTERN } from '../../config/profile.js';
+import {
+  hashPassword,
+  parseUsersFile,
+  type UserEntry,
+  type UsersFile,
+  withoutUser,
+  withUser,
+} from '../../mqtt/auth.js';
+import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
+
+const USAGE = `doorbell auth add-user FILE --user NAME --role device|integrator|admin [--device ID] [--password P]
+       doorbell auth remove-user FILE --user NAME
+       doorbell auth list FILE
+
+  add-user      add or replace a user in the broker's users file (created if missing, mode 0600). The password
+                is read from the first line of stdin unless --password is given (which leaves it in your shell
+                history); it is stored as a salted scrypt hash. A device user needs --device: the one device id
+                whose topics it may use.
+  remove-user   remove a user
+  list          print the users and their roles (never the hashes)
+
+The embedded broker uses the file with: doorbell start --auth FILE, doorbell broker --auth FILE`;
+
+const ROLES = ['device', 'integrator', 'admin'] as const;
+const MIN_PASSWORD = 8;
+
+export const command: CliCommand = {
+  summary: 'manage the embedded broker users file (scrypt password hashes, device/integrator/admin roles)',
+  usage: USAGE,
+  async run(args, io) {
+    const [action, ...rest] = args;
+    switch (action) {
+      case 'add-user':
+        return addUser(rest, io);
+      case 'remove-user':
+        return removeUser(rest, io);
+      case 'list':
+        return list(rest, io);
+      default:
+        throw new UsageError(
+          `${action ? `unknown action "${action}"` : 'missing action'} (use add-user, remove-user or list)`,
+        );
+    }
+  },
+};
+
+async function addUser(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      user: { type: 'string' },
+      role: { type: 'string' },
+      device: { type: 'string' },
+      password: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const path = fileFrom(positionals, io);
+  if (!values.user) throw new UsageError('--user NAME is required');
+  const role = values.role as (typeof ROLES)[number] | undefined;
+  if (!role || !ROLES.includes(role)) {
+    throw new UsageError(`--role ${JSON.stringify(values.role ?? '')}: use one of ${ROLES.join(', ')}`);
+  }
+  if (role === 'device' && !values.device) throw new UsageError('--device ID is required for a device user');
+  if (role !== 'device' && values.device) throw new UsageError(`--device applies to device users only`);
+  if (values.device && !DEVICE_ID_PATTERN.test(values.device)) {
+    throw new UsageError(`--device ${JSON.stringify(values.device)}: 1-64 characters of a-z, 0-9, _ or -`);
+  }
+  const password = values.password ?? (await firstLine(io));
+  if (password.length < MIN_PASSWORD) {
+    throw new UsageError(
+      `the password must have at least ${MIN_PASSWORD} characters (got ${password.length})`,
+    );
+  }
+  const file = await readUsers(path, { missingOk: true });
+  const passwordHash = await hashPassword(password);
+  const user = (
+    role === 'device'
+      ? { username: values.user, role, deviceId: values.device!, passwordHash }
+      : { username: values.user, role, passwordHash }
+  ) as UserEntry;
+  const next = withUser(file, user);
+  const checked = parseUsersFile(next, path);
+  if (!checked.ok) throw new UsageError(checked.errors.join('; '));
+  await writeUsers(path, checked.value);
+  const replaced = file.users.some((u) => u.username === values.user);
+  writeLine(
+    io.stdout,
+    `${replaced ? 'replaced' : 'added'} ${role} user "${values.user}"${values.device ? ` for device ${values.device}` : ''} in ${path}`,
+  );
+  return 0;
+}
+
+async function removeUser(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { user: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const path = fileFrom(positionals, io);
+  if (!values.user) throw new UsageError('--user NAME is required');
+  const file = await readUsers(path, { missingOk: false });
+  if (!file.users.some((u) => u.username === values.user)) {
+    throw new UsageError(`no user "${values.user}" in ${path}`, 1);
+  }
+  await writeUsers(path, withoutUser(file, values.user));
+  writeLine(io.stdout, `removed user "${values.user}" from ${path}`);
+  return 0;
+}
+
+async function list(args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  const path = fileFrom(positionals, io);
+  const file = await readUsers(path, { missingOk: false });
+  for (const user of file.users) {
+    writeLine(
+      io.stdout,
+      `${user.username}\t${user.role}${user.role === 'device' ? `\t${user.deviceId}` : ''}`,
+    );
+  }
+  return 0;
+}
+
+function fileFrom(positionals: string[], io: CliIo): string {
+  const [file, ...extra] = positionals;
+  if (!file) throw new UsageError('which users file? e.g. doorbell auth list users.json');
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  return resolve(io.cwd, file);
+}
+
+async function readUsers(path: string, options: { missingOk: boolean }): Promise<UsersFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && options.missingOk) return { users: [] };
+    throw new UsageError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code}`, 1);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`, 1);
+  }
+  const parsed = parseUsersFile(json, path);
+  if (!parsed.ok) throw new UsageError(parsed.errors.join('; '), 1);
+  return parsed.value;
+}
+
+/** Atomic replace, owner-only: the file holds password hashes. */
+async function writeUsers(path: string, file: UsersFile): Promise<void> {
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  await rename(temp, path);
+}
+
+async function firstLine(io: CliIo): Promise<string> {
+  if (io.stdin.isTTY) io.stderr.write('password: ');
+  let text = '';
+  for await (const chunk of io.stdin) {
+    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0] ?? '';
+}

@@ -1,0 +1,221 @@
+import { devicePublishFilters, deviceSubscribeFilters, integratorPublishFilters } from '../mqtt/acl.js';
+import { DEFAULT_SCRYPT } from '../mqtt/auth.js';
+import { discoveryMessages } from '../mqtt/discovery.js';
+import { MAX_REQUEST_BYTES } from '../mqtt/topics.js';
+import { jsonSchemaOf } from './asyncapi.js';
+import { TOPIC_CATALOG, type TopicEntry } from './catalog.js';
+import { COMMAND_SUMMARIES, type CommandName } from './commands.js';
+import { EVENT_SCHEMA_VERSION } from './schemas.js';
+
+type Json = Record<string, unknown>;
+
+/** docs/mqtt.md, generated from the catalog; a test fails when the committed file differs. */
+export function renderMqttDocs(): string {
+  const lines: string[] = [];
+  const push = (...more: string[]) => lines.push(...more);
+  push(
+    '# MQTT API',
+    '',
+    '<!-- Generated from src/events/catalog.ts by `npx tsx src/cli/main.ts schema docs > docs/mqtt.md`. Do not edit by hand. -->',
+    '',
+    `Schema version ${EVENT_SCHEMA_VERSION}. The same catalog produces \`doorbell schema events\` (JSON Schema) and`,
+    '`doorbell schema asyncapi` (AsyncAPI 3.0), and every message the agent publishes is checked against it in tests.',
+    '',
+    "- `{prefix}` is the profile's `topicPrefix` (default `doorbell`); `{discoveryPrefix}` is Home Assistant's (default `homeassistant`).",
+    '- `{id}` is the device id: 1-64 characters of `a-z`, `0-9`, `_`, `-`. The embedded broker refuses anything else.',
+    "- Direction is from the device's point of view: **publishes** = the device sends, **subscribes** = the device listens.",
+    '- Events are QoS 1 and come from a durable outbox: in order, at least once, `seq` monotonic per device across restarts.',
+    '',
+    '## Topics',
+    '',
+    '| topic | direction | retained | QoS | payload |',
+    '|---|---|---|---|---|',
+  );
+  for (const entry of TOPIC_CATALOG) {
+    push(
+      `| \`${entry.pattern}\` | ${entry.direction === 'publish' ? 'publishes' : 'subscribes'} | ${
+        entry.retained ? 'yes' : 'no'
+      } | ${entry.qos} | ${payloadKind(entry)} |`,
+    );
+  }
+
+  push(
+    '',
+    '## Requests and responses',
+    '',
+    `Publish a JSON object (or an empty payload, meaning \`{}\`) of at most ${MAX_REQUEST_BYTES / 1024} KiB to`,
+    '`{prefix}/{id}/request/{command}`. Add `"transaction"` (a string of at most 128 characters, or a number) to match the',
+    "answer, which arrives on `{prefix}/{id}/response/{command}`. With MQTT 5, a request's response topic and correlation",
+    'data are honoured as well. Unknown arguments are errors; nothing changes when a request is refused.',
+    '',
+    '| command | what it does |',
+    '|---|---|',
+  );
+  for (const [command, summary] of Object.entries(COMMAND_SUMMARIES) as Array<[CommandName, string]>) {
+    push(`| \`${command}\` | ${summary} |`);
+  }
+  push(
+    '',
+    'Error codes: `malformed-json`, `invalid-request` (not an object, bad transaction), `invalid-arguments`,',
+    '`payload-too-large`, `unknown-command`, `internal`.',
+    '',
+    'With the mosquitto clients:',
+    '',
+    '```sh',
+    "mosquitto_sub -h 127.0.0.1 -t 'doorbell/front-door/response/+' -v &",
+    'mosquitto_pub -h 127.0.0.1 -t doorbell/front-door/request/press -m \'{"transaction":"tx-1"}\'',
+    '# MQTT 5 request/response in one call:',
+    "mosquitto_rr -h 127.0.0.1 -t doorbell/front-door/request/state -e replies/me -m '{}'",
+    '```',
+    '',
+    '## Payloads',
+  );
+  for (const entry of TOPIC_CATALOG) {
+    push('', `### \`${entry.pattern}\``, '', entry.description, '');
+    push(
+      `${entry.direction === 'publish' ? 'Published by the device' : 'Received by the device'}; ${
+        entry.retained ? 'retained' : 'not retained'
+      }; QoS ${entry.qos}; ${payloadKind(entry)}.`,
+    );
+    const { payload } = entry;
+    if (payload.format === 'binary') continue;
+    const schema = jsonSchemaOf(entry);
+    if (payload.format === 'text') {
+      push('', `Values: ${((schema['enum'] as string[]) ?? []).map((v) => `\`${v}\``).join(', ')}.`);
+      continue;
+    }
+    const rows = fieldRows(schema);
+    if (rows.length) {
+      push('', '| field | type | required | notes |', '|---|---|---|---|', ...rows);
+    }
+    push('', 'Example:', '', '```json', JSON.stringify(payload.example, null, 2), '```');
+  }
+
+  push(
+    '',
+    '## Home Assistant discovery',
+    '',
+    'On connect, and whenever `{discoveryPrefix}/status` says `online`, the device publishes one retained config per',
+    'entity on `{discoveryPrefix}/{component}/{id}/{objectId}/config`, all attached to one HA device (identifiers,',
+    'name, model, manufacturer, firmware) with availability on `{prefix}/{id}/availability`. For a battery-powered',
+    'model (front-door):',
+    '',
+    '| entity | topic it reads | topic it writes |',
+    '|---|---|---|',
+  );
+  const example = discoveryMessages({
+    topicPrefix: 'doorbell',
+    deviceId: 'front-door',
+    profile: {
+      model: 'VDB-100 Battery',
+      manufacturer: 'Virtual Doorbell Co.',
+      firmwareVersion: '1.0.0',
+      power: {
+        source: 'battery',
+        capacityMah: 6000,
+        idleDrawMa: 0.9,
+        dingCostMah: 0.5,
+        recordingCostMahPerS: 0.08,
+        initialPercent: 100,
+      },
+    },
+  });
+  for (const message of example) {
+    const config = message.config;
+    const reads = (config['state_topic'] ?? config['topic'] ?? '') as string;
+    const writes = (config['command_topic'] ?? '') as string;
+    push(
+      `| ${message.component} \`${message.objectId}\`${config['device_class'] ? ` (${config['device_class']})` : ''} | ${
+        reads ? `\`${reads}\`` : ''
+      } | ${writes ? `\`${writes}\`` : ''} |`,
+    );
+  }
+  const scope = { prefix: '{prefix}', discoveryPrefix: '{discoveryPrefix}' };
+  push(
+    '',
+    'The switch sends the JSON request bodies as `payload_on`/`payload_off`; the select uses `command_template` to',
+    'wrap the chosen option; the button sends `{"source":"homeassistant"}`.',
+    '',
+    '## Broker security',
+    '',
+    '`doorbell start --auth users.json` (and `doorbell broker --auth users.json`) require a username and password.',
+    '`doorbell auth add-user users.json --user NAME --role device --device ID` adds a user with a salted scrypt hash',
+    `(N=2^${DEFAULT_SCRYPT.logN}, r=${DEFAULT_SCRYPT.r}, p=${DEFAULT_SCRYPT.p}); a wrong password gets CONNACK "bad username or password".`,
+    '',
+    '| role | may publish | may subscribe |',
+    '|---|---|---|',
+    `| device (bound to one id) | ${devicePublishFilters('device-id', scope)
+      .map((f) => `\`${f.replace('device-id', '{id}')}\``)
+      .join(', ')} | ${deviceSubscribeFilters('device-id', scope)
+      .map((f) => `\`${f.replace('device-id', '{id}')}\``)
+      .join(', ')} |`,
+    `| integrator | ${integratorPublishFilters(scope)
+      .map((f) => `\`${f}\``)
+      .join(', ')} | everything |`,
+    '| admin | everything | everything |',
+    '',
+    'A refused publish closes the connection (MQTT 3.1.1 has no negative acknowledgement); a refused subscription is',
+    'answered with return code 0x80 and the connection stays up.',
+    '',
+    'TLS: `--tls-cert FILE --tls-key FILE` add an `mqtts://` listener; with `--tls-ca FILE` clients must present a',
+    'certificate signed by that CA (mutual TLS). Clients connect with `--broker mqtts://host:8883 --ca ca.pem',
+    '[--cert client.pem --key client.key] [--username U --password P]`.',
+    '',
+  );
+  return lines.join('\n');
+}
+
+function payloadKind(entry: TopicEntry): string {
+  switch (entry.payload.format) {
+    case 'binary':
+      return 'JPEG bytes';
+    case 'text':
+      return 'text';
+    case 'json':
+      return 'JSON';
+  }
+}
+
+function fieldRows(schema: Json, path = '', depth = 0): string[] {
+  const properties = (schema['properties'] ?? {}) as Record<string, Json>;
+  const required = new Set((schema['required'] ?? []) as string[]);
+  const rows: string[] = [];
+  for (const [name, property] of Object.entries(properties)) {
+    const field = path ? `${path}.${name}` : name;
+    rows.push(
+      `| \`${field}\` | ${typeOf(property)} | ${required.has(name) ? 'yes' : 'no'} | ${notes(property)} |`,
+    );
+    if (property['type'] === 'object' && property['properties'] && depth < 2) {
+      rows.push(...fieldRows(property, field, depth + 1));
+    }
+  }
+  return rows;
+}
+
+function typeOf(property: Json): string {
+  if ('const' in property) return `\`${JSON.stringify(property['const'])}\``;
+  const anyOf = property['anyOf'] as Json[] | undefined;
+  if (anyOf) return anyOf.map(typeOf).join(' or ');
+  const type = property['type'];
+  if (type === 'array') return `array of ${typeOf((property['items'] ?? {}) as Json)}`;
+  if (typeof type === 'string') return type;
+  return 'any';
+}
+
+function notes(property: Json): string {
+  const parts: string[] = [];
+  const anyOf = property['anyOf'] as Json[] | undefined;
+  const source = anyOf ? { ...anyOf[0], ...property } : property;
+  if (source['enum']) parts.push((source['enum'] as unknown[]).map((v) => `\`${String(v)}\``).join(', '));
+  if (source['format'] === 'date-time') parts.push('ISO-8601 UTC');
+  else if (source['pattern']) parts.push(`pattern \`${String(source['pattern'])}\``);
+  const min = source['minimum'];
+  const max = source['maximum'];
+  const safe = (n: unknown) => typeof n === 'number' && Math.abs(n) < Number.MAX_SAFE_INTEGER;
+  if (safe(min) && safe(max)) parts.push(`${min}…${max}`);
+  else if (safe(min)) parts.push(`≥ ${min}`);
+  if (source['maxLength'] !== undefined) parts.push(`≤ ${source['maxLength']} chars`);
+  if (source['default'] !== undefined) parts.push(`default \`${JSON.stringify(source['default'])}\``);
+  if (typeof property['description'] === 'string') parts.push(property['description']);
+  return parts.join('; ');
+}

@@ -1,0 +1,386 @@
+import { z } from 'zod';
+import { DEVICE_ID_PATTERN } from '../config/profile.js';
+import { DiscoveryConfigSchema } from '../mqtt/discovery.js';
+import { COMMAND_PATTERN } from '../mqtt/topics.js';
+import { COMMAND_SUMMARIES, CommandArgs, type CommandName } from './commands.js';
+import {
+  AvailabilitySchema,
+  ClipEventSchema,
+  DeviceStateSchema,
+  DingEventSchema,
+  MotionEventSchema,
+  MotionStateSchema,
+  ResponseSchema,
+} from './schemas.js';
+
+/** How a payload is encoded on the wire. */
+export type PayloadSpec =
+  | { format: 'json'; schema: z.ZodType; example: unknown }
+  | { format: 'text'; schema: z.ZodType<string>; example: string }
+  | { format: 'binary'; contentType: 'image/jpeg'; description: string };
+
+/** From the device's point of view: it publishes (sends) or subscribes (receives). */
+export type Direction = 'publish' | 'subscribe';
+
+export interface TopicEntry {
+  /** Stable name (AsyncAPI channel id). */
+  name: string;
+  /** Levels may be `{prefix}`, `{discoveryPrefix}` (fixed per deployment) or `{id}`, `{command}`, `{component}`, `{objectId}`. */
+  pattern: string;
+  direction: Direction;
+  retained: boolean;
+  qos: 0 | 1;
+  payload: PayloadSpec;
+  description: string;
+  /** For request topics: the command answered. */
+  command?: CommandName;
+}
+
+export const TransactionSchema = z
+  .union([z.string().max(128), z.number()])
+  .describe('echoed in the response so callers can match it');
+
+/** The JSON body of a request: the command's arguments plus an optional `transaction`. An empty payload means `{}`. */
+export function requestSchema(command: CommandName): z.ZodType {
+  return CommandArgs[command].extend({ transaction: TransactionSchema.optional() });
+}
+
+const AT = '2025-06-01T18:04:05.123Z';
+const envelope = (seq: number) => ({
+  v: 1,
+  id: `front-door-${seq.toString(36).padStart(6, '0')}`,
+  seq,
+  deviceId: 'front-door',
+  at: AT,
+});
+
+const REQUEST_EXAMPLES: Record<CommandName, unknown> = {
+  press: { source: 'homeassistant', transaction: 'tx-1' },
+  state: { transaction: 7 },
+  snapshot: { transaction: 'snap-1' },
+  motion: { enabled: false, transaction: 'tx-2' },
+  sensitivity: { sensitivity: 'high' },
+  reboot: {},
+  'config-get': {},
+  'config-set': { patch: { retentionDays: 30 }, transaction: 'cfg-1' },
+};
+
+const deviceEntries: TopicEntry[] = [
+  {
+    name: 'availability',
+    pattern: '{prefix}/{id}/availability',
+    direction: 'publish',
+    retained: true,
+    qos: 1,
+    payload: { format: 'text', schema: AvailabilitySchema, example: 'online' },
+    description: '`online` while connected; `offline` on a clean stop and as the MQTT last will.',
+  },
+  {
+    name: 'state',
+    pattern: '{prefix}/{id}/state',
+    direction: 'publish',
+    retained: true,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: DeviceStateSchema,
+      example: {
+        v: 1,
+        deviceId: 'front-door',
+        at: AT,
+        status: 'idle',
+        model: 'VDB-200 Wired Pro',
+        manufacturer: 'Virtual Doorbell Co.',
+        firmware: '2.4.1',
+        power: 'wired',
+        battery: null,
+        rssi: -57,
+        uptimeS: 3600,
+        motionEnabled: true,
+        motion: false,
+        sensitivity: 'medium',
+        lastDingAt: AT,
+        dings: 3,
+        suppressedPresses: 1,
+        queues: { outbox: 0, uploads: 0 },
+        healthy: true,
+        problems: [],
+      },
+    },
+    description: 'Device state; republished on every change, on a telemetry tick and on (re)connect.',
+  },
+  {
+    name: 'motionState',
+    pattern: '{prefix}/{id}/motion',
+    direction: 'publish',
+    retained: true,
+    qos: 1,
+    payload: { format: 'text', schema: MotionStateSchema, example: 'ON' },
+    description: '`ON` while motion is in progress, `OFF` otherwise.',
+  },
+  {
+    name: 'snapshot',
+    pattern: '{prefix}/{id}/snapshot',
+    direction: 'publish',
+    retained: true,
+    qos: 1,
+    payload: {
+      format: 'binary',
+      contentType: 'image/jpeg',
+      description: 'The latest camera snapshot as raw JPEG bytes (no base64).',
+    },
+    description: 'Latest JPEG snapshot (after a ding, a motion start, or the `snapshot` request).',
+  },
+  {
+    name: 'dingEvents',
+    pattern: '{prefix}/{id}/events/ding',
+    direction: 'publish',
+    retained: false,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: DingEventSchema,
+      example: { ...envelope(42), event_type: 'ring', source: 'button' },
+    },
+    description: 'Someone rang. Delivered from the durable outbox, in order; `seq` survives restarts.',
+  },
+  {
+    name: 'motionEvents',
+    pattern: '{prefix}/{id}/events/motion',
+    direction: 'publish',
+    retained: false,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: MotionEventSchema,
+      example: {
+        ...envelope(43),
+        type: 'end',
+        score: 0.31,
+        box: { x: 0.42, y: 0.3, w: 0.18, h: 0.55 },
+        zones: ['porch'],
+        startedAt: '2025-06-01T18:03:58.000Z',
+        endedAt: AT,
+      },
+    },
+    description: 'Motion start / update / end with score, bounding box (fractions of the frame) and zones.',
+  },
+  {
+    name: 'clipEvents',
+    pattern: '{prefix}/{id}/events/clip',
+    direction: 'publish',
+    retained: false,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: ClipEventSchema,
+      example: {
+        ...envelope(44),
+        clipId: 'front-door-20250601T180358Z-ding',
+        trigger: 'ding',
+        startedAt: '2025-06-01T18:03:58.000Z',
+        endedAt: AT,
+        bytes: 1843200,
+        sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        bucket: 'doorbell-clips',
+        key: 'clips/front-door/2025/06/01/front-door-20250601T180358Z-ding.mp4',
+        retainUntil: '2025-07-31T18:04:05.123Z',
+        encrypted: false,
+      },
+    },
+    description: 'A clip is durably stored in the bucket (sent only after the bucket confirmed it).',
+  },
+  ...(Object.keys(CommandArgs) as CommandName[]).map(
+    (command): TopicEntry => ({
+      name: `request${pascal(command)}`,
+      pattern: `{prefix}/{id}/request/${command}`,
+      direction: 'subscribe',
+      retained: false,
+      qos: 1,
+      command,
+      payload: { format: 'json', schema: requestSchema(command), example: REQUEST_EXAMPLES[command] },
+      description: `Request: ${COMMAND_SUMMARIES[command]}. Answered on \`{prefix}/{id}/response/${command}\` (and on the MQTT 5 response topic with the correlation data, when given).`,
+    }),
+  ),
+  {
+    name: 'response',
+    pattern: '{prefix}/{id}/response/{command}',
+    direction: 'publish',
+    retained: false,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: ResponseSchema,
+      example: { status: 'ok', data: { rang: true, seq: 42 }, transaction: 'tx-1' },
+    },
+    description:
+      'Answer to a request on `request/{command}`: `status` ok with `data`, or error with `error.code` and `error.message` ' +
+      '(malformed-json, invalid-request, invalid-arguments, payload-too-large, unknown-command, …). Requests over 64 KiB are refused.',
+  },
+];
+
+const homeAssistantEntries: TopicEntry[] = [
+  {
+    name: 'homeAssistantDiscovery',
+    pattern: '{discoveryPrefix}/{component}/{id}/{objectId}/config',
+    direction: 'publish',
+    retained: true,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: DiscoveryConfigSchema,
+      example: {
+        name: 'Motion',
+        unique_id: 'doorbell_front-door_motion',
+        object_id: 'front_door_motion',
+        state_topic: 'doorbell/front-door/motion',
+        device_class: 'motion',
+        payload_on: 'ON',
+        payload_off: 'OFF',
+        qos: 1,
+        availability: [
+          {
+            topic: 'doorbell/front-door/availability',
+            payload_available: 'online',
+            payload_not_available: 'offline',
+          },
+        ],
+        device: {
+          identifiers: ['doorbell_front-door'],
+          name: 'Front door',
+          model: 'VDB-200 Wired Pro',
+          manufacturer: 'Virtual Doorbell Co.',
+          sw_version: '2.4.1',
+          serial_number: 'front-door',
+        },
+        origin: { name: 'virtual-doorbell' },
+      },
+    },
+    description:
+      'Home Assistant MQTT discovery: one config per entity (event, binary_sensor, camera, sensor, button, switch, select), all on one HA device.',
+  },
+  {
+    name: 'homeAssistantStatus',
+    pattern: '{discoveryPrefix}/status',
+    direction: 'subscribe',
+    retained: true,
+    qos: 1,
+    payload: { format: 'text', schema: AvailabilitySchema, example: 'online' },
+    description:
+      'Home Assistant birth message: on `online` the device publishes its discovery configs again.',
+  },
+];
+
+/** Every topic the device uses. */
+export const TOPIC_CATALOG: readonly TopicEntry[] = [...deviceEntries, ...homeAssistantEntries];
+
+export interface TopicPrefixes {
+  prefix: string;
+  discoveryPrefix?: string;
+}
+
+export interface TopicMatch {
+  entry: TopicEntry;
+  params: Record<string, string>;
+}
+
+const PARAM_RULES: Record<string, RegExp> = {
+  id: DEVICE_ID_PATTERN,
+  command: COMMAND_PATTERN,
+  component: /^[a-z_]+$/,
+  objectId: /^[a-zA-Z0-9_-]+$/,
+};
+
+/** The catalog entry for a concrete topic; literal patterns win over `{command}`. */
+export function findTopic(topic: string, prefixes: TopicPrefixes): TopicMatch | undefined {
+  const vars = { prefix: prefixes.prefix, discoveryPrefix: prefixes.discoveryPrefix ?? 'homeassistant' };
+  const levels = topic.split('/');
+  const candidates = [...TOPIC_CATALOG].sort((a, b) => placeholders(a.pattern) - placeholders(b.pattern));
+  for (const entry of candidates) {
+    const pattern = entry.pattern
+      .replace('{prefix}', vars.prefix)
+      .replace('{discoveryPrefix}', vars.discoveryPrefix)
+      .split('/');
+    if (pattern.length !== levels.length) continue;
+    const params: Record<string, string> = {};
+    const matches = pattern.every((level, i) => {
+      const value = levels[i]!;
+      const param = /^\{(\w+)\}$/.exec(level)?.[1];
+      if (!param) return level === value;
+      params[param] = value;
+      return PARAM_RULES[param]?.test(value) ?? false;
+    });
+    if (matches) return { entry, params };
+  }
+  return undefined;
+}
+
+/** A zod schema for the payload as decoded by `decodePayload` (JSON value, text, or raw bytes). */
+export function payloadSchemaForTopic(
+  prefix: string,
+  topic: string,
+  discoveryPrefix = 'homeassistant',
+): z.ZodType | undefined {
+  const match = findTopic(topic, { prefix, discoveryPrefix });
+  return match ? schemaOf(match.entry.payload) : undefined;
+}
+
+export function schemaOf(payload: PayloadSpec): z.ZodType {
+  if (payload.format === 'binary') return JpegSchema;
+  return payload.schema;
+}
+
+const JpegSchema = z
+  .instanceof(Uint8Array)
+  .refine(
+    (bytes) =>
+      bytes.length >= 4 &&
+      bytes[0] === 0xff &&
+      bytes[1] === 0xd8 &&
+      bytes[bytes.length - 2] === 0xff &&
+      bytes[bytes.length - 1] === 0xd9,
+    'a JPEG image (FF D8 … FF D9)',
+  );
+
+/** Bytes on the wire → the value the entry's schema checks: parsed JSON, UTF-8 text, or the bytes. */
+export function decodePayload(
+  entry: TopicEntry,
+  bytes: Uint8Array,
+): { ok: true; value: unknown } | { ok: false; error: string } {
+  const { payload } = entry;
+  if (payload.format === 'binary') return { ok: true, value: bytes };
+  const text = Buffer.from(bytes).toString('utf8');
+  if (payload.format === 'text') return { ok: true, value: text };
+  if (entry.direction === 'subscribe' && text.trim() === '') return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, error: `not JSON: ${(error as Error).message}` };
+  }
+}
+
+export type PayloadCheck =
+  | { ok: true; entry: TopicEntry; params: Record<string, string> }
+  | { ok: false; error: string };
+
+/** Checks one message against the contract: a known topic and a payload its schema accepts. */
+export function checkMessage(topic: string, bytes: Uint8Array, prefixes: TopicPrefixes): PayloadCheck {
+  const match = findTopic(topic, prefixes);
+  if (!match) return { ok: false, error: `${topic}: not a topic in the catalog` };
+  const decoded = decodePayload(match.entry, bytes);
+  if (!decoded.ok) return { ok: false, error: `${topic}: ${decoded.error}` };
+  const result = schemaOf(match.entry.payload).safeParse(decoded.value);
+  if (!result.success) return { ok: false, error: `${topic}: ${z.prettifyError(result.error)}` };
+  return { ok: true, ...match };
+}
+
+function placeholders(pattern: string): number {
+  return (pattern.match(/\{(id|command|component|objectId)\}/g) ?? []).length;
+}
+
+function pascal(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

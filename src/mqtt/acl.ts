@@ -1,0 +1,132 @@
+import { isValidDeviceId } from './topics.js';
+
+/**
+ * Who a broker client is once authenticated:
+ * - `device`: one doorbell; writes only under its own topics, reads only its own requests.
+ * - `integrator`: a home-automation system; reads everything, writes requests.
+ * - `admin`: anything.
+ */
+export type Principal =
+  | { role: 'device'; deviceId: string; username: string }
+  | { role: 'integrator'; username: string }
+  | { role: 'admin'; username: string };
+
+export type Role = Principal['role'];
+
+export interface AclScope {
+  /** Device topic prefix, e.g. `doorbell` (may contain `/`). */
+  prefix: string;
+  /** Home Assistant discovery prefix, e.g. `homeassistant`. */
+  discoveryPrefix: string;
+}
+
+export type AclDecision = { allowed: true } | { allowed: false; reason: string };
+
+const ALLOWED: AclDecision = { allowed: true };
+
+/** May this principal publish on `topic` (a concrete topic, no wildcards)? */
+export function canPublish(principal: Principal, topic: string, scope: AclScope): AclDecision {
+  if (topic.startsWith('$')) return deny(`${topic}: topics starting with "$" are reserved`);
+  switch (principal.role) {
+    case 'admin':
+      return ALLOWED;
+    case 'integrator':
+      return firstMatch(topic, integratorPublishFilters(scope))
+        ? ALLOWED
+        : deny(
+            `integrator ${principal.username} may publish only requests and ${scope.discoveryPrefix}/status`,
+          );
+    case 'device':
+      return firstMatch(topic, devicePublishFilters(principal.deviceId, scope))
+        ? ALLOWED
+        : deny(`device ${principal.deviceId} may publish only under ${scope.prefix}/${principal.deviceId}/`);
+  }
+}
+
+/** May this principal subscribe to `filter` (which may hold wildcards)? */
+export function canSubscribe(principal: Principal, filter: string, scope: AclScope): AclDecision {
+  const topicFilter = stripSharedSubscription(filter);
+  if (topicFilter === undefined) return deny(`${filter}: malformed shared subscription`);
+  switch (principal.role) {
+    case 'admin':
+    case 'integrator':
+      return ALLOWED;
+    case 'device':
+      return deviceSubscribeFilters(principal.deviceId, scope).some((allowed) =>
+        filterCovers(allowed, topicFilter),
+      )
+        ? ALLOWED
+        : deny(
+            `device ${principal.deviceId} may subscribe only to ${scope.prefix}/${principal.deviceId}/request/+ and ${scope.discoveryPrefix}/status`,
+          );
+  }
+}
+
+export function devicePublishFilters(deviceId: string, scope: AclScope): string[] {
+  assertDeviceId(deviceId);
+  return [`${scope.prefix}/${deviceId}/#`, `${scope.discoveryPrefix}/+/${deviceId}/+/config`];
+}
+
+export function deviceSubscribeFilters(deviceId: string, scope: AclScope): string[] {
+  assertDeviceId(deviceId);
+  return [`${scope.prefix}/${deviceId}/request/+`, `${scope.discoveryPrefix}/status`];
+}
+
+export function integratorPublishFilters(scope: AclScope): string[] {
+  return [`${scope.prefix}/+/request/+`, `${scope.discoveryPrefix}/status`];
+}
+
+/** MQTT topic filter matching (`+` one level, `#` the rest, including the parent level). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i]!;
+    if (level === '#') return i === f.length - 1;
+    if (i >= t.length) return false;
+    if (level === '+') {
+      // A wildcard at the first level does not match "$SYS"-style topics (MQTT-4.7.2-1).
+      if (i === 0 && t[0]!.startsWith('$')) return false;
+      continue;
+    }
+    if (level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/** True if every topic that `requested` can match is also matched by `allowed`. */
+export function filterCovers(allowed: string, requested: string): boolean {
+  const a = allowed.split('/');
+  const r = requested.split('/');
+  for (let i = 0; i < a.length; i++) {
+    const level = a[i]!;
+    if (level === '#') return true;
+    if (i >= r.length) return false;
+    const asked = r[i]!;
+    if (asked === '#') return false;
+    if (level === '+') continue;
+    if (asked === '+' || asked !== level) return false;
+  }
+  return a.length === r.length;
+}
+
+function firstMatch(topic: string, filters: string[]): boolean {
+  return filters.some((filter) => topicMatches(filter, topic));
+}
+
+/** `$share/<group>/<filter>` → `<filter>`; other filters unchanged; undefined if malformed. */
+function stripSharedSubscription(filter: string): string | undefined {
+  if (!filter.startsWith('$share/')) return filter;
+  const rest = filter.slice('$share/'.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
+  return rest.slice(slash + 1);
+}
+
+function deny(reason: string): AclDecision {
+  return { allowed: false, reason };
+}
+
+function assertDeviceId(deviceId: string): void {
+  if (!isValidDeviceId(deviceId)) throw new Error(`invalid device id ${JSON.stringify(deviceId)}`);
+}

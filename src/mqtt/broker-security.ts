@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import { BrokerAuth, loadUsersFile } from './auth.js';
+import type { BrokerTlsOptions, EmbeddedBrokerOptions } from './broker.js';
+
+/** What `doorbell start` / `doorbell broker` flags say about the embedded broker's security. */
+export interface BrokerSecurityFlags {
+  /** --auth FILE: users file (see `doorbell auth add-user`). */
+  authFile?: string | undefined;
+  /** --tls-cert FILE and --tls-key FILE: PEM server certificate and key; adds an mqtts:// listener. */
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  /** --tls-ca FILE: require client certificates signed by this CA (mutual TLS). */
+  tlsCa?: string | undefined;
+  /** --tls-port N (default 8883; 0 picks a free port). */
+  tlsPort?: number | undefined;
+  /** --tls-identity: a verified client certificate's CN is the username (no password needed). */
+  certificateIdentity?: boolean | undefined;
+}
+
+/** Reads the files the flags name; every problem is one Error line naming the flag and file. */
+export async function loadBrokerSecurity(
+  flags: BrokerSecurityFlags,
+): Promise<Pick<EmbeddedBrokerOptions, 'auth' | 'tls'>> {
+  if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) {
+    throw new Error('--tls-cert and --tls-key go together (a PEM certificate and its private key)');
+  }
+  if (flags.tlsCa && !flags.tlsCert)
+    throw new Error('--tls-ca needs a TLS listener (--tls-cert and --tls-key)');
+  if (flags.certificateIdentity && !(flags.tlsCa && flags.authFile)) {
+    throw new Error(
+      '--tls-identity needs --tls-ca (to verify client certificates) and --auth (to know the users)',
+    );
+  }
+  const users = flags.authFile ? await loadUsersFile(flags.authFile) : undefined;
+  let tls: BrokerTlsOptions | undefined;
+  if (flags.tlsCert && flags.tlsKey) {
+    const [cert, key, ca] = await Promise.all([
+      readPem('--tls-cert', flags.tlsCert),
+      readPem('--tls-key', flags.tlsKey),
+      flags.tlsCa ? readPem('--tls-ca', flags.tlsCa) : Promise.resolve(undefined),
+    ]);
+    tls = {
+      cert,
+      key,
+      ...(ca ? { ca, requireClientCert: true } : {}),
+      ...(flags.tlsPort !== undefined ? { port: flags.tlsPort } : {}),
+    };
+  }
+  return {
+    ...(users
+      ? { auth: new BrokerAuth({ users, certificateIdentity: flags.certificateIdentity ?? false }) }
+      : {}),
+    ...(tls ? { tls } : {}),
+  };
+}
+
+async function readPem(flag: string, path: string): Promise<Buffer> {
+  const pem = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      `${flag} ${path}: cannot read (${error.code === 'ENOENT' ? 'no such file' : error.code})`,
+    );
+  });
+  if (!pem.includes('-----BEGIN ')) throw new Error(`${flag} ${path}: not a PEM file`);
+  return pem;
+}
