@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Clock } from '../clock/clock.js';
 import { RealClock } from '../clock/real-clock.js';
 import type { NamedProfile } from '../config/load-profile.js';
+import { PACKAGE_ROOT } from '../config/paths.js';
+import type { DeviceProfile } from '../config/profile.js';
 import { Doorbell } from '../device/doorbell.js';
 import { EventBus } from '../events/bus.js';
 import type { DeviceEvent, PressSource } from '../events/schemas.js';
@@ -13,7 +15,17 @@ import { DeviceLink } from '../mqtt/device-link.js';
 import { DurableOutbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
+import { SeenIds } from '../persist/seen-ids.js';
+import { Recorder } from '../recording/recorder.js';
+import { RetentionSweeper } from '../retention/sweeper.js';
+import type { Bucket } from '../storage/bucket.js';
+import { openBucket } from '../storage/bucket-url.js';
+import { type UploadedClip, UploadQueue } from '../storage/upload-queue.js';
+import { probe } from '../video/ffmpeg.js';
+import { CameraFeed } from './camera-feed.js';
 import { deviceCommands } from './commands.js';
+import { ProfileStore } from './profile-store.js';
+import { RecordingPipeline } from './recording-pipeline.js';
 
 export type BrokerChoice =
   | { kind: 'embedded'; host: string; port: number }
@@ -23,14 +35,24 @@ export interface AgentOptions {
   deviceId: string;
   profile: NamedProfile;
   broker: BrokerChoice;
-  /** Per-device state (sequence counter, outbox) lives under dataDir/<deviceId>. */
+  /** Per-device state (sequence counter, outbox, spool, config) lives under dataDir/<deviceId>. */
   dataDir: string;
   logger: Logger;
   clock?: Clock;
   bootMs?: number;
+  /** Camera feed: a video file; undefined = the profile's; null = no camera (no motion, no clips). */
+  video?: string | null;
+  /** --bucket value (DIR, file://DIR, s3://…); default ./.doorbell/bucket. */
+  bucket?: string;
+  /** A bucket object to use instead of --bucket (tests, fleets). */
+  bucketInstance?: Bucket;
+  retentionCron?: string;
+  /** Owner's public key PEM for clip encryption; overrides the profile's path. */
+  ownerPublicKey?: string;
+  cwd?: string;
 }
 
-/** Wires one doorbell to its broker and owns start/stop order. Constructors do no I/O. */
+/** Wires one doorbell to its camera, recorder, bucket and broker, and owns start/stop order. No I/O in the constructor. */
 export class Agent {
   readonly clock: Clock;
   readonly bus: EventBus;
@@ -39,7 +61,16 @@ export class Agent {
   private link: DeviceLink | undefined;
   private doorbellInstance: Doorbell | undefined;
   private outbox: DurableOutbox | undefined;
-  private unsubscribe: (() => void) | undefined;
+  private queue: UploadQueue | undefined;
+  private sweeper: RetentionSweeper | undefined;
+  private feed: CameraFeed | undefined;
+  private pipeline: RecordingPipeline | undefined;
+  private recorder: Recorder | undefined;
+  private profiles: ProfileStore | undefined;
+  private bucket: Bucket | undefined;
+  private unsubscribers: Array<() => void> = [];
+  private motionPublished = false;
+  private rebooting = false;
   private started = false;
 
   constructor(private readonly options: AgentOptions) {
@@ -55,6 +86,10 @@ export class Agent {
     return this.doorbellInstance;
   }
 
+  get profile(): DeviceProfile {
+    return this.profiles?.profile ?? this.options.profile.profile;
+  }
+
   /** The URL clients use to reach this device's broker. */
   get brokerUrl(): string {
     const { broker } = this.options;
@@ -66,30 +101,47 @@ export class Agent {
     return this.broker;
   }
 
+  get uploadQueue(): UploadQueue | undefined {
+    return this.queue;
+  }
+
+  get cameraFeed(): CameraFeed | undefined {
+    return this.feed;
+  }
+
+  get storageBucket(): Bucket | undefined {
+    return this.bucket;
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     const { options } = this;
-    const { profile } = options.profile;
     const deviceDir = join(options.dataDir, options.deviceId);
     mkdirSync(deviceDir, { recursive: true });
+    this.profiles = new ProfileStore(options.profile.profile, join(deviceDir, 'profile.overrides.json'));
+    const profile = this.profiles.profile;
     const seq = new PersistentCounter(join(deviceDir, 'seq'));
     this.outbox = new DurableOutbox(join(deviceDir, 'outbox'));
+    const announced = new SeenIds(join(deviceDir, 'announced-clips'));
 
-    let connection: BrokerConnection;
-    if (options.broker.kind === 'embedded') {
-      this.broker = new EmbeddedBroker({
-        host: options.broker.host,
-        port: options.broker.port,
-        prefix: profile.topicPrefix,
-        logger: options.logger,
-      });
-      await this.broker.start();
-      connection = BrokerConnectionSchema.parse({ url: this.broker.url });
-    } else {
-      connection = options.broker.connection;
-    }
+    this.bucket = options.bucketInstance ?? openBucket(options.bucket, options.cwd ?? process.cwd());
+    this.queue = new UploadQueue({
+      spoolDir: join(deviceDir, 'spool'),
+      bucket: this.bucket,
+      clock: this.clock,
+      logger: options.logger,
+    });
+    await this.queue.start();
+    this.sweeper = new RetentionSweeper({
+      bucket: this.bucket,
+      clock: this.clock,
+      spool: this.queue,
+      logger: options.logger,
+      ...(options.retentionCron ? { cron: options.retentionCron } : {}),
+    });
 
+    const connection = await this.startBroker(profile);
     const doorbell = new Doorbell({
       deviceId: options.deviceId,
       profile,
@@ -105,13 +157,35 @@ export class Agent {
       deviceId: options.deviceId,
       topics: this.topics,
       outbox: this.outbox,
-      commands: deviceCommands(doorbell),
+      commands: deviceCommands({
+        doorbell,
+        snapshot: () => this.publishSnapshot(),
+        config: {
+          get: () => this.profile,
+          set: (patch) => this.reconfigure(patch),
+        },
+        setMotionEnabled: (enabled) => this.reconfigure({ motion: { enabled } }),
+        setSensitivity: (sensitivity) => this.reconfigure({ motion: { sensitivity } }),
+      }),
       logger: options.logger,
       onConnected: () => link.republishRetained(),
     });
     this.link = link;
-    this.unsubscribe = this.bus.subscribe((event) => this.publish(event));
+    this.unsubscribers.push(this.bus.subscribe((event) => this.onDeviceEvent(event)));
+    this.unsubscribers.push(
+      this.queue.on('uploaded', (clip) => {
+        if (announced.has(clip.clipId)) return;
+        doorbell.clipStored(clipEvent(clip));
+        announced.add(clip.clipId);
+      }),
+      this.queue.on('health', (health) => {
+        doorbell.setProblem('uploads', !health.healthy);
+      }),
+      this.queue.on('spooled', () => this.refreshQueueDepth()),
+    );
+    await this.startCamera(profile, deviceDir);
     doorbell.start();
+    this.sweeper.start();
     await link.start();
   }
 
@@ -119,16 +193,105 @@ export class Agent {
     return this.doorbell.press(source);
   }
 
+  /** Applies a partial profile change (validated, persisted) to everything that runs on it. */
+  reconfigure(patch: Record<string, unknown>): DeviceProfile {
+    if (!this.profiles) throw new Error('agent not started');
+    const profile = this.profiles.apply(patch);
+    this.feed?.updateSettings(profile.motion);
+    this.pipeline?.reconfigure(profile);
+    this.doorbell.reconfigure(profile);
+    return profile;
+  }
+
+  /** Takes a JPEG of the feed now and publishes it (retained) on the snapshot topic. */
+  async publishSnapshot(): Promise<{ bytes: number; at: string }> {
+    if (!this.recorder || !this.feed?.live) throw new Error('no camera feed on this device');
+    const jpeg = await this.recorder.snapshot(this.feed.lastFrameMs);
+    this.link?.publishRetained(this.topics.snapshot, jpeg);
+    return { bytes: jpeg.byteLength, at: new Date(this.clock.now()).toISOString() };
+  }
+
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    await this.feed?.stop();
+    await this.pipeline?.flush().catch(() => undefined);
+    this.sweeper?.stop();
+    await this.queue?.stop();
     this.doorbellInstance?.stop();
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await this.link?.stop();
     await this.broker?.stop();
   }
 
-  private publish(event: DeviceEvent): void {
+  private async startBroker(profile: DeviceProfile): Promise<BrokerConnection> {
+    const { broker, logger } = this.options;
+    if (broker.kind === 'external') return broker.connection;
+    this.broker = new EmbeddedBroker({
+      host: broker.host,
+      port: broker.port,
+      prefix: profile.topicPrefix,
+      logger,
+    });
+    await this.broker.start();
+    return BrokerConnectionSchema.parse({ url: this.broker.url });
+  }
+
+  private async startCamera(profile: DeviceProfile, deviceDir: string): Promise<void> {
+    const source = this.videoSource(profile);
+    if (!source || !this.queue) return;
+    const info = await probe(source);
+    const { logger } = this.options;
+    const blackout = profile.privacy.zones.map((zone) => zone.polygon);
+    const ownerKey = this.options.ownerPublicKey ?? profile.privacy.encryption.ownerPublicKey;
+    this.recorder = new Recorder({
+      deviceId: this.options.deviceId,
+      source,
+      loopDurationMs: info.durationMs,
+      workDir: join(deviceDir, 'recording'),
+      queue: this.queue,
+      retentionDays: profile.retentionDays,
+      blackout,
+      ...(profile.privacy.encryption.enabled && ownerKey
+        ? { ownerPublicKey: await readKey(ownerKey, this.options.cwd) }
+        : {}),
+      logger,
+    });
+    const feed = new CameraFeed({
+      source,
+      settings: withPrivacyMasks(profile),
+      clock: this.clock,
+      logger,
+      onMotion: (event, deviceMs) => this.doorbellInstance?.motion({ ...event, atMs: deviceMs }),
+      onFrame: (_frame, feedMs) => this.pipeline?.onFeedTime(feedMs),
+      onError: () => this.doorbellInstance?.setProblem('camera feed stopped', true),
+    });
+    this.feed = feed;
+    this.pipeline = new RecordingPipeline({
+      profile,
+      feed,
+      recorder: this.recorder,
+      clock: this.clock,
+      logger,
+      onFailure: () => this.doorbellInstance?.setProblem('a clip failed to record', true),
+    });
+    feed.start();
+  }
+
+  private videoSource(profile: DeviceProfile): string | undefined {
+    const { video, cwd } = this.options;
+    if (video === null) return undefined;
+    if (video !== undefined) return resolve(cwd ?? process.cwd(), video);
+    if (!profile.video) return undefined;
+    return isAbsolute(profile.video) ? profile.video : resolve(PACKAGE_ROOT, profile.video);
+  }
+
+  private refreshQueueDepth(): void {
+    this.doorbellInstance?.setQueueDepths({ uploads: this.queue?.health().depth ?? 0 });
+  }
+
+  private onDeviceEvent(event: DeviceEvent): void {
+    this.pipeline?.onDeviceEvent(event);
     const link = this.link;
     if (!link) return;
     const { topics } = this;
@@ -140,6 +303,7 @@ export class Agent {
           qos: 1,
           retain: false,
         });
+        if (this.feed?.live) this.publishSnapshot().catch(() => undefined);
         break;
       case 'motion':
         link.publishEvent({
@@ -158,23 +322,49 @@ export class Agent {
           qos: 1,
           retain: false,
         });
+        this.refreshQueueDepth();
         break;
-      case 'state':
-        link.publishRetained(
-          topics.state,
-          JSON.stringify({ ...event.payload, queues: this.queueDepths(event) }),
-        );
+      case 'state': {
+        const state = {
+          ...event.payload,
+          queues: { outbox: this.outbox?.depth ?? 0, uploads: this.queue?.health().depth ?? 0 },
+        };
+        link.publishRetained(topics.state, JSON.stringify(state));
+        // A rebooting device is gone from the network until it has booted again.
+        if (event.payload.status === 'rebooting') this.rebooting = true;
+        else if (event.payload.status !== 'booting') this.rebooting = false;
+        link.publishRetained(topics.availability, this.rebooting ? 'offline' : 'online');
         if (!this.motionPublished) {
           this.motionPublished = true;
           link.publishRetained(topics.motion, event.payload.motion ? 'ON' : 'OFF');
         }
         break;
+      }
     }
   }
+}
 
-  private motionPublished = false;
+function withPrivacyMasks(profile: DeviceProfile) {
+  const privacyMasks = profile.privacy.zones.map((zone) => ({ polygon: zone.polygon }));
+  return { ...profile.motion, masks: [...profile.motion.masks, ...privacyMasks] };
+}
 
-  private queueDepths(event: Extract<DeviceEvent, { kind: 'state' }>) {
-    return { ...event.payload.queues, outbox: this.outbox?.depth ?? 0 };
-  }
+async function readKey(path: string, cwd: string | undefined): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  return readFile(resolve(cwd ?? process.cwd(), path), 'utf8');
+}
+
+function clipEvent(clip: UploadedClip) {
+  return {
+    clipId: clip.clipId,
+    trigger: clip.trigger as 'ding' | 'motion' | 'manual',
+    startedAt: clip.startedAt ?? clip.recordedAt,
+    endedAt: clip.endedAt ?? clip.recordedAt,
+    bytes: clip.bytes,
+    sha256: clip.sha256,
+    bucket: clip.bucket,
+    key: clip.key,
+    retainUntil: clip.retainUntil,
+    encrypted: clip.encrypted,
+  };
 }

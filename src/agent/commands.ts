@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { Doorbell } from '../device/doorbell.js';
+import type { DeviceProfile } from '../config/profile.js';
+import type { Doorbell, Sensitivity } from '../device/doorbell.js';
 import { CommandArgs } from '../events/commands.js';
 import { CommandError, type CommandTable } from '../mqtt/requests.js';
 
@@ -14,8 +15,17 @@ export function parseArgs<T>(schema: z.ZodType<T>, args: Record<string, unknown>
   throw new CommandError('invalid-arguments', problems.join('; '));
 }
 
+export interface CommandTargets {
+  doorbell: Doorbell;
+  snapshot: () => Promise<{ bytes: number; at: string }>;
+  config: { get: () => DeviceProfile; set: (patch: Record<string, unknown>) => DeviceProfile };
+  setMotionEnabled: (enabled: boolean) => void;
+  setSensitivity: (sensitivity: Sensitivity) => void;
+}
+
 /** The device's request/response commands; each validates its arguments and answers with data. */
-export function deviceCommands(doorbell: Doorbell): CommandTable {
+export function deviceCommands(targets: CommandTargets): CommandTable {
+  const { doorbell } = targets;
   return {
     press: (args) => {
       const { source } = parseArgs(CommandArgs.press, args);
@@ -27,20 +37,36 @@ export function deviceCommands(doorbell: Doorbell): CommandTable {
       parseArgs(CommandArgs.state, args);
       return doorbell.state();
     },
+    snapshot: async (args) => {
+      parseArgs(CommandArgs.snapshot, args);
+      try {
+        return await targets.snapshot();
+      } catch (error) {
+        throw new CommandError('snapshot-failed', (error as Error).message);
+      }
+    },
     motion: (args) => {
       const { enabled } = parseArgs(CommandArgs.motion, args);
-      doorbell.setMotionEnabled(enabled);
+      targets.setMotionEnabled(enabled);
       return { motionEnabled: enabled };
     },
     sensitivity: (args) => {
       const { sensitivity } = parseArgs(CommandArgs.sensitivity, args);
-      doorbell.setSensitivity(sensitivity);
+      targets.setSensitivity(sensitivity);
       return { sensitivity };
     },
     reboot: (args) => {
       parseArgs(CommandArgs.reboot, args);
       doorbell.reboot();
       return { status: doorbell.currentStatus };
+    },
+    'config-get': (args) => {
+      parseArgs(CommandArgs['config-get'], args);
+      return targets.config.get();
+    },
+    'config-set': (args) => {
+      const { patch } = parseArgs(CommandArgs['config-set'], args);
+      return targets.config.set(patch);
     },
   };
 }

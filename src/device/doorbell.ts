@@ -1,8 +1,9 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { DeviceProfile } from '../config/profile.js';
 import type { EventBus } from '../events/bus.js';
+import type { Envelope } from '../events/envelope.js';
 import { envelope, iso } from '../events/envelope.js';
-import type { Box, DeviceState, DeviceStatus, PressSource } from '../events/schemas.js';
+import type { Box, ClipEventPayload, DeviceState, DeviceStatus, PressSource } from '../events/schemas.js';
 import { seededRandom, seedFrom } from '../util/random.js';
 import { Battery } from './battery.js';
 
@@ -56,7 +57,7 @@ export class Doorbell {
   private timers: { boot?: TimerHandle; chime?: TimerHandle; telemetry?: TimerHandle } = {};
   private started = false;
 
-  constructor(private readonly options: DoorbellOptions) {
+  constructor(private options: DoorbellOptions) {
     const { profile, clock } = options;
     this.bootedAt = clock.now();
     this.battery = profile.power.source === 'battery' ? new Battery(profile.power, this.bootedAt) : undefined;
@@ -146,6 +147,37 @@ export class Doorbell {
     }
     this.emitMotion(input, undefined);
     if (input.type === 'start') this.emitState();
+  }
+
+  /** A clip is durably in the bucket: announce it. */
+  clipStored(clip: Omit<ClipEventPayload, keyof Envelope>): void {
+    const seq = this.options.nextSeq();
+    this.options.bus.emit({
+      kind: 'clip',
+      payload: { ...envelope(this.deviceId, seq, this.options.clock.now()), ...clip },
+    });
+  }
+
+  /** A new effective profile (owner's config change): button, motion and telemetry settings apply at once. */
+  reconfigure(profile: DeviceProfile): void {
+    const { clock } = this.options;
+    const telemetryChanged = profile.telemetryIntervalMs !== this.options.profile.telemetryIntervalMs;
+    this.options = { ...this.options, profile };
+    this.setMotionEnabled(profile.motion.enabled);
+    this.sensitivity = profile.motion.sensitivity;
+    if (telemetryChanged && this.timers.telemetry) {
+      clock.clearTimer(this.timers.telemetry);
+      this.timers.telemetry = clock.setInterval(() => this.telemetryTick(), profile.telemetryIntervalMs);
+    }
+    this.emitState();
+  }
+
+  get motionActiveNow(): boolean {
+    return this.motionActive;
+  }
+
+  get motionEnabledNow(): boolean {
+    return this.motionEnabled;
   }
 
   setMotionEnabled(enabled: boolean): void {

@@ -48,7 +48,7 @@ export class DeviceLink {
     client.on('connect', () => {
       disableNagle(client);
       logger.info({ broker: connection.url }, 'connected to broker');
-      client.publish(topics.availability, 'online', { qos: 1, retain: true });
+      if (!this.retained.has(topics.availability)) this.retained.set(topics.availability, 'online');
       client.subscribe(topics.requestWildcard, { qos: 1 });
       this.options.onConnected();
       this.options.onConnectionChange?.(true);
@@ -71,6 +71,8 @@ export class DeviceLink {
 
   /** Latest-value topics (state, motion, snapshot): not queued durably, republished on connect. */
   publishRetained(topic: string, payload: string | Buffer): void {
+    const previous = this.retained.get(topic);
+    if (previous !== undefined && samePayload(previous, payload)) return;
     this.retained.set(topic, payload);
     if (this.client?.connected) this.client.publish(topic, payload, { qos: 1, retain: true });
   }
@@ -142,4 +144,9 @@ export class DeviceLink {
       });
     }
   }
+}
+
+function samePayload(a: string | Buffer, b: string | Buffer): boolean {
+  if (typeof a === 'string' && typeof b === 'string') return a === b;
+  return Buffer.from(a).equals(Buffer.from(b));
 }

@@ -10,7 +10,9 @@ export const command: CliCommand = {
   summary: 'run a virtual doorbell (embedded broker unless --broker is given)',
   usage:
     'doorbell start [--profile NAME|PATH] [--id ID] [--port N] [--host ADDR] [--broker URL [--username U --password P]\n' +
-    '               [--ca FILE] [--cert FILE --key FILE] [--insecure] [--mqtt-version 3.1.1|5]] [--data-dir DIR]',
+    '               [--ca FILE] [--cert FILE --key FILE] [--insecure] [--mqtt-version 3.1.1|5]] [--data-dir DIR]\n' +
+    '               [--video FILE|none] [--bucket DIR|file://DIR|s3://NAME?endpoint=…&region=…]\n' +
+    '               [--retention-cron EXPR] [--owner-key owner.pub.pem]',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -20,6 +22,10 @@ export const command: CliCommand = {
         port: { type: 'string' },
         host: { type: 'string' },
         'data-dir': { type: 'string' },
+        video: { type: 'string' },
+        bucket: { type: 'string' },
+        'retention-cron': { type: 'string' },
+        'owner-key': { type: 'string' },
         ...brokerOptionSpec,
       },
       strict: true,
@@ -33,6 +39,11 @@ export const command: CliCommand = {
       broker: brokerChoiceFrom(values, io),
       dataDir: dataDirFrom(values['data-dir'], io),
       logger,
+      cwd: io.cwd,
+      ...videoFrom(values.video ?? io.env['DOORBELL_VIDEO']),
+      ...optional('bucket', values.bucket ?? io.env['DOORBELL_BUCKET']),
+      ...optional('retentionCron', values['retention-cron']),
+      ...optional('ownerPublicKey', values['owner-key']),
     });
     try {
       await agent.start();
@@ -86,4 +97,13 @@ function waitForSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+function videoFrom(value: string | undefined): { video?: string | null } {
+  if (value === undefined) return {};
+  return { video: value === 'none' ? null : value };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: string });
 }

@@ -1,0 +1,114 @@
+import type { Clock } from '../clock/clock.js';
+import type { Logger } from '../log/logger.js';
+import { MotionDetector, type MotionEvent } from '../motion/detector.js';
+import type { MotionSettings } from '../motion/settings.js';
+import { decodeGrayFrames, type GrayFrame } from '../video/ffmpeg.js';
+import { paceFrames } from '../video/pace.js';
+
+export interface CameraFeedOptions {
+  /** The sample video played, looped, as the camera. */
+  source: string;
+  settings: MotionSettings;
+  clock: Clock;
+  logger: Logger;
+  /** 1 = real time. */
+  speed?: number;
+  onMotion: (event: MotionEvent, deviceMs: number) => void;
+  /** Every analysed frame, with the feed time it shows (ms since the feed started). */
+  onFrame?: (frame: GrayFrame, feedMs: number, detector: MotionDetector | undefined) => void;
+  onError?: (error: Error) => void;
+}
+
+/**
+ * The doorbell's camera: the sample video decoded in a loop, paced to the clock, through the motion detector.
+ * Feed time is the video's own presentation time (monotonic across loops); device time = feed start + feed time.
+ */
+export class CameraFeed {
+  private abort: AbortController | undefined;
+  private running: Promise<void> | undefined;
+  private startDeviceMs = Number.NaN;
+  private settings: MotionSettings;
+  private detector: MotionDetector | undefined;
+  private detectorStale = true;
+  private lastPtsMs = 0;
+
+  constructor(private readonly options: CameraFeedOptions) {
+    this.settings = options.settings;
+  }
+
+  /** True once the first frame arrived. */
+  get live(): boolean {
+    return !Number.isNaN(this.startDeviceMs);
+  }
+
+  /** Feed time now, by the clock (between frames too). */
+  feedNow(): number {
+    if (!this.live) return 0;
+    return Math.max(0, this.options.clock.now() - this.startDeviceMs);
+  }
+
+  /** Presentation time of the last frame shown. */
+  get lastFrameMs(): number {
+    return this.lastPtsMs;
+  }
+
+  feedToDevice(feedMs: number): number {
+    return (this.live ? this.startDeviceMs : this.options.clock.now()) + feedMs;
+  }
+
+  deviceToFeed(deviceMs: number): number {
+    return this.live ? Math.max(0, deviceMs - this.startDeviceMs) : 0;
+  }
+
+  /** New motion settings (sensitivity, enabled) take effect on the next frame, with a fresh background. */
+  updateSettings(settings: MotionSettings): void {
+    this.settings = settings;
+    this.detectorStale = true;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.abort = new AbortController();
+    this.running = this.run(this.abort.signal).catch((error: Error) => {
+      this.options.logger.error({ err: error.message }, 'camera feed stopped');
+      this.options.onError?.(error);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    await this.running;
+    this.running = undefined;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const { options } = this;
+    const decoded = decodeGrayFrames(options.source, {
+      width: this.settings.analysisWidth,
+      loop: true,
+      signal,
+      recycleBuffers: true,
+    });
+    for await (const frame of paceFrames(decoded, options.clock, { speed: options.speed ?? 1, signal })) {
+      if (Number.isNaN(this.startDeviceMs)) this.startDeviceMs = options.clock.now() - frame.ptsMs;
+      this.lastPtsMs = frame.ptsMs;
+      const detector = this.currentDetector(frame);
+      if (detector) {
+        for (const event of detector.push(frame)) options.onMotion(event, this.startDeviceMs + event.ptsMs);
+      }
+      options.onFrame?.(frame, frame.ptsMs, detector);
+    }
+  }
+
+  private currentDetector(frame: GrayFrame): MotionDetector | undefined {
+    if (!this.settings.enabled) {
+      this.detector = undefined;
+      return undefined;
+    }
+    if (this.detectorStale || !this.detector) {
+      this.detector = new MotionDetector(this.settings, { width: frame.width, height: frame.height });
+      this.detectorStale = false;
+    }
+    return this.detector;
+  }
+}

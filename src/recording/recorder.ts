@@ -1,0 +1,137 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Logger } from '../log/logger.js';
+import { encryptFile } from '../privacy/envelope.js';
+import type { KeyInput } from '../privacy/owner-keys.js';
+import type { UploadQueue } from '../storage/upload-queue.js';
+import { encodeClip, grabFrame, type NormalizedPolygon } from '../video/ffmpeg.js';
+import type { PlannedClip } from './clip-planner.js';
+
+export interface RecorderOptions {
+  deviceId: string;
+  /** The sample video that plays as the camera feed. */
+  source: string;
+  /** The feed loops the source with this period (its duration). */
+  loopDurationMs: number;
+  /** Scratch space for encodes; files move from here into the spool. */
+  workDir: string;
+  queue: UploadQueue;
+  retentionDays: number;
+  /** Privacy zones, burned in as black before anything leaves the device. */
+  blackout: readonly NormalizedPolygon[];
+  /** Encrypt clips and thumbnails to the owner's public key before they are spooled. */
+  ownerPublicKey?: KeyInput;
+  thumbnailWidth?: number;
+  logger: Logger;
+}
+
+export interface ClipTimes {
+  /** Device time (ISO) of the clip's first frame, last frame and trigger. */
+  startedAt: string;
+  endedAt: string;
+  eventId: string;
+}
+
+/**
+ * Turns planned clips into files in the upload queue: cut from the source with ffmpeg (privacy zones
+ * blacked out), a JPEG thumbnail from the trigger frame, optionally encrypted, then spooled. One at a time,
+ * in order, so encodes never compete for the CPU with each other.
+ */
+export class Recorder {
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  constructor(private readonly options: RecorderOptions) {}
+
+  get inProgress(): number {
+    return this.pending;
+  }
+
+  /** Queues a clip for encoding; resolves when it is spooled (or failed, which is logged and reported). */
+  record(plan: PlannedClip, times: ClipTimes): Promise<void> {
+    this.pending++;
+    const job = this.chain.then(() => this.encodeAndSpool(plan, times)).finally(() => this.pending--);
+    this.chain = job.catch(() => undefined);
+    return job;
+  }
+
+  /** Waits for every queued recording. */
+  async idle(): Promise<void> {
+    await this.chain;
+  }
+
+  /** A JPEG of the feed at `feedMs`, privacy zones blacked out. */
+  async snapshot(feedMs: number): Promise<Buffer> {
+    const frame = await grabFrame({
+      input: this.options.source,
+      atMs: feedMs,
+      format: 'jpeg',
+      loopDurationMs: this.options.loopDurationMs,
+      blackout: this.options.blackout,
+    });
+    return frame.data;
+  }
+
+  private async encodeAndSpool(plan: PlannedClip, times: ClipTimes): Promise<void> {
+    const { options } = this;
+    const dir = join(options.workDir, plan.clipId);
+    await mkdir(dir, { recursive: true });
+    try {
+      const clipFile = join(dir, `${plan.clipId}.mp4`);
+      await encodeClip({
+        input: options.source,
+        startMs: plan.startFeedMs,
+        endMs: plan.endFeedMs,
+        output: clipFile,
+        loopDurationMs: options.loopDurationMs,
+        blackout: options.blackout,
+      });
+      const snapshot = await this.snapshot(plan.triggerFeedMs);
+      const thumbnailFile = join(dir, `${plan.clipId}.jpg`);
+      await writeFile(
+        thumbnailFile,
+        await sharp(snapshot)
+          .resize({ width: options.thumbnailWidth ?? 320 })
+          .jpeg({ quality: 75 })
+          .toBuffer(),
+      );
+      const sealed = options.ownerPublicKey
+        ? await this.encrypt(clipFile, thumbnailFile, options.ownerPublicKey)
+        : { clipFile, thumbnailFile, extraMetadata: undefined };
+      await options.queue.enqueue({
+        clipFile: sealed.clipFile,
+        thumbnailFile: sealed.thumbnailFile,
+        mode: 'move',
+        deviceId: options.deviceId,
+        clipId: plan.clipId,
+        eventId: times.eventId,
+        trigger: plan.trigger,
+        recordedAt: times.startedAt,
+        startedAt: times.startedAt,
+        endedAt: times.endedAt,
+        retentionDays: options.retentionDays,
+        encrypted: Boolean(options.ownerPublicKey),
+        ...(sealed.extraMetadata ? { extraMetadata: sealed.extraMetadata } : {}),
+      });
+    } catch (error) {
+      options.logger.error({ clipId: plan.clipId, err: (error as Error).message }, 'clip recording failed');
+      throw error;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async encrypt(clipFile: string, thumbnailFile: string, ownerPublicKey: KeyInput) {
+    const clip = await encryptFile(clipFile, `${clipFile}.enc`, ownerPublicKey, { durable: false });
+    const thumbnail = await encryptFile(thumbnailFile, `${thumbnailFile}.enc`, ownerPublicKey, {
+      durable: false,
+    });
+    void thumbnail;
+    return {
+      clipFile: `${clipFile}.enc`,
+      thumbnailFile: `${thumbnailFile}.enc`,
+      extraMetadata: clip.metadata,
+    };
+  }
+}
