@@ -218,3 +218,128 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 export function tempDir(prefix = 'doorbell-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+export interface TestPki {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  /** Client certificate files by common name. */
+  client(commonName: string): { cert: string; key: string };
+}
+
+/**
+ * A throwaway PKI made with the openssl CLI: a CA, a server certificate for localhost/127.0.0.1, and
+ * client certificates (clientAuth) on demand. Files live in `dir`.
+ */
+export function makeTestPki(dir = tempDir('pki-')): TestPki {
+  const openssl = (...args: string[]) => {
+    const result = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=doorbell-test-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
+  const sign = (name: string, subject: string, extensions: string) => {
+    writeFileSync(join(dir, `${name}.ext`), extensions);
+    openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+    );
+    return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
+  };
+  const server = sign(
+    'server',
+    '/CN=localhost',
+    'basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+  );
+  const clients = new Map<string, { cert: string; key: string }>();
+  return {
+    dir,
+    caCert: join(dir, 'ca.pem'),
+    caKey: join(dir, 'ca.key'),
+    serverCert: server.cert,
+    serverKey: server.key,
+    client(commonName) {
+      let files = clients.get(commonName);
+      if (!files) {
+        files = sign(
+          `client-${commonName}`,
+          `/CN=${commonName}`,
+          'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n',
+        );
+        clients.set(commonName, files);
+      }
+      return files;
+    },
+  };
+}
+
+export interface RawMessage {
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+  qos: number;
+}
+
+/** Records raw payload bytes (binary-safe), unlike Recorder which keeps text. */
+export class RawRecorder {
+  readonly messages: RawMessage[] = [];
+  constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      this.messages.push({ topic, payload: Buffer.from(payload), retain: packet.retain, qos: packet.qos });
+    });
+  }
+
+  async waitFor(predicate: (messages: RawMessage[]) => boolean, timeoutMs = 5000, what = 'messages') {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.messages)) {
+      if (Date.now() > deadline) {
+        const seen = this.messages.map((m) => `${m.topic} ${m.payload.toString('utf8', 0, 80)}`).join('\n  ');
+        throw new Error(`timed out waiting for ${what}; saw:\n  ${seen}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+export async function rawSubscriber(
+  url: string,
+  filter: string | string[],
+  options: IClientOptions = {},
+): Promise<RawRecorder> {
+  const client = await connect(url, options);
+  const recorder = new RawRecorder(client);
+  await client.subscribeAsync(filter, { qos: 1 });
+  return recorder;
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { canPublish, canSubscribe, filterCovers, type Principal, topicMatches } from '../../src/mqtt/acl.js';
+
+const scope = { prefix: 'doorbell', discoveryPrefix: 'homeassistant' };
+const deviceA: Principal = { role: 'device', deviceId: 'door-a', username: 'a' };
+const integrator: Principal = { role: 'integrator', username: 'ha' };
+const admin: Principal = { role: 'admin', username: 'root' };
+
+describe('topic filters', () => {
+  it.each([
+    ['a/+/c', 'a/b/c', true],
+    ['a/+/c', 'a/b/d', false],
+    ['a/#', 'a', true],
+    ['a/#', 'a/b/c', true],
+    ['#', '$SYS/x', true],
+    ['+/x', '$SYS/x', false],
+    ['a/+', 'a/b/c', false],
+    ['a/b', 'a/b/c', false],
+  ])('%s matches %s: %s', (filter, topic, expected) => {
+    expect(topicMatches(filter, topic)).toBe(expected);
+  });
+
+  it.each([
+    ['doorbell/a/request/+', 'doorbell/a/request/+', true],
+    ['doorbell/a/request/+', 'doorbell/a/request/press', true],
+    ['doorbell/a/request/+', 'doorbell/a/request/#', false],
+    ['doorbell/a/request/+', 'doorbell/+/request/+', false],
+    ['doorbell/a/request/+', 'doorbell/#', false],
+    ['doorbell/a/request/+', '#', false],
+    ['doorbell/a/#', 'doorbell/a/x/y', true],
+    ['doorbell/a/#', 'doorbell/a/#', true],
+  ])('%s covers %s: %s', (allowed, requested, expected) => {
+    expect(filterCovers(allowed, requested)).toBe(expected);
+  });
+});
+
+describe('device role', () => {
+  it('publishes under its own id and its own discovery topics only', () => {
+    expect(canPublish(deviceA, 'doorbell/door-a/state', scope).allowed).toBe(true);
+    expect(canPublish(deviceA, 'doorbell/door-a/events/ding', scope).allowed).toBe(true);
+    expect(canPublish(deviceA, 'homeassistant/event/door-a/ring/config', scope).allowed).toBe(true);
+    expect(canPublish(deviceA, 'doorbell/door-b/state', scope)).toMatchObject({
+      allowed: false,
+      reason: expect.stringContaining('doorbell/door-a/'),
+    });
+    expect(canPublish(deviceA, 'doorbell/door-b/request/press', scope).allowed).toBe(false);
+    expect(canPublish(deviceA, 'homeassistant/event/door-b/ring/config', scope).allowed).toBe(false);
+    expect(canPublish(deviceA, 'homeassistant/status', scope).allowed).toBe(false);
+    expect(canPublish(deviceA, 'doorbell/door-a-evil/state', scope).allowed).toBe(false);
+    expect(canPublish(deviceA, '$SYS/broker', scope).allowed).toBe(false);
+  });
+
+  it('subscribes only to its own requests and the HA birth topic', () => {
+    expect(canSubscribe(deviceA, 'doorbell/door-a/request/+', scope).allowed).toBe(true);
+    expect(canSubscribe(deviceA, 'doorbell/door-a/request/press', scope).allowed).toBe(true);
+    expect(canSubscribe(deviceA, 'homeassistant/status', scope).allowed).toBe(true);
+    for (const filter of [
+      'doorbell/door-b/request/+',
+      'doorbell/+/request/+',
+      'doorbell/#',
+      '#',
+      'doorbell/door-a/#',
+      'doorbell/door-a/state',
+      '$share/g/doorbell/door-b/request/+',
+      '$share//x',
+    ]) {
+      expect(canSubscribe(deviceA, filter, scope).allowed, filter).toBe(false);
+    }
+    expect(canSubscribe(deviceA, '$share/g/doorbell/door-a/request/+', scope).allowed).toBe(true);
+  });
+
+  it('respects a multi-level prefix', () => {
+    const deep = { prefix: 'acme/doorbell', discoveryPrefix: 'ha' };
+    expect(canPublish(deviceA, 'acme/doorbell/door-a/state', deep).allowed).toBe(true);
+    expect(canPublish(deviceA, 'doorbell/door-a/state', deep).allowed).toBe(false);
+    expect(canSubscribe(deviceA, 'ha/status', deep).allowed).toBe(true);
+  });
+});
+
+describe('integrator and admin roles', () => {
+  it('an integrator reads everything but writes only requests and the HA birth topic', () => {
+    expect(canSubscribe(integrator, '#', scope).allowed).toBe(true);
+    expect(canPublish(integrator, 'doorbell/door-a/request/press', scope).allowed).toBe(true);
+    expect(canPublish(integrator, 'homeassistant/status', scope).allowed).toBe(true);
+    expect(canPublish(integrator, 'doorbell/door-a/state', scope).allowed).toBe(false);
+    expect(canPublish(integrator, 'doorbell/door-a/events/ding', scope).allowed).toBe(false);
+    expect(canPublish(integrator, 'homeassistant/event/door-a/ring/config', scope).allowed).toBe(false);
+  });
+
+  it('an admin may do anything except write $-topics', () => {
+    expect(canPublish(admin, 'doorbell/door-a/state', scope).allowed).toBe(true);
+    expect(canPublish(admin, 'anything/else', scope).allowed).toBe(true);
+    expect(canPublish(admin, '$SYS/x', scope).allowed).toBe(false);
+    expect(canSubscribe(admin, '#', scope).allowed).toBe(true);
+  });
+});

@@ -1,0 +1,228 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { command as authCommand } from '../../src/cli/commands/auth.js';
+import type { CliIo } from '../../src/cli/io.js';
+import {
+  BrokerAuth,
+  hashPassword,
+  loadUsersFile,
+  parseUsersFile,
+  type UsersFile,
+  verifyPassword,
+} from '../../src/mqtt/auth.js';
+import { loadBrokerSecurity } from '../../src/mqtt/broker-security.js';
+import { tempDir } from '../helpers/mqtt.js';
+
+const CHEAP = { logN: 10, r: 8, p: 1, keyLength: 32, saltLength: 16 };
+
+describe('password hashes', () => {
+  it('round-trips with the default (expensive) parameters, salted so equal passwords differ', async () => {
+    const [a, b] = await Promise.all([hashPassword('correct horse'), hashPassword('correct horse')]);
+    expect(a).toMatch(/^\$scrypt\$ln=15,r=8,p=3\$/);
+    expect(a).not.toBe(b);
+    expect(await verifyPassword('correct horse', a)).toBe(true);
+    expect(await verifyPassword('correct horsE', a)).toBe(false);
+  });
+
+  it('rejects malformed or weakened hashes instead of throwing', async () => {
+    const good = await hashPassword('pw-12345', CHEAP);
+    expect(await verifyPassword('pw-12345', good)).toBe(true);
+    expect(await verifyPassword('pw-12345', 'plaintext')).toBe(false);
+    expect(await verifyPassword('pw-12345', good.replace(/\$[^$]+$/, '$AAAA'))).toBe(false);
+    expect(await verifyPassword('pw-12345', good.replace('ln=10', 'ln=40'))).toBe(false);
+  });
+});
+
+describe('users file', () => {
+  it('names the field and problem for each invalid entry', async () => {
+    const hash = await hashPassword('pw-12345', CHEAP);
+    const result = parseUsersFile(
+      {
+        users: [
+          { username: 'a', role: 'device', passwordHash: hash },
+          { username: 'b', role: 'device', deviceId: 'BAD ID', passwordHash: hash },
+          { username: 'c', role: 'wizard', passwordHash: hash },
+          { username: 'd', role: 'integrator', passwordHash: 'secret' },
+        ],
+      },
+      'users.json',
+    );
+    expect(result.ok).toBe(false);
+    const errors = result.ok ? [] : result.errors;
+    expect(errors.some((e) => e.startsWith('users.json: users.0.deviceId'))).toBe(true);
+    expect(errors.some((e) => e.startsWith('users.json: users.1.deviceId'))).toBe(true);
+    expect(errors.some((e) => e.startsWith('users.json: users.2.role'))).toBe(true);
+    expect(errors.some((e) => e.startsWith('users.json: users.3.passwordHash'))).toBe(true);
+    const duplicate = parseUsersFile(
+      {
+        users: [
+          { username: 'e', role: 'integrator', passwordHash: hash },
+          { username: 'e', role: 'admin', passwordHash: hash },
+        ],
+      },
+      'users.json',
+    );
+    expect(duplicate).toEqual({ ok: false, errors: ['users.json: users.1.username: duplicate username "e"'] });
+  });
+
+  it('loadUsersFile gives one clear error for a missing or broken file', async () => {
+    const dir = tempDir();
+    await expect(loadUsersFile(join(dir, 'nope.json'))).rejects.toThrow(
+      /nope.json: cannot read the users file \(no such file\)/,
+    );
+    writeFileSync(join(dir, 'bad.json'), '{"users": [');
+    await expect(loadUsersFile(join(dir, 'bad.json'))).rejects.toThrow(/bad.json: not valid JSON/);
+  });
+});
+
+describe('BrokerAuth', () => {
+  async function users(): Promise<UsersFile> {
+    return {
+      users: [
+        {
+          username: 'door-a',
+          role: 'device',
+          deviceId: 'door-a',
+          passwordHash: await hashPassword('pw-a-123', CHEAP),
+        },
+        { username: 'ha', role: 'integrator', passwordHash: await hashPassword('pw-ha-123', CHEAP) },
+      ],
+    };
+  }
+
+  it('maps good credentials to a principal and refuses bad, unknown or missing ones', async () => {
+    const auth = new BrokerAuth({ users: await users() });
+    expect(await auth.authenticate('door-a', Buffer.from('pw-a-123'))).toEqual({
+      role: 'device',
+      deviceId: 'door-a',
+      username: 'door-a',
+    });
+    expect(await auth.authenticate('ha', Buffer.from('pw-ha-123'))).toEqual({
+      role: 'integrator',
+      username: 'ha',
+    });
+    expect(await auth.authenticate('door-a', Buffer.from('pw-ha-123'))).toBeUndefined();
+    expect(await auth.authenticate('nobody', Buffer.from('pw-a-123'))).toBeUndefined();
+    expect(await auth.authenticate('door-a', undefined)).toBeUndefined();
+    expect(await auth.authenticate(undefined, Buffer.from('pw-a-123'))).toBeUndefined();
+  });
+
+  it('session credentials work in memory only and cannot be guessed from a file user', async () => {
+    const auth = new BrokerAuth({ users: await users() });
+    const session = auth.issueSessionCredentials({ role: 'device', deviceId: 'door-z' });
+    expect(await auth.authenticate(session.username, Buffer.from(session.password))).toMatchObject({
+      role: 'device',
+      deviceId: 'door-z',
+    });
+    expect(await auth.authenticate(session.username, Buffer.from(`${session.password}x`))).toBeUndefined();
+    expect(await auth.authenticate(session.username, Buffer.from(''))).toBeUndefined();
+    const other = new BrokerAuth({ users: await users() });
+    expect(await other.authenticate(session.username, Buffer.from(session.password))).toBeUndefined();
+  });
+});
+
+function fakeIo(stdinText = ''): CliIo & { out(): string; err(): string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  return {
+    stdout,
+    stderr,
+    stdin: Readable.from([stdinText]),
+    env: {},
+    cwd: tempDir(),
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('doorbell auth', () => {
+  it('add-user writes a 0600 file with a scrypt hash the broker accepts; list and remove-user work', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'users.json');
+    const io = fakeIo('s3cret-door\n');
+    expect(
+      await authCommand.run(
+        ['add-user', file, '--user', 'front', '--role', 'device', '--device', 'front-door'],
+        io,
+      ),
+    ).toBe(0);
+    expect(io.out()).toContain('added device user "front" for device front-door');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain('s3cret-door');
+    await authCommand.run(
+      ['add-user', file, '--user', 'ha', '--role', 'integrator', '--password', 'integrator-pw'],
+      fakeIo(),
+    );
+
+    const security = await loadBrokerSecurity({ authFile: file });
+    expect(await security.auth!.authenticate('front', Buffer.from('s3cret-door'))).toMatchObject({
+      role: 'device',
+      deviceId: 'front-door',
+    });
+    expect(await security.auth!.authenticate('ha', Buffer.from('integrator-pw'))).toMatchObject({
+      role: 'integrator',
+    });
+
+    const listing = fakeIo();
+    await authCommand.run(['list', file], listing);
+    expect(listing.out()).toBe('front\tdevice\tfront-door\nha\tintegrator\n');
+    await authCommand.run(['remove-user', file, '--user', 'ha'], fakeIo());
+    const after = fakeIo();
+    await authCommand.run(['list', file], after);
+    expect(after.out()).toBe('front\tdevice\tfront-door\n');
+  });
+
+  it('refuses bad input with one clear line', async () => {
+    const file = join(tempDir(), 'users.json');
+    await expect(
+      authCommand.run(['add-user', file, '--user', 'x', '--role', 'device'], fakeIo('longenough\n')),
+    ).rejects.toThrow(/--device ID is required/);
+    await expect(
+      authCommand.run(
+        ['add-user', file, '--user', 'x', '--role', 'root', '--password', 'longenough'],
+        fakeIo(),
+      ),
+    ).rejects.toThrow(/--role "root": use one of device, integrator, admin/);
+    await expect(
+      authCommand.run(['add-user', file, '--user', 'x', '--role', 'admin'], fakeIo('short\n')),
+    ).rejects.toThrow(/at least 8 characters/);
+    await expect(
+      authCommand.run(
+        ['add-user', file, '--user', 'bad name', '--role', 'admin', '--password', 'longenough'],
+        fakeIo(),
+      ),
+    ).rejects.toThrow(/username/);
+    await expect(authCommand.run(['remove-user', file, '--user', 'x'], fakeIo())).rejects.toThrow(
+      /no such file/,
+    );
+  });
+});
+
+describe('loadBrokerSecurity', () => {
+  it('explains flag combinations that cannot work', async () => {
+    await expect(loadBrokerSecurity({ tlsCert: 'a.pem' })).rejects.toThrow(
+      /--tls-cert and --tls-key go together/,
+    );
+    await expect(loadBrokerSecurity({ tlsCa: 'ca.pem' })).rejects.toThrow(/--tls-ca needs a TLS listener/);
+    await expect(loadBrokerSecurity({ tlsCert: '/nope.pem', tlsKey: '/nope.key' })).rejects.toThrow(
+      /--tls-cert \/nope.pem: cannot read \(no such file\)/,
+    );
+    const dir = tempDir();
+    writeFileSync(join(dir, 'x.pem'), 'hello');
+    await expect(
+      loadBrokerSecurity({ tlsCert: join(dir, 'x.pem'), tlsKey: join(dir, 'x.pem') }),
+    ).rejects.toThrow(/not a PEM file/);
+    expect(await loadBrokerSecurity({})).toEqual({});
+  });
+});
