@@ -113,6 +113,8 @@ class FfmpegRun {
     cmd.on('start', () => {
       this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
       this.proc?.stdin?.on('error', () => {});
+      // A stop asked for before fluent-ffmpeg got round to spawning (it checks capabilities first).
+      if (this.stopRequested) this.escalate();
     });
     cmd.on('stderr', (line: string) => {
       if (onLine?.(line)) return;
@@ -144,22 +146,24 @@ class FfmpegRun {
   /** `q` on stdin, then SIGINT, then SIGTERM; resolves when the process is gone. */
   async stop(): Promise<void> {
     if (this.exited) return;
-    this.stopRequested = true;
-    const proc = this.proc;
-    if (proc) {
-      if (!this.stdinIsInput && proc.stdin?.writable) proc.stdin.write('q');
-      else proc.kill('SIGINT');
-      const interrupt = setTimeout(() => proc.kill('SIGINT'), STOP_SIGINT_AFTER_MS);
-      const terminate = setTimeout(() => proc.kill('SIGTERM'), STOP_SIGTERM_AFTER_MS);
-      try {
-        await this.done;
-      } finally {
-        clearTimeout(interrupt);
-        clearTimeout(terminate);
-      }
-    } else {
-      await this.done;
+    if (!this.stopRequested) {
+      this.stopRequested = true;
+      if (this.proc) this.escalate();
     }
+    await this.done;
+  }
+
+  private escalate(): void {
+    const proc = this.proc;
+    if (!proc || this.exited) return;
+    if (!this.stdinIsInput && proc.stdin?.writable) proc.stdin.write('q');
+    else proc.kill('SIGINT');
+    const interrupt = setTimeout(() => proc.kill('SIGINT'), STOP_SIGINT_AFTER_MS);
+    const terminate = setTimeout(() => proc.kill('SIGTERM'), STOP_SIGTERM_AFTER_MS);
+    void this.done.then(() => {
+      clearTimeout(interrupt);
+      clearTimeout(terminate);
+    });
   }
 }
 

@@ -265,3 +265,23 @@ describe('grabFrame', () => {
     await expect(grabFrame({ input: pattern, atMs: 60_000 })).rejects.toThrow(/no frame there/);
   });
 });
+
+describe('stopping', () => {
+  it('stops a looping decode that is abandoned before its first frame', async () => {
+    const started = performance.now();
+    const frames = decodeGrayFrames(pattern, { width: W, loop: true });
+    const first = await frames.next();
+    expect(first.done).toBe(false);
+    await frames.return(undefined);
+    // `q` is enough: no wait for the SIGINT fallback.
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
+  it('stops a looping decode aborted before ffmpeg was even spawned', async () => {
+    const controller = new AbortController();
+    const iterator = decodeGrayFrames(pattern, { width: W, loop: true, signal: controller.signal });
+    const pending = iterator.next();
+    controller.abort();
+    expect(await pending).toEqual({ done: true, value: undefined });
+  });
+});
