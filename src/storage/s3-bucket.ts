@@ -61,6 +61,9 @@ export interface S3BucketOptions {
 
 /** An S3 client configured for S3-compatible servers as measured on s3rver (see DEVELOPERS notes). */
 export function createS3Client(options: Omit<S3BucketOptions, 'bucket' | 'client'>): S3Client {
+  // The product targets Node 20 on purpose; the SDK's multi-line notice about a future Node 22 floor is noise in
+  // every CLI run and log.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const region =
     options.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
   return new S3Client({

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import type { DeviceProfileInput } from '../../src/config/profile.js';
@@ -17,6 +18,7 @@ export async function startAgent(
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const { video: _video, ...base } = loaded.value.profile;
   const profile = DeviceProfileSchema.parse({ ...base, ...overrides });
+  const dataDir = extra.dataDir ?? tempDir();
   const agent = new Agent({
     deviceId,
     profile: { ...loaded.value, profile },
@@ -28,7 +30,8 @@ export async function startAgent(
         reconnectPeriodMs: 200,
       }),
     },
-    dataDir: extra.dataDir ?? tempDir(),
+    dataDir,
+    bucket: join(dataDir, 'bucket'),
     logger: silentLogger(),
     bootMs: 50,
   });

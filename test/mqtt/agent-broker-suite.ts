@@ -98,7 +98,20 @@ export function agentBrokerSuite(name: string, startBroker: () => Promise<Broker
       const childId = `${id}-child`;
       const dataDir = tempDir();
       const watch = await subscriber(broker.url, `doorbell/${childId}/availability`);
-      const run = () => spawnCli(['start', '--id', childId, '--broker', broker.url, '--data-dir', dataDir]);
+      const run = () =>
+        spawnCli([
+          'start',
+          '--id',
+          childId,
+          '--broker',
+          broker.url,
+          '--data-dir',
+          dataDir,
+          '--video',
+          'none',
+          '--bucket',
+          `${dataDir}/bucket`,
+        ]);
       const first = run();
       await watch.waitForTopic(`doorbell/${childId}/availability`, (t) => t === 'online', 15_000);
       watch.clear();

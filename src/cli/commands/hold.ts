@@ -28,7 +28,6 @@ export const command: CliCommand = {
     const [clipId, extra] = positionals;
     if (clipId === undefined) throw new UsageError('missing CLIP_ID');
     if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
-    io.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     const held = action === 'set';
     let result: Awaited<ReturnType<typeof setLegalHold>>;
     try {

@@ -33,7 +33,6 @@ export const command: CliCommand = {
     const nowMs = values.now === undefined ? Date.now() : Date.parse(values.now);
     if (!Number.isFinite(nowMs))
       throw new UsageError(`--now ${JSON.stringify(values.now)} is not an ISO-8601 time`);
-    io.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     let report: Awaited<ReturnType<typeof sweepRetention>>;
     try {
       const bucket = openBucket(values.bucket, io.cwd);
