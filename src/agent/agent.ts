@@ -49,6 +49,8 @@ export interface AgentOptions {
   retentionCron?: string;
   /** Owner's public key PEM for clip encryption; overrides the profile's path. */
   ownerPublicKey?: string;
+  /** Camera feed speed: 1 = real time (default); tests and demos run the sample video faster. */
+  feedSpeed?: number;
   cwd?: string;
 }
 
@@ -261,6 +263,7 @@ export class Agent {
       source,
       settings: withPrivacyMasks(profile),
       clock: this.clock,
+      ...(this.options.feedSpeed ? { speed: this.options.feedSpeed } : {}),
       logger,
       onMotion: (event, deviceMs) => this.doorbellInstance?.motion({ ...event, atMs: deviceMs }),
       onFrame: (_frame, feedMs) => this.pipeline?.onFeedTime(feedMs),

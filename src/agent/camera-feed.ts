@@ -44,7 +44,7 @@ export class CameraFeed {
   /** Feed time now, by the clock (between frames too). */
   feedNow(): number {
     if (!this.live) return 0;
-    return Math.max(0, this.options.clock.now() - this.startDeviceMs);
+    return Math.max(0, (this.options.clock.now() - this.startDeviceMs) * this.speed);
   }
 
   /** Presentation time of the last frame shown. */
@@ -53,11 +53,16 @@ export class CameraFeed {
   }
 
   feedToDevice(feedMs: number): number {
-    return (this.live ? this.startDeviceMs : this.options.clock.now()) + feedMs;
+    return (this.live ? this.startDeviceMs : this.options.clock.now()) + feedMs / this.speed;
   }
 
   deviceToFeed(deviceMs: number): number {
-    return this.live ? Math.max(0, deviceMs - this.startDeviceMs) : 0;
+    return this.live ? Math.max(0, (deviceMs - this.startDeviceMs) * this.speed) : 0;
+  }
+
+  /** Feed time runs this many times faster than device time (tests and demos; 1 on a real device). */
+  private get speed(): number {
+    return this.options.speed ?? 1;
   }
 
   /** New motion settings (sensitivity, enabled) take effect on the next frame, with a fresh background. */
@@ -89,12 +94,12 @@ export class CameraFeed {
       signal,
       recycleBuffers: true,
     });
-    for await (const frame of paceFrames(decoded, options.clock, { speed: options.speed ?? 1, signal })) {
-      if (Number.isNaN(this.startDeviceMs)) this.startDeviceMs = options.clock.now() - frame.ptsMs;
+    for await (const frame of paceFrames(decoded, options.clock, { speed: this.speed, signal })) {
+      if (Number.isNaN(this.startDeviceMs)) this.startDeviceMs = options.clock.now() - frame.ptsMs / this.speed;
       this.lastPtsMs = frame.ptsMs;
       const detector = this.currentDetector(frame);
       if (detector) {
-        for (const event of detector.push(frame)) options.onMotion(event, this.startDeviceMs + event.ptsMs);
+        for (const event of detector.push(frame)) options.onMotion(event, this.feedToDevice(event.ptsMs));
       }
       options.onFrame?.(frame, frame.ptsMs, detector);
     }
