@@ -10,6 +10,7 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export interface Received {
   topic: string;
   text: string;
+  payload: Buffer;
   retain: boolean;
   qos: number;
   at: number;
@@ -38,6 +39,7 @@ export class Recorder {
       this.messages.push({
         topic,
         text: payload.toString('utf8'),
+        payload,
         retain: packet.retain,
         qos: packet.qos,
         at: performance.now(),
