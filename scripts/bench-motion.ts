@@ -8,6 +8,7 @@
  *
  * Env: BENCH_MOTION_ROUNDS (default 5), BENCH_MOTION_SECONDS (default 24), BENCH_MOTION_KEEP=1 keeps the clip.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -99,18 +100,38 @@ function nullIo(): CliIo {
   return { stdout: sink(), stderr: sink(), stdin: process.stdin, env: process.env, cwd: root };
 }
 
-async function timeDecodeOnly(file: string): Promise<number> {
-  const started = performance.now();
-  await decodeToNullSink(file, { width: 320 });
-  return (performance.now() - started) / 1000;
+/** CPU seconds used so far by this process and its reaped children (ffmpeg), from /proc on Linux. */
+function cpuSeconds(): number {
+  const own = process.cpuUsage();
+  let children = 0;
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    children = (Number(fields[13]) + Number(fields[14])) / 100; // cutime + cstime, in USER_HZ ticks
+  } catch {
+    children = Number.NaN;
+  }
+  return (own.user + own.system) / 1e6 + children;
 }
 
-async function timePipeline(file: string): Promise<number> {
-  const started = performance.now();
-  const code = await motionCommand.run([file, '--json'], nullIo());
-  if (code !== 0) throw new Error(`doorbell motion exited ${code}`);
-  return (performance.now() - started) / 1000;
+interface Timing {
+  wallS: number;
+  cpuS: number;
 }
+
+async function measure(run: () => Promise<void>): Promise<Timing> {
+  const cpu = cpuSeconds();
+  const started = performance.now();
+  await run();
+  return { wallS: (performance.now() - started) / 1000, cpuS: cpuSeconds() - cpu };
+}
+
+const timeDecodeOnly = (file: string) => measure(() => decodeToNullSink(file, { width: 320 }));
+
+const timePipeline = (file: string) =>
+  measure(async () => {
+    const code = await motionCommand.run([file, '--json'], nullIo());
+    if (code !== 0) throw new Error(`doorbell motion exited ${code}`);
+  });
 
 async function detectorNsPerPixel(file: string): Promise<{ ns: number; frames: number }> {
   const frames: GrayFrame[] = [];
@@ -175,8 +196,8 @@ async function main(): Promise<void> {
     await timeDecodeOnly(clip);
     await timePipeline(clip);
 
-    const decodeRuns: number[] = [];
-    const pipelineRuns: number[] = [];
+    const decodeRuns: Timing[] = [];
+    const pipelineRuns: Timing[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate the order so drift on a shared machine hits both sides alike.
       if (r % 2 === 0) {
@@ -186,12 +207,22 @@ async function main(): Promise<void> {
         pipelineRuns.push(await timePipeline(clip));
         decodeRuns.push(await timeDecodeOnly(clip));
       }
+      const d = decodeRuns.at(-1)!;
+      const p = pipelineRuns.at(-1)!;
       log(
-        `  round ${r + 1}: decode-only ${decodeRuns.at(-1)!.toFixed(3)} s, pipeline ${pipelineRuns.at(-1)!.toFixed(3)} s`,
+        `  round ${r + 1}: decode-only ${d.wallS.toFixed(3)} s (cpu ${d.cpuS.toFixed(2)} s), ` +
+          `pipeline ${p.wallS.toFixed(3)} s (cpu ${p.cpuS.toFixed(2)} s)`,
       );
     }
-    const decodeS = percentile(decodeRuns, 50);
-    const pipelineS = percentile(pipelineRuns, 50);
+    const median = (runs: Timing[], key: keyof Timing) =>
+      percentile(
+        runs.map((t) => t[key]),
+        50,
+      );
+    const decodeS = median(decodeRuns, 'wallS');
+    const pipelineS = median(pipelineRuns, 'wallS');
+    const decodeCpuS = median(decodeRuns, 'cpuS');
+    const pipelineCpuS = median(pipelineRuns, 'cpuS');
 
     log('detector alone on frames in memory…');
     const detector = await detectorNsPerPixel(clip);
@@ -214,6 +245,10 @@ async function main(): Promise<void> {
       decode_only_s: round(decodeS),
       pipeline_s: round(pipelineS),
       ratio: round(pipelineS / decodeS),
+      // CPU seconds (ffmpeg + node) hold steadier than wall time on a shared machine.
+      decode_only_cpu_s: round(decodeCpuS),
+      pipeline_cpu_s: round(pipelineCpuS),
+      cpu_ratio: round(pipelineCpuS / decodeCpuS),
       realtime_x: round(frames / FPS / pipelineS, 1),
       detector_ns_per_px: round(detector.ns, 2),
       rss_mb_1min: round(memory.rss1, 1),

@@ -89,6 +89,15 @@ export function parseShowinfoLine(
   return undefined;
 }
 
+const RAWVIDEO_OUTPUT = /^\s*Stream #\d+:\d+.*?: Video: rawvideo\b.*?\b(\d{1,5})x(\d{1,5})\b/;
+
+/** Frame size of ffmpeg's rawvideo output, from its "Output #0 … Stream #0:0: Video: rawvideo …, WxH" line. */
+export function parseRawvideoOutputSize(line: string): { width: number; height: number } | undefined {
+  const match = RAWVIDEO_OUTPUT.exec(line);
+  if (!match) return undefined;
+  return { width: Number(match[1]), height: Number(match[2]) };
+}
+
 /** ms with microsecond resolution, so JSON output does not carry float noise like 66.66666666666667. */
 export function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteReframer, parseShowinfoLine, roundMs } from '../../src/video/frames.js';
+import { ByteReframer, parseRawvideoOutputSize, parseShowinfoLine, roundMs } from '../../src/video/frames.js';
 
 describe('ByteReframer', () => {
   it('cuts frames by byte count out of chunks that are not frame-aligned', () => {
@@ -63,6 +63,30 @@ describe('parseShowinfoLine', () => {
     expect(
       parseShowinfoLine('[Parsed_showinfo_2 @ 0x1] config out time_base: 0/0, frame_rate: 0/0'),
     ).toBeUndefined();
+  });
+});
+
+describe('parseRawvideoOutputSize', () => {
+  it('reads the output frame size from 2018 and current ffmpeg stream lines', () => {
+    expect(
+      parseRawvideoOutputSize(
+        '    Stream #0:0: Video: rawvideo (Y800 / 0x30303859), gray, 320x180, q=2-31, 6912 kb/s, 15 fps, 15 tbn, 15 tbc (default)',
+      ),
+    ).toEqual({ width: 320, height: 180 });
+    expect(
+      parseRawvideoOutputSize(
+        '  Stream #0:0: Video: rawvideo (Y800 / 0x30303859), gray(pc, progressive), 320x240 [SAR 1:1 DAR 4:3], q=2-31',
+      ),
+    ).toEqual({ width: 320, height: 240 });
+  });
+
+  it('ignores input streams and other lines', () => {
+    expect(
+      parseRawvideoOutputSize(
+        '    Stream #0:0(und): Video: h264 (High) (avc1 / 0x31637661), yuv420p, 640x360, 211 kb/s',
+      ),
+    ).toBeUndefined();
+    expect(parseRawvideoOutputSize('Output #0, rawvideo, to pipe:1:')).toBeUndefined();
   });
 });
 
