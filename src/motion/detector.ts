@@ -67,6 +67,7 @@ const MIN_ZONE_CELLS = 3;
  * where the picture really began and stopped changing.
  */
 const WEAK_FRACTION = 0.1;
+/** A start is dated back along a weak run by at most this much (a cat strolling must not date a visitor). */
 const MAX_BACKDATE_MS = 1_000;
 /** Kept cells need this many changed neighbours (of 8): removes specks, keeps one-cell-wide edges. */
 const DESPECKLE_MIN_NEIGHBOURS = 2;
@@ -116,7 +117,7 @@ export class MotionDetector {
   private lastPts = Number.NaN;
   private lastInterval = 0;
 
-  private active = false;
+  private eventOpen = false;
   private strongRun = 0;
   private runStartPts = Number.NaN;
   private strongRunStartPts = Number.NaN;
@@ -204,7 +205,7 @@ export class MotionDetector {
   }
 
   get inEvent(): boolean {
-    return this.active;
+    return this.eventOpen;
   }
 
   /** Feeds one frame; returns the events it caused (usually none). */
@@ -261,9 +262,9 @@ export class MotionDetector {
 
   /** End of input: closes an open event at the first still frame (or just after the last frame). */
   finish(): readonly MotionEvent[] {
-    if (!this.active) return NO_EVENTS;
+    if (!this.eventOpen) return NO_EVENTS;
     const endPts = Number.isNaN(this.quietSince) ? this.lastPts + this.lastInterval : this.quietSince;
-    this.active = false;
+    this.eventOpen = false;
     this.strongRun = 0;
     this.runStartPts = Number.NaN;
     return [this.emit('end', endPts, this.eventAcc)];
@@ -451,7 +452,7 @@ export class MotionDetector {
    * first frame of the weak-motion run they belong to; eventGapMs without even weak motion ends it.
    */
   private step(pts: number, motion: boolean, weak: boolean, score: number): readonly MotionEvent[] {
-    if (!this.active) {
+    if (!this.eventOpen) {
       if (!weak) {
         this.strongRun = 0;
         this.runStartPts = Number.NaN;
@@ -469,7 +470,7 @@ export class MotionDetector {
       this.strongRun++;
       this.accumulate(this.runAcc, score);
       if (this.strongRun < this.params.minMotionFrames) return NO_EVENTS;
-      this.active = true;
+      this.eventOpen = true;
       this.quietSince = Number.NaN;
       this.eventAcc.reset();
       this.eventAcc.merge(this.runAcc);
@@ -489,7 +490,7 @@ export class MotionDetector {
       this.accumulate(this.eventAcc, score);
     }
     if (!Number.isNaN(this.quietSince) && pts - this.quietSince >= this.params.eventGapMs) {
-      this.active = false;
+      this.eventOpen = false;
       this.strongRun = 0;
       this.runStartPts = Number.NaN;
       return [this.emit('end', this.quietSince, this.eventAcc)];

@@ -540,6 +540,11 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
   }
   await assertReadableVideoFile(input, 'encode a clip from');
   const window = sourceWindow(startMs, endMs, options.loopDurationMs);
+  if (window.durationMs <= 0) {
+    throw new VideoError(
+      `cannot encode clip from ${input}: window [${startMs}, ${endMs}) ms ends before the video starts`,
+    );
+  }
   const blackout = options.blackout?.filter((p) => p.length >= 3) ?? [];
   const temp = `${output}.partial-${process.pid}`;
   let maskDir: string | undefined;

@@ -189,6 +189,16 @@ describe('MotionDetector', () => {
       expect(run(scene(30, burst([[10, 13]])), { minMotionFrames: 6 })).toEqual([]);
     });
 
+    it('dates a start back along weak motion, but not by more than a second', () => {
+      // A 6×6 spot blinking from frame 5 on is weak motion only; a person-sized mover arrives at frame 30.
+      const scene30 = (k: number, data: Uint8Array) => {
+        if (k >= 5 && k % 2 === 1) box(data, 130, 100, 6, 6, 220);
+        mover(30, 60)(k, data);
+      };
+      const events = run(scene(50, scene30), { sensitivity: 'medium' });
+      expect(events[0]).toMatchObject({ type: 'start', ptsMs: 3000 });
+    });
+
     it('keeps one event across a pause shorter than the event gap, two across a longer one', () => {
       const short = run(
         scene(

@@ -236,6 +236,9 @@ describe('encodeClip', () => {
     await expect(encodeClip({ input: pattern, startMs: 5, endMs: 5, output: out })).rejects.toThrow(
       /is empty/,
     );
+    await expect(encodeClip({ input: pattern, startMs: -900, endMs: -100, output: out })).rejects.toThrow(
+      /ends before the video starts/,
+    );
   });
 });
 
