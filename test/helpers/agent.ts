@@ -36,5 +36,6 @@ export async function startAgent(
     bootMs: 50,
   });
   await agent.start();
+  while (agent.doorbell.currentStatus === 'booting') await new Promise((r) => setTimeout(r, 10));
   return agent;
 }
