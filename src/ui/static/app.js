@@ -60,6 +60,7 @@ const sensitivityInputs = [...document.querySelectorAll('input[name="sensitivity
 /** Server clock minus page clock, so retention countdowns follow the agent's clock. */
 let serverOffsetMs = 0;
 let pendingControl = 0;
+let lastState;
 
 // ---------- HTTP ----------
 
@@ -128,10 +129,14 @@ function renderState(state) {
   el.problems.hidden = state.problems.length === 0;
 
   el.motionBadge.hidden = !state.motion;
-  if (pendingControl === 0) {
-    el.motionEnabled.checked = state.motionEnabled;
-    for (const input of sensitivityInputs) input.checked = input.value === state.sensitivity;
-  }
+  lastState = state;
+  if (pendingControl === 0) syncControls(state);
+}
+
+/** Controls follow the device, except while the user's own change is on its way. */
+function syncControls(state) {
+  el.motionEnabled.checked = state.motionEnabled;
+  for (const input of sensitivityInputs) input.checked = input.value === state.sensitivity;
 }
 
 function renderMeter(target, percent, label, low) {
@@ -235,6 +240,8 @@ async function control(path, body, revert) {
     showToast(`Could not change the setting: ${error.message}`);
   } finally {
     pendingControl--;
+    // A state update that arrived meanwhile was held back; apply the newest one now.
+    if (pendingControl === 0 && lastState) syncControls(lastState);
   }
 }
 

@@ -14,40 +14,58 @@ function indexOfSequence(buffer, sequence) {
   return -1;
 }
 
-/** Incremental parser: push() bytes as they arrive, onFrame(jpegBytes) fires per complete part. */
+/**
+ * Incremental parser: push() bytes as they arrive, onFrame(jpegBytes) fires per complete part.
+ * Headers are searched in a small buffer; a frame body is copied once into its own array.
+ */
 export class MultipartJpegParser {
   constructor(onFrame) {
     this.onFrame = onFrame;
-    this.buffer = new Uint8Array(0);
-    this.needed = -1;
+    this.header = new Uint8Array(0);
+    this.frame = undefined;
+    this.filled = 0;
     this.decoder = new TextDecoder('latin1');
   }
 
   push(chunk) {
-    const joined = new Uint8Array(this.buffer.length + chunk.length);
-    joined.set(this.buffer, 0);
-    joined.set(chunk, this.buffer.length);
-    this.buffer = joined;
-    for (;;) {
-      if (this.needed < 0) {
-        const end = indexOfSequence(this.buffer, HEADER_END);
-        if (end < 0) {
-          if (this.buffer.length > MAX_HEADER_BYTES) throw new Error('live stream: part header too long');
-          return;
-        }
-        const header = this.decoder.decode(this.buffer.subarray(0, end));
-        const length = /content-length:\s*(\d+)/i.exec(header);
-        if (!length) throw new Error('live stream: part without Content-Length');
-        this.needed = Number(length[1]);
-        if (this.needed > MAX_FRAME_BYTES) throw new Error('live stream: frame too large');
-        this.buffer = this.buffer.subarray(end + HEADER_END.length);
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.frame) {
+        const take = Math.min(this.frame.length - this.filled, chunk.length - offset);
+        this.frame.set(chunk.subarray(offset, offset + take), this.filled);
+        this.filled += take;
+        offset += take;
+        if (this.filled === this.frame.length) this.finishFrame();
+        continue;
       }
-      if (this.buffer.length < this.needed) return;
-      const frame = this.buffer.slice(0, this.needed);
-      this.buffer = this.buffer.subarray(this.needed);
-      this.needed = -1;
-      this.onFrame(frame);
+      const before = this.header.length;
+      const joined = new Uint8Array(before + chunk.length - offset);
+      joined.set(this.header, 0);
+      joined.set(chunk.subarray(offset), before);
+      const end = indexOfSequence(joined, HEADER_END);
+      if (end < 0) {
+        if (joined.length > MAX_HEADER_BYTES) throw new Error('live stream: part header too long');
+        this.header = joined;
+        return;
+      }
+      const text = this.decoder.decode(joined.subarray(0, end));
+      const length = /content-length:\s*(\d+)/i.exec(text);
+      if (!length) throw new Error('live stream: part without Content-Length');
+      const bytes = Number(length[1]);
+      if (bytes > MAX_FRAME_BYTES) throw new Error('live stream: frame too large');
+      offset += end + HEADER_END.length - before;
+      this.header = new Uint8Array(0);
+      this.frame = new Uint8Array(bytes);
+      this.filled = 0;
+      if (bytes === 0) this.finishFrame();
     }
+  }
+
+  finishFrame() {
+    const frame = this.frame;
+    this.frame = undefined;
+    this.filled = 0;
+    this.onFrame(frame);
   }
 }
 
@@ -66,8 +84,9 @@ export class FrameRateMeter {
   rate(nowMs) {
     this.trim(nowMs);
     if (this.times.length < 2) return 0;
+    // Measured up to now, not to the last frame, so a stalled stream decays towards 0.
     const span = nowMs - this.times[0];
-    return span > 0 ? ((this.times.length - 1) * 1000) / Math.max(span, this.windowMs / 2) : 0;
+    return span >= 250 ? ((this.times.length - 1) * 1000) / span : 0;
   }
 
   trim(nowMs) {

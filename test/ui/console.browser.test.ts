@@ -1,0 +1,309 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Agent } from '../../src/agent/agent.js';
+import type { DingEvent } from '../../src/events/schemas.js';
+import { EmbeddedBroker } from '../../src/mqtt/broker.js';
+import type { ConsoleBackend } from '../../src/ui/backend.js';
+import { type ConsoleServer, startConsoleServer } from '../../src/ui/server.js';
+import { startAgent } from '../helpers/agent.js';
+import { REPO_ROOT, subscriber } from '../helpers/mqtt.js';
+import { DAY, FakeBackend, HOUR, makeFrames } from './fake-backend.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAS_CHROMIUM = existsSync(CHROMIUM);
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'ui');
+const SUITE = HAS_CHROMIUM
+  ? 'web console in Chromium'
+  : `web console in Chromium — SKIPPED: ${CHROMIUM} is not installed (apt-get install -y chromium)`;
+if (!HAS_CHROMIUM) console.warn(`console browser tests skipped: ${CHROMIUM} is not installed`);
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** The bits of DOM objects the tests read inside the page (the project's TypeScript has no DOM lib). */
+interface HasDataset {
+  dataset: Record<string, string | undefined>;
+}
+interface VideoStatus {
+  error: string | null;
+  readyState: number;
+  currentTime: number;
+}
+
+interface OpenedPage {
+  page: Page;
+  /** Console errors and uncaught page errors seen so far. */
+  problems: string[];
+}
+
+describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
+  let browser: Browser;
+  let backend: FakeBackend;
+  let server: ConsoleServer;
+  let frames: Buffer[];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    [browser, frames] = await Promise.all([
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+      makeFrames(20),
+    ]);
+    backend = new FakeBackend({ frames, fps: 10 });
+    backend.addClip({
+      clipId: 'clip-visitor',
+      trigger: 'ding',
+      retainForMs: 2 * DAY + 5 * HOUR + 30 * 60_000,
+    });
+    backend.addClip({
+      clipId: 'clip-old',
+      trigger: 'motion',
+      retainForMs: 3 * HOUR + 30 * 60_000,
+      startedAgoMs: 60 * DAY,
+    });
+    backend.addClip({ clipId: 'clip-sealed', trigger: 'motion', encrypted: true, startedAgoMs: 5 * 60_000 });
+    server = await startConsoleServer({ backend, port: 0 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    backend?.stop();
+  });
+
+  async function open(url: string, width: number): Promise<OpenedPage> {
+    const page = await browser.newPage({ viewport: { width, height: width < 500 ? 760 : 860 } });
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning')
+        problems.push(`console.${message.type()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(url);
+    await page.locator('#link', { hasText: 'live' }).waitFor({ timeout: 5000 });
+    return { page, problems };
+  }
+
+  /** Frames the page has painted so far (the canvas counts them in data-frames), with the page's clock. */
+  async function paintedFrames(page: Page): Promise<{ frames: number; at: number }> {
+    return page.locator('#live').evaluate((canvas) => ({
+      frames: Number((canvas as unknown as HasDataset).dataset['frames'] ?? 0),
+      at: performance.now(),
+    }));
+  }
+
+  async function expectNoHorizontalOverflow(page: Page): Promise<void> {
+    const scrollWidth = await page
+      .locator('html')
+      .evaluate((root) => (root as unknown as { scrollWidth: number }).scrollWidth);
+    expect(scrollWidth).toBeLessThanOrEqual(page.viewportSize()!.width);
+  }
+
+  async function playFirstPlayableClip(page: Page): Promise<VideoStatus> {
+    await page.getByRole('button', { name: /^Play ding clip/ }).click();
+    const player = page.locator('#player');
+    const status = () =>
+      player.evaluate((element) => {
+        const video = element as unknown as VideoStatus & { error: { message: string } | null };
+        return {
+          error: video.error?.message ?? null,
+          readyState: video.readyState,
+          currentTime: video.currentTime,
+        };
+      });
+    await expect
+      .poll(
+        async () => {
+          const now = await status();
+          return now.error !== null || (now.readyState >= 2 && now.currentTime > 0);
+        },
+        { timeout: 8000 },
+      )
+      .toBe(true);
+    return status();
+  }
+
+  it('rings from the page: the ding is in the timeline within 1 s; live view runs at ≥ 5 fps', async () => {
+    const { page, problems } = await open(server.url, 1280);
+    await page.locator('#live[data-frames]').waitFor({ timeout: 5000 });
+    const before = await paintedFrames(page);
+
+    backend.motion('start');
+    backend.motion('end');
+    await page.locator('#timeline .event-motion-end').waitFor({ timeout: 2000 });
+
+    const dings: DingEvent[] = [];
+    const unsubscribe = backend.onEvent((event) => {
+      if (event.kind === 'ding') dings.push(event.payload);
+    });
+    const clickedAt = Date.now();
+    await page.getByRole('button', { name: 'Ring' }).click();
+    await page.locator('#timeline [data-kind="ding"]').first().waitFor({ timeout: 1000 });
+    const dingShownMs = Date.now() - clickedAt;
+    unsubscribe();
+    expect(dingShownMs).toBeLessThan(1000);
+    expect(dings).toHaveLength(1);
+    const shownId = await page.locator('#timeline [data-kind="ding"]').first().getAttribute('data-event-id');
+    expect(shownId).toBe(dings[0]!.id);
+    await expect.poll(() => page.locator('#ring-result').textContent()).toContain('Ding!');
+    expect(await page.locator('#timeline li').allTextContents()).toEqual([
+      expect.stringContaining('Ding'),
+      expect.stringContaining('Motion ended'),
+      expect.stringContaining('Motion started'),
+    ]);
+
+    expect(await page.locator('#battery').textContent()).toContain('87 %');
+    expect(await page.locator('#rssi').textContent()).toContain('-58 dBm');
+    expect(await page.locator('#queue-uploads').textContent()).toBe('2 waiting');
+    expect(await page.locator('#status').textContent()).toBe('ringing');
+
+    // Make sure the measurement spans at least 2 s of painting.
+    const elapsed = (await paintedFrames(page)).at - before.at;
+    if (elapsed < 2000) await page.waitForTimeout(2000 - elapsed);
+    const after = await paintedFrames(page);
+    const fps = ((after.frames - before.frames) * 1000) / (after.at - before.at);
+    console.info(`console live view: ${fps.toFixed(1)} fps painted in Chromium (backend sends 10 fps)`);
+    expect(fps).toBeGreaterThanOrEqual(5);
+
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('changes sensitivity and motion detection through labelled controls', async () => {
+    const { page, problems } = await open(server.url, 1280);
+    backend.calls.length = 0;
+    await page.getByLabel('High').check();
+    await page.getByLabel('Motion detection').uncheck();
+    await expect
+      .poll(() => backend.calls)
+      .toEqual([
+        { method: 'setSensitivity', args: ['high'] },
+        { method: 'setMotionEnabled', args: [false] },
+      ]);
+    // The state the backend sends back keeps the controls in step.
+    backend.updateState({ sensitivity: 'low', motionEnabled: true });
+    await expect.poll(() => page.getByLabel('Low').isChecked()).toBe(true);
+    expect(await page.getByLabel('Motion detection').isChecked()).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('plays a clip in the page and shows retention countdowns', async () => {
+    const { page, problems } = await open(server.url, 1280);
+    const visitor = page.locator('[data-clip-id="clip-visitor"]');
+    await visitor.waitFor();
+    expect(await visitor.locator('.retention').textContent()).toBe('deleted in 2 d 5 h');
+    expect(await page.locator('[data-clip-id="clip-old"] .retention').textContent()).toBe(
+      'deleted in 3 h 29 min',
+    );
+    expect(await page.locator('[data-clip-id="clip-sealed"] .clip-play').isDisabled()).toBe(true);
+
+    const playback = await playFirstPlayableClip(page);
+    expect(playback.error).toBeNull();
+    expect(playback.readyState).toBeGreaterThanOrEqual(2);
+    expect(playback.currentTime).toBeGreaterThan(0);
+
+    await expectNoHorizontalOverflow(page);
+    await page.getByRole('button', { name: 'Ring' }).click();
+    await page.locator('#timeline [data-kind="ding"]').first().waitFor({ timeout: 1000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'console-1280.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('fits a 360 px phone screen: no horizontal scrolling, everything reachable', async () => {
+    const { page, problems } = await open(server.url, 360);
+    await page.locator('#live[data-frames]').waitFor({ timeout: 5000 });
+    await expectNoHorizontalOverflow(page);
+    const ring = await page.getByRole('button', { name: 'Ring' }).boundingBox();
+    expect(ring?.width ?? 0).toBeGreaterThan(200);
+    await page.getByRole('button', { name: 'Ring' }).click();
+    await page.locator('#timeline [data-kind="ding"]').first().waitFor({ timeout: 1000 });
+    const playback = await playFirstPlayableClip(page);
+    expect(playback.error).toBeNull();
+    await expectNoHorizontalOverflow(page);
+    await page.screenshot({ path: join(ARTIFACTS, 'console-360.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  describe('with the real agent', () => {
+    let broker: EmbeddedBroker;
+    let agent: Agent;
+    let agentServer: ConsoleServer;
+    let stopFrames: () => void = () => {};
+
+    beforeAll(async () => {
+      broker = new EmbeddedBroker({ port: 0 });
+      await broker.start();
+      agent = await startAgent(broker.url, 'ui-door');
+      const frameSource = new FakeBackend({ frames, fps: 10 });
+      stopFrames = () => frameSource.stop();
+      agentServer = await startConsoleServer({ backend: agentConsoleBackend(agent, frameSource), port: 0 });
+      const deadline = Date.now() + 5000;
+      while (agent.doorbell.state().status !== 'idle') {
+        if (Date.now() > deadline) throw new Error(`agent did not boot: ${agent.doorbell.state().status}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    });
+
+    afterAll(async () => {
+      await agentServer?.stop();
+      stopFrames();
+      await agent?.stop();
+      await broker?.stop();
+    });
+
+    it('a Ring click reaches the page timeline and an independent MQTT subscriber with the same event', async () => {
+      const recorder = await subscriber(broker.url, 'doorbell/ui-door/events/ding');
+      try {
+        const { page, problems } = await open(agentServer.url, 1280);
+        const clickedAt = Date.now();
+        await page.getByRole('button', { name: 'Ring' }).click();
+        await page.locator('#timeline [data-kind="ding"]').first().waitFor({ timeout: 1000 });
+        const message = await recorder.waitForTopic('doorbell/ui-door/events/ding', () => true, 1000);
+        expect(Date.now() - clickedAt).toBeLessThan(1500);
+        const published = JSON.parse(message.text) as DingEvent;
+        expect(published).toMatchObject({ deviceId: 'ui-door', event_type: 'ring', source: 'ui' });
+        const shownId = await page
+          .locator('#timeline [data-kind="ding"]')
+          .first()
+          .getAttribute('data-event-id');
+        expect(shownId).toBe(published.id);
+        expect(await page.locator('#device-id').textContent()).toBe('ui-door');
+        expect(problems).toEqual([]);
+        await page.close();
+      } finally {
+        await recorder.client.endAsync();
+      }
+    });
+  });
+});
+
+/** How the lead's wiring could look: the console's view of a running Agent (frames come from elsewhere). */
+function agentConsoleBackend(agent: Agent, frames: Pick<ConsoleBackend, 'onFrame'>): ConsoleBackend {
+  return {
+    deviceId: () => agent.doorbell.state().deviceId,
+    state: () => agent.doorbell.state(),
+    press: () => {
+      const outcome = agent.press('ui');
+      return outcome.accepted ? { rang: true } : { rang: false, reason: outcome.reason };
+    },
+    setSensitivity: (sensitivity) => agent.doorbell.setSensitivity(sensitivity),
+    setMotionEnabled: (enabled) => agent.doorbell.setMotionEnabled(enabled),
+    onEvent: (listener) => agent.bus.subscribe(listener),
+    onFrame: (listener) => frames.onFrame(listener),
+    clips: async () => [],
+    openClip: async () => undefined,
+    now: () => agent.clock.now(),
+  };
+}
