@@ -354,7 +354,14 @@ function withPrivacyMasks(profile: DeviceProfile) {
 
 async function readKey(path: string, cwd: string | undefined): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  return readFile(resolve(cwd ?? process.cwd(), path), 'utf8');
+  try {
+    return await readFile(resolve(cwd ?? process.cwd(), path), 'utf8');
+  } catch (error) {
+    throw new Error(
+      `privacy.encryption.ownerPublicKey "${path}": cannot read it (${(error as NodeJS.ErrnoException).code}); ` +
+        'create a key pair with `doorbell keys generate --out .doorbell` and keep owner.pem off the device',
+    );
+  }
 }
 
 function clipEvent(clip: UploadedClip) {

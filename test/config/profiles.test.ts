@@ -1,13 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listProfileNames, loadProfile } from '../../src/config/load-profile.js';
-import { runCli, tempDir } from '../helpers/mqtt.js';
+import { REPO_ROOT, runCli, tempDir } from '../helpers/mqtt.js';
 
 describe('device profiles', () => {
   it('every bundled profile is valid, with 60-day retention', async () => {
     const names = await listProfileNames();
-    expect(names).toEqual(expect.arrayContaining(['wired-1080p', 'battery-720p', 'peephole-4x3']));
+    expect(names).toEqual(expect.arrayContaining(['wired-1080p', 'battery-720p', 'peephole-4x3', 'privacy']));
     for (const name of names) {
       const loaded = await loadProfile(name);
       expect(loaded.ok, JSON.stringify(loaded)).toBe(true);
@@ -84,5 +84,15 @@ describe('CLI boundaries', () => {
     const bad = runCli(['start', '--colour', 'red']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('committed generated files', () => {
+  it('docs/schema/profile.schema.json is what `doorbell schema profile` prints now', () => {
+    const result = runCli(['schema', 'profile']);
+    const committed = readFileSync(join(REPO_ROOT, 'docs/schema/profile.schema.json'), 'utf8');
+    expect(committed, 'regenerate: npx doorbell schema profile > docs/schema/profile.schema.json').toBe(
+      result.stdout,
+    );
   });
 });
