@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "img-src 'self' blob: data:",
+  "img-src 'self'",
   "media-src 'self'",
   "connect-src 'self'",
   "script-src 'self'",

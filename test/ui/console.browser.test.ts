@@ -11,13 +11,15 @@ import { startAgent } from '../helpers/agent.js';
 import { REPO_ROOT, subscriber } from '../helpers/mqtt.js';
 import { DAY, FakeBackend, HOUR, makeFrames } from './fake-backend.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium (CI installs it with apt); CHROMIUM_PATH points elsewhere on other machines. */
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const HAS_CHROMIUM = existsSync(CHROMIUM);
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'ui');
 const SUITE = HAS_CHROMIUM
   ? 'web console in Chromium'
   : `web console in Chromium — SKIPPED: ${CHROMIUM} is not installed (apt-get install -y chromium)`;
-if (!HAS_CHROMIUM) console.warn(`console browser tests skipped: ${CHROMIUM} is not installed`);
+if (!HAS_CHROMIUM)
+  console.warn(`console browser tests skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -234,6 +236,26 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
     await page.screenshot({ path: join(ARTIFACTS, 'console-360.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it('with a token: the printed URL logs in once, then the page works from the cookie alone', async () => {
+    const token = 'browser-token-0123456789';
+    const guarded = await startConsoleServer({ backend, port: 0, token });
+    try {
+      const { page, problems } = await open(guarded.openUrl, 1280);
+      expect(page.url()).toBe(guarded.url);
+      await page.locator('#live[data-frames]').waitFor({ timeout: 5000 });
+      await page.getByRole('button', { name: 'Ring' }).click();
+      await page.locator('#timeline [data-kind="ding"]').first().waitFor({ timeout: 1000 });
+      const cookies = await page.context().cookies();
+      expect(cookies).toEqual([
+        expect.objectContaining({ value: token, httpOnly: true, sameSite: 'Strict' }),
+      ]);
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await guarded.stop();
+    }
   });
 
   describe('with the real agent', () => {
