@@ -7,7 +7,7 @@ import { PACKAGE_ROOT } from '../config/paths.js';
 import type { DeviceProfile } from '../config/profile.js';
 import { Doorbell } from '../device/doorbell.js';
 import { EventBus } from '../events/bus.js';
-import type { DeviceEvent, PressSource } from '../events/schemas.js';
+import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import { EmbeddedBroker } from '../mqtt/broker.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
@@ -15,6 +15,7 @@ import { DeviceLink } from '../mqtt/device-link.js';
 import { DurableOutbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
+import { seededRandom } from '../util/random.js';
 import { SeenIds } from '../persist/seen-ids.js';
 import { Recorder } from '../recording/recorder.js';
 import { RetentionSweeper } from '../retention/sweeper.js';
@@ -22,6 +23,7 @@ import type { Bucket } from '../storage/bucket.js';
 import { openBucket } from '../storage/bucket-url.js';
 import { type UploadedClip, UploadQueue } from '../storage/upload-queue.js';
 import { probe } from '../video/ffmpeg.js';
+import type { GrayFrame } from '../video/frames.js';
 import { CameraFeed } from './camera-feed.js';
 import { deviceCommands } from './commands.js';
 import { ProfileStore } from './profile-store.js';
@@ -52,6 +54,10 @@ export interface AgentOptions {
   /** Camera feed speed: 1 = real time (default); tests and demos run the sample video faster. */
   feedSpeed?: number;
   cwd?: string;
+  /** Replay: the camera decodes nothing; frames are handed to cameraFeed.pushFrame() by the runner. */
+  drivenCamera?: boolean;
+  /** Seeds the simulated radio noise and the upload retry jitter (default: from the device id / Math.random). */
+  seed?: number;
 }
 
 /** Wires one doorbell to its camera, recorder, bucket and broker, and owns start/stop order. No I/O in the constructor. */
@@ -71,6 +77,7 @@ export class Agent {
   private profiles: ProfileStore | undefined;
   private bucket: Bucket | undefined;
   private unsubscribers: Array<() => void> = [];
+  private readonly frameListeners = new Set<(frame: GrayFrame, feedMs: number) => void>();
   private motionPublished = false;
   private rebooting = false;
   private started = false;
@@ -115,6 +122,37 @@ export class Agent {
     return this.bucket;
   }
 
+  /** Whether the device's MQTT session is up right now. */
+  get mqttConnected(): boolean {
+    return this.link?.connected ?? false;
+  }
+
+  /** Resolves once the work started so far has finished: snapshots, recordings, uploads (replay waits on it). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const pending = [...this.background];
+      if (pending.length === 0 && !this.recorder?.inProgress && !this.queueBusy()) return;
+      await Promise.allSettled(pending);
+      await this.pipelineIdle();
+      await this.queue?.whenIdle();
+    }
+  }
+
+  private readonly background = new Set<Promise<unknown>>();
+
+  private inBackground(work: Promise<unknown>): void {
+    const tracked = work.catch(() => undefined).finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+
+  private async pipelineIdle(): Promise<void> {
+    await this.recorder?.idle();
+  }
+
+  private queueBusy(): boolean {
+    return this.queue?.entries().some((entry) => entry.uploading) ?? false;
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
@@ -133,6 +171,7 @@ export class Agent {
       bucket: this.bucket,
       clock: this.clock,
       logger: options.logger,
+      ...(options.seed === undefined ? {} : { random: seededRandom(options.seed ^ 0x5eed) }),
     });
     await this.queue.start();
     this.sweeper = new RetentionSweeper({
@@ -151,6 +190,7 @@ export class Agent {
       bus: this.bus,
       nextSeq: () => seq.next(),
       ...(options.bootMs === undefined ? {} : { bootMs: options.bootMs }),
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
     });
     this.doorbellInstance = doorbell;
     const link = new DeviceLink({
@@ -189,6 +229,24 @@ export class Agent {
     doorbell.start();
     this.sweeper.start();
     await link.start();
+  }
+
+  /** The device state with the agent's queue depths (outbox, uploads) filled in. */
+  state(): DeviceState {
+    return this.withQueues(this.doorbell.state());
+  }
+
+  private withQueues(state: DeviceState): DeviceState {
+    return {
+      ...state,
+      queues: { outbox: this.outbox?.depth ?? 0, uploads: this.queue?.health().depth ?? 0 },
+    };
+  }
+
+  /** Every analysed camera frame (its buffer is reused after the call: copy what you keep). */
+  onFrame(listener: (frame: GrayFrame, feedMs: number) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
   }
 
   press(source: PressSource) {
@@ -264,9 +322,13 @@ export class Agent {
       settings: withPrivacyMasks(profile),
       clock: this.clock,
       ...(this.options.feedSpeed ? { speed: this.options.feedSpeed } : {}),
+      ...(this.options.drivenCamera ? { driven: true } : {}),
       logger,
       onMotion: (event, deviceMs) => this.doorbellInstance?.motion({ ...event, atMs: deviceMs }),
-      onFrame: (_frame, feedMs) => this.pipeline?.onFeedTime(feedMs),
+      onFrame: (frame, feedMs) => {
+        this.pipeline?.onFeedTime(feedMs);
+        for (const listener of this.frameListeners) listener(frame, feedMs);
+      },
       onError: () => this.doorbellInstance?.setProblem('camera feed stopped', true),
     });
     this.feed = feed;
@@ -306,7 +368,7 @@ export class Agent {
           qos: 1,
           retain: false,
         });
-        if (this.feed?.live) this.publishSnapshot().catch(() => undefined);
+        if (this.feed?.live) this.inBackground(this.publishSnapshot());
         break;
       case 'motion':
         link.publishEvent({
@@ -328,11 +390,7 @@ export class Agent {
         this.refreshQueueDepth();
         break;
       case 'state': {
-        const state = {
-          ...event.payload,
-          queues: { outbox: this.outbox?.depth ?? 0, uploads: this.queue?.health().depth ?? 0 },
-        };
-        link.publishRetained(topics.state, JSON.stringify(state));
+        link.publishRetained(topics.state, JSON.stringify(this.withQueues(event.payload)));
         // A rebooting device is gone from the network until it has booted again.
         if (event.payload.status === 'rebooting') this.rebooting = true;
         else if (event.payload.status !== 'booting') this.rebooting = false;

@@ -17,6 +17,11 @@ export interface CameraFeedOptions {
   /** Every analysed frame, with the feed time it shows (ms since the feed started). */
   onFrame?: (frame: GrayFrame, feedMs: number, detector: MotionDetector | undefined) => void;
   onError?: (error: Error) => void;
+  /**
+   * Driven mode (replay): start() decodes nothing and no timer paces anything; the owner hands over each frame with
+   * pushFrame() at the moment the clock shows its time.
+   */
+  driven?: boolean;
 }
 
 /**
@@ -72,7 +77,7 @@ export class CameraFeed {
   }
 
   start(): void {
-    if (this.running) return;
+    if (this.running || this.options.driven) return;
     this.abort = new AbortController();
     this.running = this.run(this.abort.signal).catch((error: Error) => {
       this.options.logger.error({ err: error.message }, 'camera feed stopped');
@@ -86,6 +91,20 @@ export class CameraFeed {
     this.running = undefined;
   }
 
+  /** Motion settings now in force (a driven feed's frames must have their analysis width). */
+  get currentSettings(): MotionSettings {
+    return this.settings;
+  }
+
+  /**
+   * Driven mode: shows one frame now, synchronously (detector, motion callbacks, onFrame). Frames come in
+   * presentation order at the analysis width of currentSettings; the first one fixes where feed time 0 is.
+   */
+  pushFrame(frame: GrayFrame): void {
+    if (!this.options.driven) throw new Error('pushFrame() is for a driven camera feed');
+    this.show(frame);
+  }
+
   private async run(signal: AbortSignal): Promise<void> {
     const { options } = this;
     const decoded = decodeGrayFrames(options.source, {
@@ -95,14 +114,19 @@ export class CameraFeed {
       recycleBuffers: true,
     });
     for await (const frame of paceFrames(decoded, options.clock, { speed: this.speed, signal })) {
-      if (Number.isNaN(this.startDeviceMs)) this.startDeviceMs = options.clock.now() - frame.ptsMs / this.speed;
-      this.lastPtsMs = frame.ptsMs;
-      const detector = this.currentDetector(frame);
-      if (detector) {
-        for (const event of detector.push(frame)) options.onMotion(event, this.feedToDevice(event.ptsMs));
-      }
-      options.onFrame?.(frame, frame.ptsMs, detector);
+      this.show(frame);
     }
+  }
+
+  private show(frame: GrayFrame): void {
+    const { options } = this;
+    if (Number.isNaN(this.startDeviceMs)) this.startDeviceMs = options.clock.now() - frame.ptsMs / this.speed;
+    this.lastPtsMs = frame.ptsMs;
+    const detector = this.currentDetector(frame);
+    if (detector) {
+      for (const event of detector.push(frame)) options.onMotion(event, this.feedToDevice(event.ptsMs));
+    }
+    options.onFrame?.(frame, frame.ptsMs, detector);
   }
 
   private currentDetector(frame: GrayFrame): MotionDetector | undefined {

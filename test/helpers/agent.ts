@@ -12,7 +12,7 @@ export async function startAgent(
   url: string,
   deviceId: string,
   overrides: Partial<DeviceProfileInput> = {},
-  extra: { dataDir?: string; protocolVersion?: 4 | 5 } = {},
+  extra: { dataDir?: string; protocolVersion?: 4 | 5; video?: string } = {},
 ): Promise<Agent> {
   const loaded = await loadProfile('wired-1080p');
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
@@ -34,6 +34,7 @@ export async function startAgent(
     bucket: join(dataDir, 'bucket'),
     logger: silentLogger(),
     bootMs: 50,
+    ...(extra.video ? { video: extra.video } : {}),
   });
   await agent.start();
   while (agent.doorbell.currentStatus === 'booting') await new Promise((r) => setTimeout(r, 10));

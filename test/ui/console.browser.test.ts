@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
+import { consoleBackend } from '../../src/agent/console-backend.js';
 import type { DingEvent } from '../../src/events/schemas.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
-import type { ConsoleBackend } from '../../src/ui/backend.js';
 import { type ConsoleServer, startConsoleServer } from '../../src/ui/server.js';
 import { startAgent } from '../helpers/agent.js';
 import { REPO_ROOT, subscriber } from '../helpers/mqtt.js';
@@ -262,15 +262,17 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
     let broker: EmbeddedBroker;
     let agent: Agent;
     let agentServer: ConsoleServer;
-    let stopFrames: () => void = () => {};
 
     beforeAll(async () => {
       broker = new EmbeddedBroker({ port: 0 });
       await broker.start();
-      agent = await startAgent(broker.url, 'ui-door');
-      const frameSource = new FakeBackend({ frames, fps: 10 });
-      stopFrames = () => frameSource.stop();
-      agentServer = await startConsoleServer({ backend: agentConsoleBackend(agent, frameSource), port: 0 });
+      agent = await startAgent(
+        broker.url,
+        'ui-door',
+        {},
+        { video: join(REPO_ROOT, 'fixtures/video/porch-loop.mp4') },
+      );
+      agentServer = await startConsoleServer({ backend: consoleBackend(agent), port: 0 });
       const deadline = Date.now() + 5000;
       while (agent.doorbell.state().status !== 'idle') {
         if (Date.now() > deadline) throw new Error(`agent did not boot: ${agent.doorbell.state().status}`);
@@ -280,7 +282,6 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
 
     afterAll(async () => {
       await agentServer?.stop();
-      stopFrames();
       await agent?.stop();
       await broker?.stop();
     });
@@ -302,6 +303,13 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
           .getAttribute('data-event-id');
         expect(shownId).toBe(published.id);
         expect(await page.locator('#device-id').textContent()).toBe('ui-door');
+        // The live view comes from the agent's own camera feed, annotated by the agent.
+        const before = await paintedFrames(page);
+        await page.waitForTimeout(2000);
+        const after = await paintedFrames(page);
+        const fps = ((after.frames - before.frames) * 1000) / (after.at - before.at);
+        console.info(`console live view from the real camera feed: ${fps.toFixed(1)} fps painted`);
+        expect(fps).toBeGreaterThanOrEqual(5);
         expect(problems).toEqual([]);
         await page.close();
       } finally {
@@ -310,22 +318,3 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
     });
   });
 });
-
-/** How the lead's wiring could look: the console's view of a running Agent (frames come from elsewhere). */
-function agentConsoleBackend(agent: Agent, frames: Pick<ConsoleBackend, 'onFrame'>): ConsoleBackend {
-  return {
-    deviceId: () => agent.doorbell.state().deviceId,
-    state: () => agent.doorbell.state(),
-    press: () => {
-      const outcome = agent.press('ui');
-      return outcome.accepted ? { rang: true } : { rang: false, reason: outcome.reason };
-    },
-    setSensitivity: (sensitivity) => agent.doorbell.setSensitivity(sensitivity),
-    setMotionEnabled: (enabled) => agent.doorbell.setMotionEnabled(enabled),
-    onEvent: (listener) => agent.bus.subscribe(listener),
-    onFrame: (listener) => frames.onFrame(listener),
-    clips: async () => [],
-    openClip: async () => undefined,
-    now: () => agent.clock.now(),
-  };
-}

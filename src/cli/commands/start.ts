@@ -1,10 +1,20 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Agent } from '../../agent/agent.js';
+import { consoleBackend } from '../../agent/console-backend.js';
 import { createLogger } from '../../log/logger.js';
+import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
+import { ConsoleConfigError, startConsoleServer } from '../../ui/server.js';
 import type { CliCommand, CliIo } from '../io.js';
 import { UsageError, writeLine } from '../io.js';
-import { brokerChoiceFrom, brokerOptionSpec, dataDirFrom, deviceIdFrom, profileFrom } from '../options.js';
+import {
+  brokerChoiceFrom,
+  brokerOptionSpec,
+  dataDirFrom,
+  deviceIdFrom,
+  portFrom,
+  profileFrom,
+} from '../options.js';
 
 export const command: CliCommand = {
   summary: 'run a virtual doorbell (embedded broker unless --broker is given)',
@@ -12,7 +22,8 @@ export const command: CliCommand = {
     'doorbell start [--profile NAME|PATH] [--id ID] [--port N] [--host ADDR] [--broker URL [--username U --password P]\n' +
     '               [--ca FILE] [--cert FILE --key FILE] [--insecure] [--mqtt-version 3.1.1|5]] [--data-dir DIR]\n' +
     '               [--video FILE|none] [--bucket DIR|file://DIR|s3://NAME?endpoint=…&region=…]\n' +
-    '               [--retention-cron EXPR] [--owner-key owner.pub.pem]',
+    '               [--retention-cron EXPR] [--owner-key owner.pub.pem]\n' +
+    '               [--ui [--ui-port 8080] [--ui-host 127.0.0.1] [--ui-token TOKEN]]',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -26,6 +37,10 @@ export const command: CliCommand = {
         bucket: { type: 'string' },
         'retention-cron': { type: 'string' },
         'owner-key': { type: 'string' },
+        ui: { type: 'boolean' },
+        'ui-port': { type: 'string' },
+        'ui-host': { type: 'string' },
+        'ui-token': { type: 'string' },
         ...brokerOptionSpec,
       },
       strict: true,
@@ -51,11 +66,14 @@ export const command: CliCommand = {
       await agent.stop();
       throw new UsageError(`cannot start: ${(error as Error).message}`, 1);
     }
+    const consoleServer = values.ui ? await startConsole(agent, values, io) : undefined;
     printWelcome(io, agent, deviceId, profile.name);
+    if (consoleServer) writeLine(io.stdout, `  console:   ${consoleServer.openUrl}`);
     const stopKeys = io.stdin.isTTY ? ringOnEnter(io, agent) : () => {};
     await waitForSignal();
     stopKeys();
-    writeLine(io.stdout, 'stopping: publishing offline…');
+    writeLine(io.stdout, 'stopping: finishing the open clip, publishing offline…');
+    await consoleServer?.stop();
     await agent.stop();
     return 0;
   },
@@ -106,4 +124,25 @@ function videoFrom(value: string | undefined): { video?: string | null } {
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
   return value === undefined ? {} : ({ [key]: value } as { [P in K]?: string });
+}
+
+async function startConsole(
+  agent: Agent,
+  values: { 'ui-port'?: string | undefined; 'ui-host'?: string | undefined; 'ui-token'?: string | undefined },
+  io: CliIo,
+) {
+  const host = values['ui-host'] ?? '127.0.0.1';
+  const token = values['ui-token'] ?? (isLoopbackHost(host) ? undefined : generateConsoleToken());
+  try {
+    return await startConsoleServer({
+      backend: consoleBackend(agent),
+      host,
+      port: portFrom(values['ui-port'], io, 8080),
+      ...(token ? { token } : {}),
+    });
+  } catch (error) {
+    await agent.stop();
+    if (error instanceof ConsoleConfigError) throw new UsageError(error.message);
+    throw new UsageError(`cannot start the console: ${(error as Error).message}`, 1);
+  }
 }

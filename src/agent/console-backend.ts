@@ -1,0 +1,81 @@
+import { parseClipKey } from '../storage/keys.js';
+import type { ConsoleBackend, ConsoleClip, LiveFrame } from '../ui/backend.js';
+import type { Agent } from './agent.js';
+import { LiveView } from './live-view.js';
+
+/** The running agent seen through the console's interface. */
+export function consoleBackend(agent: Agent): ConsoleBackend {
+  const frameListeners = new Set<(frame: LiveFrame) => void>();
+  const live = new LiveView({
+    privacyZones: agent.profile.privacy.zones.map((zone) => zone.polygon),
+    onJpeg: (jpeg) => {
+      const frame = { jpeg, at: new Date(agent.clock.now()).toISOString() };
+      for (const listener of frameListeners) listener(frame);
+    },
+  });
+  let stopFrames: (() => void) | undefined;
+  agent.bus.subscribe((event) => {
+    if (event.kind === 'motion')
+      live.setMotionBox(event.payload.type === 'end' ? undefined : event.payload.box);
+  });
+
+  return {
+    deviceId: () => agent.doorbell.deviceId,
+    state: () => agent.state(),
+    press: () => {
+      const outcome = agent.press('ui');
+      return outcome.accepted ? { rang: true } : { rang: false, reason: outcome.reason };
+    },
+    setSensitivity: (sensitivity) => {
+      agent.reconfigure({ motion: { sensitivity } });
+    },
+    setMotionEnabled: (enabled) => {
+      agent.reconfigure({ motion: { enabled } });
+    },
+    onEvent: (listener) => agent.bus.subscribe(listener),
+    onFrame: (listener) => {
+      frameListeners.add(listener);
+      stopFrames ??= agent.onFrame((frame) => live.push(frame));
+      return () => {
+        frameListeners.delete(listener);
+        if (frameListeners.size === 0) {
+          stopFrames?.();
+          stopFrames = undefined;
+        }
+      };
+    },
+    clips: () => listClips(agent),
+    openClip: async (clipId) => {
+      const clip = (await listClips(agent)).find((c) => c.clipId === clipId);
+      const bucket = agent.storageBucket;
+      if (!clip || !bucket) return undefined;
+      return { stream: await bucket.get(clip.key), bytes: clip.bytes };
+    },
+    now: () => agent.clock.now(),
+  };
+}
+
+async function listClips(agent: Agent): Promise<ConsoleClip[]> {
+  const bucket = agent.storageBucket;
+  if (!bucket) return [];
+  const clips: ConsoleClip[] = [];
+  for await (const object of bucket.list(`clips/${agent.doorbell.deviceId}/`)) {
+    const parsed = parseClipKey(object.key);
+    if (parsed?.kind !== 'clip') continue;
+    const head = await bucket.head(object.key);
+    if (!head) continue;
+    const meta = head.metadata;
+    clips.push({
+      clipId: parsed.clipId,
+      trigger: (meta['trigger'] ?? 'motion') as ConsoleClip['trigger'],
+      startedAt: meta['started-at'] ?? meta['recorded-at'] ?? '',
+      endedAt: meta['ended-at'] ?? meta['recorded-at'] ?? '',
+      bytes: head.bytes,
+      key: object.key,
+      retainUntil: meta['retain-until'] ?? '',
+      legalHold: meta['legal-hold'] === 'true',
+      encrypted: meta['encrypted'] === 'true',
+    });
+  }
+  return clips.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
