@@ -15,13 +15,13 @@ import { DeviceLink } from '../mqtt/device-link.js';
 import { DurableOutbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
-import { seededRandom } from '../util/random.js';
 import { SeenIds } from '../persist/seen-ids.js';
 import { Recorder } from '../recording/recorder.js';
 import { RetentionSweeper } from '../retention/sweeper.js';
 import type { Bucket } from '../storage/bucket.js';
 import { openBucket } from '../storage/bucket-url.js';
 import { type UploadedClip, UploadQueue } from '../storage/upload-queue.js';
+import { seededRandom } from '../util/random.js';
 import { probe } from '../video/ffmpeg.js';
 import type { GrayFrame } from '../video/frames.js';
 import { CameraFeed } from './camera-feed.js';
@@ -81,6 +81,8 @@ export class Agent {
   private motionPublished = false;
   private rebooting = false;
   private started = false;
+  /** Fire-and-forget work (snapshots after a ding), so settled() can wait for it. */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? new RealClock();
@@ -129,28 +131,18 @@ export class Agent {
 
   /** Resolves once the work started so far has finished: snapshots, recordings, uploads (replay waits on it). */
   async settled(): Promise<void> {
-    for (;;) {
-      const pending = [...this.background];
-      if (pending.length === 0 && !this.recorder?.inProgress && !this.queueBusy()) return;
-      await Promise.allSettled(pending);
-      await this.pipelineIdle();
+    do {
+      await Promise.allSettled([...this.background]);
+      await this.recorder?.idle();
       await this.queue?.whenIdle();
-    }
+    } while (this.background.size > 0 || (this.recorder?.inProgress ?? 0) > 0);
   }
-
-  private readonly background = new Set<Promise<unknown>>();
 
   private inBackground(work: Promise<unknown>): void {
-    const tracked = work.catch(() => undefined).finally(() => this.background.delete(tracked));
+    const tracked: Promise<unknown> = work
+      .catch(() => undefined)
+      .finally(() => this.background.delete(tracked));
     this.background.add(tracked);
-  }
-
-  private async pipelineIdle(): Promise<void> {
-    await this.recorder?.idle();
-  }
-
-  private queueBusy(): boolean {
-    return this.queue?.entries().some((entry) => entry.uploading) ?? false;
   }
 
   async start(): Promise<void> {
