@@ -176,6 +176,8 @@ export class BrokerAuth {
   private readonly users: Map<string, UserEntry>;
   private readonly sessions = new Map<string, { password: Buffer; principal: Principal }>();
   private readonly dummyHash: Promise<string>;
+  /** scrypt runs on libuv's 4-thread pool, shared with file I/O (spool, outbox): keep half of it free. */
+  private readonly verifying = new Semaphore(2);
 
   constructor(private readonly options: BrokerAuthOptions) {
     this.users = new Map(options.users.users.map((user) => [user.username, user]));
@@ -215,10 +217,8 @@ export class BrokerAuth {
         : undefined;
     }
     const user = this.users.get(username);
-    const ok = await verifyPassword(
-      password ?? Buffer.alloc(0),
-      user?.passwordHash ?? (await this.dummyHash),
-    );
+    const hash = user?.passwordHash ?? (await this.dummyHash);
+    const ok = await this.verifying.run(() => verifyPassword(password ?? Buffer.alloc(0), hash));
     return ok && user ? principalOf(user) : undefined;
   }
 
@@ -226,6 +226,24 @@ export class BrokerAuth {
   principalFor(username: string): Principal | undefined {
     const user = this.users.get(username);
     return user ? principalOf(user) : undefined;
+  }
+}
+
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
   }
 }
 

@@ -64,7 +64,10 @@ describe('users file', () => {
       },
       'users.json',
     );
-    expect(duplicate).toEqual({ ok: false, errors: ['users.json: users.1.username: duplicate username "e"'] });
+    expect(duplicate).toEqual({
+      ok: false,
+      errors: ['users.json: users.1.username: duplicate username "e"'],
+    });
   });
 
   it('loadUsersFile gives one clear error for a missing or broken file', async () => {
@@ -107,6 +110,28 @@ describe('BrokerAuth', () => {
     expect(await auth.authenticate('nobody', Buffer.from('pw-a-123'))).toBeUndefined();
     expect(await auth.authenticate('door-a', undefined)).toBeUndefined();
     expect(await auth.authenticate(undefined, Buffer.from('pw-a-123'))).toBeUndefined();
+  });
+
+  it('answers a burst of concurrent logins correctly (verifications are queued, never dropped)', async () => {
+    const auth = new BrokerAuth({ users: await users() });
+    const attempts = Array.from({ length: 9 }, (_, i) =>
+      auth.authenticate(
+        i % 3 === 0 ? 'ha' : 'door-a',
+        Buffer.from(i % 3 === 2 ? 'wrong-pw' : i % 3 === 0 ? 'pw-ha-123' : 'pw-a-123'),
+      ),
+    );
+    const results = await Promise.all(attempts);
+    expect(results.map((r) => r?.role ?? 'refused')).toEqual([
+      'integrator',
+      'device',
+      'refused',
+      'integrator',
+      'device',
+      'refused',
+      'integrator',
+      'device',
+      'refused',
+    ]);
   });
 
   it('session credentials work in memory only and cannot be guessed from a file user', async () => {
