@@ -16,7 +16,7 @@ export function renderMqttDocs(): string {
   push(
     '# MQTT API',
     '',
-    '<!-- Generated from src/events/catalog.ts by `npx tsx src/cli/main.ts schema docs > docs/mqtt.md`. Do not edit by hand. -->',
+    '<!-- Generated from src/events/catalog.ts by `npx tsx src/cli/main.ts schema docs > docs/mqtt.md`. Do not edit by hand. The AsyncAPI document: docs/asyncapi.json. -->',
     '',
     `Schema version ${EVENT_SCHEMA_VERSION}. The same catalog produces \`doorbell schema events\` (JSON Schema) and`,
     '`doorbell schema asyncapi` (AsyncAPI 3.0), and every message the agent publishes is checked against it in tests.',

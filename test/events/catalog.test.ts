@@ -179,6 +179,11 @@ describe('generated artefacts', () => {
     for (const entry of TOPIC_CATALOG) expect(committed).toContain(`\`${entry.pattern}\``);
   });
 
+  it('docs/asyncapi.json is current (regenerate: npx tsx src/cli/main.ts schema asyncapi > docs/asyncapi.json)', () => {
+    const committed = readFileSync(join(REPO_ROOT, 'docs/asyncapi.json'), 'utf8');
+    expect(JSON.parse(committed)).toEqual(asyncApiDocument());
+  });
+
   it('doorbell schema events|asyncapi|docs print the generated documents', async () => {
     const events = await runSchema(['events']);
     expect(events.code).toBe(0);
