@@ -232,7 +232,7 @@ const homeAssistantEntries: TopicEntry[] = [
       example: {
         name: 'Motion',
         unique_id: 'doorbell_front-door_motion',
-        object_id: 'front_door_motion',
+        default_entity_id: 'binary_sensor.front_door_motion',
         state_topic: 'doorbell/front-door/motion',
         device_class: 'motion',
         payload_on: 'ON',

@@ -50,7 +50,8 @@ export const DiscoveryConfigSchema = z
   .object({
     name: z.string().nullable(),
     unique_id: z.string().regex(/^[a-zA-Z0-9_-]+$/),
-    object_id: z.string().regex(/^[a-zA-Z0-9_-]+$/),
+    /** `<platform>.<name>`; HA 2025.10 replaced `object_id` with it (object_id stops working in 2026.4). */
+    default_entity_id: z.string().regex(/^[a-z_]+\.[a-z0-9_]+$/),
     availability: z
       .array(
         z.object({ topic: z.string(), payload_available: z.string(), payload_not_available: z.string() }),
@@ -233,7 +234,7 @@ export function discoveryMessages(options: DiscoveryOptions): DiscoveryMessage[]
     const full: Record<string, unknown> = {
       name,
       unique_id: `${uniqueBase}_${objectId}`,
-      object_id: `${deviceId.replace(/-/g, '_')}_${objectId}`,
+      default_entity_id: `${component}.${deviceId.replace(/-/g, '_')}_${objectId}`,
       ...config,
       qos: 1,
       availability,

@@ -77,6 +77,9 @@ describe('Home Assistant discovery', () => {
       }
       if (config['command_template']) expect(COMMAND_TEMPLATE_PLATFORMS).toContain(component);
       if (config['entity_category'] === 'config') expect(component).not.toBe('sensor');
+      // Deprecated in HA 2025.10 and ignored from 2026.4: the entity id comes from default_entity_id.
+      expect(config).not.toHaveProperty('object_id');
+      expect(config['default_entity_id']).toMatch(new RegExp(`^${component}\\.front_door_`));
     }
     const uniqueIds = messages.map((m) => m.config['unique_id']);
     expect(new Set(uniqueIds).size).toBe(uniqueIds.length);
