@@ -116,7 +116,7 @@ export function discoveryMessages(options: DiscoveryOptions): DiscoveryMessage[]
         event_types: ['ring'],
         // HA wants `event_type` plus attributes; keep our envelope's useful fields as attributes.
         value_template:
-          "{{ {'event_type': value_json.event_type, 'source': value_json.source, 'seq': value_json.seq, 'at': value_json.at} | tojson }}",
+          "{{ {'event_type': value_json.event_type, 'source': value_json.source, 'seq': value_json.seq, 'at': value_json.at} | to_json }}",
       },
     },
     {
