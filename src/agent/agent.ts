@@ -9,9 +9,15 @@ import { Doorbell } from '../device/doorbell.js';
 import { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
-import { EmbeddedBroker } from '../mqtt/broker.js';
+import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../mqtt/broker.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
 import { DeviceLink } from '../mqtt/device-link.js';
+import {
+  DEFAULT_DISCOVERY_PREFIX,
+  discoveryMessages,
+  discoveryStatusTopic,
+  isDiscoveryRequest,
+} from '../mqtt/discovery.js';
 import { DurableOutbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
@@ -30,7 +36,7 @@ import { ProfileStore } from './profile-store.js';
 import { RecordingPipeline } from './recording-pipeline.js';
 
 export type BrokerChoice =
-  | { kind: 'embedded'; host: string; port: number }
+  | { kind: 'embedded'; host: string; port: number; security?: Pick<EmbeddedBrokerOptions, 'auth' | 'tls'> }
   | { kind: 'external'; connection: BrokerConnection };
 
 export interface AgentOptions {
@@ -51,6 +57,8 @@ export interface AgentOptions {
   retentionCron?: string;
   /** Owner's public key PEM for clip encryption; overrides the profile's path. */
   ownerPublicKey?: string;
+  /** Home Assistant MQTT discovery: on by default, prefix `homeassistant`. */
+  discovery?: { enabled?: boolean; prefix?: string };
   /** Camera feed speed: 1 = real time (default); tests and demos run the sample video faster. */
   feedSpeed?: number;
   cwd?: string;
@@ -203,6 +211,16 @@ export class Agent {
       }),
       logger: options.logger,
       onConnected: () => link.republishRetained(),
+      listeners: this.discoveryEnabled
+        ? [
+            {
+              topic: discoveryStatusTopic(this.discoveryPrefix),
+              onMessage: (payload) => {
+                if (isDiscoveryRequest(payload)) this.announce();
+              },
+            },
+          ]
+        : [],
     });
     this.link = link;
     this.unsubscribers.push(this.bus.subscribe((event) => this.onDeviceEvent(event)));
@@ -217,6 +235,7 @@ export class Agent {
       }),
       this.queue.on('spooled', () => this.refreshQueueDepth()),
     );
+    this.announce();
     await this.startCamera(profile, deviceDir);
     doorbell.start();
     this.sweeper.start();
@@ -276,6 +295,28 @@ export class Agent {
     await this.broker?.stop();
   }
 
+  private get discoveryEnabled(): boolean {
+    return this.options.discovery?.enabled !== false;
+  }
+
+  private get discoveryPrefix(): string {
+    return this.options.discovery?.prefix ?? DEFAULT_DISCOVERY_PREFIX;
+  }
+
+  /** Home Assistant discovery configs, retained; sent again on every reconnect and when HA comes online. */
+  private announce(): void {
+    const link = this.link;
+    if (!link || !this.discoveryEnabled) return;
+    const messages = discoveryMessages({
+      discoveryPrefix: this.discoveryPrefix,
+      topicPrefix: this.profile.topicPrefix,
+      deviceId: this.options.deviceId,
+      profile: this.profile,
+      origin: { name: 'virtual-doorbell' },
+    });
+    for (const message of messages) link.publishRetained(message.topic, message.payload, { force: true });
+  }
+
   private async startBroker(profile: DeviceProfile): Promise<BrokerConnection> {
     const { broker, logger } = this.options;
     if (broker.kind === 'external') return broker.connection;
@@ -283,10 +324,17 @@ export class Agent {
       host: broker.host,
       port: broker.port,
       prefix: profile.topicPrefix,
+      discoveryPrefix: this.discoveryPrefix,
       logger,
+      ...broker.security,
     });
     await this.broker.start();
-    return BrokerConnectionSchema.parse({ url: this.broker.url });
+    // With --auth, the device next to the broker logs in with credentials issued for this run.
+    const session = this.broker.auth?.issueSessionCredentials({
+      role: 'device',
+      deviceId: this.options.deviceId,
+    });
+    return BrokerConnectionSchema.parse({ url: this.broker.url, ...session });
   }
 
   private async startCamera(profile: DeviceProfile, deviceDir: string): Promise<void> {

@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import type { BrokerChoice } from '../agent/agent.js';
 import { loadProfile, type NamedProfile } from '../config/load-profile.js';
 import { DEFAULT_PROFILE } from '../config/paths.js';
+import type { EmbeddedBrokerOptions } from '../mqtt/broker.js';
+import { loadBrokerSecurity } from '../mqtt/broker-security.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
 import { isValidDeviceId } from '../mqtt/topics.js';
 import { type CliIo, UsageError, writeLine } from './io.js';
@@ -80,14 +82,23 @@ export function connectionFrom(flags: BrokerFlags, io: CliIo, fallbackUrl: strin
   return result.data;
 }
 
-export function brokerChoiceFrom(
-  flags: BrokerFlags & { port?: string | undefined; host?: string | undefined },
+export async function brokerChoiceFrom(
+  flags: BrokerFlags & { port?: string | undefined; host?: string | undefined } & Parameters<
+      typeof brokerSecurityFrom
+    >[0],
   io: CliIo,
-): BrokerChoice {
+): Promise<BrokerChoice> {
+  const securityFlags = [flags.auth, flags['tls-cert'], flags['tls-key'], flags['tls-ca'], flags['tls-port']];
   if (flags.broker ?? io.env['DOORBELL_BROKER']) {
+    if (securityFlags.some((flag) => flag !== undefined)) {
+      throw new UsageError(
+        '--auth and --tls-* secure the embedded broker; with --broker use --username/--password/--ca/--cert/--key',
+      );
+    }
     return { kind: 'external', connection: connectionFrom(flags, io, '') };
   }
-  return { kind: 'embedded', host: flags.host ?? '127.0.0.1', port: portFrom(flags.port, io) };
+  const security = await brokerSecurityFrom(flags, io);
+  return { kind: 'embedded', host: flags.host ?? '127.0.0.1', port: portFrom(flags.port, io), security };
 }
 
 export async function profileFrom(value: string | undefined, io: CliIo): Promise<NamedProfile> {
@@ -99,4 +110,37 @@ export async function profileFrom(value: string | undefined, io: CliIo): Promise
 
 export function dataDirFrom(value: string | undefined, io: CliIo): string {
   return resolve(io.cwd, value ?? io.env['DOORBELL_DATA_DIR'] ?? '.doorbell');
+}
+
+/** Flags that secure the embedded broker (`doorbell start` without --broker, `doorbell broker`). */
+export const brokerSecurityOptionSpec = {
+  auth: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-port': { type: 'string' },
+  'tls-identity': { type: 'boolean' },
+} as const;
+
+export async function brokerSecurityFrom(
+  values: {
+    auth?: string | undefined;
+    'tls-cert'?: string | undefined;
+    'tls-key'?: string | undefined;
+    'tls-ca'?: string | undefined;
+    'tls-port'?: string | undefined;
+    'tls-identity'?: boolean | undefined;
+  },
+  io: CliIo,
+): Promise<Pick<EmbeddedBrokerOptions, 'auth' | 'tls'>> {
+  return loadBrokerSecurity({
+    authFile: values.auth,
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
+    tlsCa: values['tls-ca'],
+    tlsPort: values['tls-port'] === undefined ? undefined : portFrom(values['tls-port'], io),
+    certificateIdentity: values['tls-identity'],
+  }).catch((error: Error) => {
+    throw new UsageError(error.message);
+  });
 }

@@ -51,7 +51,9 @@ const WifiSchema = z
 const PrivacySchema = z
   .object({
     /** Blacked out in every clip and snapshot before anything leaves the device, and ignored by motion detection. */
-    zones: z.array(z.object({ name: z.string().min(1).max(64).optional(), polygon: PolygonSchema }).strict()).default([]),
+    zones: z
+      .array(z.object({ name: z.string().min(1).max(64).optional(), polygon: PolygonSchema }).strict())
+      .default([]),
     /** End-to-end clip encryption to the owner's public key (X25519 PEM file, see `doorbell keys generate`). */
     encryption: z
       .object({ enabled: z.boolean().default(false), ownerPublicKey: z.string().min(1).optional() })

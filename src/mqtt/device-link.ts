@@ -17,6 +17,8 @@ export interface DeviceLinkOptions {
   /** Retained messages to (re)publish on every connect, e.g. the current state. */
   onConnected: () => void;
   onConnectionChange?: (connected: boolean) => void;
+  /** Extra topics the device listens to (e.g. Home Assistant's birth message). Retained copies are ignored. */
+  listeners?: Array<{ topic: string; onMessage: (payload: Buffer) => void }>;
 }
 
 /**
@@ -50,6 +52,7 @@ export class DeviceLink {
       logger.info({ broker: connection.url }, 'connected to broker');
       if (!this.retained.has(topics.availability)) this.retained.set(topics.availability, 'online');
       client.subscribe(topics.requestWildcard, { qos: 1 });
+      for (const listener of this.options.listeners ?? []) client.subscribe(listener.topic, { qos: 1 });
       this.options.onConnected();
       this.options.onConnectionChange?.(true);
     });
@@ -58,6 +61,11 @@ export class DeviceLink {
     });
     client.on('error', (error) => logger.warn({ err: error.message }, 'mqtt error'));
     client.on('message', (topic, payload, packet) => {
+      const listener = this.options.listeners?.find((l) => l.topic === topic);
+      if (listener) {
+        if (!packet.retain) listener.onMessage(payload);
+        return;
+      }
       void this.handleMessage(topic, payload, packet.properties);
     });
     // Whatever a previous run left unacknowledged goes first, in order.
@@ -70,9 +78,9 @@ export class DeviceLink {
   }
 
   /** Latest-value topics (state, motion, snapshot): not queued durably, republished on connect. */
-  publishRetained(topic: string, payload: string | Buffer): void {
+  publishRetained(topic: string, payload: string | Buffer, options: { force?: boolean } = {}): void {
     const previous = this.retained.get(topic);
-    if (previous !== undefined && samePayload(previous, payload)) return;
+    if (!options.force && previous !== undefined && samePayload(previous, payload)) return;
     this.retained.set(topic, payload);
     if (this.client?.connected) this.client.publish(topic, payload, { qos: 1, retain: true });
   }

@@ -17,6 +17,23 @@ export class CommandError extends Error {
   }
 }
 
+/** Keys that could reach an object's prototype when merged; refused in every request. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+export const MAX_REQUEST_DEPTH = 16;
+
+function shapeProblem(value: unknown, path: string, depth: number): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth > MAX_REQUEST_DEPTH)
+    return `request nests deeper than ${MAX_REQUEST_DEPTH} levels (at ${path || 'the top'})`;
+  for (const [key, child] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (FORBIDDEN_KEYS.has(key)) return `key "${key}" is not allowed (at ${at})`;
+    const problem = shapeProblem(child, at, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 export type CommandHandler = (args: Record<string, unknown>) => unknown | Promise<unknown>;
 export type CommandTable = Readonly<Record<string, CommandHandler>>;
 
@@ -47,6 +64,8 @@ export function parseRequest(
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return { ok: false, error: new CommandError('invalid-request', 'request must be a JSON object') };
   }
+  const problem = shapeProblem(body, '', 1);
+  if (problem) return { ok: false, error: new CommandError('invalid-request', problem) };
   const { transaction, ...args } = body as Record<string, unknown>;
   if (transaction !== undefined && !isTransaction(transaction)) {
     return {

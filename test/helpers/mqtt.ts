@@ -171,6 +171,12 @@ export interface SpawnedCli {
   exited: Promise<number | null>;
 }
 
+const liveChildren = new Set<ChildProcess>();
+// A failed test must not leave doorbells (and their ffmpeg) running after the test process is gone.
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
 /** Runs `doorbell …` as a real child process from the TypeScript sources. */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): SpawnedCli {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
@@ -178,6 +184,8 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): SpawnedCl
     env: { ...process.env, DOORBELL_LOG_FORMAT: 'json', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     out += chunk.toString();

@@ -11,7 +11,14 @@ describe('ClipPlanner', () => {
     planner.trigger('ding', 20_000, 'd1');
     expect(planner.advance(24_999, nextId)).toEqual([]);
     expect(planner.advance(25_000, nextId)).toEqual([
-      { clipId: 'd1', trigger: 'ding', triggers: ['ding'], triggerFeedMs: 20_000, startFeedMs: 15_000, endFeedMs: 25_000 },
+      {
+        clipId: 'd1',
+        trigger: 'ding',
+        triggers: ['ding'],
+        triggerFeedMs: 20_000,
+        startFeedMs: 15_000,
+        endFeedMs: 25_000,
+      },
     ]);
     expect(planner.current).toBeUndefined();
   });
@@ -39,7 +46,12 @@ describe('ClipPlanner', () => {
     planner.trigger('ding', 16_000, 'd2');
     const clips = planner.advance(30_000, nextId);
     expect(clips).toHaveLength(1);
-    expect(clips[0]).toMatchObject({ clipId: 'm1', triggers: ['motion', 'ding'], startFeedMs: 5_000, endFeedMs: 21_000 });
+    expect(clips[0]).toMatchObject({
+      clipId: 'm1',
+      triggers: ['motion', 'ding'],
+      startFeedMs: 5_000,
+      endFeedMs: 21_000,
+    });
   });
 
   it('a trigger after the clip closed starts a new clip', () => {

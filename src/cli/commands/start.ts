@@ -10,6 +10,7 @@ import { UsageError, writeLine } from '../io.js';
 import {
   brokerChoiceFrom,
   brokerOptionSpec,
+  brokerSecurityOptionSpec,
   dataDirFrom,
   deviceIdFrom,
   portFrom,
@@ -23,7 +24,9 @@ export const command: CliCommand = {
     '               [--ca FILE] [--cert FILE --key FILE] [--insecure] [--mqtt-version 3.1.1|5]] [--data-dir DIR]\n' +
     '               [--video FILE|none] [--bucket DIR|file://DIR|s3://NAME?endpoint=…&region=…]\n' +
     '               [--retention-cron EXPR] [--owner-key owner.pub.pem]\n' +
-    '               [--ui [--ui-port 8080] [--ui-host 127.0.0.1] [--ui-token TOKEN]]',
+    '               [--ui [--ui-port 8080] [--ui-host 127.0.0.1] [--ui-token TOKEN]]\n' +
+    '               [--auth USERS.json] [--tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-port N] [--tls-identity]]\n' +
+    '               [--discovery-prefix homeassistant] [--no-discovery]',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -41,7 +44,10 @@ export const command: CliCommand = {
         'ui-port': { type: 'string' },
         'ui-host': { type: 'string' },
         'ui-token': { type: 'string' },
+        'discovery-prefix': { type: 'string' },
+        'no-discovery': { type: 'boolean' },
         ...brokerOptionSpec,
+        ...brokerSecurityOptionSpec,
       },
       strict: true,
     });
@@ -51,7 +57,11 @@ export const command: CliCommand = {
     const agent = new Agent({
       deviceId,
       profile,
-      broker: brokerChoiceFrom(values, io),
+      broker: await brokerChoiceFrom(values, io),
+      discovery: {
+        enabled: !values['no-discovery'],
+        ...(values['discovery-prefix'] ? { prefix: values['discovery-prefix'] } : {}),
+      },
       dataDir: dataDirFrom(values['data-dir'], io),
       logger,
       cwd: io.cwd,
