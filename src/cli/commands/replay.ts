@@ -1,0 +1,165 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../../log/logger.js';
+import { compareTapes } from '../../replay/compare.js';
+import { goldenPathFor } from '../../replay/golden.js';
+import { type JunitCase, junitXml } from '../../replay/junit.js';
+import { type ReplayProgress, runScenario } from '../../replay/runner.js';
+import { loadScenario, scenarioJsonSchema } from '../../replay/scenario.js';
+import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
+
+export const command: CliCommand = {
+  summary: 'replay a scenario on a virtual clock; write, or compare against, a golden event tape',
+  usage:
+    'doorbell replay SCENARIO [--record TAPE] [--expect TAPE] [--update] [--speed max|N] [--junit FILE]\n' +
+    '               [--keep] [--verbose]        SCENARIO: a name in fixtures/scenarios or a JSON file\n' +
+    'doorbell replay --schema                   print the scenario JSON Schema',
+  async run(args, io) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        record: { type: 'string' },
+        expect: { type: 'string' },
+        update: { type: 'boolean' },
+        speed: { type: 'string' },
+        junit: { type: 'string' },
+        schema: { type: 'boolean' },
+        keep: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.schema) {
+      writeLine(io.stdout, JSON.stringify(scenarioJsonSchema(), null, 2));
+      return 0;
+    }
+    const [target, ...extra] = positionals;
+    if (!target || extra.length > 0) throw new UsageError('replay which scenario? doorbell replay SCENARIO');
+    const speed = speedFrom(values.speed);
+    const loaded = await loadScenario(target, io.cwd);
+    if (!loaded.ok) {
+      for (const error of loaded.errors) writeLine(io.stderr, error);
+      throw new UsageError(`${loaded.errors.length} problem(s) in the scenario`, 2);
+    }
+    const resolved = loaded.value;
+    const { scenario } = resolved;
+    const goldenPath = values.expect
+      ? resolve(io.cwd, values.expect)
+      : values.update
+        ? goldenPathFor(resolved.source)
+        : undefined;
+    const bar = progressBar(io);
+    const result = await runScenario(resolved, {
+      speed,
+      ...(values.keep ? { keepWorkDir: true } : {}),
+      ...(values.verbose ? { logger: createLogger({ deviceId: scenario.device.id }) } : {}),
+      ...(bar ? { onProgress: bar.update } : {}),
+    }).finally(() => bar?.done());
+
+    if (values.record) writeFile(resolve(io.cwd, values.record), result.text);
+    const cases: JunitCase[] = [];
+    let failed = false;
+    const speedup = result.simMs / Math.max(1, result.wallMs);
+    writeLine(
+      io.stdout,
+      `replayed ${scenario.name}: ${(result.simMs / 1000).toFixed(1)} s simulated in ${(result.wallMs / 1000).toFixed(2)} s (${speedup.toFixed(1)}x); ` +
+        `${result.tape.length} tape lines; ${summarizeCounts(result.counts)}`,
+    );
+    for (const check of result.expectations) {
+      writeLine(io.stdout, `  ${check.ok ? 'ok  ' : 'FAIL'} expect ${check.label} (got ${check.actual})`);
+      cases.push({
+        name: `expect ${check.label}`,
+        ...(check.ok ? {} : { failure: `expected ${check.label}, got ${check.actual}` }),
+      });
+      failed ||= !check.ok;
+    }
+    for (const problem of result.problems) writeLine(io.stdout, `  FAIL ${problem}`);
+    cases.push({
+      name: 'replay ran cleanly',
+      ...(result.problems.length > 0 ? { failure: result.problems.join('\n') } : {}),
+    });
+    failed ||= result.problems.length > 0;
+
+    if (goldenPath) {
+      if (values.update) {
+        writeFile(goldenPath, result.text);
+        writeLine(io.stdout, `  golden tape written: ${goldenPath}`);
+      } else {
+        let golden: string | undefined;
+        try {
+          golden = readFileSync(goldenPath, 'utf8');
+        } catch {
+          throw new UsageError(
+            `--expect ${goldenPath}: cannot read the golden tape (record one with --update)`,
+            2,
+          );
+        }
+        const diff = compareTapes(golden, result.text);
+        if (diff.equal) writeLine(io.stdout, `  ok   tape matches ${goldenPath}`);
+        else {
+          writeLine(io.stdout, `  FAIL tape differs from ${goldenPath}`);
+          writeLine(io.stdout, diff.report);
+          failed = true;
+        }
+        cases.push({ name: 'tape matches the golden', ...(diff.equal ? {} : { failure: diff.report }) });
+      }
+    }
+    if (result.workDir) writeLine(io.stdout, `  kept: ${result.workDir}`);
+    if (values.junit) {
+      writeFile(
+        resolve(io.cwd, values.junit),
+        junitXml([{ name: scenario.name, time: result.wallMs / 1000, cases }]),
+      );
+    }
+    return failed ? 1 : 0;
+  },
+};
+
+function speedFrom(value: string | undefined): number | 'max' {
+  if (value === undefined || value === 'max') return 'max';
+  const speed = Number(value);
+  if (!Number.isFinite(speed) || speed <= 0) {
+    throw new UsageError(`--speed ${JSON.stringify(value)}: use "max" or a number > 0 (1 = real time)`);
+  }
+  return speed;
+}
+
+function writeFile(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
+
+function summarizeCounts(counts: Record<string, number>): string {
+  return ['ding', 'motion.start', 'motion.end', 'clip', 'snapshot', 'objects']
+    .map((name) => `${name} ${counts[name] ?? 0}`)
+    .join(', ');
+}
+
+/** A one-line progress bar on stderr, only on a terminal. */
+function progressBar(
+  io: CliIo,
+): { update: (progress: ReplayProgress) => void; done: () => void } | undefined {
+  const stream = io.stderr as NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  if (!stream.isTTY) return undefined;
+  let last = 0;
+  return {
+    update(progress) {
+      const now = performance.now();
+      if (now - last < 80 && progress.simMs < progress.durationMs) return;
+      last = now;
+      const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - 50));
+      const share = Math.min(1, progress.simMs / progress.durationMs);
+      const filled = Math.round(share * width);
+      const counts = progress.counts;
+      stream.write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(progress.simMs / 1000).toFixed(1)}/${(progress.durationMs / 1000).toFixed(1)} s  ` +
+          `ding ${counts['ding'] ?? 0} motion ${counts['motion'] ?? 0} clip ${counts['clip'] ?? 0}  `,
+      );
+    },
+    done() {
+      stream.write('\r\u001b[K');
+    },
+  };
+}

@@ -1,0 +1,703 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { Agent } from '../agent/agent.js';
+import { VirtualClock } from '../clock/virtual-clock.js';
+import { type Logger, silentLogger } from '../log/logger.js';
+import { EmbeddedBroker } from '../mqtt/broker.js';
+import { BrokerConnectionSchema } from '../mqtt/connection.js';
+import { deviceTopics } from '../mqtt/topics.js';
+import { FsBucket } from '../storage/fs-bucket.js';
+import { CameraTimeline, composeTimeline } from './camera-timeline.js';
+import { checkExpectations, type ExpectationResult } from './expectations.js';
+import { type LumaFixture, lumaFixture } from './luma-frames.js';
+import { fileSha256, jpegFacts, videoFacts } from './object-facts.js';
+import { OutageBucket } from './outage-bucket.js';
+import type { ResolvedScenario, ScenarioAction } from './scenario.js';
+import {
+  countEvents,
+  serializeTape,
+  TAPE_VERSION,
+  type TapeAction,
+  type TapeLine,
+  type TapeMessage,
+  type TapeObject,
+} from './tape.js';
+import { WireProxy, type WirePublish } from './wire-proxy.js';
+
+export interface ReplayProgress {
+  simMs: number;
+  durationMs: number;
+  counts: Record<string, number>;
+}
+
+export interface ReplayOptions {
+  logger?: Logger;
+  /** 'max' (default): as fast as possible; N: N virtual seconds per real second. */
+  speed?: number | 'max';
+  onProgress?: (progress: ReplayProgress) => void;
+  /** Keep the temp folder (data dir, bucket) instead of removing it; its path is in the result. */
+  keepWorkDir?: boolean;
+  /** Real-time bound for waiting on the broker or the device (a replay that needs longer has failed). */
+  waitTimeoutMs?: number;
+}
+
+export interface ReplayResult {
+  scenario: string;
+  tape: TapeLine[];
+  text: string;
+  counts: Record<string, number>;
+  expectations: ExpectationResult[];
+  /** Things that went wrong outside the expectations: undelivered messages, a clip event that does not match its object. */
+  problems: string[];
+  simMs: number;
+  wallMs: number;
+  /** Wall ms by phase (camera decode, start, the run, waiting for the device, sign-off, the tape). */
+  timings: Record<string, number>;
+  workDir?: string;
+}
+
+interface QueuedAction {
+  atMs: number;
+  order: number;
+  action: ScenarioAction | { do: 'broker-back' } | { do: 'bucket-back' };
+  index: number;
+}
+
+interface Sniffed {
+  t: number;
+  publish: WirePublish;
+  via?: 'will';
+}
+
+const BARRIER_PREFIX = 'replay-barrier-';
+
+/**
+ * Runs a scenario on a virtual clock against a real embedded broker (through an unpluggable proxy that reads what
+ * the device sends) and a real folder bucket (behind a switchable outage), driving the camera frame by frame.
+ * After every step that made the device do something, it waits until that work has settled (recordings, uploads,
+ * snapshots, and every byte the device sent has been read off the wire), so nothing depends on wall-clock timing.
+ */
+export async function runScenario(
+  resolved: ResolvedScenario,
+  options: ReplayOptions = {},
+): Promise<ReplayResult> {
+  const run = new ScenarioRun(resolved, options);
+  return run.execute();
+}
+
+class ScenarioRun {
+  private readonly scenario;
+  private readonly logger: Logger;
+  private readonly epochMs: number;
+  private readonly clock: VirtualClock;
+  private readonly sniffed: Sniffed[] = [];
+  private readonly actionLines: Array<{ seqInTape: number; line: TapeAction }> = [];
+  private readonly problems: string[] = [];
+  private readonly waitTimeoutMs: number;
+  private activity = 0;
+  private barrierSeq = 0;
+  private barrierWaiters = new Map<string, () => void>();
+  private delivered: Array<{ topic: string; payload: Buffer }> = [];
+  private broker: EmbeddedBroker | undefined;
+  private proxy: WireProxy | undefined;
+  private watcher: MqttClient | undefined;
+  private agent: Agent | undefined;
+  private bucket: OutageBucket | undefined;
+  private fsBucket: FsBucket | undefined;
+  private workDir = '';
+  private readonly timings: Record<string, number> = {};
+
+  constructor(
+    private readonly resolved: ResolvedScenario,
+    private readonly options: ReplayOptions,
+  ) {
+    this.scenario = resolved.scenario;
+    this.logger = options.logger ?? silentLogger();
+    this.epochMs = Date.parse(this.scenario.epoch);
+    this.clock = new VirtualClock(this.epochMs);
+    this.waitTimeoutMs = options.waitTimeoutMs ?? 15_000;
+  }
+
+  private get t(): number {
+    return roundMs(this.clock.now() - this.epochMs);
+  }
+
+  async execute(): Promise<ReplayResult> {
+    const started = performance.now();
+    this.workDir = await mkdtemp(join(tmpdir(), 'doorbell-replay-'));
+    try {
+      const camera = await this.timed('camera', () => this.prepareCamera());
+      await this.timed('start', () => this.startWorld(camera?.source ?? null));
+      await this.timed('run', () => this.play(camera));
+      await this.timed('stop', () => this.finish());
+      const tape = await this.timed('tape', () => this.buildTape(camera));
+      const text = serializeTape(tape);
+      const counts = countEvents(tape);
+      return {
+        scenario: this.scenario.name,
+        tape,
+        text,
+        counts,
+        expectations: checkExpectations(this.scenario.expect, counts),
+        problems: this.problems,
+        simMs: this.scenario.durationMs,
+        wallMs: performance.now() - started,
+        timings: this.timings,
+        ...(this.options.keepWorkDir ? { workDir: this.workDir } : {}),
+      };
+    } finally {
+      await this.teardown();
+      if (!this.options.keepWorkDir) await rm(this.workDir, { recursive: true, force: true });
+    }
+  }
+
+  // ------------------------------------------------------------------ setup
+
+  private async prepareCamera(): Promise<
+    { timeline: CameraTimeline; source: string; fixtures: Map<string, LumaFixture>; fps: number } | undefined
+  > {
+    const { resolved, scenario } = this;
+    if (!resolved.video) return undefined;
+    const width = resolved.profile.profile.motion.analysisWidth;
+    const paths = [resolved.video, ...resolved.plays.values()];
+    const fixtures = new Map<string, LumaFixture>();
+    for (const path of paths) if (!fixtures.has(path)) fixtures.set(path, await lumaFixture(path, width));
+    const base = fixtures.get(resolved.video)!;
+    for (const [path, fixture] of fixtures) {
+      if (
+        Math.abs(fixture.fps - base.fps) > 1e-6 ||
+        fixture.sourceWidth !== base.sourceWidth ||
+        fixture.sourceHeight !== base.sourceHeight
+      ) {
+        throw new Error(
+          `${path}: every video of a scenario needs the same size and frame rate as ${resolved.video} (${base.sourceWidth}x${base.sourceHeight} at ${base.fps} fps; got ${fixture.sourceWidth}x${fixture.sourceHeight} at ${fixture.fps} fps)`,
+        );
+      }
+    }
+    const plays = scenario.timeline.flatMap((action, i) =>
+      action.do === 'play' ? [{ atMs: action.at, path: resolved.plays.get(i)!, loop: action.loop }] : [],
+    );
+    const frameCounts = new Map([...fixtures].map(([path, f]) => [path, f.frames.length]));
+    const timeline = new CameraTimeline(
+      { path: resolved.video, frameCount: base.frames.length },
+      plays,
+      base.frameMs,
+      scenario.durationMs,
+      frameCounts,
+    );
+    const source =
+      timeline.singleFile && plays.length === 0
+        ? resolved.video
+        : await composeTimeline(timeline, base.fps, this.workDir);
+    return { timeline, source, fixtures, fps: base.fps };
+  }
+
+  private async startWorld(cameraSource: string | null): Promise<void> {
+    const { scenario, resolved } = this;
+    const prefix = resolved.profile.profile.topicPrefix;
+    this.broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, prefix, logger: this.logger });
+    await this.broker.start();
+    const topics = deviceTopics(prefix, scenario.device.id);
+    const responseTopic = topics.response('state');
+    this.proxy = new WireProxy({
+      upstreamHost: '127.0.0.1',
+      upstreamPort: this.broker.port,
+      onPublish: (publish) => {
+        if (publish.topic === responseTopic) {
+          const transaction = barrierOf(publish.payload);
+          if (transaction !== undefined) {
+            this.barrierWaiters.get(transaction)?.();
+            return;
+          }
+        }
+        this.sniffed.push({ t: this.t, publish });
+      },
+    });
+    await this.proxy.start();
+
+    this.watcher = await connectWatcher(this.broker.url, '#');
+    this.watcher.on('message', (topic, payload) => {
+      if (topic.startsWith('$') || topic.includes('/request/') || topic.includes('/response/')) return;
+      this.delivered.push({ topic, payload: Buffer.from(payload) });
+    });
+
+    this.fsBucket = new FsBucket(join(this.workDir, 'bucket'));
+    this.bucket = new OutageBucket(this.fsBucket);
+    this.agent = new Agent({
+      deviceId: scenario.device.id,
+      profile: resolved.profile,
+      broker: {
+        kind: 'external',
+        connection: BrokerConnectionSchema.parse({
+          url: this.proxy.url,
+          reconnectPeriodMs: 100,
+          keepaliveS: 3600,
+        }),
+      },
+      dataDir: join(this.workDir, 'data'),
+      logger: this.logger,
+      clock: this.clock,
+      bootMs: scenario.device.bootMs,
+      video: cameraSource,
+      bucketInstance: this.bucket,
+      drivenCamera: true,
+      seed: scenario.seed,
+    });
+    await this.agent.start();
+    this.agent.bus.subscribe(() => this.activity++);
+    await this.waitUntil(() => this.agent?.mqttConnected === true, 'the device to connect');
+    await this.settle();
+  }
+
+  // ------------------------------------------------------------------ the run
+
+  private async play(
+    camera: { timeline: CameraTimeline; fixtures: Map<string, LumaFixture> } | undefined,
+  ): Promise<void> {
+    const { scenario } = this;
+    const agent = this.agent!;
+    const queue = this.actionQueue();
+    const endAt = this.epochMs + scenario.durationMs;
+    const frameMs = camera ? camera.timeline.frameMs : Number.POSITIVE_INFINITY;
+    const frameCount = camera?.timeline.frameCount ?? 0;
+    const realStart = performance.now();
+    let k = 0;
+    let lastProgress = -1;
+    for (;;) {
+      const frameAt = k < frameCount ? this.epochMs + roundMs(k * frameMs) : Number.POSITIVE_INFINITY;
+      const actionAt = queue.length > 0 ? this.epochMs + queue[0]!.atMs : Number.POSITIVE_INFINITY;
+      const timerAt = this.clock.nextDue() ?? Number.POSITIVE_INFINITY;
+      const next = Math.min(frameAt, actionAt, timerAt);
+      if (next > endAt || next === Number.POSITIVE_INFINITY) break;
+      await this.pace(next, realStart);
+      // At one instant: timers first, then actions, then the frame.
+      if (timerAt <= next) {
+        const before = this.activity;
+        this.clock.runNext();
+        await this.settleAfter(before);
+        continue;
+      }
+      this.clock.advanceTo(next);
+      if (actionAt <= next) {
+        await this.apply(queue.shift()!);
+        continue;
+      }
+      const before = this.activity;
+      const shown = camera!.timeline.frameAt(k);
+      const width =
+        agent.cameraFeed?.currentSettings.analysisWidth ?? camera!.fixtures.get(shown.path)!.width;
+      const fixture = await lumaFixture(shown.path, width);
+      agent.cameraFeed?.pushFrame({
+        index: k,
+        ptsMs: roundMs(k * frameMs),
+        width: fixture.width,
+        height: fixture.height,
+        data: fixture.frames[shown.index] as Uint8Array,
+      });
+      k++;
+      await this.settleAfter(before);
+      if (this.options.onProgress && Math.floor(this.t / 250) !== lastProgress) {
+        lastProgress = Math.floor(this.t / 250);
+        this.options.onProgress({
+          simMs: this.t,
+          durationMs: scenario.durationMs,
+          counts: this.liveCounts(),
+        });
+      }
+    }
+    this.clock.advanceTo(endAt);
+    await this.settle();
+    this.options.onProgress?.({
+      simMs: scenario.durationMs,
+      durationMs: scenario.durationMs,
+      counts: this.liveCounts(),
+    });
+  }
+
+  private actionQueue(): QueuedAction[] {
+    const queue: QueuedAction[] = [];
+    let order = 0;
+    this.scenario.timeline.forEach((action, index) => {
+      queue.push({ atMs: action.at, order: order++, action, index });
+      if (action.do === 'broker-outage')
+        queue.push({ atMs: action.until, order: order++, action: { do: 'broker-back' }, index });
+      if (action.do === 'bucket-outage')
+        queue.push({ atMs: action.until, order: order++, action: { do: 'bucket-back' }, index });
+    });
+    return queue
+      .filter((entry) => entry.atMs <= this.scenario.durationMs)
+      .sort((a, b) => a.atMs - b.atMs || a.order - b.order);
+  }
+
+  private async apply(entry: QueuedAction): Promise<void> {
+    const agent = this.agent!;
+    const { action } = entry;
+    const { at: _at, ...args } = action as ScenarioAction;
+    const line: TapeAction = { t: this.t, ...args, do: action.do };
+    this.actionLines.push({ seqInTape: this.sniffed.length, line });
+    try {
+      switch (action.do) {
+        case 'press':
+          agent.press(action.source);
+          break;
+        case 'play':
+          break;
+        case 'reboot':
+          agent.doorbell.reboot();
+          break;
+        case 'config':
+          agent.reconfigure(action.patch);
+          break;
+        case 'sensitivity':
+          agent.reconfigure({ motion: { sensitivity: action.value } });
+          break;
+        case 'motion':
+          agent.reconfigure({ motion: { enabled: action.enabled } });
+          break;
+        case 'bucket-outage':
+          this.bucket!.setDown(true);
+          break;
+        case 'bucket-back':
+          this.bucket!.setDown(false);
+          break;
+        case 'broker-outage':
+          await this.settle();
+          await this.unplug();
+          break;
+        case 'broker-back':
+          await this.replug();
+          break;
+      }
+    } catch (error) {
+      line['error'] = (error as Error).message;
+      this.problems.push(
+        `timeline.${entry.index} (${action.do} at ${entry.atMs} ms): ${(error as Error).message}`,
+      );
+    }
+    await this.settle();
+  }
+
+  private async unplug(): Promise<void> {
+    const willsBefore = this.willCandidates();
+    this.proxy!.unplug();
+    await this.waitUntil(() => this.agent?.mqttConnected === false, 'the device to notice the outage');
+    // The broker publishes the device's last will (availability offline) when the connection drops.
+    await this.waitUntil(() => this.willCandidates() > willsBefore, 'the broker to publish the last will');
+    const topics = deviceTopics(this.resolved.profile.profile.topicPrefix, this.scenario.device.id);
+    this.sniffed.push({
+      t: this.t,
+      publish: {
+        topic: topics.availability,
+        payload: Buffer.from('offline'),
+        qos: 1,
+        retain: true,
+        dup: false,
+      },
+      via: 'will',
+    });
+  }
+
+  private willCandidates(): number {
+    const topics = deviceTopics(this.resolved.profile.profile.topicPrefix, this.scenario.device.id);
+    return this.delivered.filter((m) => m.topic === topics.availability && m.payload.toString() === 'offline')
+      .length;
+  }
+
+  private async replug(): Promise<void> {
+    this.proxy!.replug();
+    await this.waitUntil(() => this.agent?.mqttConnected === true, 'the device to reconnect');
+  }
+
+  /**
+   * After a frame or a timer: wait for whatever the device started (a recording, an upload retry), which costs a few
+   * microtasks when nothing did; and for the wire only when the device emitted something.
+   */
+  private async settleAfter(activityBefore: number): Promise<void> {
+    await this.agent!.settled();
+    if (this.activity !== activityBefore) await this.settle();
+  }
+
+  /**
+   * Waits until the device is quiet: its background work done, and (when connected) every byte it sent read off the
+   * wire — proven by a request/response round trip through the broker, whose response the device writes last.
+   */
+  private async settle(): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.settleNow();
+    } finally {
+      this.timings['settle'] = (this.timings['settle'] ?? 0) + performance.now() - started;
+    }
+  }
+
+  private async settleNow(): Promise<void> {
+    const agent = this.agent!;
+    for (let round = 0; ; round++) {
+      const before = this.activity;
+      await agent.settled();
+      if (this.proxy!.isPlugged && agent.mqttConnected) await this.barrier();
+      await agent.settled();
+      if (this.activity === before) return;
+      if (round > 1000) throw new Error('the device never settled');
+    }
+  }
+
+  private async barrier(): Promise<void> {
+    const prefix = this.resolved.profile.profile.topicPrefix;
+    const topics = deviceTopics(prefix, this.scenario.device.id);
+    const deadline = performance.now() + this.waitTimeoutMs;
+    // Right after a (re)connect the device may not have subscribed yet: ask again until it answers.
+    for (;;) {
+      const transaction = `${BARRIER_PREFIX}${++this.barrierSeq}`;
+      const answered = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 250);
+        this.barrierWaiters.set(transaction, () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      this.watcher!.publish(topics.request('state'), JSON.stringify({ transaction }), { qos: 1 });
+      const ok = await answered;
+      this.barrierWaiters.delete(transaction);
+      if (ok) return;
+      if (!this.agent?.mqttConnected || !this.proxy?.isPlugged) return;
+      if (performance.now() > deadline)
+        throw new Error('the device did not answer over MQTT (barrier timed out)');
+    }
+  }
+
+  private async pace(nextMs: number, realStart: number): Promise<void> {
+    const { speed } = this.options;
+    if (speed === undefined || speed === 'max') return;
+    const due = realStart + (nextMs - this.epochMs) / speed;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  private liveCounts(): Record<string, number> {
+    const counts: Record<string, number> = { ding: 0, motion: 0, clip: 0 };
+    for (const { publish } of this.sniffed) {
+      if (publish.topic.endsWith('/events/ding')) counts['ding']!++;
+      else if (publish.topic.endsWith('/events/clip')) counts['clip']!++;
+      else if (publish.topic.endsWith('/events/motion') && publish.payload.includes('"type":"start"'))
+        counts['motion']!++;
+    }
+    return counts;
+  }
+
+  private async finish(): Promise<void> {
+    const agent = this.agent!;
+    await agent.stop();
+    // What the device said on the way out (availability offline) is read off the wire before its socket closes.
+    await this.waitUntil(() => (this.proxy?.connections ?? 0) === 0, 'the device to sign off', true);
+    await this.checkDelivery();
+  }
+
+  /** Every message the device sent (and every will) must have reached a subscriber on the broker, in order per topic. */
+  private async checkDelivery(): Promise<void> {
+    const expected = new Map<string, Buffer[]>();
+    for (const { publish } of this.sniffed) {
+      const list = expected.get(publish.topic) ?? [];
+      list.push(publish.payload);
+      expected.set(publish.topic, list);
+    }
+    const total = this.sniffed.length;
+    await this.waitUntil(() => this.delivered.length >= total, 'the broker to deliver every message', true);
+    const got = new Map<string, Buffer[]>();
+    for (const message of this.delivered) {
+      const list = got.get(message.topic) ?? [];
+      list.push(message.payload);
+      got.set(message.topic, list);
+    }
+    for (const [topic, payloads] of expected) {
+      const received = got.get(topic) ?? [];
+      const same = received.length === payloads.length && payloads.every((p, i) => p.equals(received[i]!));
+      if (!same) {
+        this.problems.push(
+          `broker delivery: ${topic}: the device sent ${payloads.length} message(s), a subscriber got ${received.length}${received.length === payloads.length ? ' (different order or content)' : ''}`,
+        );
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ the tape
+
+  private async buildTape(
+    camera: { timeline: CameraTimeline; fps: number } | undefined,
+  ): Promise<TapeLine[]> {
+    const { scenario, resolved } = this;
+    const lines: TapeLine[] = [
+      {
+        tape: TAPE_VERSION,
+        scenario: scenario.name,
+        device: scenario.device.id,
+        profile: resolved.profile.name,
+        epoch: new Date(this.epochMs).toISOString(),
+        durationMs: scenario.durationMs,
+        seed: scenario.seed,
+        fps: camera ? camera.fps : null,
+        frames: camera ? camera.timeline.frameCount : 0,
+      },
+    ];
+    const clipEvents: Array<{ key: string; sha256: string; bytes: number }> = [];
+    let action = 0;
+    for (let i = 0; i <= this.sniffed.length; i++) {
+      while (action < this.actionLines.length && this.actionLines[action]!.seqInTape === i) {
+        lines.push(this.actionLines[action++]!.line);
+      }
+      const sniffed = this.sniffed[i];
+      if (!sniffed) continue;
+      lines.push(await this.messageLine(sniffed, clipEvents));
+    }
+    const objects = await this.objectLines(clipEvents);
+    lines.push(...objects);
+    const counts = countEvents(lines);
+    lines.push({ end: { t: scenario.durationMs, counts } });
+    return lines;
+  }
+
+  private async messageLine(
+    sniffed: Sniffed,
+    clipEvents: Array<{ key: string; sha256: string; bytes: number }>,
+  ): Promise<TapeMessage> {
+    const { publish } = sniffed;
+    const line: TapeMessage = {
+      t: sniffed.t,
+      mqtt: publish.topic,
+      qos: publish.qos,
+      retain: publish.retain,
+      payload: null,
+    };
+    if (publish.dup) line.dup = true;
+    if (sniffed.via) line.via = sniffed.via;
+    if (publish.topic.endsWith('/snapshot')) {
+      line.payload = {
+        jpeg: await jpegFacts(publish.payload).catch((error: Error) => ({ error: error.message })),
+      };
+      return line;
+    }
+    const text = publish.payload.toString('utf8');
+    let payload: unknown = text;
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed !== null && typeof parsed === 'object') payload = parsed;
+    } catch {
+      // plain text payloads (online, ON) stay strings
+    }
+    if (publish.topic.endsWith('/events/clip') && payload && typeof payload === 'object') {
+      const clip = payload as Record<string, unknown>;
+      clipEvents.push({
+        key: String(clip['key']),
+        sha256: String(clip['sha256']),
+        bytes: Number(clip['bytes']),
+      });
+      // The MP4's bytes depend on the ffmpeg build (the object line carries what does not).
+      payload = { ...clip, bytes: '*', sha256: '*' };
+    }
+    line.payload = payload;
+    return line;
+  }
+
+  private async objectLines(
+    clipEvents: Array<{ key: string; sha256: string; bytes: number }>,
+  ): Promise<TapeObject[]> {
+    const bucket = this.fsBucket!;
+    const lines: TapeObject[] = [];
+    for await (const summary of bucket.list('')) {
+      const head = await bucket.head(summary.key);
+      const path = join(bucket.root, summary.key);
+      const { sha256: storedSha, ...metadata } = head?.metadata ?? {};
+      const line: TapeObject = { object: summary.key, metadata };
+      if (summary.key.endsWith('.mp4')) {
+        line['video'] = await videoFacts(path);
+      } else {
+        const file = await fileSha256(path);
+        line['bytes'] = file.bytes;
+        line['sha256'] = file.sha256;
+        if (summary.key.endsWith('.jpg')) {
+          const facts = await jpegFacts(await readFile(path));
+          line['width'] = facts.width;
+          line['height'] = facts.height;
+        }
+      }
+      for (const event of clipEvents.filter((e) => e.key === summary.key)) {
+        if (event.sha256 !== (storedSha ?? head?.sha256) || event.bytes !== summary.bytes) {
+          this.problems.push(
+            `clip event for ${summary.key} says ${event.bytes} bytes / ${event.sha256.slice(0, 12)}…, the bucket holds ${summary.bytes} bytes / ${String(storedSha).slice(0, 12)}…`,
+          );
+        }
+      }
+      lines.push(line);
+    }
+    for (const event of clipEvents) {
+      if (!lines.some((line) => line.object === event.key))
+        this.problems.push(`clip event for ${event.key}, but the bucket has no such object`);
+    }
+    return lines;
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private async timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.timings[phase] = Math.round(performance.now() - started);
+    }
+  }
+
+  private async waitUntil(predicate: () => boolean, what: string, soft = false): Promise<void> {
+    const deadline = performance.now() + this.waitTimeoutMs;
+    while (!predicate()) {
+      if (performance.now() > deadline) {
+        if (soft) {
+          this.problems.push(`timed out waiting for ${what}`);
+          return;
+        }
+        throw new Error(`replay timed out waiting for ${what}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  private async teardown(): Promise<void> {
+    await this.agent?.stop().catch(() => undefined);
+    await this.watcher?.endAsync(true).catch(() => undefined);
+    await this.proxy?.stop();
+    await this.broker?.stop();
+  }
+}
+
+function barrierOf(payload: Buffer): string | undefined {
+  const text = payload.toString('utf8');
+  if (!text.includes(BARRIER_PREFIX)) return undefined;
+  try {
+    const transaction = (JSON.parse(text) as { transaction?: unknown }).transaction;
+    return typeof transaction === 'string' && transaction.startsWith(BARRIER_PREFIX)
+      ? transaction
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function connectWatcher(url: string, filter: string): Promise<MqttClient> {
+  const client = mqtt.connect(url, {
+    clientId: `replay-tape-${process.pid}`,
+    clean: true,
+    reconnectPeriod: 100,
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  await client.subscribeAsync(filter, { qos: 1 });
+  return client;
+}
+
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

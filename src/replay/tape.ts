@@ -1,0 +1,126 @@
+/**
+ * The tape: what a replay produced, as JSONL that is byte-identical across runs, processes, machines and ffmpeg
+ * builds. Line kinds, in order:
+ * - header:  {"tape":1,"scenario":…,"device":…,"profile":…,"epoch":…,"durationMs":…,"seed":…,"fps":…,"frames":…}
+ * - action:  {"t":ms,"do":"press",…}                     (a timeline action, as it was applied)
+ * - mqtt:    {"t":ms,"mqtt":topic,"qos":1,"retain":true,"payload":…}   (every PUBLISH the device sent, in wire
+ *            order; "via":"will" for the broker's last-will message when the device dropped off)
+ * - object:  {"object":key,…}                            (every bucket object at the end, in key order)
+ * - end:     {"end":{"t":ms,"counts":{…}}}
+ * t is virtual ms since the scenario's epoch. See docs/replay.md for the normalization of payloads.
+ */
+
+export const TAPE_VERSION = 1;
+
+export interface TapeHeader {
+  tape: typeof TAPE_VERSION;
+  scenario: string;
+  device: string;
+  profile: string;
+  epoch: string;
+  durationMs: number;
+  seed: number;
+  fps: number | null;
+  frames: number;
+}
+
+export interface TapeAction {
+  t: number;
+  do: string;
+  [arg: string]: unknown;
+}
+
+export interface TapeMessage {
+  t: number;
+  mqtt: string;
+  qos: number;
+  retain: boolean;
+  payload: unknown;
+  dup?: true;
+  via?: 'will';
+}
+
+export interface TapeObject {
+  object: string;
+  [fact: string]: unknown;
+}
+
+export interface TapeEnd {
+  end: { t: number; counts: Record<string, number> };
+}
+
+export type TapeLine = TapeHeader | TapeAction | TapeMessage | TapeObject | TapeEnd;
+
+export function isMessage(line: TapeLine): line is TapeMessage {
+  return 'mqtt' in line;
+}
+
+export function isObject(line: TapeLine): line is TapeObject {
+  return 'object' in line;
+}
+
+/** JSON with object keys sorted at every level, so equal values always serialize the same. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
+
+/** One line per entry; the line's own keys keep their order (t first), everything inside is key-sorted. */
+export function serializeTape(lines: readonly TapeLine[]): string {
+  return lines.map((line) => serializeLine(line)).join('\n') + '\n';
+}
+
+function serializeLine(line: TapeLine): string {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(line)) out[key] = sortKeys(value);
+  return JSON.stringify(out);
+}
+
+export function parseTape(text: string): TapeLine[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as TapeLine;
+      } catch (error) {
+        throw new Error(`tape line ${i + 1} is not JSON: ${(error as Error).message}`);
+      }
+    });
+}
+
+/** Event counts by kind, from the MQTT lines (what the expectations and the end line talk about). */
+export function countEvents(lines: readonly TapeLine[]): Record<string, number> {
+  const counts: Record<string, number> = {
+    ding: 0,
+    'motion.start': 0,
+    'motion.update': 0,
+    'motion.end': 0,
+    clip: 0,
+    snapshot: 0,
+    objects: 0,
+  };
+  for (const line of lines) {
+    if (isObject(line)) counts['objects']!++;
+    if (!isMessage(line)) continue;
+    const topic = line.mqtt;
+    if (topic.endsWith('/events/ding')) counts['ding']!++;
+    else if (topic.endsWith('/events/clip')) counts['clip']!++;
+    else if (topic.endsWith('/snapshot')) counts['snapshot']!++;
+    else if (topic.endsWith('/events/motion')) {
+      const type = (line.payload as { type?: string } | null)?.type;
+      if (type === 'start' || type === 'update' || type === 'end') counts[`motion.${type}`]!++;
+    }
+  }
+  counts['motion'] = counts['motion.start']!;
+  return counts;
+}
