@@ -1,0 +1,30 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/replay/runner.js';
+import { loadScenario } from '../../src/replay/scenario.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+describe('determinism', () => {
+  it('the same scenario twice in one process and once in another gives byte-identical tapes', async () => {
+    const loaded = await loadScenario('broker-outage');
+    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+    const first = await runScenario(loaded.value);
+    const second = await runScenario(loaded.value);
+    expect(second.text).toBe(first.text);
+
+    const out = join(mkdtempSync(join(tmpdir(), 'doorbell-replay-test-')), 'tape.jsonl');
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'replay', 'broker-outage', '--record', out],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(child.status, child.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(first.text);
+    // The tape covers clip content, not just events: a decoded-frames hash of the stored MP4.
+    expect(first.text).toMatch(/"decodedSha256":"[0-9a-f]{64}"/);
+  }, 90_000);
+});
