@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock/clock.js';
 import { RealClock } from '../clock/real-clock.js';
 import type { NamedProfile } from '../config/load-profile.js';
@@ -19,8 +20,10 @@ import {
   isDiscoveryRequest,
 } from '../mqtt/discovery.js';
 import { DurableOutbox } from '../mqtt/outbox.js';
+import { okResponse } from '../mqtt/requests.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
+import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
 import { Recorder } from '../recording/recorder.js';
 import { RetentionSweeper } from '../retention/sweeper.js';
@@ -34,6 +37,7 @@ import { CameraFeed } from './camera-feed.js';
 import { deviceCommands } from './commands.js';
 import { ProfileStore } from './profile-store.js';
 import { RecordingPipeline } from './recording-pipeline.js';
+import { ShareDesk } from './share-desk.js';
 
 export type BrokerChoice =
   | { kind: 'embedded'; host: string; port: number; security?: Pick<EmbeddedBrokerOptions, 'auth' | 'tls'> }
@@ -86,6 +90,9 @@ export class Agent {
   private bucket: Bucket | undefined;
   private unsubscribers: Array<() => void> = [];
   private readonly frameListeners = new Set<(frame: GrayFrame, feedMs: number) => void>();
+  private shareDesk: ShareDesk | undefined;
+  private audit: AuditLog | undefined;
+  private linkOrigin: string | undefined;
   private motionPublished = false;
   private rebooting = false;
   private started = false;
@@ -208,6 +215,8 @@ export class Agent {
         },
         setMotionEnabled: (enabled) => this.reconfigure({ motion: { enabled } }),
         setSensitivity: (sensitivity) => this.reconfigure({ motion: { sensitivity } }),
+        sharing: this.createShareDesk(profile, deviceDir),
+        setSharePolicy: (policy) => this.reconfigure({ privacy: { sharing: policy } }).privacy.sharing,
       }),
       logger: options.logger,
       onConnected: () => link.republishRetained(),
@@ -270,6 +279,7 @@ export class Agent {
     const profile = this.profiles.apply(patch);
     this.feed?.updateSettings(profile.motion);
     this.pipeline?.reconfigure(profile);
+    void this.shareDesk?.configure(profile.privacy.sharing);
     this.doorbell.reconfigure(profile);
     return profile;
   }
@@ -288,11 +298,49 @@ export class Agent {
     await this.feed?.stop();
     await this.pipeline?.flush().catch(() => undefined);
     this.sweeper?.stop();
+    this.shareDesk?.stop();
+    await this.audit?.stop();
     await this.queue?.stop();
     this.doorbellInstance?.stop();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await this.link?.stop();
     await this.broker?.stop();
+  }
+
+  /** Where release links are served (the console's origin); set once the console is up. */
+  setLinkOrigin(origin: string | undefined): void {
+    this.linkOrigin = origin?.replace(/\/$/, '');
+  }
+
+  /** Serves a release link (for the console's /shared/ route). */
+  openShared(pathAndQuery: string) {
+    if (!this.shareDesk) throw new Error('agent not started');
+    return this.shareDesk.openShared(pathAndQuery);
+  }
+
+  private createShareDesk(profile: DeviceProfile, deviceDir: string): ShareDesk {
+    if (!this.bucket || !this.queue) throw new Error('storage must start before sharing');
+    this.audit = new AuditLog({ path: join(deviceDir, 'audit.jsonl'), clock: this.clock });
+    const { topics } = this;
+    const event = (topic: string, payload: unknown) =>
+      this.link?.publishEvent({ topic, payload: JSON.stringify(payload), qos: 1, retain: false });
+    this.shareDesk = new ShareDesk({
+      deviceId: this.options.deviceId,
+      clock: this.clock,
+      bucket: this.bucket,
+      queue: this.queue,
+      audit: this.audit,
+      config: profile.privacy.sharing,
+      linkSecret: persistentSecret(join(deviceDir, 'share-link.key')),
+      linkOrigin: () => this.linkOrigin,
+      send: {
+        answer: (data, transaction) => event(topics.response('share'), okResponse(data, transaction)),
+        ownerConsent: (prompt) => event(topics.ownerConsent, prompt),
+        ownerNotice: (notice) => event(topics.ownerNotice, notice),
+      },
+      logger: this.options.logger,
+    });
+    return this.shareDesk;
   }
 
   private get discoveryEnabled(): boolean {

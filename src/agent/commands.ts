@@ -3,6 +3,7 @@ import type { DeviceProfile } from '../config/profile.js';
 import type { Doorbell, Sensitivity } from '../device/doorbell.js';
 import { CommandArgs } from '../events/commands.js';
 import { CommandError, type CommandTable } from '../mqtt/requests.js';
+import type { ShareDesk } from './share-desk.js';
 
 export function parseArgs<T>(schema: z.ZodType<T>, args: Record<string, unknown>): T {
   const result = schema.safeParse(args);
@@ -21,6 +22,8 @@ export interface CommandTargets {
   config: { get: () => DeviceProfile; set: (patch: Record<string, unknown>) => DeviceProfile };
   setMotionEnabled: (enabled: boolean) => void;
   setSensitivity: (sensitivity: Sensitivity) => void;
+  sharing: ShareDesk;
+  setSharePolicy: (policy: { policy?: 'deny' | 'ask' | 'allow'; optedOut?: boolean }) => unknown;
 }
 
 /** The device's request/response commands; each validates its arguments and answers with data. */
@@ -68,5 +71,12 @@ export function deviceCommands(targets: CommandTargets): CommandTable {
       const { patch } = parseArgs(CommandArgs['config-set'], args);
       return targets.config.set(patch);
     },
+    share: (args, { transaction }) => targets.sharing.request('share', args, transaction),
+    'legal-demand': (args, { transaction }) => targets.sharing.request('legal-demand', args, transaction),
+    'share-decision': (args) => {
+      const { requestId, decision } = parseArgs(CommandArgs['share-decision'], args);
+      return targets.sharing.decide(requestId, decision);
+    },
+    'share-policy': (args) => targets.setSharePolicy(parseArgs(CommandArgs['share-policy'], args)),
   };
 }

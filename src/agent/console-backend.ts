@@ -51,6 +51,7 @@ export function consoleBackend(agent: Agent): ConsoleBackend {
       if (!clip || !bucket) return undefined;
       return { stream: await bucket.get(clip.key), bytes: clip.bytes };
     },
+    openShared: (pathAndQuery) => agent.openShared(pathAndQuery),
     now: () => agent.clock.now(),
   };
 }

@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import { type Clock, isoAt } from '../clock/clock.js';
 import { type AuditEntry, type AuditRecord, GENESIS_HASH, sealRecord } from './audit-record.js';
 
-export const DEFAULT_AUDIT_LOG_PATH = '.doorbell/audit.jsonl';
+/** Where `doorbell start` keeps the default device's log (data dir / device id / audit.jsonl). */
+export const DEFAULT_AUDIT_LOG_PATH = '.doorbell/front-door/audit.jsonl';
 
 export class AuditLogError extends Error {
   constructor(message: string) {

@@ -63,6 +63,26 @@ const PrivacySchema = z
         path: ['ownerPublicKey'],
       })
       .default({ enabled: false }),
+    /** Who may get footage: `deny` (default) refuses every share request, `ask` prompts the owner, `allow` releases. */
+    sharing: z
+      .object({
+        policy: z.enum(['deny', 'ask', 'allow']).default('deny'),
+        optedOut: z.boolean().default(false),
+        consentTimeoutMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(7 * 86_400_000)
+          .default(15 * 60_000),
+        linkTtlMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .max(7 * 86_400_000)
+          .default(86_400_000),
+      })
+      .strict()
+      .default({ policy: 'deny', optedOut: false, consentTimeoutMs: 15 * 60_000, linkTtlMs: 86_400_000 }),
   })
   .strict();
 

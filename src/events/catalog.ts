@@ -6,10 +6,12 @@ import { COMMAND_SUMMARIES, CommandArgs, type CommandName } from './commands.js'
 import {
   AvailabilitySchema,
   ClipEventSchema,
+  ConsentPromptSchema,
   DeviceStateSchema,
   DingEventSchema,
   MotionEventSchema,
   MotionStateSchema,
+  OwnerNoticeSchema,
   ResponseSchema,
 } from './schemas.js';
 
@@ -63,6 +65,22 @@ const REQUEST_EXAMPLES: Record<CommandName, unknown> = {
   reboot: {},
   'config-get': {},
   'config-set': { patch: { retentionDays: 30 }, transaction: 'cfg-1' },
+  share: {
+    requestId: 'req-2025-17',
+    requester: { kind: 'neighbour', identity: 'no. 12' },
+    reason: 'bike stolen from the porch',
+    window: { from: '2025-06-01T17:00:00Z', to: '2025-06-01T19:00:00Z' },
+    transaction: 'share-1',
+  },
+  'legal-demand': {
+    requestId: 'ld-77',
+    requester: { kind: 'agency', identity: 'City Police' },
+    reason: 'preservation request',
+    demandRef: 'PR-2025-0042',
+    window: { from: '2025-06-01T17:00:00Z', to: '2025-06-01T19:00:00Z' },
+  },
+  'share-decision': { requestId: 'req-2025-17', decision: 'decline' },
+  'share-policy': { policy: 'ask' },
 };
 
 const deviceEntries: TopicEntry[] = [
@@ -202,6 +220,43 @@ const deviceEntries: TopicEntry[] = [
       description: `Request: ${COMMAND_SUMMARIES[command]}. Answered on \`{prefix}/{id}/response/${command}\` (and on the MQTT 5 response topic with the correlation data, when given).`,
     }),
   ),
+  {
+    name: 'ownerConsent',
+    pattern: '{prefix}/{id}/owner/consent',
+    direction: 'publish',
+    retained: false,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: ConsentPromptSchema,
+      example: {
+        kind: 'consent-prompt',
+        requestId: 'req-2025-17',
+        requester: { kind: 'neighbour', identity: 'no. 12' },
+        reason: 'bike stolen from the porch',
+        window: { from: '2025-06-01T17:00:00.000Z', to: '2025-06-01T19:00:00.000Z' },
+        clipsInWindow: 2,
+        expiresAt: '2025-06-01T18:19:05.123Z',
+      },
+    },
+    description:
+      'To the owner (policy `ask`): someone asks for footage. Answer with `request/share-decision`; no answer by ' +
+      '`expiresAt` counts as a decline. Restrict this topic to the owner in your broker ACL.',
+  },
+  {
+    name: 'ownerNotice',
+    pattern: '{prefix}/{id}/owner/notice',
+    direction: 'publish',
+    retained: false,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: OwnerNoticeSchema,
+      example: { kind: 'prompt-withdrawn', requestId: 'req-2025-17', reason: 'expired' },
+    },
+    description:
+      'To the owner: a legal hold was placed on clips (with the demand reference), or a prompt was withdrawn.',
+  },
   {
     name: 'response',
     pattern: '{prefix}/{id}/response/{command}',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LegalDemandArgs, ShareArgs } from '../privacy/share-request.js';
 import { PressSourceSchema } from './schemas.js';
 
 export const SensitivitySchema = z.enum(['low', 'medium', 'high']);
@@ -17,6 +18,18 @@ export const CommandArgs = {
   'config-get': z.object({}).strict(),
   /** A partial profile: only the keys given change; validated against the profile schema as a whole. */
   'config-set': z.object({ patch: z.record(z.string(), z.unknown()) }).strict(),
+  /** A requester (agency, neighbour…) asks for footage in a window; the owner's policy decides. */
+  share: ShareArgs,
+  /** A legal demand: the clips in the window are put on legal hold; nothing is released by it. */
+  'legal-demand': LegalDemandArgs,
+  /** The owner answers a consent prompt. */
+  'share-decision': z
+    .object({ requestId: z.string().min(1).max(64), decision: z.enum(['approve', 'decline']) })
+    .strict(),
+  /** The owner's sharing policy: deny (default), ask, allow; and a per-device opt-out. */
+  'share-policy': z
+    .object({ policy: z.enum(['deny', 'ask', 'allow']).optional(), optedOut: z.boolean().optional() })
+    .strict(),
 } as const;
 
 export type CommandName = keyof typeof CommandArgs;
@@ -30,4 +43,11 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
   reboot: 'simulated reboot: offline → booting → online',
   'config-get': 'answer with the effective device profile',
   'config-set': 'apply a partial profile update (validated, persisted), then republish state',
+  share:
+    'ask for footage in a time window; answered at once with {received, answerBy}, then (same transaction) with ' +
+    'the clips released as time-limited links — or none: deny, decline, timeout and opt-out all look the same',
+  'legal-demand':
+    'legal demand with a reference: clips in the window are held (exempt from retention), none released',
+  'share-decision': "the owner's answer to a consent prompt on {prefix}/{id}/owner/consent",
+  'share-policy': "the owner's sharing policy (deny, ask, allow) and opt-out",
 };

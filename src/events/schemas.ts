@@ -112,3 +112,38 @@ export type DeviceEvent =
   | { kind: 'state'; payload: DeviceState };
 
 export type EventKind = DeviceEvent['kind'];
+
+const RequesterSchema = z.object({
+  kind: z.enum(['agency', 'neighbour', 'insurer', 'other']),
+  identity: z.string(),
+});
+const WindowSchema = z.object({ from: IsoTime, to: IsoTime });
+
+/** `owner/consent`: a requester asks for footage; the owner answers with request/share-decision. */
+export const ConsentPromptSchema = z.object({
+  kind: z.literal('consent-prompt'),
+  requestId: z.string(),
+  requester: RequesterSchema,
+  reason: z.string(),
+  window: WindowSchema,
+  clipsInWindow: z.number().int().nonnegative(),
+  expiresAt: IsoTime,
+});
+
+/** `owner/notice`: things the owner is told but does not decide (a legal hold, a withdrawn prompt). */
+export const OwnerNoticeSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('legal-hold'),
+    requestId: z.string(),
+    requester: RequesterSchema,
+    demandRef: z.string(),
+    reason: z.string(),
+    window: WindowSchema,
+    clipIds: z.array(z.string()),
+  }),
+  z.object({
+    kind: z.literal('prompt-withdrawn'),
+    requestId: z.string(),
+    reason: z.enum(['expired', 'opted-out']),
+  }),
+]);

@@ -34,7 +34,14 @@ function shapeProblem(value: unknown, path: string, depth: number): string | und
   return undefined;
 }
 
-export type CommandHandler = (args: Record<string, unknown>) => unknown | Promise<unknown>;
+export interface RequestContext {
+  transaction: Transaction | undefined;
+}
+
+export type CommandHandler = (
+  args: Record<string, unknown>,
+  context: RequestContext,
+) => unknown | Promise<unknown>;
 export type CommandTable = Readonly<Record<string, CommandHandler>>;
 
 /** Parses a request body: empty or a JSON object of at most 64 KiB, with an optional `transaction`. */
@@ -135,7 +142,7 @@ export async function dispatchRequest(
     );
   }
   try {
-    return okResponse(await handler(args), transaction);
+    return okResponse(await handler(args, { transaction }), transaction);
   } catch (error) {
     if (error instanceof CommandError) return errorResponse(error, transaction);
     return errorResponse(

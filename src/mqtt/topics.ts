@@ -13,6 +13,8 @@ export interface DeviceTopics {
   dingEvents: string;
   motionEvents: string;
   clipEvents: string;
+  ownerConsent: string;
+  ownerNotice: string;
   requestWildcard: string;
   request(command: string): string;
   response(command: string): string;
@@ -34,6 +36,8 @@ export function deviceTopics(prefix: string, deviceId: string): DeviceTopics {
     dingEvents: `${root}/events/ding`,
     motionEvents: `${root}/events/motion`,
     clipEvents: `${root}/events/clip`,
+    ownerConsent: `${root}/owner/consent`,
+    ownerNotice: `${root}/owner/notice`,
     requestWildcard: `${root}/request/+`,
     request: (command) => `${root}/request/${command}`,
     response: (command) => `${root}/response/${command}`,

@@ -54,7 +54,7 @@ const Time = z.iso.datetime({ offset: true });
 const RequesterSchema = z.object({ kind: z.enum(REQUESTER_KINDS), identity: Text(128) }).strict();
 const WindowSchema = z.object({ from: Time, to: Time }).strict();
 
-const ShareArgs = z
+export const ShareArgs = z
   .object({
     type: z.literal('share').default('share'),
     requestId: Id,
@@ -64,7 +64,7 @@ const ShareArgs = z
   })
   .strict();
 
-const LegalDemandArgs = z
+export const LegalDemandArgs = z
   .object({
     type: z.literal('legal-demand').default('legal-demand'),
     requestId: Id,

@@ -37,6 +37,13 @@ export interface ConsoleBackend {
   clips(): Promise<ConsoleClip[]>;
   /** The clip's MP4 bytes (decrypted playback is out of scope: encrypted clips are listed, not played). */
   openClip(clipId: string): Promise<{ stream: Readable; bytes: number } | undefined>;
+  /**
+   * A release link from a share request (`/shared/<key>?expires=…&sig=…`): the requester has no console token, the
+   * signature is the permission. Absent when the device does not share.
+   */
+  openShared?(
+    pathAndQuery: string,
+  ): Promise<{ stream: Readable; bytes: number } | { status: number; message: string }>;
   /** Current time from the agent's clock, for retention countdowns. */
   now(): number;
 }

@@ -186,6 +186,7 @@ class ConsoleHttp {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     try {
+      if (req.url?.startsWith('/shared/')) return await this.sendShared(req, res);
       await this.route(req, res);
     } catch (error) {
       if (error instanceof HttpError) {
@@ -362,6 +363,20 @@ class ConsoleHttp {
       'X-Frame-At': frame.at,
     });
     res.end(frame.jpeg);
+  }
+
+  /** A release link: no token (the requester has none), the link's signature and expiry are checked instead. */
+  private async sendShared(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    allow(req.method ?? 'GET', ['GET']);
+    const opened = await this.backend.openShared?.(req.url ?? '');
+    if (!opened) throw new HttpError(404, 'not-found', 'this device shares nothing');
+    if ('status' in opened) throw new HttpError(opened.status, 'link-refused', opened.message);
+    res.writeHead(200, {
+      'Content-Type': 'video/mp4',
+      'Content-Length': opened.bytes,
+      'Cache-Control': 'private, no-store',
+    });
+    await pipeline(opened.stream, res).catch(() => res.destroy());
   }
 
   private async sendClip(clipId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

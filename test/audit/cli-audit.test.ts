@@ -11,7 +11,7 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-audit-'));
   const log = new AuditLog({
-    path: join(dir, '.doorbell/audit.jsonl'),
+    path: join(dir, '.doorbell/front-door/audit.jsonl'),
     clock: new VirtualClock(),
     fsync: false,
   });
@@ -42,18 +42,18 @@ async function cli(args: string[]) {
 
 describe('doorbell audit verify', () => {
   it('reports ok, the record count and the head for the default log', async () => {
-    const lines = (await readFile(join(dir, '.doorbell/audit.jsonl'), 'utf8')).trim().split('\n');
+    const lines = (await readFile(join(dir, '.doorbell/front-door/audit.jsonl'), 'utf8')).trim().split('\n');
     const head = (JSON.parse(lines[2]!) as { hash: string }).hash;
     expect(await cli(['audit', 'verify'])).toEqual({
       code: 0,
       stdout: `ok, 3 records, head ${head}\n`,
       stderr: '',
     });
-    expect((await cli(['audit', 'verify', '.doorbell/audit.jsonl', '--head', head])).code).toBe(0);
+    expect((await cli(['audit', 'verify', '.doorbell/front-door/audit.jsonl', '--head', head])).code).toBe(0);
   });
 
   it('exits 1 naming the first bad line of a tampered log', async () => {
-    const text = await readFile(join(dir, '.doorbell/audit.jsonl'), 'utf8');
+    const text = await readFile(join(dir, '.doorbell/front-door/audit.jsonl'), 'utf8');
     await writeFile(join(dir, 'edited.jsonl'), text.replace('r-decline', 'r-approve'));
     const result = await cli(['audit', 'verify', 'edited.jsonl']);
     expect(result.code).toBe(1);
@@ -63,7 +63,7 @@ describe('doorbell audit verify', () => {
   });
 
   it('exits 1 when the newest record was dropped and --head pins it', async () => {
-    const lines = (await readFile(join(dir, '.doorbell/audit.jsonl'), 'utf8')).trim().split('\n');
+    const lines = (await readFile(join(dir, '.doorbell/front-door/audit.jsonl'), 'utf8')).trim().split('\n');
     const head = (JSON.parse(lines[2]!) as { hash: string }).hash;
     await writeFile(join(dir, 'short.jsonl'), `${lines.slice(0, 2).join('\n')}\n`);
     expect((await cli(['audit', 'verify', 'short.jsonl'])).code).toBe(0);

@@ -87,6 +87,34 @@ describe('everything the agent publishes follows the contract', () => {
     await request(id, 'config-get', '{"transaction":"t-cfg"}', 't-cfg');
     await request(id, 'config-set', '{"patch":{"retentionDays":30},"transaction":"t-cfgset"}', 't-cfgset');
     await request(id, 'snapshot', '{"transaction":"t-snap"}', 't-snap');
+    const window = { from: '2026-01-01T00:00:00Z', to: '2026-01-01T06:00:00Z' };
+    const requester = { kind: 'neighbour', identity: 'no. 12' };
+    await request(id, 'share-policy', '{"policy":"ask","transaction":"t-policy"}', 't-policy');
+    await request(
+      id,
+      'share',
+      JSON.stringify({ requestId: 'r1', requester, reason: 'bike', window, transaction: 't-share' }),
+      't-share',
+    );
+    await request(
+      id,
+      'share-decision',
+      '{"requestId":"r1","decision":"decline","transaction":"t-dec"}',
+      't-dec',
+    );
+    const demand = {
+      requestId: 'ld1',
+      requester: { kind: 'agency', identity: 'Police' },
+      reason: 'case',
+      demandRef: 'PR-1',
+      window,
+    };
+    await request(id, 'legal-demand', JSON.stringify({ ...demand, transaction: 't-ld' }), 't-ld');
+    await watcher.waitFor(
+      (ms) => ms.some((m) => m.topic === `doorbell/${id}/owner/notice`),
+      5000,
+      'owner notice',
+    );
     await request(id, 'press', '{"transaction":"t-bad", oops', 'malformed-json');
     await request(id, 'press', '{"source":"ghost","transaction":"t-args"}', 't-args');
     await request(id, 'explode', '{"transaction":"t-unknown"}', 't-unknown');

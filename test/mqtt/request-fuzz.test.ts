@@ -60,6 +60,21 @@ function validExample(command: CommandName): Record<string, unknown> {
     reboot: {},
     'config-get': {},
     'config-set': { patch: { retentionDays: 30 } },
+    share: {
+      requestId: 'fuzz-1',
+      requester: { kind: 'neighbour', identity: 'fuzz' },
+      reason: 'fuzzing',
+      window: { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' },
+    },
+    'legal-demand': {
+      requestId: 'fuzz-2',
+      requester: { kind: 'agency', identity: 'fuzz' },
+      reason: 'fuzzing',
+      demandRef: 'F-1',
+      window: { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' },
+    },
+    'share-decision': { requestId: 'fuzz-1', decision: 'decline' },
+    'share-policy': { policy: 'deny' },
   };
   return { ...examples[command], transaction: 'fuzz' };
 }

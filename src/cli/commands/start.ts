@@ -77,6 +77,7 @@ export const command: CliCommand = {
       throw new UsageError(`cannot start: ${(error as Error).message}`, 1);
     }
     const consoleServer = values.ui ? await startConsole(agent, values, io) : undefined;
+    agent.setLinkOrigin(consoleServer?.url);
     printWelcome(io, agent, deviceId, profile.name);
     if (consoleServer) writeLine(io.stdout, `  console:   ${consoleServer.openUrl}`);
     const stopKeys = io.stdin.isTTY ? ringOnEnter(io, agent) : () => {};

@@ -1,0 +1,211 @@
+import type { Readable } from 'node:stream';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { Logger } from '../log/logger.js';
+import { CommandError, type Transaction } from '../mqtt/requests.js';
+import {
+  type ClipRef,
+  initialShareState,
+  nextShareDeadline,
+  releaseAnswer,
+  type ShareEffect,
+  type SharePolicyConfig,
+  type SharePolicyInput,
+  type SharePolicyState,
+  stepSharePolicy,
+} from '../privacy/share-policy.js';
+import { parseLegalDemand, parseShareRequest } from '../privacy/share-request.js';
+import { signUrl, verifySignedUrl } from '../privacy/signed-url.js';
+import { setLegalHold } from '../retention/legal-hold.js';
+import type { Bucket } from '../storage/bucket.js';
+import { parseClipKey } from '../storage/keys.js';
+import type { UploadQueue } from '../storage/upload-queue.js';
+
+export const SHARED_PATH_PREFIX = '/shared';
+
+export interface ShareDeskOptions {
+  deviceId: string;
+  clock: Clock;
+  bucket: Bucket;
+  queue: UploadQueue;
+  audit: AuditLog;
+  config: Partial<SharePolicyConfig>;
+  /** HMAC key for folder-bucket links (S3 buckets presign instead). */
+  linkSecret: Buffer;
+  /** Where links are served (the console's origin), if anywhere. */
+  linkOrigin: () => string | undefined;
+  /** Publishes the final answer to a share request (same transaction), and the owner's prompts and notices. */
+  send: {
+    answer: (data: unknown, transaction: Transaction | undefined) => void;
+    ownerConsent: (prompt: unknown) => void;
+    ownerNotice: (notice: unknown) => void;
+  };
+  logger: Logger;
+}
+
+/**
+ * The shell around the pure share policy: turns MQTT requests into policy inputs, carries out its effects
+ * (answers, owner prompts, holds, links, audit records) and wakes it at its deadlines on the Clock.
+ */
+export class ShareDesk {
+  private state: SharePolicyState;
+  private timer: TimerHandle | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: ShareDeskOptions) {
+    this.state = initialShareState(options.config);
+  }
+
+  /** `request/share` and `request/legal-demand`: resolves with the immediate acknowledgement. */
+  request(
+    kind: 'share' | 'legal-demand',
+    args: Record<string, unknown>,
+    transaction: Transaction | undefined,
+  ) {
+    const parse = kind === 'share' ? parseShareRequest : parseLegalDemand;
+    const parsed = parse(args, transaction === undefined ? {} : { transaction });
+    if (!parsed.ok) throw new CommandError('invalid-arguments', parsed.error);
+    return this.serialize(async () =>
+      this.step({ type: 'request', request: parsed.request, clips: await this.clips() }),
+    );
+  }
+
+  /** `request/share-decision`: the owner approves or declines a prompt. */
+  decide(requestId: string, decision: 'approve' | 'decline') {
+    return this.serialize(async () =>
+      this.step({ type: 'owner-decision', requestId, decision, clips: await this.clips() }),
+    );
+  }
+
+  configure(config: Partial<SharePolicyConfig>) {
+    return this.serialize(async () => this.step({ type: 'configure', config }));
+  }
+
+  get config(): SharePolicyConfig {
+    return this.state.config;
+  }
+
+  stop(): void {
+    this.options.clock.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Serves a link made for a release: the object, or why not (expired, tampered). */
+  async openShared(
+    pathAndQuery: string,
+  ): Promise<{ stream: Readable; bytes: number } | { status: number; message: string }> {
+    const check = verifySignedUrl(pathAndQuery, this.options.clock.now(), this.options.linkSecret, {
+      prefix: SHARED_PATH_PREFIX,
+    });
+    if (!check.ok) {
+      const status = check.reason === 'expired' ? 410 : 403;
+      return {
+        status,
+        message: check.reason === 'expired' ? 'this link has expired' : 'this link is not valid',
+      };
+    }
+    const head = await this.options.bucket.head(check.key);
+    if (!head) return { status: 404, message: 'the clip is no longer stored' };
+    return { stream: await this.options.bucket.get(check.key), bytes: head.bytes };
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One policy step; returns what the command answers right away. */
+  private async step(input: SharePolicyInput): Promise<unknown> {
+    const { state, effects } = stepSharePolicy(this.state, input, this.options.clock.now());
+    this.state = state;
+    let reply: unknown = { ok: true };
+    let refusal: CommandError | undefined;
+    const audit = effects.flatMap((e) => (e.type === 'audit' ? [e.entry] : []));
+    if (audit.length) await this.options.audit.appendAll(audit);
+    for (const effect of effects) {
+      if (effect.type === 'acknowledge') reply = effect.data;
+      else if (effect.type === 'reject-request') refusal = new CommandError(effect.code, effect.message);
+      else if (effect.type === 'reject-decision')
+        refusal = new CommandError('unknown-request', effect.message);
+      else await this.carryOut(effect);
+    }
+    this.schedule();
+    if (refusal) throw refusal;
+    return reply;
+  }
+
+  private async carryOut(effect: ShareEffect): Promise<void> {
+    const { send, logger } = this.options;
+    switch (effect.type) {
+      case 'respond':
+        send.answer(effect.data, effect.transaction);
+        break;
+      case 'release': {
+        const urls = effect.clips.map((clip) => this.link(clip.key, effect.expiresAt));
+        send.answer(releaseAnswer(effect, urls), effect.transaction);
+        break;
+      }
+      case 'prompt-owner':
+        send.ownerConsent({ kind: 'consent-prompt', ...effect.prompt });
+        break;
+      case 'withdraw-prompt':
+        send.ownerNotice({ kind: 'prompt-withdrawn', requestId: effect.requestId, reason: effect.reason });
+        break;
+      case 'notify-owner':
+        send.ownerNotice({ kind: 'legal-hold', ...effect.notice });
+        break;
+      case 'hold':
+        for (const clip of effect.clips) {
+          await setLegalHold(this.options.bucket, clip.clipId, true, {
+            deviceId: this.options.deviceId,
+            spool: this.options.queue,
+          }).catch((error: Error) =>
+            logger.error({ clipId: clip.clipId, err: error.message }, 'legal hold failed'),
+          );
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private link(key: string, expiresAt: number): string {
+    const path = signUrl(key, expiresAt, this.options.linkSecret, { prefix: SHARED_PATH_PREFIX });
+    return `${this.options.linkOrigin() ?? ''}${path}`;
+  }
+
+  private schedule(): void {
+    const { clock } = this.options;
+    clock.clearTimer(this.timer);
+    this.timer = undefined;
+    const due = nextShareDeadline(this.state);
+    if (due === undefined) return;
+    this.timer = clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.serialize(() => this.step({ type: 'tick' })).catch((error: Error) =>
+          this.options.logger.error({ err: error.message }, 'share deadline failed'),
+        );
+      },
+      Math.max(0, due - clock.now()),
+    );
+  }
+
+  /** The device's clips in the bucket, with their times. */
+  private async clips(): Promise<ClipRef[]> {
+    const { bucket, deviceId } = this.options;
+    const clips: ClipRef[] = [];
+    for await (const object of bucket.list(`clips/${deviceId}/`)) {
+      const parsed = parseClipKey(object.key);
+      if (parsed?.kind !== 'clip') continue;
+      const head = await bucket.head(object.key);
+      const startedAt = Date.parse(head?.metadata['started-at'] ?? head?.metadata['recorded-at'] ?? '');
+      const endedAt = Date.parse(head?.metadata['ended-at'] ?? head?.metadata['recorded-at'] ?? '');
+      if (Number.isFinite(startedAt) && Number.isFinite(endedAt)) {
+        clips.push({ clipId: parsed.clipId, key: object.key, startedAt, endedAt });
+      }
+    }
+    return clips;
+  }
+}
