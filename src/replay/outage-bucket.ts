@@ -27,6 +27,8 @@ export class OutageBucket implements Bucket {
   constructor(
     private readonly inner: Bucket,
     private readonly name = 'replay://bucket',
+    /** Called after each successful put (the replay starts hashing a stored clip while the run goes on). */
+    private readonly onStored?: (key: string) => void,
   ) {}
 
   get isDown(): boolean {
@@ -47,7 +49,11 @@ export class OutageBucket implements Bucket {
   }
 
   put(key: string, sourcePath: string, metadata: ObjectMetadata, options?: PutOptions): Promise<PutResult> {
-    return this.guard(() => this.inner.put(key, sourcePath, metadata, options));
+    return this.guard(async () => {
+      const result = await this.inner.put(key, sourcePath, metadata, options);
+      this.onStored?.(key);
+      return result;
+    });
   }
 
   head(key: string): Promise<ObjectHead | undefined> {

@@ -9,6 +9,7 @@ import { EmbeddedBroker } from '../mqtt/broker.js';
 import { BrokerConnectionSchema } from '../mqtt/connection.js';
 import { deviceTopics } from '../mqtt/topics.js';
 import { FsBucket } from '../storage/fs-bucket.js';
+import { probe } from '../video/ffmpeg.js';
 import { CameraTimeline, composeTimeline } from './camera-timeline.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { type LumaFixture, lumaFixture } from './luma-frames.js';
@@ -108,6 +109,7 @@ class ScenarioRun {
   private fsBucket: FsBucket | undefined;
   private workDir = '';
   private readonly timings: Record<string, number> = {};
+  private readonly videoFacts = new Map<string, ReturnType<typeof videoFacts>>();
 
   constructor(
     private readonly resolved: ResolvedScenario,
@@ -161,36 +163,45 @@ class ScenarioRun {
     const { resolved, scenario } = this;
     if (!resolved.video) return undefined;
     const width = resolved.profile.profile.motion.analysisWidth;
-    const paths = [resolved.video, ...resolved.plays.values()];
-    const fixtures = new Map<string, LumaFixture>();
-    for (const path of paths) if (!fixtures.has(path)) fixtures.set(path, await lumaFixture(path, width));
-    const base = fixtures.get(resolved.video)!;
-    for (const [path, fixture] of fixtures) {
-      if (
-        Math.abs(fixture.fps - base.fps) > 1e-6 ||
-        fixture.sourceWidth !== base.sourceWidth ||
-        fixture.sourceHeight !== base.sourceHeight
-      ) {
+    const unique = [...new Set([resolved.video, ...resolved.plays.values()])];
+    const infos = await Promise.all(unique.map((path) => probe(path)));
+    const base = infos[0]!;
+    unique.forEach((path, i) => {
+      const info = infos[i]!;
+      if (Math.abs(info.fps - base.fps) > 1e-6 || info.width !== base.width || info.height !== base.height) {
         throw new Error(
-          `${path}: every video of a scenario needs the same size and frame rate as ${resolved.video} (${base.sourceWidth}x${base.sourceHeight} at ${base.fps} fps; got ${fixture.sourceWidth}x${fixture.sourceHeight} at ${fixture.fps} fps)`,
+          `${path}: every video of a scenario needs the size and frame rate of ${resolved.video} (${base.width}x${base.height} at ${base.fps} fps; got ${info.width}x${info.height} at ${info.fps} fps)`,
         );
       }
-    }
+    });
     const plays = scenario.timeline.flatMap((action, i) =>
       action.do === 'play' ? [{ atMs: action.at, path: resolved.plays.get(i)!, loop: action.loop }] : [],
     );
-    const frameCounts = new Map([...fixtures].map(([path, f]) => [path, f.frames.length]));
+    const frameCountOf = (i: number) =>
+      infos[i]!.frameCount ?? Math.round((infos[i]!.durationMs * infos[i]!.fps) / 1000);
+    const frameCounts = new Map(unique.map((path, i) => [path, frameCountOf(i)]));
     const timeline = new CameraTimeline(
-      { path: resolved.video, frameCount: base.frames.length },
+      { path: resolved.video, frameCount: frameCounts.get(resolved.video)! },
       plays,
-      base.frameMs,
+      1000 / base.fps,
       scenario.durationMs,
       frameCounts,
     );
-    const source =
+    // Decoding (for the detector) and composing (for the recorder) run side by side.
+    const [decoded, source] = await Promise.all([
+      Promise.all(unique.map((path) => lumaFixture(path, width))),
       timeline.singleFile && plays.length === 0
-        ? resolved.video
-        : await composeTimeline(timeline, base.fps, this.workDir);
+        ? Promise.resolve(resolved.video)
+        : composeTimeline(timeline, base.fps, this.workDir),
+    ]);
+    const fixtures = new Map(unique.map((path, i) => [path, decoded[i]!]));
+    for (const [path, fixture] of fixtures) {
+      if (fixture.frames.length !== frameCounts.get(path)) {
+        throw new Error(
+          `${path}: the container says ${frameCounts.get(path)} frames, decoding gave ${fixture.frames.length}`,
+        );
+      }
+    }
     return { timeline, source, fixtures, fps: base.fps };
   }
 
@@ -224,7 +235,15 @@ class ScenarioRun {
     });
 
     this.fsBucket = new FsBucket(join(this.workDir, 'bucket'));
-    this.bucket = new OutageBucket(this.fsBucket);
+    const fsBucket = this.fsBucket;
+    this.bucket = new OutageBucket(fsBucket, 'replay://bucket', (key) => {
+      // Decoding a stored clip for the tape overlaps with the rest of the run.
+      if (key.endsWith('.mp4') && !this.videoFacts.has(key)) {
+        const facts = videoFacts(join(fsBucket.root, key));
+        facts.catch(() => undefined);
+        this.videoFacts.set(key, facts);
+      }
+    });
     this.agent = new Agent({
       deviceId: scenario.device.id,
       profile: resolved.profile,
@@ -542,16 +561,18 @@ class ScenarioRun {
       },
     ];
     const clipEvents: Array<{ key: string; sha256: string; bytes: number }> = [];
+    const objectsPromise = this.objectLines();
+    const messages = await Promise.all(this.sniffed.map((sniffed) => this.messageLine(sniffed, clipEvents)));
     let action = 0;
-    for (let i = 0; i <= this.sniffed.length; i++) {
+    for (let i = 0; i <= messages.length; i++) {
       while (action < this.actionLines.length && this.actionLines[action]!.seqInTape === i) {
         lines.push(this.actionLines[action++]!.line);
       }
-      const sniffed = this.sniffed[i];
-      if (!sniffed) continue;
-      lines.push(await this.messageLine(sniffed, clipEvents));
+      const message = messages[i];
+      if (message) lines.push(message);
     }
-    const objects = await this.objectLines(clipEvents);
+    const objects = await objectsPromise;
+    this.checkClipEvents(objects, clipEvents);
     lines.push(...objects);
     const counts = countEvents(lines);
     lines.push({ end: { t: scenario.durationMs, counts } });
@@ -600,42 +621,52 @@ class ScenarioRun {
     return line;
   }
 
-  private async objectLines(
-    clipEvents: Array<{ key: string; sha256: string; bytes: number }>,
-  ): Promise<TapeObject[]> {
+  private async objectLines(): Promise<Array<TapeObject & { stored: { bytes: number; sha256: string } }>> {
     const bucket = this.fsBucket!;
-    const lines: TapeObject[] = [];
-    for await (const summary of bucket.list('')) {
-      const head = await bucket.head(summary.key);
-      const path = join(bucket.root, summary.key);
-      const { sha256: storedSha, ...metadata } = head?.metadata ?? {};
-      const line: TapeObject = { object: summary.key, metadata };
-      if (summary.key.endsWith('.mp4')) {
-        line['video'] = await videoFacts(path);
-      } else {
-        const file = await fileSha256(path);
-        line['bytes'] = file.bytes;
-        line['sha256'] = file.sha256;
-        if (summary.key.endsWith('.jpg')) {
-          const facts = await jpegFacts(await readFile(path));
-          line['width'] = facts.width;
-          line['height'] = facts.height;
+    const keys: Array<{ key: string; bytes: number }> = [];
+    for await (const summary of bucket.list('')) keys.push(summary);
+    return Promise.all(
+      keys.map(async (summary) => {
+        const head = await bucket.head(summary.key);
+        const path = join(bucket.root, summary.key);
+        const { sha256: storedSha, ...metadata } = head?.metadata ?? {};
+        const line: TapeObject = { object: summary.key, metadata };
+        if (summary.key.endsWith('.mp4')) {
+          line['video'] = await (this.videoFacts.get(summary.key) ?? videoFacts(path));
+        } else {
+          const data = await readFile(path);
+          const file = await fileSha256(path);
+          line['bytes'] = file.bytes;
+          line['sha256'] = file.sha256;
+          if (summary.key.endsWith('.jpg')) {
+            const facts = await jpegFacts(data);
+            line['width'] = facts.width;
+            line['height'] = facts.height;
+          }
         }
-      }
-      for (const event of clipEvents.filter((e) => e.key === summary.key)) {
-        if (event.sha256 !== (storedSha ?? head?.sha256) || event.bytes !== summary.bytes) {
-          this.problems.push(
-            `clip event for ${summary.key} says ${event.bytes} bytes / ${event.sha256.slice(0, 12)}…, the bucket holds ${summary.bytes} bytes / ${String(storedSha).slice(0, 12)}…`,
-          );
-        }
-      }
-      lines.push(line);
-    }
+        return Object.assign(line, {
+          stored: { bytes: summary.bytes, sha256: storedSha ?? head?.sha256 ?? '' },
+        });
+      }),
+    );
+  }
+
+  /** A clip event must name an object the bucket holds, with its size and checksum. */
+  private checkClipEvents(
+    objects: Array<TapeObject & { stored: { bytes: number; sha256: string } }>,
+    clipEvents: Array<{ key: string; sha256: string; bytes: number }>,
+  ): void {
     for (const event of clipEvents) {
-      if (!lines.some((line) => line.object === event.key))
+      const object = objects.find((o) => o.object === event.key);
+      if (!object) {
         this.problems.push(`clip event for ${event.key}, but the bucket has no such object`);
+      } else if (object.stored.sha256 !== event.sha256 || object.stored.bytes !== event.bytes) {
+        this.problems.push(
+          `clip event for ${event.key} says ${event.bytes} bytes / ${event.sha256.slice(0, 12)}…, the bucket holds ${object.stored.bytes} bytes / ${object.stored.sha256.slice(0, 12)}…`,
+        );
+      }
     }
-    return lines;
+    for (const object of objects) delete (object as Partial<typeof object>).stored;
   }
 
   // ------------------------------------------------------------------ helpers

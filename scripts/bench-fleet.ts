@@ -1,0 +1,99 @@
+/**
+ * 1,000 doorbells (FLEET_COUNT) against the embedded broker for 60 simulated seconds (FLEET_SECONDS), each ringing
+ * about every 10 s and watching the shared porch fixture; one subscriber counts every event. Time runs FLEET_SPEED
+ * times faster than the wall clock (default 1: real time). Ends with one JSON line.
+ */
+
+import { resolve } from 'node:path';
+import mqtt from 'mqtt';
+import { loadProfile } from '../src/config/load-profile.js';
+import { Fleet } from '../src/fleet/fleet.js';
+import { SpeedClock } from '../src/fleet/virtual-driver.js';
+import { printResult, round } from './lib/stats.js';
+
+const COUNT = Number(process.env['FLEET_COUNT'] ?? 1000);
+const SECONDS = Number(process.env['FLEET_SECONDS'] ?? 60);
+const SPEED = Number(process.env['FLEET_SPEED'] ?? 1);
+const VIDEO = resolve(
+  import.meta.dirname,
+  '..',
+  'fixtures/video',
+  `${process.env['FLEET_VIDEO'] ?? 'porch-loop'}.mp4`,
+);
+
+const loaded = await loadProfile(process.env['FLEET_PROFILE'] ?? 'wired-1080p');
+if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+const clock = SPEED === 1 ? undefined : new SpeedClock(SPEED);
+const fleet = new Fleet({
+  count: COUNT,
+  profile: loaded.value.profile,
+  video: VIDEO,
+  port: 0,
+  ringEveryS: 10,
+  connectRate: Number(process.env['FLEET_CONNECT_RATE'] ?? 500),
+  ...(clock ? { clock } : {}),
+});
+
+let peakRss = 0;
+const sample = () => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+};
+const started = performance.now();
+clock?.run();
+const startPromise = fleet.start();
+// The broker is up once start() has detected motion and listened; the counter connects as soon as it has a URL.
+while (!fleet.brokerUrl) await new Promise((r) => setTimeout(r, 10));
+const counter = mqtt.connect(fleet.brokerUrl, { clientId: 'bench-fleet-counter', clean: true });
+await new Promise<void>((ok) => counter.once('connect', () => ok()));
+let received = 0;
+counter.on('message', () => received++);
+await counter.subscribeAsync('doorbell/+/events/#', { qos: 1 });
+await startPromise;
+const connectS = (performance.now() - started) / 1000;
+process.stderr.write(`bench-fleet: ${fleet.devices.length} devices started in ${connectS.toFixed(1)} s\n`);
+
+const runStart = performance.now();
+let lastSent = 0;
+let connectedAtEnd = 0;
+await new Promise<void>((done) => {
+  const timer = setInterval(() => {
+    sample();
+    const stats = fleet.stats();
+    const elapsed = (performance.now() - runStart) / 1000;
+    process.stderr.write(
+      `  ${(elapsed * SPEED).toFixed(0)} s: ${stats.connected}/${stats.devices} connected, ${stats.eventsSent - lastSent} events in the last second, ${received} received, rss ${stats.rssMb} MB\n`,
+    );
+    lastSent = stats.eventsSent;
+    if (elapsed * SPEED >= SECONDS) {
+      clearInterval(timer);
+      connectedAtEnd = stats.connected;
+      done();
+    }
+  }, 1000);
+});
+fleet.quiesce();
+clock?.halt();
+const sent = fleet.stats().eventsSent;
+// Drain: everything sent must arrive (QoS 1); give up after 30 s without progress.
+let last = -1;
+let still = 0;
+while (received < sent && still < 300) {
+  await new Promise((r) => setTimeout(r, 100));
+  still = received === last ? still + 1 : 0;
+  last = received;
+}
+sample();
+await counter.endAsync();
+await fleet.stop();
+printResult({
+  bench: 'fleet',
+  devices: COUNT,
+  connected: connectedAtEnd,
+  sim_s: SECONDS,
+  speed: SPEED,
+  connect_s: round(connectS, 2),
+  events_sent: sent,
+  events_received: received,
+  lost: sent - received,
+  rss_mb: Math.round(peakRss / 2 ** 20),
+});
