@@ -11,6 +11,7 @@ import { DurableOutbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
 import { seededRandom, seedFrom } from '../util/random.js';
+import { MemoryOutbox } from './memory-outbox.js';
 import type { MotionTimeline } from './motion-timeline.js';
 
 export interface FleetDeviceOptions {
@@ -18,8 +19,10 @@ export interface FleetDeviceOptions {
   profile: DeviceProfile;
   clock: Clock;
   connection: BrokerConnection;
-  /** Sequence counter and outbox live under dataDir/<deviceId>. */
+  /** Sequence counter and outbox live under dataDir/<deviceId> when durable. */
   dataDir: string;
+  /** Keep seq and outbox on disk like a real device (default: in memory; see MemoryOutbox). */
+  durable?: boolean;
   logger: Logger;
   /** Shared motion of the fixture this device "watches", replayed with a per-device phase. */
   motion?: MotionTimeline;
@@ -63,15 +66,24 @@ export class FleetDevice {
     if (this.started) return;
     this.started = true;
     const { options } = this;
-    const dir = join(options.dataDir, options.deviceId);
-    const seq = new PersistentCounter(join(dir, 'seq'));
-    const outbox = new DurableOutbox(join(dir, 'outbox'));
+    let nextSeq: () => number;
+    let outbox: DurableOutbox;
+    if (options.durable) {
+      const dir = join(options.dataDir, options.deviceId);
+      const seq = new PersistentCounter(join(dir, 'seq'));
+      nextSeq = () => seq.next();
+      outbox = new DurableOutbox(join(dir, 'outbox'));
+    } else {
+      let seq = 0;
+      nextSeq = () => ++seq;
+      outbox = new MemoryOutbox(join(options.dataDir, 'memory-outbox'));
+    }
     const doorbell = new Doorbell({
       deviceId: options.deviceId,
       profile: options.profile,
       clock: options.clock,
       bus: this.bus,
-      nextSeq: () => seq.next(),
+      nextSeq,
       ...(options.bootMs === undefined ? {} : { bootMs: options.bootMs }),
     });
     this.doorbell = doorbell;

@@ -28,7 +28,7 @@ export interface FleetOptions {
   ringEveryS?: number;
   /** New MQTT connections per second (staggered connects). Default 200. */
   connectRate?: number;
-  /** Per-device state (seq, outbox); default a temp folder removed on stop. */
+  /** Per-device seq and outbox on disk under this folder (durable devices); default: in memory. */
   dataDir?: string;
   idPrefix?: string;
   logger?: Logger;
@@ -112,6 +112,7 @@ export class Fleet {
           clock: this.clock,
           connection,
           dataDir: this.dataDir,
+          durable: !this.ownDataDir,
           logger: this.logger,
           ...(this.motion ? { motion: this.motion } : {}),
           ringEveryMs: (options.ringEveryS ?? 10) * 1000,

@@ -4,23 +4,25 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../../log/logger.js';
 import { compareTapes } from '../../replay/compare.js';
 import { goldenPathFor } from '../../replay/golden.js';
-import { type JunitCase, junitXml } from '../../replay/junit.js';
+import { type JunitCase, type JunitSuite, junitXml } from '../../replay/junit.js';
 import { type ReplayProgress, runScenario } from '../../replay/runner.js';
-import { loadScenario, scenarioJsonSchema } from '../../replay/scenario.js';
+import { loadScenario, type ResolvedScenario, scenarioJsonSchema } from '../../replay/scenario.js';
 import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
 
 export const command: CliCommand = {
-  summary: 'replay a scenario on a virtual clock; write, or compare against, a golden event tape',
+  summary: 'replay scenarios on a virtual clock; write, or compare against, golden event tapes',
   usage:
-    'doorbell replay SCENARIO [--record TAPE] [--expect TAPE] [--update] [--speed max|N] [--junit FILE]\n' +
-    '               [--keep] [--verbose]        SCENARIO: a name in fixtures/scenarios or a JSON file\n' +
-    'doorbell replay --schema                   print the scenario JSON Schema',
+    'doorbell replay SCENARIO… [--golden | --expect TAPE] [--update] [--record TAPE] [--speed max|N] [--junit FILE]\n' +
+    '               [--keep] [--verbose]     SCENARIO: a name in fixtures/scenarios or a JSON file\n' +
+    '  --golden compares with <scenario>.tape.jsonl next to the scenario; --update rewrites it (or --expect TAPE)\n' +
+    'doorbell replay --schema                print the scenario JSON Schema',
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
       options: {
         record: { type: 'string' },
         expect: { type: 'string' },
+        golden: { type: 'boolean' },
         update: { type: 'boolean' },
         speed: { type: 'string' },
         junit: { type: 'string' },
@@ -35,87 +37,109 @@ export const command: CliCommand = {
       writeLine(io.stdout, JSON.stringify(scenarioJsonSchema(), null, 2));
       return 0;
     }
-    const [target, ...extra] = positionals;
-    if (!target || extra.length > 0) throw new UsageError('replay which scenario? doorbell replay SCENARIO');
+    if (positionals.length === 0) throw new UsageError('replay which scenario? doorbell replay SCENARIO');
+    if (positionals.length > 1 && (values.record || values.expect)) {
+      throw new UsageError('--record and --expect take one scenario; use --golden for several');
+    }
     const speed = speedFrom(values.speed);
-    const loaded = await loadScenario(target, io.cwd);
-    if (!loaded.ok) {
-      for (const error of loaded.errors) writeLine(io.stderr, error);
-      throw new UsageError(`${loaded.errors.length} problem(s) in the scenario`, 2);
-    }
-    const resolved = loaded.value;
-    const { scenario } = resolved;
-    const goldenPath = values.expect
-      ? resolve(io.cwd, values.expect)
-      : values.update
-        ? goldenPathFor(resolved.source)
-        : undefined;
-    const bar = progressBar(io);
-    const result = await runScenario(resolved, {
-      speed,
-      ...(values.keep ? { keepWorkDir: true } : {}),
-      ...(values.verbose ? { logger: createLogger({ deviceId: scenario.device.id }) } : {}),
-      ...(bar ? { onProgress: bar.update } : {}),
-    }).finally(() => bar?.done());
-
-    if (values.record) writeFile(resolve(io.cwd, values.record), result.text);
-    const cases: JunitCase[] = [];
-    let failed = false;
-    const speedup = result.simMs / Math.max(1, result.wallMs);
-    writeLine(
-      io.stdout,
-      `replayed ${scenario.name}: ${(result.simMs / 1000).toFixed(1)} s simulated in ${(result.wallMs / 1000).toFixed(2)} s (${speedup.toFixed(1)}x); ` +
-        `${result.tape.length} tape lines; ${summarizeCounts(result.counts)}`,
-    );
-    for (const check of result.expectations) {
-      writeLine(io.stdout, `  ${check.ok ? 'ok  ' : 'FAIL'} expect ${check.label} (got ${check.actual})`);
-      cases.push({
-        name: `expect ${check.label}`,
-        ...(check.ok ? {} : { failure: `expected ${check.label}, got ${check.actual}` }),
-      });
-      failed ||= !check.ok;
-    }
-    for (const problem of result.problems) writeLine(io.stdout, `  FAIL ${problem}`);
-    cases.push({
-      name: 'replay ran cleanly',
-      ...(result.problems.length > 0 ? { failure: result.problems.join('\n') } : {}),
-    });
-    failed ||= result.problems.length > 0;
-
-    if (goldenPath) {
-      if (values.update) {
-        writeFile(goldenPath, result.text);
-        writeLine(io.stdout, `  golden tape written: ${goldenPath}`);
-      } else {
-        let golden: string | undefined;
-        try {
-          golden = readFileSync(goldenPath, 'utf8');
-        } catch {
-          throw new UsageError(
-            `--expect ${goldenPath}: cannot read the golden tape (record one with --update)`,
-            2,
-          );
-        }
-        const diff = compareTapes(golden, result.text);
-        if (diff.equal) writeLine(io.stdout, `  ok   tape matches ${goldenPath}`);
-        else {
-          writeLine(io.stdout, `  FAIL tape differs from ${goldenPath}`);
-          writeLine(io.stdout, diff.report);
-          failed = true;
-        }
-        cases.push({ name: 'tape matches the golden', ...(diff.equal ? {} : { failure: diff.report }) });
+    const loaded = [];
+    for (const target of positionals) {
+      const scenario = await loadScenario(target, io.cwd);
+      if (!scenario.ok) {
+        for (const error of scenario.errors) writeLine(io.stderr, error);
+        throw new UsageError(`${scenario.errors.length} problem(s) in the scenario ${target}`, 2);
       }
+      loaded.push(scenario.value);
     }
-    if (result.workDir) writeLine(io.stdout, `  kept: ${result.workDir}`);
-    if (values.junit) {
-      writeFile(
-        resolve(io.cwd, values.junit),
-        junitXml([{ name: scenario.name, time: result.wallMs / 1000, cases }]),
-      );
+    const suites: JunitSuite[] = [];
+    let failed = false;
+    for (const resolved of loaded) {
+      const outcome = await replayOne(resolved, values, speed, io);
+      suites.push(outcome.suite);
+      failed ||= outcome.failed;
     }
+    if (values.junit) writeFile(resolve(io.cwd, values.junit), junitXml(suites));
     return failed ? 1 : 0;
   },
 };
+
+interface ReplayFlags {
+  record?: string | undefined;
+  expect?: string | undefined;
+  golden?: boolean | undefined;
+  update?: boolean | undefined;
+  keep?: boolean | undefined;
+  verbose?: boolean | undefined;
+}
+
+async function replayOne(
+  resolved: ResolvedScenario,
+  values: ReplayFlags,
+  speed: number | 'max',
+  io: CliIo,
+): Promise<{ suite: JunitSuite; failed: boolean }> {
+  const { scenario } = resolved;
+  const goldenPath = values.expect
+    ? resolve(io.cwd, values.expect)
+    : values.update || values.golden
+      ? goldenPathFor(resolved.source)
+      : undefined;
+  const bar = progressBar(io);
+  const result = await runScenario(resolved, {
+    speed,
+    ...(values.keep ? { keepWorkDir: true } : {}),
+    ...(values.verbose ? { logger: createLogger({ deviceId: scenario.device.id }) } : {}),
+    ...(bar ? { onProgress: bar.update } : {}),
+  }).finally(() => bar?.done());
+
+  if (values.record) writeFile(resolve(io.cwd, values.record), result.text);
+  const cases: JunitCase[] = [];
+  let failed = false;
+  const speedup = result.simMs / Math.max(1, result.wallMs);
+  writeLine(
+    io.stdout,
+    `replayed ${scenario.name}: ${(result.simMs / 1000).toFixed(1)} s simulated in ${(result.wallMs / 1000).toFixed(2)} s (${speedup.toFixed(1)}x); ` +
+      `${result.tape.length} tape lines; ${summarizeCounts(result.counts)}`,
+  );
+  for (const check of result.expectations) {
+    writeLine(io.stdout, `  ${check.ok ? 'ok  ' : 'FAIL'} expect ${check.label} (got ${check.actual})`);
+    cases.push({
+      name: `expect ${check.label}`,
+      ...(check.ok ? {} : { failure: `expected ${check.label}, got ${check.actual}` }),
+    });
+    failed ||= !check.ok;
+  }
+  for (const problem of result.problems) writeLine(io.stdout, `  FAIL ${problem}`);
+  cases.push({
+    name: 'replay ran cleanly',
+    ...(result.problems.length > 0 ? { failure: result.problems.join('\n') } : {}),
+  });
+  failed ||= result.problems.length > 0;
+
+  if (goldenPath) {
+    if (values.update) {
+      writeFile(goldenPath, result.text);
+      writeLine(io.stdout, `  golden tape written: ${goldenPath}`);
+    } else {
+      let golden: string | undefined;
+      try {
+        golden = readFileSync(goldenPath, 'utf8');
+      } catch {
+        throw new UsageError(`${goldenPath}: cannot read the golden tape (record one with --update)`, 2);
+      }
+      const diff = compareTapes(golden, result.text);
+      if (diff.equal) writeLine(io.stdout, `  ok   tape matches ${goldenPath}`);
+      else {
+        writeLine(io.stdout, `  FAIL tape differs from ${goldenPath}`);
+        writeLine(io.stdout, diff.report);
+        failed = true;
+      }
+      cases.push({ name: 'tape matches the golden', ...(diff.equal ? {} : { failure: diff.report }) });
+    }
+  }
+  if (result.workDir) writeLine(io.stdout, `  kept: ${result.workDir}`);
+  return { suite: { name: scenario.name, time: result.wallMs / 1000, cases }, failed };
+}
 
 function speedFrom(value: string | undefined): number | 'max' {
   if (value === undefined || value === 'max') return 'max';
