@@ -73,19 +73,8 @@ export interface UploadedObject {
 }
 
 /** Emitted only after the bucket confirmed every object of the clip (size + sha256). */
-export interface UploadedClip extends UploadedObject {
+export interface UploadedClip extends UploadedObject, Omit<NormalizedClip, 'extraMetadata'> {
   entryId: string;
-  deviceId: string;
-  clipId: string;
-  eventId: string;
-  trigger: string;
-  recordedAt: string;
-  startedAt?: string;
-  endedAt?: string;
-  retentionDays: number;
-  retainUntil: string;
-  encrypted: boolean;
-  legalHold: boolean;
   /** Bucket.describe(), e.g. "s3://clips" or "file:///var/doorbell/bucket". */
   bucket: string;
   thumbnail?: UploadedObject;
