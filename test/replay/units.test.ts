@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { checkExpectations } from '../../src/replay/expectations.js';
 import { junitXml } from '../../src/replay/junit.js';
 import { areaDownscaler } from '../../src/replay/luma-frames.js';
 import { BucketOutageError, OutageBucket } from '../../src/replay/outage-bucket.js';
-import { resolveScenario, scenarioJsonSchema } from '../../src/replay/scenario.js';
+import { resolveScenario, SCENARIOS_DIR, scenarioJsonSchema } from '../../src/replay/scenario.js';
 import { canonicalJson, countEvents, parseTape, serializeTape } from '../../src/replay/tape.js';
 import { PublishSniffer, type WirePublish } from '../../src/replay/wire-proxy.js';
 import { FsBucket } from '../../src/storage/fs-bucket.js';
@@ -104,8 +104,13 @@ describe('scenario validation', () => {
     if (!sealed.ok) expect(sealed.errors[0]).toContain('encryption');
   });
 
-  it('exports a JSON Schema for editors', () => {
+  it('exports a JSON Schema for editors, and the committed copy is current', () => {
     const schema = scenarioJsonSchema() as { properties: Record<string, unknown>; required: string[] };
+    const committed = JSON.parse(readFileSync(join(SCENARIOS_DIR, 'scenario.schema.json'), 'utf8'));
+    expect(
+      committed,
+      'regenerate: doorbell replay --schema > fixtures/scenarios/scenario.schema.json',
+    ).toEqual(schema);
     expect(Object.keys(schema.properties)).toEqual(
       expect.arrayContaining(['name', 'video', 'timeline', 'expect']),
     );
