@@ -17,25 +17,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MotionSettingsInput, Sensitivity } from '../src/motion/settings.js';
 import { MotionSettingsSchema, SENSITIVITIES } from '../src/motion/settings.js';
+import { seededRandom } from '../src/util/random.js';
 import { openRawVideoEncoder } from '../src/video/ffmpeg.js';
 import { roundMs } from '../src/video/frames.js';
 
 const WIDTH = 640;
 const HEIGHT = 360;
 const FPS = 15;
-
-// ---------------------------------------------------------------- seeded randomness
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------- drawing on a packed layer (0 = transparent)
 
@@ -115,7 +103,7 @@ class BlotchyNoise {
 
 /** A porch: sided wall, window, door with a lamp, concrete floor with a doormat; static texture from the seed. */
 function renderPorch(seed: number): Uint8Array {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const rgb = new Uint8Array(WIDTH * HEIGHT * 3);
   const put = (x: number, y: number, [r, g, b]: Rgb, jitter: number) => {
     const i = (y * WIDTH + x) * 3;
@@ -286,7 +274,7 @@ function foliage(seed: number): {
   polygon: Array<[number, number]>;
   mask: Array<[number, number]>;
 } {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const leaves = Array.from({ length: 200 }, () => ({
     x: 30 + rand() * 130,
     y: 70 + rand() * 150,
@@ -535,7 +523,7 @@ function mergeByGap(intervals: Interval[], gapMs: number): Interval[] {
 async function build(spec: FixtureSpec, outDir: string): Promise<{ name: string; bytes: number }> {
   const frames = Math.round(spec.seconds * FPS);
   const porch = renderPorch(spec.seed);
-  const noise = mulberry32(spec.seed ^ 0x9e3779b9);
+  const noise = seededRandom(spec.seed ^ 0x9e3779b9);
   const actorLayer = new Layer(WIDTH, HEIGHT);
   const distractorLayer = new Layer(WIDTH, HEIGHT);
   const truthPrevious = new Uint32Array(WIDTH * HEIGHT);
