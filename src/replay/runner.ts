@@ -434,7 +434,10 @@ class ScenarioRun {
    * microtasks when nothing did; and for the wire only when the device emitted something.
    */
   private async settleAfter(activityBefore: number): Promise<void> {
+    const started = performance.now();
     await this.agent!.settled();
+    const spent = performance.now() - started;
+    if (spent > 1) this.timings['device-work'] = Math.round((this.timings['device-work'] ?? 0) + spent);
     if (this.activity !== activityBefore) await this.settle();
   }
 
