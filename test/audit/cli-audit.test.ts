@@ -1,11 +1,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
-import { type CliCommand, type CliIo, UsageError } from '../../src/cli/io.js';
 import { VirtualClock } from '../../src/clock/virtual-clock.js';
+import { runInProcess } from '../helpers/cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -24,21 +23,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  stderr.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: {}, cwd: dir };
-  const code = await runCommand(args, io);
-  return { code, stdout: out, stderr: err };
-}
+const cli = (args: string[]) => runInProcess(args, { cwd: dir });
 
 describe('doorbell audit verify', () => {
   it('reports ok, the record count and the head for the default log', async () => {
@@ -76,18 +61,3 @@ describe('doorbell audit verify', () => {
     expect(result.stderr).toMatch(/nope\.jsonl not found/);
   });
 });
-
-/**
- * What src/cli/main.ts does for one command (main.ts itself cannot be imported under vitest: its shebang line
- * breaks vite's dynamic-import transform): run it, turn a UsageError into one line and its exit code.
- */
-async function runCommand([name, ...args]: string[], io: CliIo): Promise<number> {
-  const { command } = (await import(`../../src/cli/commands/${name}.ts`)) as { command: CliCommand };
-  try {
-    return await command.run(args, io);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`doorbell ${name}: ${error.message}\n`);
-    return error.exitCode;
-  }
-}

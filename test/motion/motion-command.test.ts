@@ -1,47 +1,9 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { command } from '../../src/cli/commands/motion.js';
-import { type CliIo, UsageError } from '../../src/cli/io.js';
-
-/** What src/cli/main.ts does around a command: user errors become one line and an exit code. */
-async function main(argv: string[], io: CliIo): Promise<number> {
-  const [name, ...args] = argv;
-  expect(name).toBe('motion');
-  try {
-    return await command.run(args, io);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`doorbell motion: ${error.message}\n`);
-      return error.exitCode;
-    }
-    throw error;
-  }
-}
-
-function fakeIo(): CliIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  return {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: {},
-    cwd: process.cwd(),
-    out: () => out,
-    err: () => err,
-  };
-}
+import { runCli } from '../../src/cli/run.js';
+import { captureIo } from '../helpers/cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -53,8 +15,8 @@ afterAll(async () => {
 
 describe('doorbell motion', () => {
   it('prints one JSON object per event with type, ptsMs, score, box and zones', async () => {
-    const io = fakeIo();
-    expect(await main(['motion', 'fixtures/video/person-crossing.mp4', '--json'], io)).toBe(0);
+    const io = captureIo();
+    expect(await runCli(['motion', 'fixtures/video/person-crossing.mp4', '--json'], io)).toBe(0);
     const lines = io.out().trim().split('\n');
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toEqual({
@@ -69,18 +31,18 @@ describe('doorbell motion', () => {
   });
 
   it('prints readable lines and a summary without --json', async () => {
-    const io = fakeIo();
-    expect(await main(['motion', 'fixtures/video/small-animal.mp4', '--sensitivity', 'high'], io)).toBe(0);
+    const io = captureIo();
+    expect(await runCli(['motion', 'fixtures/video/small-animal.mp4', '--sensitivity', 'high'], io)).toBe(0);
     expect(io.out()).toMatch(/^start\s+1\.\d{3} s {2}score 0\.\d\d {2}box x=/m);
     expect(io.out()).toMatch(/^\d+ events; 135 frames .* at high sensitivity$/m);
   });
 
   it('applies masks from a --zones file (a fixture ground truth works)', async () => {
-    const without = fakeIo();
-    await main(['motion', 'fixtures/video/foliage-masked.mp4', '--json'], without);
+    const without = captureIo();
+    await runCli(['motion', 'fixtures/video/foliage-masked.mp4', '--json'], without);
     expect(without.out()).toContain('"start"');
-    const masked = fakeIo();
-    const code = await main(
+    const masked = captureIo();
+    const code = await runCli(
       [
         'motion',
         'fixtures/video/foliage-masked.mp4',
@@ -95,9 +57,9 @@ describe('doorbell motion', () => {
   });
 
   it('writes heat-map PNGs with --debug-dir', async () => {
-    const io = fakeIo();
+    const io = captureIo();
     const debugDir = join(dir, 'heat');
-    await main(['motion', 'fixtures/video/person-crossing.mp4', '--json', '--debug-dir', debugDir], io);
+    await runCli(['motion', 'fixtures/video/person-crossing.mp4', '--json', '--debug-dir', debugDir], io);
     const files = (await readdir(debugDir)).sort();
     expect(files.length).toBeGreaterThan(50);
     expect(files.some((f) => f.endsWith('-start.png'))).toBe(true);
@@ -109,8 +71,8 @@ describe('doorbell motion', () => {
   it('exits 2 with one clear line for a file that is not a video', async () => {
     const bad = join(dir, 'bad.mp4');
     await writeFile(bad, 'not a video');
-    const io = fakeIo();
-    expect(await main(['motion', bad], io)).toBe(2);
+    const io = captureIo();
+    expect(await runCli(['motion', bad], io)).toBe(2);
     expect(io.err()).toBe(
       `doorbell motion: cannot decode ${bad}: Invalid data found when processing input\n`,
     );
@@ -127,8 +89,8 @@ describe('doorbell motion', () => {
       ['motion', 'fixtures/video/quiet-porch.mp4', '--zones', zones],
       ['motion', join(dir, 'missing.mp4')],
     ]) {
-      const io = fakeIo();
-      expect(await main(args, io), args.join(' ')).toBe(2);
+      const io = captureIo();
+      expect(await runCli(args, io), args.join(' ')).toBe(2);
       expect(io.err().trim().split('\n')).toHaveLength(1);
     }
   });

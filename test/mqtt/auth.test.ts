@@ -1,9 +1,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { command as authCommand } from '../../src/cli/commands/auth.js';
-import type { CliIo } from '../../src/cli/io.js';
 import {
   BrokerAuth,
   hashPassword,
@@ -13,6 +11,7 @@ import {
   verifyPassword,
 } from '../../src/mqtt/auth.js';
 import { loadBrokerSecurity } from '../../src/mqtt/broker-security.js';
+import { captureIo } from '../helpers/cli.js';
 import { tempDir } from '../helpers/mqtt.js';
 
 const CHEAP = { logN: 10, r: 8, p: 1, keyLength: 32, saltLength: 16 };
@@ -148,33 +147,11 @@ describe('BrokerAuth', () => {
   });
 });
 
-function fakeIo(stdinText = ''): CliIo & { out(): string; err(): string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  stderr.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  return {
-    stdout,
-    stderr,
-    stdin: Readable.from([stdinText]),
-    env: {},
-    cwd: tempDir(),
-    out: () => out,
-    err: () => err,
-  };
-}
-
 describe('doorbell auth', () => {
   it('add-user writes a 0600 file with a scrypt hash the broker accepts; list and remove-user work', async () => {
     const dir = tempDir();
     const file = join(dir, 'users.json');
-    const io = fakeIo('s3cret-door\n');
+    const io = captureIo({ stdin: 's3cret-door\n', cwd: tempDir() });
     expect(
       await authCommand.run(
         ['add-user', file, '--user', 'front', '--role', 'device', '--device', 'front-door'],
@@ -187,7 +164,7 @@ describe('doorbell auth', () => {
     expect(text).not.toContain('s3cret-door');
     await authCommand.run(
       ['add-user', file, '--user', 'ha', '--role', 'integrator', '--password', 'integrator-pw'],
-      fakeIo(),
+      captureIo({ cwd: tempDir() }),
     );
 
     const security = await loadBrokerSecurity({ authFile: file });
@@ -199,11 +176,11 @@ describe('doorbell auth', () => {
       role: 'integrator',
     });
 
-    const listing = fakeIo();
+    const listing = captureIo({ cwd: tempDir() });
     await authCommand.run(['list', file], listing);
     expect(listing.out()).toBe('front\tdevice\tfront-door\nha\tintegrator\n');
-    await authCommand.run(['remove-user', file, '--user', 'ha'], fakeIo());
-    const after = fakeIo();
+    await authCommand.run(['remove-user', file, '--user', 'ha'], captureIo({ cwd: tempDir() }));
+    const after = captureIo({ cwd: tempDir() });
     await authCommand.run(['list', file], after);
     expect(after.out()).toBe('front\tdevice\tfront-door\n');
   });
@@ -211,26 +188,32 @@ describe('doorbell auth', () => {
   it('refuses bad input with one clear line', async () => {
     const file = join(tempDir(), 'users.json');
     await expect(
-      authCommand.run(['add-user', file, '--user', 'x', '--role', 'device'], fakeIo('longenough\n')),
+      authCommand.run(
+        ['add-user', file, '--user', 'x', '--role', 'device'],
+        captureIo({ stdin: 'longenough\n', cwd: tempDir() }),
+      ),
     ).rejects.toThrow(/--device ID is required/);
     await expect(
       authCommand.run(
         ['add-user', file, '--user', 'x', '--role', 'root', '--password', 'longenough'],
-        fakeIo(),
+        captureIo({ cwd: tempDir() }),
       ),
     ).rejects.toThrow(/--role "root": use one of device, integrator, admin/);
     await expect(
-      authCommand.run(['add-user', file, '--user', 'x', '--role', 'admin'], fakeIo('short\n')),
+      authCommand.run(
+        ['add-user', file, '--user', 'x', '--role', 'admin'],
+        captureIo({ stdin: 'short\n', cwd: tempDir() }),
+      ),
     ).rejects.toThrow(/at least 8 characters/);
     await expect(
       authCommand.run(
         ['add-user', file, '--user', 'bad name', '--role', 'admin', '--password', 'longenough'],
-        fakeIo(),
+        captureIo({ cwd: tempDir() }),
       ),
     ).rejects.toThrow(/username/);
-    await expect(authCommand.run(['remove-user', file, '--user', 'x'], fakeIo())).rejects.toThrow(
-      /no such file/,
-    );
+    await expect(
+      authCommand.run(['remove-user', file, '--user', 'x'], captureIo({ cwd: tempDir() })),
+    ).rejects.toThrow(/no such file/);
   });
 });
 

@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliCommand, type CliIo, UsageError } from '../../src/cli/io.js';
 import { encryptFile } from '../../src/privacy/envelope.js';
 import { ownerKeyId } from '../../src/privacy/owner-keys.js';
 import { FsBucket } from '../../src/storage/fs-bucket.js';
+import { runInProcess } from '../helpers/cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -17,17 +16,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: {}, cwd: dir };
-  const code = await runCommand(args, io);
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
+const cli = (args: string[]) => runInProcess(args, { cwd: dir });
 
 describe('doorbell keys / decrypt', () => {
   const clip = randomBytes(300_000);
@@ -108,18 +97,3 @@ describe('doorbell keys / decrypt', () => {
     expect(missing.stderr).toMatch(/not found/);
   });
 });
-
-/**
- * What src/cli/main.ts does for one command (main.ts itself cannot be imported under vitest: its shebang line
- * breaks vite's dynamic-import transform): run it, turn a UsageError into one line and its exit code.
- */
-async function runCommand([name, ...args]: string[], io: CliIo): Promise<number> {
-  const { command } = (await import(`../../src/cli/commands/${name}.ts`)) as { command: CliCommand };
-  try {
-    return await command.run(args, io);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`doorbell ${name}: ${error.message}\n`);
-    return error.exitCode;
-  }
-}
