@@ -1,11 +1,22 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { command } from '../../src/cli/commands/replay.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { UsageError } from '../../src/cli/io.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'doorbell-replay-cli-'));
+  dirs.push(dir);
+  return dir;
+}
 
 function io(cwd: string) {
   const stdout = new PassThrough();
@@ -20,7 +31,7 @@ function io(cwd: string) {
 
 describe('doorbell replay', () => {
   it('records a tape, passes against it, fails with a readable diff against a changed one, and writes JUnit', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'doorbell-replay-cli-'));
+    const dir = tempDir();
     const first = io(dir);
     expect(await command.run(['porch-light-at-night', '--record', 'tape.jsonl'], first.io)).toBe(0);
     expect(first.out()).toContain('expect motion.start = 0 (got 0)');
@@ -45,7 +56,7 @@ describe('doorbell replay', () => {
   }, 60_000);
 
   it('rejects a bad scenario with one line per problem and exit code 2', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'doorbell-replay-cli-'));
+    const dir = tempDir();
     writeFileSync(
       join(dir, 'bad.json'),
       JSON.stringify({

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,14 +16,17 @@ describe('determinism', () => {
     const second = await runScenario(loaded.value);
     expect(second.text).toBe(first.text);
 
-    const out = join(mkdtempSync(join(tmpdir(), 'doorbell-replay-test-')), 'tape.jsonl');
+    const dir = mkdtempSync(join(tmpdir(), 'doorbell-replay-test-'));
+    const out = join(dir, 'tape.jsonl');
     const child = spawnSync(
       process.execPath,
       ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'replay', 'broker-outage', '--record', out],
       { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
     );
     expect(child.status, child.stderr).toBe(0);
-    expect(readFileSync(out, 'utf8')).toBe(first.text);
+    const childTape = readFileSync(out, 'utf8');
+    rmSync(dir, { recursive: true, force: true });
+    expect(childTape).toBe(first.text);
     // The tape covers clip content, not just events: a decoded-frames hash of the stored MP4.
     expect(first.text).toMatch(/"decodedSha256":"[0-9a-f]{64}"/);
   }, 90_000);

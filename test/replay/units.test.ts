@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -294,6 +294,7 @@ describe('outage bucket', () => {
     expect(bucket.refusedCalls).toBe(2);
     bucket.setDown(false);
     await expect(bucket.put('k/a.txt', file, {})).resolves.toMatchObject({ bytes: 5 });
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
