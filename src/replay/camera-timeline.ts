@@ -102,7 +102,8 @@ export async function composeTimeline(timeline: CameraTimeline, fps: number, dir
   const inputs: string[] = [];
   const chains: string[] = [];
   timeline.segments.forEach((segment, i) => {
-    inputs.push('-i', segment.path);
+    // Read no further than the segment needs (trim alone would still decode the rest of the file).
+    inputs.push('-t', ((segment.endFrame + 1) / fps).toFixed(6), '-i', segment.path);
     chains.push(
       `[${i}:v:0]trim=start_frame=${segment.startFrame}:end_frame=${segment.endFrame},setpts=PTS-STARTPTS[s${i}]`,
     );
