@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { VideoError } from '../video/ffmpeg.js';
-import { locateFfmpeg } from '../video/locate.js';
+import { concatFrameRuns } from '../video/ffmpeg.js';
 
 /** A run of consecutive frames of one video file (never wrapping around its end). */
 export interface Segment {
@@ -99,46 +97,6 @@ export class CameraTimeline {
  */
 export async function composeTimeline(timeline: CameraTimeline, fps: number, dir: string): Promise<string> {
   const output = join(dir, 'camera-timeline.nut');
-  const inputs: string[] = [];
-  const chains: string[] = [];
-  timeline.segments.forEach((segment, i) => {
-    // Read no further than the segment needs (trim alone would still decode the rest of the file).
-    inputs.push('-t', ((segment.endFrame + 1) / fps).toFixed(6), '-i', segment.path);
-    chains.push(
-      `[${i}:v:0]trim=start_frame=${segment.startFrame}:end_frame=${segment.endFrame},setpts=PTS-STARTPTS[s${i}]`,
-    );
-  });
-  const labels = timeline.segments.map((_, i) => `[s${i}]`).join('');
-  const graph = `${chains.join(';')};${labels}concat=n=${timeline.segments.length}:v=1:a=0[out]`;
-  const args = [
-    '-v',
-    'error',
-    '-nostdin',
-    '-y',
-    ...inputs,
-    '-filter_complex',
-    graph,
-    '-map',
-    '[out]',
-    '-r',
-    String(fps),
-    '-c:v',
-    'rawvideo',
-    '-pix_fmt',
-    'yuv420p',
-    '-f',
-    'nut',
-    output,
-  ];
-  const stderr: string[] = [];
-  const child = spawn(locateFfmpeg().ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  if (code !== 0) {
-    throw new VideoError(`cannot compose the camera timeline: ${stderr.join('').trim().split('\n').pop()}`);
-  }
+  await concatFrameRuns(timeline.segments, fps, output);
   return output;
 }

@@ -7,10 +7,7 @@
  * into analysis frames in TypeScript: limited → full range like swscale's yuv420p→gray (round((Y−16)·255/219),
  * clamped), then an area (box) downscale to the analysis width.
  */
-import { spawn } from 'node:child_process';
-import { probe, VideoError } from '../video/ffmpeg.js';
-import { ByteReframer } from '../video/frames.js';
-import { locateFfmpeg } from '../video/locate.js';
+import { decodeRawYuv420, probe, VideoError } from '../video/ffmpeg.js';
 
 export interface LumaFixture {
   path: string;
@@ -55,52 +52,9 @@ async function decodeLuma(path: string, analysisWidth: number): Promise<LumaFixt
   if (!(info.fps > 0)) throw new VideoError(`cannot replay ${path}: no frame rate`);
   const width = Math.min(analysisWidth, info.width);
   const height = analysisHeight(info.width, info.height, width);
-  const frameBytes = (info.width * info.height * 3) / 2;
-  if (!Number.isInteger(frameBytes)) throw new VideoError(`cannot replay ${path}: odd picture size`);
   const downscale = areaDownscaler(info.width, info.height, width, height);
   const frames: Uint8Array[] = [];
-  const reframer = new ByteReframer();
-  const child = spawn(
-    locateFfmpeg().ffmpeg,
-    [
-      '-v',
-      'error',
-      '-nostdin',
-      '-i',
-      path,
-      '-map',
-      '0:v:0',
-      '-vsync',
-      'passthrough',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'yuv420p',
-      'pipe:1',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const stderr: string[] = [];
-  child.stderr.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
-  child.stdout.on('data', (chunk: Buffer) => {
-    reframer.push(chunk);
-    for (;;) {
-      const frame = reframer.take(frameBytes);
-      if (!frame) break;
-      frames.push(downscale(frame));
-    }
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  if (code !== 0) {
-    throw new VideoError(
-      `cannot decode ${path}: ${stderr.join('').trim().split('\n').pop() ?? `exit ${code}`}`,
-    );
-  }
-  if (frames.length === 0 || reframer.length > 0)
-    throw new VideoError(`cannot decode ${path}: no whole frames`);
+  await decodeRawYuv420(path, (frame) => frames.push(downscale(frame)));
   const frameMs = 1000 / info.fps;
   return {
     path,

@@ -825,3 +825,85 @@ export async function decodeToNullSink(file: string, options: { width?: number; 
     .output('-');
   await runToEnd(cmd, `cannot decode ${file}`, file, options.timeoutMs ?? 600_000);
 }
+
+/** Runs ffmpeg with arguments as given; stdout chunks go to `onStdout`. Rejects with its last error line. */
+async function runFfmpegArgs(
+  args: string[],
+  what: string,
+  onStdout?: (chunk: Buffer) => void,
+): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(locateFfmpeg().ffmpeg, ['-v', 'error', '-nostdin', ...args], {
+    stdio: ['ignore', onStdout ? 'pipe' : 'ignore', 'pipe'],
+  });
+  const stderr: string[] = [];
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
+  if (onStdout) child.stdout?.on('data', onStdout);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code !== 0)
+    throw new VideoError(`cannot ${what}: ${stderr.join('').trim().split('\n').pop() ?? `exit ${code}`}`);
+}
+
+/**
+ * Every coded frame of `file` as raw yuv420p at the source size, in presentation order. No scaling or pixel-format
+ * conversion happens in ffmpeg, so the bytes are the same on every ffmpeg build (H.264 decoding is bit-exact).
+ */
+export async function decodeRawYuv420(
+  file: string,
+  onFrame: (frame: Uint8Array) => void,
+): Promise<VideoInfo & { frames: number }> {
+  const info = await probe(file);
+  const frameBytes = (info.width * info.height * 3) / 2;
+  if (!Number.isInteger(frameBytes)) throw new VideoError(`cannot decode ${file}: odd picture size`);
+  const reframer = new ByteReframer();
+  let frames = 0;
+  const args = [
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
+    '-vsync',
+    'passthrough',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'yuv420p',
+    'pipe:1',
+  ];
+  await runFfmpegArgs(args, `decode ${file}`, (chunk) => {
+    reframer.push(chunk);
+    for (let frame = reframer.take(frameBytes); frame; frame = reframer.take(frameBytes)) {
+      frames++;
+      onFrame(frame);
+    }
+  });
+  if (frames === 0 || reframer.length > 0) throw new VideoError(`cannot decode ${file}: no whole frames`);
+  return { ...info, frames };
+}
+
+/** Frame-exact runs of source videos, concatenated into one lossless raw-yuv420p NUT file at `fps`. */
+export async function concatFrameRuns(
+  runs: ReadonlyArray<{ path: string; startFrame: number; endFrame: number }>,
+  fps: number,
+  output: string,
+): Promise<void> {
+  const inputs: string[] = [];
+  const chains: string[] = [];
+  runs.forEach((run, i) => {
+    // Read no further than the run needs (trim alone would still decode the rest of the file).
+    inputs.push('-t', ((run.endFrame + 1) / fps).toFixed(6), '-i', run.path);
+    chains.push(
+      `[${i}:v:0]trim=start_frame=${run.startFrame}:end_frame=${run.endFrame},setpts=PTS-STARTPTS[s${i}]`,
+    );
+  });
+  const labels = runs.map((_, i) => `[s${i}]`).join('');
+  const graph = `${chains.join(';')};${labels}concat=n=${runs.length}:v=1:a=0[out]`;
+  const args = ['-y', ...inputs, '-filter_complex', graph, '-map', '[out]', '-r', String(fps)];
+  await runFfmpegArgs(
+    [...args, '-c:v', 'rawvideo', '-pix_fmt', 'yuv420p', '-f', 'nut', output],
+    'join video runs',
+  );
+}

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DeviceProfileSchema } from '../../config/profile.js';
 import { asyncApiDocument, eventsJsonSchema } from '../../events/asyncapi.js';
 import { renderMqttDocs } from '../../events/catalog-docs.js';
+import { scenarioJsonSchema } from '../../replay/scenario.js';
 import { type CliCommand, UsageError, writeLine } from '../io.js';
 
 interface SchemaFlags {
@@ -12,6 +13,7 @@ interface SchemaFlags {
 
 const SCHEMAS: Record<string, (flags: SchemaFlags) => unknown> = {
   profile: () => z.toJSONSchema(DeviceProfileSchema, { io: 'input' }),
+  scenario: () => scenarioJsonSchema(),
   events: () => eventsJsonSchema(),
   asyncapi: (flags) =>
     asyncApiDocument({
