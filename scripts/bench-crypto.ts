@@ -67,6 +67,8 @@ async function upload(mode: Mode, run: number): Promise<number> {
     request = {
       ...base,
       clipFile: encryptedPath,
+      // Hashed while encrypting: the queue does not read the ciphertext again.
+      clipSha256: envelope.sha256,
       mode: 'move',
       encrypted: true,
       extraMetadata: envelope.metadata,

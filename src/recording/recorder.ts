@@ -98,10 +98,18 @@ export class Recorder {
       );
       const sealed = options.ownerPublicKey
         ? await this.encrypt(clipFile, thumbnailFile, options.ownerPublicKey)
-        : { clipFile, thumbnailFile, extraMetadata: undefined };
+        : {
+            clipFile,
+            thumbnailFile,
+            extraMetadata: undefined,
+            clipSha256: undefined,
+            thumbnailSha256: undefined,
+          };
       await options.queue.enqueue({
         clipFile: sealed.clipFile,
         thumbnailFile: sealed.thumbnailFile,
+        ...(sealed.clipSha256 ? { clipSha256: sealed.clipSha256 } : {}),
+        ...(sealed.thumbnailSha256 ? { thumbnailSha256: sealed.thumbnailSha256 } : {}),
         mode: 'move',
         deviceId: options.deviceId,
         clipId: plan.clipId,
@@ -122,16 +130,18 @@ export class Recorder {
     }
   }
 
+  /** Encrypts both files next to themselves; their sha256 comes from the encryption pass (no second read). */
   private async encrypt(clipFile: string, thumbnailFile: string, ownerPublicKey: KeyInput) {
     const clip = await encryptFile(clipFile, `${clipFile}.enc`, ownerPublicKey, { durable: false });
     const thumbnail = await encryptFile(thumbnailFile, `${thumbnailFile}.enc`, ownerPublicKey, {
       durable: false,
     });
-    void thumbnail;
     return {
       clipFile: `${clipFile}.enc`,
       thumbnailFile: `${thumbnailFile}.enc`,
       extraMetadata: clip.metadata,
+      clipSha256: clip.sha256,
+      thumbnailSha256: thumbnail.sha256,
     };
   }
 }

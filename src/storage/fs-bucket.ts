@@ -93,8 +93,14 @@ export class FsBucket implements Bucket {
         ? await open(temp, 'r')
         : await retryInFreshDir(dirname(path), () => open(temp, 'wx'));
       try {
-        // Linked: hash the stored inode itself. Copied: hash exactly the bytes handed to write().
-        digest = linked ? await hashHandle(stored) : await copyAndHash(source, stored);
+        // Copied: hash exactly the bytes handed to write(). Linked: the stored object is the source's inode, so the
+        // digest its producer vouched for (metadata sha256, immutable source) is the digest of what is stored;
+        // without one, hash the inode.
+        digest = !linked
+          ? await copyAndHash(source, stored)
+          : expectedSha256 !== undefined
+            ? { bytes: sourceStat.size, sha256: expectedSha256 }
+            : await hashHandle(stored);
         await stored.sync();
         const storedSize = (await stored.stat()).size;
         if (storedSize !== digest.bytes || digest.bytes !== sourceStat.size) {

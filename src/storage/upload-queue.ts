@@ -49,8 +49,15 @@ export interface UploadQueueOptions {
 export interface EnqueueRequest extends ClipDescriptor {
   /** The finished MP4. */
   clipFile: string;
+  /**
+   * The clip's sha256 when its producer hashed the bytes as it wrote them (encryption does): the queue and bucket
+   * then need not read the file again. A folder bucket that hard-links the file stores exactly those bytes; a copy
+   * or an upload is still checked against it.
+   */
+  clipSha256?: string;
   /** Its JPEG thumbnail, if any. */
   thumbnailFile?: string;
+  thumbnailSha256?: string;
   /** 'move' (default) takes the files (rename, or copy + delete across file systems); 'copy' leaves them. */
   mode?: SpoolMode;
 }
@@ -442,12 +449,14 @@ export class UploadQueue {
         `clip ${clip.clipId} refused: ${this.spoolProblem ?? 'spool is not open'}`,
       );
     }
-    const files: Array<{ kind: ClipObjectKind; source: string }> = [
-      { kind: 'clip', source: request.clipFile },
+    const files: Array<{ kind: ClipObjectKind; source: string; sha256: string | undefined }> = [
+      { kind: 'clip', source: request.clipFile, sha256: request.clipSha256 },
     ];
-    if (request.thumbnailFile !== undefined) files.push({ kind: 'thumbnail', source: request.thumbnailFile });
+    if (request.thumbnailFile !== undefined) {
+      files.push({ kind: 'thumbnail', source: request.thumbnailFile, sha256: request.thumbnailSha256 });
+    }
     const objects: SpoolObject[] = [];
-    for (const { kind, source } of files) {
+    for (const { kind, source, sha256 } of files) {
       const info = await stat(source).catch((error: unknown) => {
         throw new SpoolError(
           'source',
@@ -461,6 +470,7 @@ export class UploadQueue {
         file: fileNameFor(kind),
         bytes: info.size,
         source,
+        ...(sha256 === undefined ? {} : { sha256 }),
       });
     }
     const bytes = objects.reduce((sum, o) => sum + o.bytes, 0);

@@ -17,7 +17,7 @@ import {
   type UploadQueueOptions,
 } from '../../src/storage/upload-queue.js';
 import { seededRandom } from '../../src/util/random.js';
-import { FlakyBucket, listKeys, makeClipFile } from './helpers.js';
+import { FlakyBucket, listKeys, makeClipFile, sha256Hex } from './helpers.js';
 
 let dir: string;
 let clock: VirtualClock;
@@ -132,6 +132,25 @@ describe('UploadQueue', () => {
     expect(Buffer.compare(await readFile(join(dir, 'bucket', clip.key)), original)).toBe(0);
     expect(await readdir(join(dir, 'spool', 'entries'))).toEqual([]);
     expect(queue.health()).toMatchObject({ healthy: true, depth: 0, bytes: 0, uploadedTotal: 1 });
+  });
+
+  it('takes a producer-computed sha256: recorded as is for a hard link, checked when the bytes are copied', async () => {
+    const queue = newQueue();
+    const { uploaded, retries } = collect(queue);
+    await queue.start();
+    const moved = await request('vouched', 8192);
+    const digest = sha256Hex(await readFile(moved.clipFile));
+    await queue.enqueue({ ...moved, clipSha256: digest });
+    await queue.whenIdle();
+    expect(uploaded.map((c) => c.sha256)).toEqual([digest]);
+    expect((await bucket.head(uploaded[0]!.key))?.sha256).toBe(digest);
+
+    const copied = await request('wrong-digest', 8192);
+    await expect(queue.enqueue({ ...copied, mode: 'copy', clipSha256: '0'.repeat(64) })).rejects.toThrow(/sha256/);
+    await queue.whenIdle();
+    expect(uploaded).toHaveLength(1);
+    expect(retries).toEqual([]);
+    expect(await listKeys(bucket, 'clips/front-door/')).not.toContain('clips/front-door/2026/03/14/wrong-digest.mp4');
   });
 
   it('uploads the thumbnail with the clip, and leaves sources in copy mode', async () => {
