@@ -56,7 +56,8 @@ const envelope = (seq: number) => ({
   at: AT,
 });
 
-const REQUEST_EXAMPLES: Record<CommandName, unknown> = {
+/** A valid request body per command (documentation examples; the fuzz test starts from them too). */
+export const REQUEST_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
   press: { source: 'homeassistant', transaction: 'tx-1' },
   state: { transaction: 7 },
   snapshot: { transaction: 'snap-1' },

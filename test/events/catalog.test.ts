@@ -194,7 +194,7 @@ describe('generated artefacts', () => {
     expect((await runSchema(['docs'])).out).toBe(renderMqttDocs());
     await expect(runSchema(['asyncapi', '--prefix', 'a/#'])).rejects.toThrow(/--prefix "a\/#"/);
     await expect(runSchema(['nope'])).rejects.toThrow(
-      /which schema\? one of: profile, events, asyncapi, docs/,
+      /which schema\? one of: profile, scenario, events, asyncapi, docs/,
     );
     await expect(runSchema(['__proto__'])).rejects.toThrow(/which schema/);
   });

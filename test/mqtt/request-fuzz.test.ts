@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { requestSchema } from '../../src/events/catalog.js';
+import { REQUEST_EXAMPLES, requestSchema } from '../../src/events/catalog.js';
 import { CommandArgs, type CommandName } from '../../src/events/commands.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { parseRequest } from '../../src/mqtt/requests.js';
@@ -51,32 +51,7 @@ function deepNesting(rng: Rng): string {
 }
 
 function validExample(command: CommandName): Record<string, unknown> {
-  const examples: Record<CommandName, Record<string, unknown>> = {
-    press: { source: 'button' },
-    state: {},
-    snapshot: {},
-    motion: { enabled: true },
-    sensitivity: { sensitivity: 'low' },
-    reboot: {},
-    'config-get': {},
-    'config-set': { patch: { retentionDays: 30 } },
-    share: {
-      requestId: 'fuzz-1',
-      requester: { kind: 'neighbour', identity: 'fuzz' },
-      reason: 'fuzzing',
-      window: { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' },
-    },
-    'legal-demand': {
-      requestId: 'fuzz-2',
-      requester: { kind: 'agency', identity: 'fuzz' },
-      reason: 'fuzzing',
-      demandRef: 'F-1',
-      window: { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' },
-    },
-    'share-decision': { requestId: 'fuzz-1', decision: 'decline' },
-    'share-policy': { policy: 'deny' },
-  };
-  return { ...examples[command], transaction: 'fuzz' };
+  return { ...REQUEST_EXAMPLES[command], transaction: 'fuzz' };
 }
 
 /** One payload meant to be refused, from a mix of generators. */
