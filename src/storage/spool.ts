@@ -269,7 +269,9 @@ export class Spool {
       );
     }
     if (object.sha256 !== undefined && object.sha256 !== digest.sha256) {
-      throw new Error(`${object.source} has sha256 ${digest.sha256}, not the ${object.sha256} its producer gave`);
+      throw new Error(
+        `${object.source} has sha256 ${digest.sha256}, not the ${object.sha256} its producer gave`,
+      );
     }
     object.sha256 = digest.sha256;
   }

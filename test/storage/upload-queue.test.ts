@@ -146,11 +146,15 @@ describe('UploadQueue', () => {
     expect((await bucket.head(uploaded[0]!.key))?.sha256).toBe(digest);
 
     const copied = await request('wrong-digest', 8192);
-    await expect(queue.enqueue({ ...copied, mode: 'copy', clipSha256: '0'.repeat(64) })).rejects.toThrow(/sha256/);
+    await expect(queue.enqueue({ ...copied, mode: 'copy', clipSha256: '0'.repeat(64) })).rejects.toThrow(
+      /sha256/,
+    );
     await queue.whenIdle();
     expect(uploaded).toHaveLength(1);
     expect(retries).toEqual([]);
-    expect(await listKeys(bucket, 'clips/front-door/')).not.toContain('clips/front-door/2026/03/14/wrong-digest.mp4');
+    expect(await listKeys(bucket, 'clips/front-door/')).not.toContain(
+      'clips/front-door/2026/03/14/wrong-digest.mp4',
+    );
   });
 
   it('uploads the thumbnail with the clip, and leaves sources in copy mode', async () => {
