@@ -169,6 +169,7 @@ export class Agent {
     this.profiles = new ProfileStore(options.profile.profile, join(deviceDir, 'profile.overrides.json'));
     const profile = this.profiles.profile;
     const seq = new PersistentCounter(join(deviceDir, 'seq'));
+    this.unsubscribers.push(() => seq.close());
     this.outbox = new DurableOutbox(join(deviceDir, 'outbox'));
     const announced = new SeenIds(join(deviceDir, 'announced-clips'));
 
@@ -304,6 +305,7 @@ export class Agent {
     this.doorbellInstance?.stop();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await this.link?.stop();
+    this.outbox?.persistWatermark();
     await this.broker?.stop();
   }
 

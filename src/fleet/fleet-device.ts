@@ -7,7 +7,7 @@ import type { DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import type { BrokerConnection } from '../mqtt/connection.js';
 import { DeviceLink } from '../mqtt/device-link.js';
-import { DurableOutbox } from '../mqtt/outbox.js';
+import { DurableOutbox, type Outbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
 import { seededRandom, seedFrom } from '../util/random.js';
@@ -67,7 +67,7 @@ export class FleetDevice {
     this.started = true;
     const { options } = this;
     let nextSeq: () => number;
-    let outbox: DurableOutbox;
+    let outbox: Outbox;
     if (options.durable) {
       const dir = join(options.dataDir, options.deviceId);
       const seq = new PersistentCounter(join(dir, 'seq'));
@@ -76,7 +76,7 @@ export class FleetDevice {
     } else {
       let seq = 0;
       nextSeq = () => ++seq;
-      outbox = new MemoryOutbox(join(options.dataDir, 'memory-outbox'));
+      outbox = new MemoryOutbox();
     }
     const doorbell = new Doorbell({
       deviceId: options.deviceId,

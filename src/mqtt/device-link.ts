@@ -2,7 +2,7 @@ import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { CommandResponse } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import { type BrokerConnection, clientOptions, disableNagle } from './connection.js';
-import type { DurableOutbox, OutboxEntry, OutboxMessage } from './outbox.js';
+import type { Outbox, OutboxEntry, OutboxMessage } from './outbox.js';
 import { type CommandTable, dispatchRequest } from './requests.js';
 import { type DeviceTopics, parseTopic } from './topics.js';
 
@@ -11,7 +11,7 @@ export interface DeviceLinkOptions {
   prefix: string;
   deviceId: string;
   topics: DeviceTopics;
-  outbox: DurableOutbox;
+  outbox: Outbox;
   commands: CommandTable;
   logger: Logger;
   /** Retained messages to (re)publish on every connect, e.g. the current state. */

@@ -1,12 +1,4 @@
-import {
-  appendFileSync,
-  closeSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-  truncateSync,
-} from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { PersistentCounter } from '../persist/counter.js';
 
@@ -23,17 +15,29 @@ export interface OutboxEntry extends OutboxMessage {
 
 const COMPACT_AFTER_BYTES = 1024 * 1024;
 
+/** Ordered messages that are forgotten only once the broker acknowledged them (and everything before). */
+export interface Outbox {
+  unacknowledged(): OutboxEntry[];
+  readonly depth: number;
+  append(message: OutboxMessage): OutboxEntry;
+  acknowledge(n: number): void;
+}
+
 /**
  * The durable, ordered outbox for events: a message is appended to disk before it is handed to the
  * MQTT client and forgotten only once the broker acknowledged it (and everything before it).
  * mqtt.js keeps its own queue in memory only, so this is what survives a crash or restart.
  */
-export class DurableOutbox {
+export class DurableOutbox implements Outbox {
   private readonly file: string;
   private readonly acked: PersistentCounter;
   private readonly pending = new Map<number, OutboxEntry>();
   private readonly ackedOutOfOrder = new Set<number>();
   private lastN = 0;
+  private watermark = 0;
+  private persistScheduled = false;
+  /** Size of the outbox file, kept here rather than asked of the file system on every ack. */
+  private appendedBytes = 0;
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -53,7 +57,9 @@ export class DurableOutbox {
 
   append(message: OutboxMessage): OutboxEntry {
     const entry: OutboxEntry = { n: this.lastN + 1, ...message };
-    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    const line = `${JSON.stringify(entry)}\n`;
+    appendFileSync(this.file, line);
+    this.appendedBytes += Buffer.byteLength(line);
     this.lastN = entry.n;
     this.pending.set(entry.n, entry);
     return entry;
@@ -62,20 +68,35 @@ export class DurableOutbox {
   acknowledge(n: number): void {
     if (!this.pending.has(n)) return;
     this.ackedOutOfOrder.add(n);
-    let watermark = this.acked.current();
-    while (this.ackedOutOfOrder.delete(watermark + 1)) {
-      watermark++;
-      this.pending.delete(watermark);
+    while (this.ackedOutOfOrder.delete(this.watermark + 1)) {
+      this.watermark++;
+      this.pending.delete(this.watermark);
     }
-    this.acked.atLeast(watermark);
-    if (this.pending.size === 0 && fileSize(this.file) > COMPACT_AFTER_BYTES) truncateSync(this.file, 0);
+    // Acks come in bursts: persist the watermark once per burst, off the publish path. Losing the last one in a
+    // crash only means those events are sent again (at least once; consumers deduplicate on the event id).
+    if (!this.persistScheduled) {
+      this.persistScheduled = true;
+      setImmediate(() => this.persistWatermark());
+    }
+  }
+
+  /** Writes the acknowledged watermark now (on shutdown, so a clean restart resends nothing). */
+  persistWatermark(): void {
+    this.persistScheduled = false;
+    this.acked.atLeast(this.watermark);
+    if (this.pending.size === 0 && this.appendedBytes > COMPACT_AFTER_BYTES) {
+      truncateSync(this.file, 0);
+      this.appendedBytes = 0;
+    }
   }
 
   private load(): void {
     closeSync(openSync(this.file, 'a'));
     const watermark = this.acked.current();
+    this.watermark = watermark;
     this.lastN = watermark;
     const text = readFileSync(this.file, 'utf8');
+    this.appendedBytes = Buffer.byteLength(text);
     if (text.length > 0 && !text.endsWith('\n')) appendFileSync(this.file, '\n');
     for (const line of text.split('\n')) {
       const entry = parseEntry(line);
@@ -94,13 +115,5 @@ function parseEntry(line: string): OutboxEntry | undefined {
     return Number.isSafeInteger(entry.n) && typeof entry.topic === 'string' ? entry : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
   }
 }

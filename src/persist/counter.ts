@@ -1,12 +1,17 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+
+const WIDTH = 20;
 
 /**
  * A monotonic counter kept in a small file, so event sequence numbers survive restarts.
- * Writes are synchronous (write temp + rename): a kill -9 right after next() returns keeps the value.
+ * Each change is one synchronous write of a fixed-width record at offset 0 (a kill -9 right after next() returns
+ * keeps the value): no temp file and rename per event, which cost several times more on the publish path. A write
+ * this small never straddles a disk sector, so it cannot tear.
  */
 export class PersistentCounter {
   private value: number;
+  private fd: number | undefined;
 
   constructor(private readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
@@ -27,10 +32,17 @@ export class PersistentCounter {
     return this.value;
   }
 
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
   private store(value: number): void {
-    const temp = `${this.path}.tmp`;
-    writeFileSync(temp, `${value}\n`);
-    renameSync(temp, this.path);
+    if (this.fd === undefined) {
+      closeSync(openSync(this.path, 'a'));
+      this.fd = openSync(this.path, 'r+');
+    }
+    writeSync(this.fd, `${String(value).padStart(WIDTH, ' ')}\n`, 0);
     this.value = value;
   }
 }
