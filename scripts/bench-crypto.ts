@@ -4,7 +4,8 @@
  *
  *   plain:      enqueue(clip, mode 'copy')  — the spool copies the clip in, hashing on the way
  *   encrypted:  encryptFile(clip → file beside the spool) — encrypt + sha256 of the ciphertext in one pass —
- *               then enqueue(that file, mode 'move'), which fsyncs it into the spool
+ *               then enqueue(that file, mode 'move'), which fsyncs it into the spool (encryptFile has been
+ *               flushing it to disk in the background while encrypting, so that fsync only waits for the tail)
  *
  * The encryption pass takes the place of the spool copy instead of adding a pass. Timing runs from "clip on
  * disk" to the queue's `uploaded` event (the bucket confirmed size + sha256). For reference it also times a plain

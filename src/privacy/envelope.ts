@@ -261,9 +261,17 @@ const READ_BUFFER_BYTES = 1024 * 1024;
 const FILE_BLOCK_BYTES = 1024 * 1024;
 
 /**
+ * Flush the ciphertext to disk in the background every this many bytes, so the disk works while the CPU encrypts
+ * and whoever syncs the finished file (this function, or the upload queue after `durable: false`) waits only for
+ * the tail instead of the whole clip.
+ */
+const BACKGROUND_FLUSH_BYTES = 8 * 1024 * 1024;
+
+/**
  * Encrypts `inPath` to `outPath` (temp file + fsync + rename, so `outPath` is either complete or absent). Reads,
- * encryption and writes overlap: while block i is sealed on the main thread, block i+1 is read and block i−1
- * written on the libuv pool. One pass; the summary carries the ciphertext's sha256.
+ * encryption, writes and flushes overlap: while block i is sealed on the main thread, block i+1 is read and block
+ * i−1 written on the libuv pool, and every BACKGROUND_FLUSH_BYTES a datasync pushes what is written to disk. One
+ * pass; the summary carries the ciphertext's sha256.
  */
 export async function encryptFile(
   inPath: string,
@@ -319,22 +327,43 @@ async function sealFile(
   }
   const readBlock = (index: number, position: number) =>
     readFully(input, buffers[index % 2]!, Math.min(blockBytes, size - position), position, inPath);
+  // At most one flush in flight; it is always awaited before returning, so the fd is never closed under it.
+  let flushing: Promise<void> | undefined;
+  let unflushedBytes = 0;
   let pendingRead = readBlock(0, 0);
-  for (let index = 0, position = 0; position < size; index++) {
-    const block = await pendingRead;
-    const next = position + block.length;
-    if (next < size) pendingRead = readBlock(index + 1, next);
-    const sealed: Buffer[] = [];
-    for (let offset = 0; offset < block.length; offset += chunk) {
-      const end = Math.min(offset + chunk, block.length);
-      sealed.push(...sealer.seal([block.subarray(offset, end)], position + end >= size));
+  try {
+    for (let index = 0, position = 0; position < size; index++) {
+      const block = await pendingRead;
+      const next = position + block.length;
+      if (next < size) pendingRead = readBlock(index + 1, next);
+      const sealed: Buffer[] = [];
+      for (let offset = 0; offset < block.length; offset += chunk) {
+        const end = Math.min(offset + chunk, block.length);
+        sealed.push(...sealer.seal([block.subarray(offset, end)], position + end >= size));
+      }
+      await pendingWrite;
+      pendingWrite = writeAll(output, sealed, outPosition);
+      for (const piece of sealed) outPosition += piece.length;
+      unflushedBytes += block.length;
+      if (unflushedBytes >= BACKGROUND_FLUSH_BYTES && !flushing) {
+        unflushedBytes = 0;
+        // A failed flush stays in `flushing`, so the await below reports it.
+        const flush: Promise<void> = pendingWrite
+          .then(() => output.datasync())
+          .then(() => {
+            if (flushing === flush) flushing = undefined;
+          });
+        flush.catch(() => undefined);
+        flushing = flush;
+      }
+      position = next;
     }
     await pendingWrite;
-    pendingWrite = writeAll(output, sealed, outPosition);
-    for (const piece of sealed) outPosition += piece.length;
-    position = next;
+    await flushing;
+  } catch (error) {
+    await Promise.allSettled([pendingWrite, pendingRead, flushing]);
+    throw error;
   }
-  await pendingWrite;
 }
 
 async function readFully(

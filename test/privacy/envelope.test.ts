@@ -109,6 +109,19 @@ describe('envelope round trip', () => {
     expect((await readFile(join(dir, 'nosync.out'))).equals(plain)).toBe(true);
   });
 
+  it('a clip large enough to be flushed in the background while encrypting is complete and hashed right', async () => {
+    const plain = fakeMp4(9 * 1024 * 1024 + 777);
+    await writeFile(join(dir, 'big.mp4'), plain);
+    const summary = await encryptFile(join(dir, 'big.mp4'), join(dir, 'big.enc'), owner.publicKeyPem, {
+      durable: false,
+    });
+    const ciphertext = await readFile(join(dir, 'big.enc'));
+    expect(summary.bytes).toBe(ciphertext.length);
+    expect(summary.sha256).toBe(createHash('sha256').update(ciphertext).digest('hex'));
+    await decryptFile(join(dir, 'big.enc'), join(dir, 'big.out'), owner.privateKeyPem);
+    expect((await readFile(join(dir, 'big.out'))).equals(plain)).toBe(true);
+  });
+
   it('restores a 0-byte input (one empty, authenticated record)', async () => {
     const { summary, ciphertext, restored } = await roundTrip(Buffer.alloc(0));
     expect(restored.length).toBe(0);
