@@ -85,7 +85,10 @@ export function summarizeFfmpegError(lines: readonly string[], fallback: string,
   return line.length > 200 ? `${line.slice(0, 197)}...` : line;
 }
 
-async function assertReadableVideoFile(file: string, verb: string): Promise<void> {
+async function assertReadableVideoFile(
+  file: string,
+  verb: string,
+): Promise<Awaited<ReturnType<typeof stat>>> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(file);
@@ -96,6 +99,7 @@ async function assertReadableVideoFile(file: string, verb: string): Promise<void
   // FIFOs, devices and directories are where ffmpeg would block or misbehave; refuse them up front.
   if (!info.isFile()) throw new VideoError(`cannot ${verb} ${file}: not a regular file`);
   if (info.size === 0) throw new VideoError(`cannot ${verb} ${file}: file is empty`);
+  return info;
 }
 
 /** One ffmpeg process: its exit, its recent stderr lines (showinfo excluded) and a graceful stop. */
@@ -181,8 +185,22 @@ function parseRate(rate: string | undefined): number {
 }
 
 /** Width, height, frame rate, duration and codec of the first video stream. Never hangs: bounded by a timeout. */
+/** Probe results by file identity: a recorder probes the same source for every clip and snapshot. */
+const probeCache = new Map<string, VideoInfo>();
+const PROBE_CACHE_ENTRIES = 64;
+
 export async function probe(file: string, options: { timeoutMs?: number } = {}): Promise<VideoInfo> {
-  await assertReadableVideoFile(file, 'probe');
+  const stats = await assertReadableVideoFile(file, 'probe');
+  const identity = `${file}\0${stats.size}\0${stats.mtimeMs}\0${stats.ino}`;
+  const cached = probeCache.get(identity);
+  if (cached) return { ...cached };
+  const info = await probeUncached(file, options);
+  if (probeCache.size >= PROBE_CACHE_ENTRIES) probeCache.delete(probeCache.keys().next().value!);
+  probeCache.set(identity, info);
+  return { ...info };
+}
+
+async function probeUncached(file: string, options: { timeoutMs?: number }): Promise<VideoInfo> {
   configureBinaries();
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
