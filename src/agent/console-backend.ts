@@ -1,4 +1,5 @@
-import { parseClipKey } from '../storage/keys.js';
+import { CLIP_META } from '../storage/clip-metadata.js';
+import { listStoredClips } from '../storage/stored-clips.js';
 import type { ConsoleBackend, ConsoleClip, LiveFrame } from '../ui/backend.js';
 import type { Agent } from './agent.js';
 import { LiveView } from './live-view.js';
@@ -59,24 +60,18 @@ export function consoleBackend(agent: Agent): ConsoleBackend {
 async function listClips(agent: Agent): Promise<ConsoleClip[]> {
   const bucket = agent.storageBucket;
   if (!bucket) return [];
-  const clips: ConsoleClip[] = [];
-  for await (const object of bucket.list(`clips/${agent.doorbell.deviceId}/`)) {
-    const parsed = parseClipKey(object.key);
-    if (parsed?.kind !== 'clip') continue;
-    const head = await bucket.head(object.key);
-    if (!head) continue;
-    const meta = head.metadata;
-    clips.push({
-      clipId: parsed.clipId,
-      trigger: (meta['trigger'] ?? 'motion') as ConsoleClip['trigger'],
-      startedAt: meta['started-at'] ?? meta['recorded-at'] ?? '',
-      endedAt: meta['ended-at'] ?? meta['recorded-at'] ?? '',
+  const stored = await listStoredClips(bucket, agent.doorbell.deviceId);
+  return stored
+    .map(({ clipId, key, head, startedAt, endedAt }) => ({
+      clipId,
+      trigger: (head.metadata[CLIP_META.trigger] ?? 'motion') as ConsoleClip['trigger'],
+      startedAt,
+      endedAt,
       bytes: head.bytes,
-      key: object.key,
-      retainUntil: meta['retain-until'] ?? '',
-      legalHold: meta['legal-hold'] === 'true',
-      encrypted: meta['encrypted'] === 'true',
-    });
-  }
-  return clips.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+      key,
+      retainUntil: head.metadata[CLIP_META.retainUntil] ?? '',
+      legalHold: head.metadata[CLIP_META.legalHold] === 'true',
+      encrypted: head.metadata[CLIP_META.encrypted] === 'true',
+    }))
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }

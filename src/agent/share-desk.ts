@@ -18,7 +18,7 @@ import { parseLegalDemand, parseShareRequest } from '../privacy/share-request.js
 import { signUrl, verifySignedUrl } from '../privacy/signed-url.js';
 import { setLegalHold } from '../retention/legal-hold.js';
 import type { Bucket } from '../storage/bucket.js';
-import { parseClipKey } from '../storage/keys.js';
+import { listStoredClips } from '../storage/stored-clips.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
 
 export const SHARED_PATH_PREFIX = '/shared';
@@ -194,18 +194,14 @@ export class ShareDesk {
 
   /** The device's clips in the bucket, with their times. */
   private async clips(): Promise<ClipRef[]> {
-    const { bucket, deviceId } = this.options;
-    const clips: ClipRef[] = [];
-    for await (const object of bucket.list(`clips/${deviceId}/`)) {
-      const parsed = parseClipKey(object.key);
-      if (parsed?.kind !== 'clip') continue;
-      const head = await bucket.head(object.key);
-      const startedAt = Date.parse(head?.metadata['started-at'] ?? head?.metadata['recorded-at'] ?? '');
-      const endedAt = Date.parse(head?.metadata['ended-at'] ?? head?.metadata['recorded-at'] ?? '');
-      if (Number.isFinite(startedAt) && Number.isFinite(endedAt)) {
-        clips.push({ clipId: parsed.clipId, key: object.key, startedAt, endedAt });
-      }
-    }
-    return clips;
+    const stored = await listStoredClips(this.options.bucket, this.options.deviceId);
+    return stored
+      .map((clip) => ({
+        clipId: clip.clipId,
+        key: clip.key,
+        startedAt: Date.parse(clip.startedAt),
+        endedAt: Date.parse(clip.endedAt),
+      }))
+      .filter((clip) => Number.isFinite(clip.startedAt) && Number.isFinite(clip.endedAt));
   }
 }

@@ -24,20 +24,8 @@ export interface ClipDescriptor {
 }
 
 /** The descriptor with defaults applied and times normalised to ISO-8601 UTC. */
-export interface NormalizedClip {
-  deviceId: string;
-  clipId: string;
-  eventId: string;
-  trigger: string;
-  recordedAt: string;
-  startedAt?: string;
-  endedAt?: string;
-  retentionDays: number;
-  retainUntil: string;
-  encrypted: boolean;
-  legalHold: boolean;
-  extraMetadata: ObjectMetadata;
-}
+export type NormalizedClip = Required<Omit<ClipDescriptor, 'startedAt' | 'endedAt'>> &
+  Pick<ClipDescriptor, 'startedAt' | 'endedAt'> & { retainUntil: string };
 
 /** Metadata names on every clip object (DESIGN.md). */
 export const CLIP_META = {
