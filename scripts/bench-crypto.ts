@@ -22,6 +22,7 @@ import { DEFAULT_CHUNK_BYTES } from '../src/privacy/envelope-format.js';
 import { generateOwnerKeys } from '../src/privacy/owner-keys.js';
 import { FsBucket } from '../src/storage/fs-bucket.js';
 import { type EnqueueRequest, type UploadedClip, UploadQueue } from '../src/storage/upload-queue.js';
+import { median, round } from './lib/stats.js';
 
 const MB = Number(process.env['BENCH_CRYPTO_MB'] ?? 50);
 const RUNS = Number(process.env['BENCH_CRYPTO_RUNS'] ?? 5);
@@ -30,9 +31,6 @@ const CHUNK = process.env['BENCH_CRYPTO_CHUNK_KIB']
   : DEFAULT_CHUNK_BYTES;
 
 type Mode = 'plain' | 'encrypted' | 'plain-move';
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-crypto-'));
 const clipPath = join(dir, 'clip.mp4');

@@ -29,6 +29,7 @@ import type { Bucket } from '../src/storage/bucket.js';
 import { FsBucket } from '../src/storage/fs-bucket.js';
 import { createS3Client, DEFAULT_PART_SIZE, S3Bucket } from '../src/storage/s3-bucket.js';
 import { type SpoolMode, type UploadedClip, UploadQueue } from '../src/storage/upload-queue.js';
+import { median, round } from './lib/stats.js';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const MB = Number(process.env['BENCH_UPLOAD_MB'] ?? 32);
@@ -36,8 +37,6 @@ const RUNS = Number(process.env['BENCH_UPLOAD_RUNS'] ?? 7);
 const QUEUE_SIZE = 2;
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-upload-'));
@@ -123,7 +122,7 @@ try {
   const clipBytes = randomBytes(MB * 1024 * 1024);
   await writeSynced(clipPath, clipBytes);
   log(
-    `  sha256 of the clip alone: ${round(await time(async () => createHash('sha256').update(clipBytes).digest()))} ms`,
+    `  sha256 of the clip alone: ${round(await time(async () => createHash('sha256').update(clipBytes).digest()), 1)} ms`,
   );
 
   // ---- folder bucket
@@ -151,8 +150,8 @@ try {
     await rm(target);
     await rm(syncedTarget);
     log(
-      `  fs run ${run + 1}: plain copy ${round(plainCopy[run]!)} ms (+fsync ${round(plainCopySynced[run]!)}), ` +
-        `queue ${round(fsMove[run]!)} ms (copy mode ${round(fsCopyMode[run]!)})`,
+      `  fs run ${run + 1}: plain copy ${round(plainCopy[run]!, 1)} ms (+fsync ${round(plainCopySynced[run]!, 1)}), ` +
+        `queue ${round(fsMove[run]!, 1)} ms (copy mode ${round(fsCopyMode[run]!, 1)})`,
     );
   }
   await fsQueue.queue.stop();
@@ -200,8 +199,8 @@ try {
     s3Move.push(await s3Queue.upload('move'));
     s3Readback.push(await readbackQueue.upload('move'));
     log(
-      `  s3 run ${run + 1}: bare Upload ${round(bare[run]!)} ms, queue ${round(s3Move[run]!)} ms ` +
-        `(verify by read-back ${round(s3Readback[run]!)} ms)`,
+      `  s3 run ${run + 1}: bare Upload ${round(bare[run]!, 1)} ms, queue ${round(s3Move[run]!, 1)} ms ` +
+        `(verify by read-back ${round(s3Readback[run]!, 1)} ms)`,
     );
   }
   await s3Queue.queue.stop();
@@ -215,14 +214,14 @@ try {
     mb: MB,
     runs: RUNS,
     fs_ratio_durable: round(median(plainCopySynced) / median(fsMove), 2),
-    fs_plain_copy_ms: round(median(plainCopy)),
-    fs_plain_copy_fsync_ms: round(median(plainCopySynced)),
-    fs_queue_ms: round(median(fsMove)),
-    fs_queue_copy_mode_ms: round(median(fsCopyMode)),
+    fs_plain_copy_ms: round(median(plainCopy), 1),
+    fs_plain_copy_fsync_ms: round(median(plainCopySynced), 1),
+    fs_queue_ms: round(median(fsMove), 1),
+    fs_queue_copy_mode_ms: round(median(fsCopyMode), 1),
     fs_copy_mode_ratio: round(median(plainCopy) / median(fsCopyMode), 2),
-    s3_bare_upload_ms: round(median(bare)),
-    s3_queue_ms: round(median(s3Move)),
-    s3_readback_verify_ms: round(median(s3Readback)),
+    s3_bare_upload_ms: round(median(bare), 1),
+    s3_queue_ms: round(median(s3Move), 1),
+    s3_readback_verify_ms: round(median(s3Readback), 1),
     s3_part_size_mb: DEFAULT_PART_SIZE / 1024 / 1024,
   };
   log(JSON.stringify(result));
