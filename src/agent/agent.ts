@@ -93,7 +93,6 @@ export class Agent {
   private shareDesk: ShareDesk | undefined;
   private audit: AuditLog | undefined;
   private linkOrigin: string | undefined;
-  private motionPublished = false;
   private rebooting = false;
   private started = false;
   /** Fire-and-forget work (snapshots after a ding), so settled() can wait for it. */
@@ -485,10 +484,8 @@ export class Agent {
         if (event.payload.status === 'rebooting') this.rebooting = true;
         else if (event.payload.status !== 'booting') this.rebooting = false;
         link.publishRetained(topics.availability, this.rebooting ? 'offline' : 'online');
-        if (!this.motionPublished) {
-          this.motionPublished = true;
-          link.publishRetained(topics.motion, event.payload.motion ? 'ON' : 'OFF');
-        }
+        // Normally already sent with the motion event; this covers the first state (retained values are deduplicated).
+        link.publishRetained(topics.motion, event.payload.motion ? 'ON' : 'OFF');
         break;
       }
     }
