@@ -32,6 +32,7 @@ import { openBucket } from '../storage/bucket-url.js';
 import { type UploadedClip, UploadQueue } from '../storage/upload-queue.js';
 import { seededRandom } from '../util/random.js';
 import { probe } from '../video/ffmpeg.js';
+import type { FrameRunFeed } from '../video/frame-runs.js';
 import type { GrayFrame } from '../video/frames.js';
 import { CameraFeed } from './camera-feed.js';
 import { deviceCommands } from './commands.js';
@@ -54,6 +55,11 @@ export interface AgentOptions {
   bootMs?: number;
   /** Camera feed: a video file; undefined = the profile's; null = no camera (no motion, no clips). */
   video?: string | null;
+  /**
+   * A composed camera (replay, with a driven camera): what it shows, as runs of frames of several files. Clips and
+   * snapshots are cut from these instead of the looped `video`, which then only describes the feed's format.
+   */
+  cameraRuns?: FrameRunFeed;
   /** --bucket value (DIR, file://DIR, s3://…); default ./.doorbell/bucket. */
   bucket?: string;
   /** A bucket object to use instead of --bucket (tests, fleets). */
@@ -141,6 +147,11 @@ export class Agent {
   /** Whether the device's MQTT session is up right now. */
   get mqttConnected(): boolean {
     return this.link?.connected ?? false;
+  }
+
+  /** Connected and subscribed to its commands (a request sent now is answered). */
+  get acceptingCommands(): boolean {
+    return this.link?.acceptingCommands ?? false;
   }
 
   /** Resolves once the work started so far has finished: snapshots, recordings, uploads (replay waits on it). */
@@ -393,10 +404,12 @@ export class Agent {
     const { logger } = this.options;
     const blackout = profile.privacy.zones.map((zone) => zone.polygon);
     const ownerKey = this.options.ownerPublicKey ?? profile.privacy.encryption.ownerPublicKey;
+    const { cameraRuns } = this.options;
     this.recorder = new Recorder({
       deviceId: this.options.deviceId,
-      source,
-      loopDurationMs: info.durationMs,
+      source: cameraRuns
+        ? { kind: 'frame-runs', feed: cameraRuns }
+        : { kind: 'looped-file', path: source, loopDurationMs: info.durationMs },
       workDir: join(deviceDir, 'recording'),
       queue: this.queue,
       retentionDays: profile.retentionDays,

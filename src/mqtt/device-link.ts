@@ -29,11 +29,17 @@ export class DeviceLink {
   private client: MqttClient | undefined;
   private readonly retained = new Map<string, string | Buffer>();
   private stopping = false;
+  private commandsSubscribed = false;
 
   constructor(private readonly options: DeviceLinkOptions) {}
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /** Connected, and the broker has acknowledged the command subscription: a request sent now is answered. */
+  get acceptingCommands(): boolean {
+    return this.connected && this.commandsSubscribed;
   }
 
   async start(): Promise<void> {
@@ -51,7 +57,10 @@ export class DeviceLink {
       disableNagle(client);
       logger.info({ broker: connection.url }, 'connected to broker');
       if (!this.retained.has(topics.availability)) this.retained.set(topics.availability, 'online');
-      client.subscribe(topics.requestWildcard, { qos: 1 });
+      this.commandsSubscribed = false;
+      client.subscribe(topics.requestWildcard, { qos: 1 }, (error) => {
+        if (!error) this.commandsSubscribed = true;
+      });
       for (const listener of this.options.listeners ?? []) client.subscribe(listener.topic, { qos: 1 });
       this.options.onConnected();
       this.options.onConnectionChange?.(true);

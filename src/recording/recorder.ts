@@ -6,14 +6,17 @@ import { encryptFile } from '../privacy/envelope.js';
 import type { KeyInput } from '../privacy/owner-keys.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
 import { encodeClip, grabFrame, type NormalizedPolygon } from '../video/ffmpeg.js';
+import { type FrameRunFeed, frameAtMs } from '../video/frame-runs.js';
 import type { PlannedClip } from './clip-planner.js';
+
+function shownFrame(feed: FrameRunFeed, feedMs: number): { input: string; atMs: number } {
+  const { path, index } = frameAtMs(feed, feedMs);
+  return { input: path, atMs: (index * 1000) / feed.fps };
+}
 
 export interface RecorderOptions {
   deviceId: string;
-  /** The sample video that plays as the camera feed. */
-  source: string;
-  /** The feed loops the source with this period (its duration). */
-  loopDurationMs: number;
+  source: ClipSource;
   /** Scratch space for encodes; files move from here into the spool. */
   workDir: string;
   queue: UploadQueue;
@@ -25,6 +28,14 @@ export interface RecorderOptions {
   thumbnailWidth?: number;
   logger: Logger;
 }
+
+/**
+ * What the camera showed, for cutting clips and snapshots: the sample video looping with its duration as the
+ * period, or a feed composed of frame runs of several files (a replay's camera timeline).
+ */
+export type ClipSource =
+  | { kind: 'looped-file'; path: string; loopDurationMs: number }
+  | { kind: 'frame-runs'; feed: FrameRunFeed };
 
 export interface ClipTimes {
   /** Device time (ISO) of the clip's first frame, last frame and trigger. */
@@ -63,13 +74,12 @@ export class Recorder {
 
   /** A JPEG of the feed at `feedMs`, privacy zones blacked out. */
   async snapshot(feedMs: number): Promise<Buffer> {
-    const frame = await grabFrame({
-      input: this.options.source,
-      atMs: feedMs,
-      format: 'jpeg',
-      loopDurationMs: this.options.loopDurationMs,
-      blackout: this.options.blackout,
-    });
+    const { source, blackout } = this.options;
+    const at =
+      source.kind === 'looped-file'
+        ? { input: source.path, atMs: feedMs, loopDurationMs: source.loopDurationMs }
+        : shownFrame(source.feed, feedMs);
+    const frame = await grabFrame({ ...at, format: 'jpeg', blackout });
     return frame.data;
   }
 
@@ -79,12 +89,14 @@ export class Recorder {
     await mkdir(dir, { recursive: true });
     try {
       const clipFile = join(dir, `${plan.clipId}.mp4`);
+      const { source } = options;
       await encodeClip({
-        input: options.source,
+        ...(source.kind === 'looped-file'
+          ? { input: source.path, loopDurationMs: source.loopDurationMs }
+          : { input: source.feed }),
         startMs: plan.startFeedMs,
         endMs: plan.endFeedMs,
         output: clipFile,
-        loopDurationMs: options.loopDurationMs,
         blackout: options.blackout,
       });
       const snapshot = await this.snapshot(plan.triggerFeedMs);

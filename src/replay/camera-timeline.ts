@@ -1,13 +1,4 @@
-import { join } from 'node:path';
-import { concatFrameRuns } from '../video/ffmpeg.js';
-
-/** A run of consecutive frames of one video file (never wrapping around its end). */
-export interface Segment {
-  path: string;
-  startFrame: number;
-  /** Exclusive. */
-  endFrame: number;
-}
+import type { FrameRun } from '../video/frame-runs.js';
 
 export interface PlaySwitch {
   /** Feed time the switch happens at: the first frame at or after it comes from `path`. */
@@ -26,7 +17,7 @@ export interface TimelineVideo {
  * frame (once, then the base resumes where it was, or looped until the next play). Pure.
  */
 export class CameraTimeline {
-  readonly segments: Segment[] = [];
+  readonly segments: FrameRun[] = [];
   readonly frameCount: number;
 
   constructor(
@@ -87,16 +78,4 @@ export class CameraTimeline {
     if (last && last.path === path && last.endFrame === index) last.endFrame++;
     else this.segments.push({ path, startFrame: index, endFrame: index + 1 });
   }
-}
-
-/**
- * Renders a timeline into one file, so the recorder can cut clips from what the camera showed: frame-exact trims
- * (by frame number) of each source, concatenated, stored as raw yuv420p in NUT. Lossless on purpose: the clips
- * cut from it then hold exactly the fixtures' decoded pixels on every ffmpeg build (an x264 intermediate would be
- * slower too — measured 0.6 s raw vs 8 s x264 for 24 s of 640×360 on a loaded 2-core machine).
- */
-export async function composeTimeline(timeline: CameraTimeline, fps: number, dir: string): Promise<string> {
-  const output = join(dir, 'camera-timeline.nut');
-  await concatFrameRuns(timeline.segments, fps, output);
-  return output;
 }

@@ -10,7 +10,8 @@ import { BrokerConnectionSchema } from '../mqtt/connection.js';
 import { deviceTopics } from '../mqtt/topics.js';
 import { FsBucket } from '../storage/fs-bucket.js';
 import { probe } from '../video/ffmpeg.js';
-import { CameraTimeline, composeTimeline } from './camera-timeline.js';
+import type { FrameRunFeed } from '../video/frame-runs.js';
+import { CameraTimeline } from './camera-timeline.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { type LumaFixture, lumaFixture } from './luma-frames.js';
 import { fileSha256, jpegFacts, videoFacts } from './object-facts.js';
@@ -131,7 +132,7 @@ class ScenarioRun {
     this.workDir = await mkdtemp(join(tmpdir(), 'doorbell-replay-'));
     try {
       const camera = await this.timed('camera', () => this.prepareCamera());
-      await this.timed('start', () => this.startWorld(camera?.source ?? null));
+      await this.timed('start', () => this.startWorld(camera));
       await this.timed('run', () => this.play(camera));
       await this.timed('stop', () => this.finish());
       const tape = await this.timed('tape', () => this.buildTape(camera));
@@ -158,7 +159,14 @@ class ScenarioRun {
   // ------------------------------------------------------------------ setup
 
   private async prepareCamera(): Promise<
-    { timeline: CameraTimeline; source: string; fixtures: Map<string, LumaFixture>; fps: number } | undefined
+    | {
+        timeline: CameraTimeline;
+        video: string;
+        runs: FrameRunFeed | undefined;
+        fixtures: Map<string, LumaFixture>;
+        fps: number;
+      }
+    | undefined
   > {
     const { resolved, scenario } = this;
     if (!resolved.video) return undefined;
@@ -187,13 +195,7 @@ class ScenarioRun {
       scenario.durationMs,
       frameCounts,
     );
-    // Decoding (for the detector) and composing (for the recorder) run side by side.
-    const [decoded, source] = await Promise.all([
-      Promise.all(unique.map((path) => lumaFixture(path, width))),
-      timeline.singleFile && plays.length === 0
-        ? Promise.resolve(resolved.video)
-        : composeTimeline(timeline, base.fps, this.workDir),
-    ]);
+    const decoded = await Promise.all(unique.map((path) => lumaFixture(path, width)));
     const fixtures = new Map(unique.map((path, i) => [path, decoded[i]!]));
     for (const [path, fixture] of fixtures) {
       if (fixture.frames.length !== frameCounts.get(path)) {
@@ -202,10 +204,15 @@ class ScenarioRun {
         );
       }
     }
-    return { timeline, source, fixtures, fps: base.fps };
+    // One looped file needs nothing more; otherwise the recorder cuts clips from the timeline's frame runs.
+    const runs =
+      timeline.singleFile && plays.length === 0 ? undefined : { runs: timeline.segments, fps: base.fps };
+    return { timeline, video: resolved.video, runs, fixtures, fps: base.fps };
   }
 
-  private async startWorld(cameraSource: string | null): Promise<void> {
+  private async startWorld(
+    camera: { video: string; runs: FrameRunFeed | undefined } | undefined,
+  ): Promise<void> {
     const { scenario, resolved } = this;
     const prefix = resolved.profile.profile.topicPrefix;
     this.broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, prefix, logger: this.logger });
@@ -259,14 +266,15 @@ class ScenarioRun {
       logger: this.logger,
       clock: this.clock,
       bootMs: scenario.device.bootMs,
-      video: cameraSource,
+      video: camera?.video ?? null,
+      ...(camera?.runs ? { cameraRuns: camera.runs } : {}),
       bucketInstance: this.bucket,
       drivenCamera: true,
       seed: scenario.seed,
     });
     await this.agent.start();
     this.agent.bus.subscribe(() => this.activity++);
-    await this.waitUntil(() => this.agent?.mqttConnected === true, 'the device to connect');
+    await this.waitUntil(() => this.agent?.acceptingCommands === true, 'the device to connect');
     await this.settle();
   }
 
@@ -426,7 +434,7 @@ class ScenarioRun {
 
   private async replug(): Promise<void> {
     this.proxy!.replug();
-    await this.waitUntil(() => this.agent?.mqttConnected === true, 'the device to reconnect');
+    await this.waitUntil(() => this.agent?.acceptingCommands === true, 'the device to reconnect');
   }
 
   /**

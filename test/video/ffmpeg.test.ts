@@ -193,6 +193,29 @@ describe('encodeClip', () => {
     expect(await decodedIndices(out)).toEqual([...range(39, 45), 0, 1, 2]);
   });
 
+  it('cuts a window out of a feed composed of frame runs of several files, to the frame', async () => {
+    const copy = join(dir, 'pattern-copy.mp4');
+    await copyFile(pattern, copy);
+    const feed = {
+      fps: FPS,
+      runs: [
+        { path: pattern, startFrame: 10, endFrame: 15 },
+        { path: copy, startFrame: 30, endFrame: 35 },
+        { path: pattern, startFrame: 0, endFrame: 5 },
+      ],
+    };
+    const out = join(dir, 'clip-runs.mp4');
+    const clip = await encodeClip({ input: feed, startMs: 3000 / FPS, endMs: 12_000 / FPS, output: out });
+    expect(await decodedIndices(out)).toEqual([13, 14, 30, 31, 32, 33, 34, 0, 1]);
+    expect(clip.durationMs).toBeCloseTo(9000 / FPS, 6);
+    // Past the end of the feed it is clamped to what the camera showed.
+    await encodeClip({ input: feed, startMs: -500, endMs: 60_000, output: out });
+    expect(await decodedIndices(out)).toEqual([...range(10, 15), ...range(30, 35), ...range(0, 5)]);
+    await expect(encodeClip({ input: feed, startMs: 5000, endMs: 6000, output: out })).rejects.toThrow(
+      /holds no frame of the feed/,
+    );
+  });
+
   it('is byte-for-byte deterministic', async () => {
     const a = join(dir, 'same-a.mp4');
     const b = join(dir, 'same-b.mp4');
