@@ -1,7 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -26,6 +26,7 @@ import {
 } from './bucket.js';
 import { hashFile } from './hashing.js';
 import { assertSafeKey, assertSafePrefix } from './keys.js';
+import { type EtagStyle, UploadTap } from './upload-tap.js';
 
 /** Clips up to this size go up in one PutObject (one plain MD5 ETag); larger ones in parts of this size. */
 export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
@@ -90,69 +91,6 @@ const CONTENT_TYPES: Record<string, string> = {
 function contentTypeOf(key: string): string {
   const dot = key.lastIndexOf('.');
   return (dot >= 0 && CONTENT_TYPES[key.slice(dot)]) || 'application/octet-stream';
-}
-
-type EtagStyle = 'whole' | 'parts';
-
-/** Hashes bytes as they stream to the uploader: whole-object MD5 and/or per-part MD5s, optionally sha256. */
-class UploadTap extends Transform {
-  bytes = 0;
-  private readonly whole: Hash | undefined;
-  private readonly trackParts: boolean;
-  private readonly partDigests: Buffer[] = [];
-  private part: Hash | undefined;
-  private partFill = 0;
-  private readonly sha256: Hash | undefined;
-
-  constructor(
-    private readonly partSize: number,
-    track: { whole: boolean; parts: boolean; sha256: boolean },
-  ) {
-    super({ highWaterMark: 1 << 20 });
-    this.whole = track.whole ? createHash('md5') : undefined;
-    this.trackParts = track.parts;
-    this.sha256 = track.sha256 ? createHash('sha256') : undefined;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    this.whole?.update(chunk);
-    this.sha256?.update(chunk);
-    if (this.trackParts) this.feedParts(chunk);
-    callback(null, chunk);
-  }
-
-  private feedParts(chunk: Buffer): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      this.part ??= createHash('md5');
-      const take = Math.min(this.partSize - this.partFill, chunk.length - offset);
-      this.part.update(chunk.subarray(offset, offset + take));
-      this.partFill += take;
-      offset += take;
-      if (this.partFill === this.partSize) {
-        this.partDigests.push(this.part.digest());
-        this.part = undefined;
-        this.partFill = 0;
-      }
-    }
-  }
-
-  /** The ETags a correct server may answer: plain MD5 (AWS single part; s3rver always) and MD5-of-part-MD5s "-N". */
-  expectedEtags(): Map<string, EtagStyle> {
-    const tags = new Map<string, EtagStyle>();
-    if (this.whole) tags.set(this.whole.digest('hex'), 'whole');
-    if (this.trackParts) {
-      const parts = [...this.partDigests];
-      if (this.part) parts.push(this.part.digest());
-      tags.set(`${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}`, 'parts');
-    }
-    return tags;
-  }
-
-  sha256Hex(): string | undefined {
-    return this.sha256?.digest('hex');
-  }
 }
 
 function isNotFound(error: unknown): boolean {
@@ -220,10 +158,13 @@ export class S3Bucket implements Bucket {
     let result: Awaited<ReturnType<Upload['done']>>;
     try {
       result = await upload.done();
+    } catch (error) {
+      tap.abandon();
+      throw error;
     } finally {
       body.destroy();
     }
-    const sentSha256 = tap.sha256Hex();
+    const { expectedEtags, sha256: sentSha256 } = await tap.digests();
     try {
       if (tap.bytes !== size) {
         throw new IntegrityError(
@@ -233,7 +174,7 @@ export class S3Bucket implements Bucket {
       if (sentSha256 !== undefined && sentSha256 !== sha256) {
         throw new IntegrityError(`put ${key}: source sha256 ${sentSha256} differs from expected ${sha256}`);
       }
-      const style = await this.verifyStored(key, size, sha256, result.ETag, tap.expectedEtags());
+      const style = await this.verifyStored(key, size, sha256, result.ETag, expectedEtags);
       if (multipart) this.multipartEtagStyle = style;
     } catch (error) {
       if (error instanceof IntegrityError) await this.delete(key).catch(() => undefined);

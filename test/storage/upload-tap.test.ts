@@ -1,0 +1,81 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { UploadTap } from '../../src/storage/upload-tap.js';
+
+const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
+
+/** Streams `data` through a tap in chunks of `chunk` bytes into a sink that keeps what it got. */
+async function through(tap: UploadTap, data: Buffer, chunk: number): Promise<Buffer> {
+  const received: Buffer[] = [];
+  const chunks = function* () {
+    for (let offset = 0; offset < data.length; offset += chunk) yield data.subarray(offset, offset + chunk);
+  };
+  await pipeline(
+    Readable.from(chunks()),
+    tap,
+    new Writable({
+      write(piece: Buffer, _encoding, callback) {
+        received.push(piece);
+        callback();
+      },
+    }),
+  );
+  return Buffer.concat(received);
+}
+
+describe('UploadTap (hashing on a worker thread)', () => {
+  it('passes every byte through unchanged and hashes exactly what went through', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 777);
+    const partSize = 1024 * 1024;
+    const tap = new UploadTap(partSize, { whole: true, parts: true, sha256: true });
+    const received = await through(tap, data, 100_000);
+    expect(received.equals(data)).toBe(true);
+    expect(tap.bytes).toBe(data.length);
+    const { expectedEtags, sha256 } = await tap.digests();
+    expect(sha256).toBe(createHash('sha256').update(data).digest('hex'));
+    const partMd5s = [0, 1, 2, 3].map((i) =>
+      createHash('md5')
+        .update(data.subarray(i * partSize, (i + 1) * partSize))
+        .digest(),
+    );
+    const multipart = `${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-4`;
+    expect(expectedEtags).toEqual(
+      new Map([
+        [md5(data), 'whole'],
+        [multipart, 'parts'],
+      ]),
+    );
+  });
+
+  it('hashes only what it is asked to, and keeps concurrent uploads apart', async () => {
+    const a = randomBytes(500_000);
+    const b = randomBytes(700_000);
+    const tapA = new UploadTap(1 << 20, { whole: true, parts: false, sha256: false });
+    const tapB = new UploadTap(1 << 20, { whole: true, parts: false, sha256: true });
+    await Promise.all([through(tapA, a, 65_536), through(tapB, b, 10_000)]);
+    const [digestsA, digestsB] = await Promise.all([tapA.digests(), tapB.digests()]);
+    expect(digestsA).toEqual({ expectedEtags: new Map([[md5(a), 'whole']]), sha256: undefined });
+    expect(digestsB.expectedEtags).toEqual(new Map([[md5(b), 'whole']]));
+    expect(digestsB.sha256).toBe(createHash('sha256').update(b).digest('hex'));
+  });
+
+  it('keeps going for the next upload after one is abandoned', async () => {
+    const abandoned = new UploadTap(1 << 20, { whole: true, parts: false, sha256: true });
+    abandoned.write(randomBytes(1000));
+    abandoned.abandon();
+    const data = randomBytes(20_000);
+    const tap = new UploadTap(1 << 20, { whole: true, parts: false, sha256: false });
+    await through(tap, data, 4096);
+    expect((await tap.digests()).expectedEtags).toEqual(new Map([[md5(data), 'whole']]));
+  });
+
+  it('hashes a stream several times the 8 MB in-flight bound completely', async () => {
+    const data = randomBytes(24 * 1024 * 1024);
+    const tap = new UploadTap(8 << 20, { whole: true, parts: true, sha256: true });
+    const received = await through(tap, data, 4 * 1024 * 1024);
+    expect(received.length).toBe(data.length);
+    expect((await tap.digests()).sha256).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+});
