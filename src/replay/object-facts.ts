@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { decodeRawYuv420 } from '../video/ffmpeg.js';
+import { decodeRawYuv420Chunks } from '../video/ffmpeg.js';
 
 /**
  * What the tape says about a stored clip: frame count, size, and the sha256 of its decoded frames (yuv420p).
@@ -12,7 +12,7 @@ export async function videoFacts(
   path: string,
 ): Promise<{ frames: number; width: number; height: number; decodedSha256: string }> {
   const hash = createHash('sha256');
-  const info = await decodeRawYuv420(path, (frame) => hash.update(frame));
+  const info = await decodeRawYuv420Chunks(path, (chunk) => hash.update(chunk));
   return { frames: info.frames, width: info.width, height: info.height, decodedSha256: hash.digest('hex') };
 }
 

@@ -957,10 +957,43 @@ export async function decodeRawYuv420(
   onFrame: (frame: Uint8Array) => void,
 ): Promise<VideoInfo & { frames: number }> {
   const info = await probe(file);
+  const frameBytes = rawYuv420FrameBytes(file, info);
+  const reframer = new ByteReframer();
+  const { frames } = await streamRawYuv420(file, info, (chunk) => {
+    reframer.push(chunk);
+    for (let frame = reframer.take(frameBytes); frame; frame = reframer.take(frameBytes)) onFrame(frame);
+  });
+  return { ...info, frames };
+}
+
+/**
+ * The same bytes as decodeRawYuv420 as they come off the pipe, not cut into frames (for hashing: no copies).
+ * The probe runs alongside the decode.
+ */
+export async function decodeRawYuv420Chunks(
+  file: string,
+  onChunk: (chunk: Buffer) => void,
+): Promise<VideoInfo & { frames: number }> {
+  const probed = probe(file);
+  probed.catch(() => undefined);
+  const decoded = streamRawYuv420(file, probed, onChunk);
+  const info = await probed;
+  const { frames } = await decoded;
+  return { ...info, frames };
+}
+
+function rawYuv420FrameBytes(file: string, info: VideoInfo): number {
   const frameBytes = (info.width * info.height * 3) / 2;
   if (!Number.isInteger(frameBytes)) throw new VideoError(`cannot decode ${file}: odd picture size`);
-  const reframer = new ByteReframer();
-  let frames = 0;
+  return frameBytes;
+}
+
+async function streamRawYuv420(
+  file: string,
+  info: VideoInfo | Promise<VideoInfo>,
+  onChunk: (chunk: Buffer) => void,
+): Promise<{ frames: number }> {
+  let bytes = 0;
   const args = [
     '-i',
     file,
@@ -972,15 +1005,12 @@ export async function decodeRawYuv420(
     'rawvideo',
     '-pix_fmt',
     'yuv420p',
-    'pipe:1',
   ];
-  await runFfmpegArgs(args, `decode ${file}`, (chunk) => {
-    reframer.push(chunk);
-    for (let frame = reframer.take(frameBytes); frame; frame = reframer.take(frameBytes)) {
-      frames++;
-      onFrame(frame);
-    }
+  await runFfmpegArgs([...args, 'pipe:1'], `decode ${file}`, (chunk) => {
+    bytes += chunk.length;
+    onChunk(chunk);
   });
-  if (frames === 0 || reframer.length > 0) throw new VideoError(`cannot decode ${file}: no whole frames`);
-  return { ...info, frames };
+  const frameBytes = rawYuv420FrameBytes(file, await info);
+  if (bytes === 0 || bytes % frameBytes !== 0) throw new VideoError(`cannot decode ${file}: no whole frames`);
+  return { frames: bytes / frameBytes };
 }
