@@ -58,8 +58,9 @@ export class DeviceLink {
       logger.info({ broker: connection.url }, 'connected to broker');
       if (!this.retained.has(topics.availability)) this.retained.set(topics.availability, 'online');
       this.commandsSubscribed = false;
-      client.subscribe(topics.requestWildcard, { qos: 1 }, (error) => {
-        if (!error) this.commandsSubscribed = true;
+      client.subscribe(topics.requestWildcard, { qos: 1 }, (error, granted) => {
+        // QoS 128 in a SUBACK is the broker refusing the subscription.
+        if (!error && granted?.every((grant) => grant.qos < 128)) this.commandsSubscribed = true;
       });
       for (const listener of this.options.listeners ?? []) client.subscribe(listener.topic, { qos: 1 });
       this.options.onConnected();

@@ -1,4 +1,4 @@
-import type { FrameRun } from '../video/frame-runs.js';
+import { type FrameRun, frameAt } from '../video/frame-runs.js';
 
 export interface PlaySwitch {
   /** Feed time the switch happens at: the first frame at or after it comes from `path`. */
@@ -59,13 +59,7 @@ export class CameraTimeline {
 
   /** Which file and frame the camera shows as frame k. */
   frameAt(k: number): { path: string; index: number } {
-    let first = 0;
-    for (const segment of this.segments) {
-      const length = segment.endFrame - segment.startFrame;
-      if (k < first + length) return { path: segment.path, index: segment.startFrame + (k - first) };
-      first += length;
-    }
-    throw new RangeError(`frame ${k} is past the timeline (${this.frameCount} frames)`);
+    return frameAt(this.segments, k);
   }
 
   /** True when the whole timeline is one file played in a loop from its start (no composition needed). */

@@ -141,23 +141,22 @@ export class S3Bucket implements Bucket {
       sha256: !options.immutableSource || expected !== undefined,
     });
     const body = pipeline(createReadStream(sourcePath, { highWaterMark: 1 << 20 }), tap, () => undefined);
-    const upload = new Upload({
-      client: this.client,
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-      params: {
-        Bucket: this.bucket,
-        Key: key,
-        Body: body,
-        ContentLength: size,
-        ContentType: contentTypeOf(key),
-        Metadata: { ...checked, sha256 },
-      },
-    });
     let result: Awaited<ReturnType<Upload['done']>>;
     try {
-      result = await upload.done();
+      result = await new Upload({
+        client: this.client,
+        partSize: this.partSize,
+        queueSize: this.queueSize,
+        leavePartsOnError: false,
+        params: {
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: size,
+          ContentType: contentTypeOf(key),
+          Metadata: { ...checked, sha256 },
+        },
+      }).done();
     } catch (error) {
       tap.abandon();
       throw error;

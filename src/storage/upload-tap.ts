@@ -138,7 +138,9 @@ class HashWorker {
       }
     });
     const fail = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
+      // 'error' is followed by 'exit'; only the first of them, for the current worker, fails its jobs.
+      if (this.worker !== worker) return;
+      this.worker = undefined;
       const jobs = [...this.jobs.values()];
       this.jobs.clear();
       for (const job of jobs) job.onError(new Error(`upload hashing stopped: ${error.message}`));
@@ -153,9 +155,28 @@ class HashWorker {
   private unrefWhenIdle(): void {
     if (this.jobs.size === 0) this.worker?.unref();
   }
+
+  get openJobs(): number {
+    return this.jobs.size;
+  }
+
+  /** Ends the worker; open jobs fail, and the next job starts a new one. */
+  async stop(): Promise<void> {
+    await this.worker?.terminate();
+  }
 }
 
 const hashWorker = new HashWorker();
+
+/** Hashing jobs not yet finished or abandoned (each keeps the process alive). */
+export function openHashingJobs(): number {
+  return hashWorker.openJobs;
+}
+
+/** Stops the hashing worker (it is started again on demand). */
+export function stopHashingWorker(): Promise<void> {
+  return hashWorker.stop();
+}
 
 /** Bytes handed to the worker and not yet hashed; past this the tap waits (memory stays bounded). */
 const MAX_IN_FLIGHT = 8 << 20;
@@ -193,8 +214,9 @@ export class UploadTap extends Transform {
       onDone: resolve,
       onError: (error) => {
         reject(error);
-        this.paused?.();
+        // The upload must not wait for acks that will never come.
         this.paused = undefined;
+        this.destroy(error);
       },
     });
   }

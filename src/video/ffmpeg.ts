@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { PassThrough, type Readable, Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import sharp from 'sharp';
-import { type FrameRun, type FrameRunFeed, runsInWindow } from './frame-runs.js';
+import { type FrameRun, type FrameRunFeed, feedFrameCount, runsInWindow } from './frame-runs.js';
 import {
   ByteReframer,
   type GrayFrame,
@@ -469,7 +469,7 @@ async function maskPng(
 async function runToEnd(
   cmd: ffmpeg.FfmpegCommand,
   what: string,
-  input: string,
+  input: string | undefined,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -569,6 +569,8 @@ interface ClipSelection {
   graph: string | undefined;
   /** Inputs used before any mask input. */
   inputCount: number;
+  /** The files the cut reads. */
+  files: string[];
   /** Output options (e.g. -t) that finish the cut. */
   outputOptions: string[];
   size: () => Promise<{ width: number; height: number }>;
@@ -602,6 +604,7 @@ function selectFromLoopedFile(
     graph,
     inputCount: 1,
     outputOptions: wraps ? [] : ['-t', seconds(window.durationMs)],
+    files: [input],
     size: () => probe(input),
     durationMs: window.durationMs,
   };
@@ -610,7 +613,10 @@ function selectFromLoopedFile(
 function selectFromFrameRuns(feed: FrameRunFeed, startMs: number, endMs: number): ClipSelection {
   const runs = runsInWindow(feed, startMs, endMs);
   if (runs.length === 0) {
-    throw new VideoError(`cannot encode clip: window [${startMs}, ${endMs}) ms holds no frame of the feed`);
+    const files = [...new Set(feed.runs.map((run) => run.path))].join(', ');
+    throw new VideoError(
+      `cannot encode clip from a feed of ${files}: window [${startMs}, ${endMs}) ms holds none of its ${feedFrameCount(feed)} frames`,
+    );
   }
   let cmd: ffmpeg.FfmpegCommand | undefined;
   for (const run of runs) {
@@ -621,28 +627,27 @@ function selectFromFrameRuns(feed: FrameRunFeed, startMs: number, endMs: number)
   const frames = runs.reduce((sum, run) => sum + run.endFrame - run.startFrame, 0);
   return {
     cmd: cmd!,
-    graph: frameRunsGraph(runs, 'cut'),
+    graph: frameRunsGraph(runs, feed.fps, 'cut'),
     inputCount: runs.length,
     outputOptions: [],
+    files: [...new Set(runs.map((run) => run.path))],
     size: () => probe(runs[0]!.path),
     durationMs: (frames * 1000) / feed.fps,
   };
 }
 
-/** Frame-exact trims (by frame number) of inputs 0…n−1, concatenated at a constant rate into [label]. */
-function frameRunsGraph(runs: readonly FrameRun[], label: string): string {
+/**
+ * Frame-exact trims (by frame number) of inputs 0…n−1, concatenated into [label] and re-stamped frame by frame at
+ * `fps`: concat takes a segment's length from its frames' spacing, so a one-frame segment would last 0 and the next
+ * would start on the same timestamp (measured with the 2018 build).
+ */
+function frameRunsGraph(runs: readonly FrameRun[], fps: number, label: string): string {
   const chains = runs.map(
     (run, i) =>
       `[${i}:v:0]trim=start_frame=${run.startFrame}:end_frame=${run.endFrame},setpts=PTS-STARTPTS[s${i}]`,
   );
   const labels = runs.map((_, i) => `[s${i}]`).join('');
-  return `${chains.join(';')};${labels}concat=n=${runs.length}:v=1:a=0[${label}]`;
-}
-
-function describeInput(input: string | FrameRunFeed): string {
-  if (typeof input === 'string') return input;
-  const files = [...new Set(input.runs.map((run) => run.path))];
-  return files.length === 1 ? files[0]! : `${files.length} files`;
+  return `${chains.join(';')};${labels}concat=n=${runs.length}:v=1:a=0,setpts=N/(${fps}*TB)[${label}]`;
 }
 
 /**
@@ -651,17 +656,17 @@ function describeInput(input: string | FrameRunFeed): string {
  */
 export async function encodeClip(options: EncodeClipOptions): Promise<EncodedClip> {
   const { input, startMs, endMs, output } = options;
-  const what = `cannot encode clip from ${describeInput(input)}`;
   if (!(Number.isFinite(startMs) && Number.isFinite(endMs) && endMs > startMs)) {
-    throw new VideoError(`${what}: window [${startMs}, ${endMs}) ms is empty`);
+    const source = typeof input === 'string' ? input : 'a feed of frame runs';
+    throw new VideoError(`cannot encode clip from ${source}: window [${startMs}, ${endMs}) ms is empty`);
   }
-  const files = typeof input === 'string' ? [input] : [...new Set(input.runs.map((run) => run.path))];
-  for (const file of files) await assertReadableVideoFile(file, 'encode a clip from');
   const selection =
     typeof input === 'string'
       ? selectFromLoopedFile(input, startMs, endMs, options.loopDurationMs)
       : selectFromFrameRuns(input, startMs, endMs);
-  const { cmd } = selection;
+  const { cmd, files } = selection;
+  const what = `cannot encode clip from ${files.join(' + ')}`;
+  for (const file of files) await assertReadableVideoFile(file, 'encode a clip from');
   const blackout = options.blackout?.filter((p) => p.length >= 3) ?? [];
   const temp = `${output}.partial-${process.pid}`;
   let maskDir: string | undefined;
@@ -709,7 +714,9 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
       'mp4',
     ]);
     cmd.output(temp);
-    await runToEnd(cmd, what, files[0]!, options.timeoutMs ?? 120_000, options.signal);
+    // ffmpeg's own error line is shortened by the input's path only when there is one input.
+    const single = files.length === 1 ? files[0] : undefined;
+    await runToEnd(cmd, what, single, options.timeoutMs ?? 120_000, options.signal);
     await rename(temp, output);
     const { size } = await stat(output);
     return { output, bytes: size, durationMs: selection.durationMs };
@@ -975,10 +982,7 @@ export async function decodeRawYuv420Chunks(
   onChunk: (chunk: Buffer) => void,
 ): Promise<VideoInfo & { frames: number }> {
   const probed = probe(file);
-  probed.catch(() => undefined);
-  const decoded = streamRawYuv420(file, probed, onChunk);
-  const info = await probed;
-  const { frames } = await decoded;
+  const [info, { frames }] = await Promise.all([probed, streamRawYuv420(file, probed, onChunk)]);
   return { ...info, frames };
 }
 

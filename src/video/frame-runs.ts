@@ -53,11 +53,16 @@ export function frameAtMs(feed: FrameRunFeed, ms: number): { path: string; index
   const total = feedFrameCount(feed);
   if (total === 0) throw new RangeError('the feed has no frames');
   const k = Math.min(total - 1, Math.max(0, Math.ceil((ms * feed.fps) / 1000 - 0.5 - EPSILON_FRAMES)));
+  return frameAt(feed.runs, k);
+}
+
+/** Which file and frame is frame k of the runs played one after another. */
+export function frameAt(runs: readonly FrameRun[], k: number): { path: string; index: number } {
   let offset = 0;
-  for (const run of feed.runs) {
+  for (const run of runs) {
     const length = run.endFrame - run.startFrame;
-    if (k < offset + length) return { path: run.path, index: run.startFrame + (k - offset) };
+    if (k >= 0 && k < offset + length) return { path: run.path, index: run.startFrame + (k - offset) };
     offset += length;
   }
-  throw new RangeError(`frame ${k} is past the feed`);
+  throw new RangeError(`frame ${k} is past the feed (${offset} frames)`);
 }

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { UploadTap } from '../../src/storage/upload-tap.js';
+import { openHashingJobs, stopHashingWorker, UploadTap } from '../../src/storage/upload-tap.js';
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
@@ -61,17 +61,46 @@ describe('UploadTap (hashing on a worker thread)', () => {
     expect(digestsB.sha256).toBe(createHash('sha256').update(b).digest('hex'));
   });
 
-  it('keeps going for the next upload after one is abandoned', async () => {
+  it('closes an abandoned job (nothing left to keep the process alive)', async () => {
     const abandoned = new UploadTap(1 << 20, { whole: true, parts: false, sha256: true });
     abandoned.write(randomBytes(1000));
+    expect(openHashingJobs()).toBe(1);
     abandoned.abandon();
+    expect(openHashingJobs()).toBe(0);
     const data = randomBytes(20_000);
     const tap = new UploadTap(1 << 20, { whole: true, parts: false, sha256: false });
     await through(tap, data, 4096);
     expect((await tap.digests()).expectedEtags).toEqual(new Map([[md5(data), 'whole']]));
+    expect(openHashingJobs()).toBe(0);
   });
 
-  it('hashes a stream several times the 8 MB in-flight bound completely', async () => {
+  it('fails the upload, instead of stalling it, when the hashing worker dies; the next upload gets a new one', async () => {
+    const tap = new UploadTap(8 << 20, { whole: true, parts: false, sha256: true });
+    const source = new PassThrough();
+    const flowing = pipeline(
+      source,
+      tap,
+      new Writable({
+        write(_piece, _encoding, callback) {
+          callback();
+        },
+      }),
+    );
+    source.write(randomBytes(1 << 20));
+    await stopHashingWorker();
+    // Far past the in-flight bound: without the failure this would wait for acks forever.
+    for (let i = 0; i < 12; i++) source.write(randomBytes(1 << 20));
+    source.end();
+    await expect(flowing).rejects.toThrow(/upload hashing stopped/);
+    await expect(tap.digests()).rejects.toThrow(/upload hashing stopped/);
+    expect(openHashingJobs()).toBe(0);
+    const data = randomBytes(50_000);
+    const next = new UploadTap(1 << 20, { whole: true, parts: false, sha256: true });
+    await through(next, data, 8192);
+    expect((await next.digests()).sha256).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
+  it('hashes a stream far larger than the 8 MB in-flight bound completely', async () => {
     const data = randomBytes(24 * 1024 * 1024);
     const tap = new UploadTap(8 << 20, { whole: true, parts: true, sha256: true });
     const received = await through(tap, data, 4 * 1024 * 1024);

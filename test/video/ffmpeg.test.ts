@@ -212,8 +212,26 @@ describe('encodeClip', () => {
     await encodeClip({ input: feed, startMs: -500, endMs: 60_000, output: out });
     expect(await decodedIndices(out)).toEqual([...range(10, 15), ...range(30, 35), ...range(0, 5)]);
     await expect(encodeClip({ input: feed, startMs: 5000, endMs: 6000, output: out })).rejects.toThrow(
-      /holds no frame of the feed/,
+      /pattern\.mp4, .*pattern-copy\.mp4: window \[5000, 6000\) ms holds none of its 15 frames$/,
     );
+  });
+
+  it('gives one-frame runs a whole frame each: every frame keeps its place on the clock', async () => {
+    const feed = {
+      fps: FPS,
+      runs: [
+        { path: pattern, startFrame: 44, endFrame: 45 },
+        { path: pattern, startFrame: 0, endFrame: 2 },
+        { path: pattern, startFrame: 20, endFrame: 21 },
+        { path: pattern, startFrame: 40, endFrame: 42 },
+      ],
+    };
+    const out = join(dir, 'clip-single-frames.mp4');
+    await encodeClip({ input: feed, startMs: 0, endMs: 10_000, output: out });
+    const frames: GrayFrame[] = [];
+    for await (const frame of decodeGrayFrames(out, { width: W })) frames.push(frame);
+    expect(frames.map(indexOf)).toEqual([44, 0, 1, 20, 40, 41]);
+    expect(frames.map((f) => f.ptsMs)).toEqual(frames.map((_, k) => Math.round((k * 1e6) / FPS) / 1000));
   });
 
   it('is byte-for-byte deterministic', async () => {
