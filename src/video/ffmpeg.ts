@@ -650,8 +650,7 @@ function selectFromFrameRuns(feed: FrameRunFeed, startMs: number, endMs: number)
  */
 function frameRunsGraph(runs: readonly FrameRun[], fps: number, label: string): string {
   const chains = runs.map(
-    (run, i) =>
-      `[${i}:v:0]trim=end_frame=${run.endFrame - run.startFrame},setpts=PTS-STARTPTS[s${i}]`,
+    (run, i) => `[${i}:v:0]trim=end_frame=${run.endFrame - run.startFrame},setpts=PTS-STARTPTS[s${i}]`,
   );
   const labels = runs.map((_, i) => `[s${i}]`).join('');
   return `${chains.join(';')};${labels}concat=n=${runs.length}:v=1:a=0,setpts=N/(${fps}*TB)[${label}]`;
@@ -962,18 +961,28 @@ async function runFfmpegArgs(
     throw new VideoError(`cannot ${what}: ${stderr.join('').trim().split('\n').pop() ?? `exit ${code}`}`);
 }
 
+/** What a raw decode delivers per frame, at the source size, with no scaling or conversion in ffmpeg. */
+type RawPlanes = 'yuv420p' | 'luma';
+
+const RAW_PLANES: Record<RawPlanes, { args: string[]; bytesPerPixel: number }> = {
+  yuv420p: { args: ['-pix_fmt', 'yuv420p'], bytesPerPixel: 1.5 },
+  // extractplanes copies the Y plane as it is (no range conversion, unlike -pix_fmt gray through swscale).
+  luma: { args: ['-vf', 'extractplanes=y'], bytesPerPixel: 1 },
+};
+
 /**
- * Every coded frame of `file` as raw yuv420p at the source size, in presentation order. No scaling or pixel-format
- * conversion happens in ffmpeg, so the bytes are the same on every ffmpeg build (H.264 decoding is bit-exact).
+ * Every coded frame's luma (Y) plane at the source size, in presentation order. No scaling or pixel-format
+ * conversion happens in ffmpeg, so the bytes are the same on every ffmpeg build (H.264 decoding is bit-exact;
+ * measured identical to the Y plane of a yuv420p decode on the bundled 2018 build and Debian's 5.1).
  */
-export async function decodeRawYuv420(
+export async function decodeRawLuma(
   file: string,
   onFrame: (frame: Uint8Array) => void,
 ): Promise<VideoInfo & { frames: number }> {
   const info = await probe(file);
-  const frameBytes = rawYuv420FrameBytes(file, info);
+  const frameBytes = rawFrameBytes(file, info, 'luma');
   const reframer = new ByteReframer();
-  const { frames } = await streamRawYuv420(file, info, (chunk) => {
+  const { frames } = await streamRaw(file, 'luma', info, (chunk) => {
     reframer.push(chunk);
     for (let frame = reframer.take(frameBytes); frame; frame = reframer.take(frameBytes)) onFrame(frame);
   });
@@ -981,26 +990,27 @@ export async function decodeRawYuv420(
 }
 
 /**
- * The same bytes as decodeRawYuv420 as they come off the pipe, not cut into frames (for hashing: no copies).
- * The probe runs alongside the decode.
+ * Every coded frame as raw yuv420p at the source size, as the bytes come off the pipe, not cut into frames (for
+ * hashing: no copies). The probe runs alongside the decode.
  */
 export async function decodeRawYuv420Chunks(
   file: string,
   onChunk: (chunk: Buffer) => void,
 ): Promise<VideoInfo & { frames: number }> {
   const probed = probe(file);
-  const [info, { frames }] = await Promise.all([probed, streamRawYuv420(file, probed, onChunk)]);
+  const [info, { frames }] = await Promise.all([probed, streamRaw(file, 'yuv420p', probed, onChunk)]);
   return { ...info, frames };
 }
 
-function rawYuv420FrameBytes(file: string, info: VideoInfo): number {
-  const frameBytes = (info.width * info.height * 3) / 2;
+function rawFrameBytes(file: string, info: VideoInfo, planes: RawPlanes): number {
+  const frameBytes = info.width * info.height * RAW_PLANES[planes].bytesPerPixel;
   if (!Number.isInteger(frameBytes)) throw new VideoError(`cannot decode ${file}: odd picture size`);
   return frameBytes;
 }
 
-async function streamRawYuv420(
+async function streamRaw(
   file: string,
+  planes: RawPlanes,
   info: VideoInfo | Promise<VideoInfo>,
   onChunk: (chunk: Buffer) => void,
 ): Promise<{ frames: number }> {
@@ -1012,16 +1022,15 @@ async function streamRawYuv420(
     '0:v:0',
     '-vsync',
     'passthrough',
+    ...RAW_PLANES[planes].args,
     '-f',
     'rawvideo',
-    '-pix_fmt',
-    'yuv420p',
   ];
   await runFfmpegArgs([...args, 'pipe:1'], `decode ${file}`, (chunk) => {
     bytes += chunk.length;
     onChunk(chunk);
   });
-  const frameBytes = rawYuv420FrameBytes(file, await info);
+  const frameBytes = rawFrameBytes(file, await info, planes);
   if (bytes === 0 || bytes % frameBytes !== 0) throw new VideoError(`cannot decode ${file}: no whole frames`);
   return { frames: bytes / frameBytes };
 }
