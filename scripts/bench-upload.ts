@@ -10,12 +10,12 @@
  * ratio = baseline_ms / our_ms (medians); the goal is ≥ 0.8.
  * Env: BENCH_UPLOAD_MB (default 32), BENCH_UPLOAD_RUNS (default 7).
  *
- * A finished clip comes with its sha256, as the recorder hands it over (it hashes what it produced, so the
- * checksum covers recorder → spool → bucket; the encrypting path gets it from the encryption pass). The queue
- * never copies in its default 'move' mode (rename into the spool, hard link into the bucket); a copy or an S3
- * upload is checked against that sha256. fs_queue_hashing_ms / fs_ratio_queue_hashing show a clip handed over
- * without one: sha256 of 32 MB alone costs more CPU than a kernel copy_file_range of it. fs_ratio_durable
- * compares with a copy that is also fsync'd, which is what "the clip is safe" costs at the least.
+ * A finished clip comes with its sha256 and MD5, as the recorder hands it over (it hashes what it produced, so
+ * the checks cover recorder → spool → bucket). The queue never copies in its default 'move' mode (rename into the
+ * spool, hard link into the folder bucket); an S3 upload sends the file as it is and checks the server's MD5 ETag
+ * against the producer's MD5. fs_queue_hashing_ms / fs_ratio_queue_hashing show a clip handed over without
+ * digests: sha256 of 32 MB alone costs more CPU than a kernel copy_file_range of it. fs_ratio_durable compares
+ * with a copy that is also fsync'd, which is what "the clip is safe" costs at the least.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -88,7 +88,10 @@ class QueueUnderTest {
       await handle.sync();
       await handle.close();
     }
-    const clipSha256 = producerHash ? (await hashFile(source)).sha256 : undefined;
+    const md5 = createHash('md5');
+    const digests = producerHash
+      ? { clipSha256: (await hashFile(source, [md5])).sha256, clipMd5: md5.digest('hex') }
+      : {};
     const uploaded = new Promise<UploadedClip>((resolve) => this.waiting.set(clipId, resolve));
     return time(async () => {
       await this.queue.enqueue({
@@ -98,7 +101,7 @@ class QueueUnderTest {
         trigger: 'manual',
         recordedAt: '2026-01-01T00:00:00.000Z',
         clipFile: source,
-        ...(clipSha256 ? { clipSha256 } : {}),
+        ...digests,
         mode,
       });
       await uploaded;

@@ -11,6 +11,18 @@ import { encodeClip, grabFrame, type NormalizedPolygon } from '../video/ffmpeg.j
 import { type FrameRunFeed, frameAtMs } from '../video/frame-runs.js';
 import type { PlannedClip } from './clip-planner.js';
 
+/** sha256 and MD5 of the clip file (one read) and of the thumbnail bytes. */
+async function producedDigests(clipFile: string, thumbnail: Buffer) {
+  const clipMd5 = createHash('md5');
+  const clip = await hashFile(clipFile, [clipMd5]);
+  return {
+    clipSha256: clip.sha256,
+    clipMd5: clipMd5.digest('hex'),
+    thumbnailSha256: createHash('sha256').update(thumbnail).digest('hex'),
+    thumbnailMd5: createHash('md5').update(thumbnail).digest('hex'),
+  };
+}
+
 function shownFrame(feed: FrameRunFeed, feedMs: number): { input: string; atMs: number } {
   const { path, index } = frameAtMs(feed, feedMs);
   return { input: path, atMs: (index * 1000) / feed.fps };
@@ -108,22 +120,22 @@ export class Recorder {
         .jpeg({ quality: 75 })
         .toBuffer();
       await writeFile(thumbnailFile, thumbnail);
-      // The checksums are taken here, where the files are made, and travel with them: the upload then stores and
-      // verifies against what the recorder produced (end to end) without reading the files again.
+      // The checksums are taken here, where the files are made, and travel with them: the upload stores them and
+      // checks the bucket's copy against what the recorder produced (end to end), without hashing again.
       const sealed = options.ownerPublicKey
         ? await this.encrypt(clipFile, thumbnailFile, options.ownerPublicKey)
         : {
             clipFile,
             thumbnailFile,
             extraMetadata: undefined,
-            clipSha256: (await hashFile(clipFile)).sha256,
-            thumbnailSha256: createHash('sha256').update(thumbnail).digest('hex'),
+            ...(await producedDigests(clipFile, thumbnail)),
           };
       await options.queue.enqueue({
         clipFile: sealed.clipFile,
         thumbnailFile: sealed.thumbnailFile,
         clipSha256: sealed.clipSha256,
         thumbnailSha256: sealed.thumbnailSha256,
+        ...('clipMd5' in sealed ? { clipMd5: sealed.clipMd5, thumbnailMd5: sealed.thumbnailMd5 } : {}),
         mode: 'move',
         deviceId: options.deviceId,
         clipId: plan.clipId,

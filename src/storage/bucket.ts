@@ -27,6 +27,12 @@ export interface PutOptions {
    * with spooled clips. A folder bucket on the same file system may then hard-link instead of copying.
    */
   immutableSource?: boolean;
+  /**
+   * The producer's MD5 of an immutable source (hex). An S3 bucket then sends the file as it is and checks the
+   * server's plain-MD5 ETag against it: the server's own digest of what it stored against the producer's digest of
+   * what it made, with nothing hashed during the upload.
+   */
+  md5?: string;
 }
 
 export interface ObjectSummary {

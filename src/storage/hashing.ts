@@ -64,17 +64,17 @@ async function writeFully(target: FileHandle, chunk: Buffer, position: number): 
   }
 }
 
-/** sha256 (and size) of a file, read once. */
-export async function hashFile(path: string): Promise<CopyDigest> {
+/** sha256 (and size) of a file, read once; `extra` hashes see the same bytes. */
+export async function hashFile(path: string, extra: Hash[] = []): Promise<CopyDigest> {
   const handle = await open(path, 'r');
   try {
-    return await hashHandle(handle);
+    return await hashHandle(handle, extra);
   } finally {
     await handle.close();
   }
 }
 
-export async function hashHandle(handle: FileHandle): Promise<CopyDigest> {
+export async function hashHandle(handle: FileHandle, extra: Hash[] = []): Promise<CopyDigest> {
   const hash = createHash('sha256');
   const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
   let position = 0;
@@ -85,7 +85,9 @@ export async function hashHandle(handle: FileHandle): Promise<CopyDigest> {
     if (bytesRead === 0) break;
     const current = buffers[index % 2]!;
     pendingRead = handle.read(buffers[(index + 1) % 2]!, 0, CHUNK_BYTES, position + bytesRead);
-    hash.update(current.subarray(0, bytesRead));
+    const chunk = current.subarray(0, bytesRead);
+    hash.update(chunk);
+    for (const other of extra) other.update(chunk);
     position += bytesRead;
     index += 1;
   }

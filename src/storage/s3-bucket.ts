@@ -131,16 +131,28 @@ export class S3Bucket implements Bucket {
     // The sha256 travels as metadata, which S3 takes before the body: know it first.
     const expected = checked['sha256'];
     const sha256 = expected ?? (await hashFile(sourcePath)).sha256;
-    // A mutable source may change between that hash and the upload: hash the sent bytes too.
+    const multipart = size > this.partSize;
+    // The producer's digests of an immutable file: the server's plain-MD5 ETag (single part anywhere; multipart on
+    // servers seen to answer that way) is then checked against the producer's MD5, and nothing is hashed here.
+    const producerMd5 =
+      options.immutableSource &&
+      expected !== undefined &&
+      options.md5 !== undefined &&
+      (!multipart || this.multipartEtagStyle === 'whole')
+        ? options.md5
+        : undefined;
+    // Otherwise the sent bytes are hashed on the way (a mutable source may change after the hash above).
     // Multipart ETags differ by server (AWS: MD5 of part MD5s; s3rver: MD5 of the whole). Until one upload
     // has shown which, compute both; then only the one this server uses (MD5 is the costly part).
-    const multipart = size > this.partSize;
-    const tap = new UploadTap(this.partSize, {
-      whole: !multipart || this.multipartEtagStyle !== 'parts',
-      parts: multipart && this.multipartEtagStyle !== 'whole',
-      sha256: !options.immutableSource || expected !== undefined,
-    });
-    const body = pipeline(createReadStream(sourcePath, { highWaterMark: 1 << 20 }), tap, () => undefined);
+    const tap = producerMd5
+      ? undefined
+      : new UploadTap(this.partSize, {
+          whole: !multipart || this.multipartEtagStyle !== 'parts',
+          parts: multipart && this.multipartEtagStyle !== 'whole',
+          sha256: !options.immutableSource || expected !== undefined,
+        });
+    const source = createReadStream(sourcePath, { highWaterMark: 1 << 20 });
+    const body = tap ? pipeline(source, tap, () => undefined) : source;
     let result: Awaited<ReturnType<Upload['done']>>;
     try {
       result = await new Upload({
@@ -158,14 +170,16 @@ export class S3Bucket implements Bucket {
         },
       }).done();
     } catch (error) {
-      tap.abandon();
+      tap?.abandon();
       throw error;
     } finally {
       body.destroy();
     }
-    const { expectedEtags, sha256: sentSha256 } = await tap.digests();
+    const { expectedEtags, sha256: sentSha256 } = tap
+      ? await tap.digests()
+      : { expectedEtags: new Map<string, EtagStyle>([[producerMd5!, 'whole']]), sha256: undefined };
     try {
-      if (tap.bytes !== size) {
+      if (tap && tap.bytes !== size) {
         throw new IntegrityError(
           `put ${key}: sent ${tap.bytes} bytes but the source has ${size} (changed while uploading?)`,
         );

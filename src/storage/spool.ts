@@ -22,8 +22,10 @@ export interface SpoolObject {
   /** File name inside the entry folder. */
   file: string;
   bytes: number;
-  /** Known when the bytes were hashed on the way in (copy mode). */
+  /** Known when the bytes were hashed on the way in (copy mode), or given by the producer. */
   sha256?: string;
+  /** The producer's MD5, when it gave one (lets an S3 upload skip hashing). */
+  md5?: string;
   /** Where the recorder left it. */
   source: string;
 }
@@ -79,6 +81,10 @@ const ObjectSchema = z.object({
   sha256: z
     .string()
     .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  md5: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
     .optional(),
   source: z.string(),
 });

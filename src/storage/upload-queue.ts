@@ -55,9 +55,12 @@ export interface EnqueueRequest extends ClipDescriptor {
    * or an upload is still checked against it.
    */
   clipSha256?: string;
+  /** The clip's MD5 from its producer, given with clipSha256 (an S3 upload then hashes nothing). */
+  clipMd5?: string;
   /** Its JPEG thumbnail, if any. */
   thumbnailFile?: string;
   thumbnailSha256?: string;
+  thumbnailMd5?: string;
   /** 'move' (default) takes the files (rename, or copy + delete across file systems); 'copy' leaves them. */
   mode?: SpoolMode;
 }
@@ -449,14 +452,19 @@ export class UploadQueue {
         `clip ${clip.clipId} refused: ${this.spoolProblem ?? 'spool is not open'}`,
       );
     }
-    const files: Array<{ kind: ClipObjectKind; source: string; sha256: string | undefined }> = [
-      { kind: 'clip', source: request.clipFile, sha256: request.clipSha256 },
+    const files: Array<{ kind: ClipObjectKind; source: string; sha256?: string; md5?: string }> = [
+      { kind: 'clip', source: request.clipFile, sha256: request.clipSha256, md5: request.clipMd5 },
     ];
     if (request.thumbnailFile !== undefined) {
-      files.push({ kind: 'thumbnail', source: request.thumbnailFile, sha256: request.thumbnailSha256 });
+      files.push({
+        kind: 'thumbnail',
+        source: request.thumbnailFile,
+        sha256: request.thumbnailSha256,
+        md5: request.thumbnailMd5,
+      });
     }
     const objects: SpoolObject[] = [];
-    for (const { kind, source, sha256 } of files) {
+    for (const { kind, source, sha256, md5 } of files) {
       const info = await stat(source).catch((error: unknown) => {
         throw new SpoolError(
           'source',
@@ -471,6 +479,8 @@ export class UploadQueue {
         bytes: info.size,
         source,
         ...(sha256 === undefined ? {} : { sha256 }),
+        // An MD5 is only worth keeping beside the sha256 it was taken with.
+        ...(sha256 !== undefined && md5 !== undefined ? { md5 } : {}),
       });
     }
     const bytes = objects.reduce((sum, o) => sum + o.bytes, 0);
@@ -708,7 +718,10 @@ export class UploadQueue {
     }
     const metadata: ObjectMetadata = clipObjectMetadata(tracked.entry.clip);
     if (object.sha256) metadata['sha256'] = object.sha256;
-    const result = await this.bucket.put(object.key, path, metadata, { immutableSource: true });
+    const result = await this.bucket.put(object.key, path, metadata, {
+      immutableSource: true,
+      ...(object.md5 ? { md5: object.md5 } : {}),
+    });
     object.sha256 = result.sha256;
     tracked.confirmed.set(object.kind, result);
     return result;

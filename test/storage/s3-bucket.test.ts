@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,63 @@ describe('S3Bucket verification', () => {
     const src = join(workDir, 'nowhere.mp4');
     await writeFile(src, 'x');
     await expect(bucket.put('clips/d/2026/01/01/n.mp4', src, {})).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe("S3Bucket with the producer's digests", () => {
+  const md5Of = (data: Buffer) => createHash('md5').update(data).digest('hex');
+
+  it("checks the server's ETag against the producer's MD5 and reads nothing back", async () => {
+    const commands: string[] = [];
+    s3.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(context.commandName ?? '?');
+        return next(args);
+      },
+      { step: 'initialize', name: 'countProducerCommands' },
+    );
+    try {
+      const bucket = await s3.newBucket('producer-bucket', { partSize: PART_SIZE });
+      const data = randomBytes(300_000);
+      const src = join(workDir, 'producer.mp4');
+      await writeFile(src, data);
+      commands.length = 0;
+      const result = await bucket.put(
+        'clips/d/2026/01/01/p.mp4',
+        src,
+        { sha256: sha256Of(data) },
+        { immutableSource: true, md5: md5Of(data) },
+      );
+      expect(result).toEqual({ key: 'clips/d/2026/01/01/p.mp4', bytes: data.length, sha256: sha256Of(data) });
+      expect(commands.filter((name) => name === 'GetObjectCommand')).toEqual([]);
+      // A producer MD5 the ETag does not match (here: a wrong one) is not trusted: the object is read back.
+      await bucket.put(
+        'clips/d/2026/01/01/q.mp4',
+        src,
+        { sha256: sha256Of(data) },
+        { immutableSource: true, md5: md5Of(randomBytes(8)) },
+      );
+      expect(commands.filter((name) => name === 'GetObjectCommand')).toHaveLength(1);
+      expect(sha256Of(await readAll(await bucket.get('clips/d/2026/01/01/p.mp4')))).toBe(sha256Of(data));
+    } finally {
+      s3.client.middlewareStack.remove('countProducerCommands');
+    }
+  });
+
+  it('catches a file that changed since its producer hashed it, and removes the object', async () => {
+    const bucket = await s3.newBucket('changed-bucket', { partSize: PART_SIZE });
+    const produced = randomBytes(200_000);
+    const src = join(workDir, 'changed.mp4');
+    await writeFile(src, randomBytes(produced.length));
+    await expect(
+      bucket.put(
+        'clips/d/2026/01/01/x.mp4',
+        src,
+        { sha256: sha256Of(produced) },
+        { immutableSource: true, md5: md5Of(produced) },
+      ),
+    ).rejects.toThrow(/stored bytes hash to [0-9a-f]{64} \(200000 bytes\), sent [0-9a-f]{64}/);
+    expect(await bucket.head('clips/d/2026/01/01/x.mp4')).toBeUndefined();
   });
 });
 
