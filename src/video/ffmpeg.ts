@@ -9,7 +9,7 @@
  * - a stop is `q` on stdin, then SIGINT, then SIGTERM; never SIGKILL (it leaves an unplayable MP4), and exit code
  *   255 after a requested stop is normal.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,8 +54,6 @@ const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
 const DEFAULT_STALL_TIMEOUT_MS = 20_000;
 const STOP_SIGINT_AFTER_MS = 1_500;
 const STOP_SIGTERM_AFTER_MS = 5_000;
-/** Decoded bytes waiting for the consumer before ffmpeg is paused. */
-const DECODE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 let configuredFor: string | undefined;
 function configureBinaries(): void {
@@ -177,98 +175,6 @@ class FfmpegRun {
       clearTimeout(interrupt);
       clearTimeout(terminate);
     });
-  }
-}
-
-/**
- * One ffmpeg process spawned without fluent-ffmpeg, for the per-frame decode path: its stdout chunks go straight
- * to a callback (no stream plumbing in between; measured ≈1-7 % of the motion pipeline's wall time), stdout can be
- * paused for backpressure, stderr arrives as lines. Same contract as FfmpegRun: exit, failure, graceful stop.
- */
-class DirectFfmpegRun {
-  exited = false;
-  stdoutEnded = false;
-  stopRequested = false;
-  failure: VideoError | undefined;
-  readonly recent: string[] = [];
-  readonly done: Promise<void>;
-  private readonly child: ChildProcess;
-  private onExit: (() => void) | undefined;
-
-  constructor(
-    args: string[],
-    private readonly what: string,
-    onStdout: (chunk: Buffer) => void,
-    onLine: (line: string) => boolean,
-    inputFile: string,
-  ) {
-    this.child = spawn(locateFfmpeg().ffmpeg, ['-hide_banner', '-nostats', ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.child.stdin?.on('error', () => {});
-    this.child.stdout?.on('data', onStdout);
-    this.child.stdout?.on('end', () => {
-      this.stdoutEnded = true;
-      this.onExit?.();
-    });
-    let partial = '';
-    this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-      const lines = (partial + text).split(/\r\n|\r|\n/);
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (onLine(line)) continue;
-        this.recent.push(line);
-        if (this.recent.length > 30) this.recent.shift();
-      }
-    });
-    this.done = new Promise<void>((resolve) => {
-      const finish = (failure?: string) => {
-        if (this.exited) return;
-        this.exited = true;
-        if (partial && !onLine(partial)) this.recent.push(partial);
-        if (failure !== undefined && !this.stopRequested) {
-          this.failure = new VideoError(
-            `${this.what}: ${summarizeFfmpegError(this.recent, failure, inputFile)}`,
-          );
-        }
-        resolve();
-        this.onExit?.();
-      };
-      this.child.on('error', (error) => finish(error.message));
-      this.child.on('close', (code, signal) =>
-        finish(code === 0 ? undefined : `ffmpeg exited with ${signal ?? `code ${code}`}`),
-      );
-    });
-  }
-
-  whenExited(callback: () => void): void {
-    this.onExit = callback;
-  }
-
-  pauseOutput(): void {
-    this.child.stdout?.pause();
-  }
-
-  resumeOutput(): void {
-    this.child.stdout?.resume();
-  }
-
-  /** `q` on stdin, then SIGINT, then SIGTERM; resolves when the process is gone. */
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    if (!this.stopRequested) {
-      this.stopRequested = true;
-      const { child } = this;
-      if (child.stdin?.writable) child.stdin.write('q');
-      else child.kill('SIGINT');
-      const interrupt = setTimeout(() => child.kill('SIGINT'), STOP_SIGINT_AFTER_MS);
-      const terminate = setTimeout(() => child.kill('SIGTERM'), STOP_SIGTERM_AFTER_MS);
-      void this.done.then(() => {
-        clearTimeout(interrupt);
-        clearTimeout(terminate);
-      });
-    }
-    await this.done;
   }
 }
 
@@ -429,23 +335,21 @@ export async function* decodeGrayFrames(
 
   // The frames go to stdout; a split-off 2×2 crop of each goes through showinfo, which logs its pts. (showinfo
   // checksums and averages every pixel it sees: on the full 320-px frame that cost ~5% of ffmpeg's CPU.)
-  const args = [
-    ...(options.loop ? ['-stream_loop', '-1'] : []),
-    '-i',
-    file,
-    '-filter_complex',
-    `[0:v:0]scale=${width}:-2:flags=area,format=gray,split[frames][stamps];` +
-      '[stamps]crop=2:2:0:0,showinfo,nullsink',
-    '-map',
-    '[frames]',
-    '-vsync',
-    'passthrough',
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'gray',
-    'pipe:1',
-  ];
+  const cmd = command(file)
+    .inputOptions(options.loop ? ['-stream_loop', '-1'] : [])
+    .outputOptions([
+      '-filter_complex',
+      `[0:v:0]scale=${width}:-2:flags=area,format=gray,split[frames][stamps];` +
+        '[stamps]crop=2:2:0:0,showinfo,nullsink',
+      '-map',
+      '[frames]',
+      '-vsync',
+      'passthrough',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'gray',
+    ]);
   const onLine = (line: string): boolean => {
     const parsed = parseShowinfoLine(line);
     if (parsed?.kind === 'frame') {
@@ -463,32 +367,16 @@ export async function* decodeGrayFrames(
     }
     return false;
   };
-  const reframer = new ByteReframer();
-  let paused = false;
-  let discarding = false;
-  const run = new DirectFfmpegRun(
-    args,
-    `cannot decode ${file}`,
-    (chunk) => {
-      if (discarding) return;
-      reframer.push(chunk);
-      // Backpressure: ffmpeg waits on its pipe while this many bytes wait here.
-      if (reframer.length >= DECODE_BUFFER_BYTES && !paused) {
-        paused = true;
-        run.pauseOutput();
-      }
-      notify();
-    },
-    onLine,
-    file,
-  );
+  const run = new FfmpegRun(cmd, `cannot decode ${file}`, onLine, false, file);
   run.whenExited(notify);
-  const resumeIfDrained = (): boolean => {
-    if (!paused || reframer.length >= DECODE_BUFFER_BYTES) return false;
-    paused = false;
-    run.resumeOutput();
-    return true;
-  };
+  const reframer = new ByteReframer();
+  const out = new ChunkSink(
+    (chunk) => reframer.push(chunk),
+    notify,
+    () => reframer.length,
+    2 * 1024 * 1024,
+  );
+  cmd.pipe(out, { end: true });
   signal?.addEventListener('abort', notify, { once: true });
 
   // One watchdog per decode rather than a timer per wait: it only fires while we are waiting for ffmpeg.
@@ -542,8 +430,8 @@ export async function* decodeGrayFrames(
           continue;
         }
       }
-      if (resumeIfDrained()) continue;
-      if (run.exited && (run.stdoutEnded || run.failure)) break;
+      if (out.release()) continue;
+      if (run.exited && (out.ended || run.failure)) break;
       await waitForActivity();
     }
     if (run.failure) throw run.failure;
@@ -555,8 +443,7 @@ export async function* decodeGrayFrames(
     signal?.removeEventListener('abort', notify);
     if (!run.exited) {
       // Drain so a backpressured ffmpeg can read its `q`.
-      discarding = true;
-      run.resumeOutput();
+      out.discard();
       await run.stop();
     }
   }
@@ -1059,6 +946,7 @@ async function runFfmpegArgs(
   what: string,
   onStdout?: (chunk: Buffer) => void,
 ): Promise<void> {
+  const { spawn } = await import('node:child_process');
   const child = spawn(locateFfmpeg().ffmpeg, ['-v', 'error', '-nostdin', ...args], {
     stdio: ['ignore', onStdout ? 'pipe' : 'ignore', 'pipe'],
   });
