@@ -3,11 +3,11 @@
  *
  * Measured (docs/replay.md): H.264 decoding is bit-exact across ffmpeg builds (the bundled 2018 build and Debian's
  * 5.1 give identical yuv420p frames), but swscale's gray conversion and area scaling are not a promise across
- * versions. So ffmpeg only decodes here (the raw luma plane at the source size, no swscale), and it is turned
+ * versions. So ffmpeg only decodes here (raw yuv420p at the source size, no scaling), and the luma plane is turned
  * into analysis frames in TypeScript: limited → full range like swscale's yuv420p→gray (round((Y−16)·255/219),
  * clamped), then an area (box) downscale to the analysis width.
  */
-import { decodeRawLuma, probe, VideoError } from '../video/ffmpeg.js';
+import { decodeRawYuv420, probe, VideoError } from '../video/ffmpeg.js';
 
 export interface LumaFixture {
   path: string;
@@ -54,7 +54,7 @@ async function decodeLuma(path: string, analysisWidth: number): Promise<LumaFixt
   const height = analysisHeight(info.width, info.height, width);
   const downscale = areaDownscaler(info.width, info.height, width, height);
   const frames: Uint8Array[] = [];
-  await decodeRawLuma(path, (frame) => frames.push(downscale(frame)));
+  await decodeRawYuv420(path, (frame) => frames.push(downscale(frame)));
   const frameMs = 1000 / info.fps;
   return {
     path,
@@ -69,7 +69,7 @@ async function decodeLuma(path: string, analysisWidth: number): Promise<LumaFixt
   };
 }
 
-/** Luma plane (w×h bytes; a yuv420p frame's first w×h) → full-range analysis frame of dw×dh, by area averaging. */
+/** Luma plane (first w×h bytes of a yuv420p frame) → full-range analysis frame of dw×dh, by area averaging. */
 export function areaDownscaler(
   w: number,
   h: number,

@@ -19,6 +19,13 @@ export interface ObjectHead {
   /** The sha256 recorded with the object ("" if the object carries none, e.g. written by another tool). */
   sha256: string;
   metadata: ObjectMetadata;
+  /**
+   * True when the store vouches that sha256 describes the stored bytes (a folder bucket writes its sidecar only
+   * after checking them). Absent: sha256 is what a client sent along (S3 metadata), not proof.
+   */
+  sha256Verified?: boolean;
+  /** The server's own MD5 of the stored bytes, when it reports one (a plain, single-part S3 ETag). */
+  contentMd5?: string;
 }
 
 export interface PutOptions {

@@ -142,7 +142,13 @@ export class FsBucket implements Bucket {
     // A sidecar that disagrees with the object's size describes some other version: report no checksum.
     if (!sidecar || sidecar.bytes !== info.size)
       return { key, bytes: info.size, sha256: '', metadata: sidecar?.metadata ?? {} };
-    return { key, bytes: info.size, sha256: sidecar.sha256, metadata: sidecar.metadata };
+    return {
+      key,
+      bytes: info.size,
+      sha256: sidecar.sha256,
+      metadata: sidecar.metadata,
+      sha256Verified: true,
+    };
   }
 
   async get(key: string): Promise<Readable> {

@@ -188,7 +188,8 @@ export class S3Bucket implements Bucket {
         throw new IntegrityError(`put ${key}: source sha256 ${sentSha256} differs from expected ${sha256}`);
       }
       const style = await this.verifyStored(key, size, sha256, result.ETag, expectedEtags);
-      if (multipart) this.multipartEtagStyle = style;
+      // Only an upload that predicted both ETag styles learns which one this server uses.
+      if (multipart && tap) this.multipartEtagStyle = style;
     } catch (error) {
       if (error instanceof IntegrityError) await this.delete(key).catch(() => undefined);
       throw error;
@@ -201,7 +202,14 @@ export class S3Bucket implements Bucket {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       const metadata = lowerKeys(out.Metadata ?? {});
-      return { key, bytes: out.ContentLength ?? 0, sha256: metadata['sha256'] ?? '', metadata };
+      const etag = (out.ETag ?? '').replaceAll('"', '');
+      return {
+        key,
+        bytes: out.ContentLength ?? 0,
+        sha256: metadata['sha256'] ?? '',
+        metadata,
+        ...(/^[0-9a-f]{32}$/.test(etag) ? { contentMd5: etag } : {}),
+      };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

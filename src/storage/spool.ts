@@ -73,21 +73,26 @@ export const realSpoolFileOps: SpoolFileOps = {
 const JOURNAL = 'entry.json';
 const INCOMING = '.incoming';
 
-const ObjectSchema = z.object({
-  kind: z.enum(['clip', 'thumbnail']),
-  key: z.string().min(1),
-  file: z.enum(['clip.mp4', 'thumb.jpg']),
-  bytes: z.number().int().nonnegative(),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
-  md5: z
-    .string()
-    .regex(/^[0-9a-f]{32}$/)
-    .optional(),
-  source: z.string(),
-});
+const ObjectSchema = z
+  .object({
+    kind: z.enum(['clip', 'thumbnail']),
+    key: z.string().min(1),
+    file: z.enum(['clip.mp4', 'thumb.jpg']),
+    bytes: z.number().int().nonnegative(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+    md5: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .optional(),
+    source: z.string(),
+  })
+  .refine((object) => object.md5 === undefined || object.sha256 !== undefined, {
+    message: 'md5 is only recorded together with sha256',
+    path: ['md5'],
+  });
 
 const EntrySchema = z.object({
   v: z.literal(1),
@@ -203,7 +208,7 @@ export class Spool {
       for (const object of entry.objects) {
         const target = join(incoming, object.file);
         if (entry.mode === 'move') {
-          const how = await this.moveIn(object.source, target);
+          const how = await this.moveIn(object, target);
           if (how === 'renamed') moved.push({ from: object.source, to: target });
           else crossDeviceSources.push(object.source);
         } else {
@@ -249,12 +254,13 @@ export class Spool {
     await rm(probe, { force: true });
   }
 
-  private async moveIn(source: string, target: string): Promise<'renamed' | 'copied'> {
+  private async moveIn(object: SpoolObject, target: string): Promise<'renamed' | 'copied'> {
     try {
-      await rename(source, target);
+      await rename(object.source, target);
     } catch (error) {
       if (errnoCode(error) !== 'EXDEV') throw error;
-      await this.ops.copyFile(source, target);
+      // Across file systems a move is a copy: checked like one against the producer's sha256.
+      await this.copyIn(object, target);
       return 'copied';
     }
     // The recorder may not have flushed it: the journal must not claim bytes the disk does not have.
@@ -294,7 +300,7 @@ export class Spool {
       if ((await sizeOf(target)) === object.bytes) continue;
       if ((await sizeOf(object.source)) === object.bytes) {
         await rm(target, { force: true });
-        if (entry.mode === 'move') await this.moveIn(object.source, target);
+        if (entry.mode === 'move') await this.moveIn(object, target);
         else await this.copyIn(object, target);
         continue;
       }

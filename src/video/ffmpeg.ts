@@ -48,6 +48,11 @@ export interface VideoInfo {
   /** From the container when it records one (MP4 does). */
   frameCount?: number;
   codec: string;
+  /**
+   * Where the first video frame sits on the input's seek clock (`-ss` counts from the file's earliest stream), when
+   * not at 0: a video track that starts after the file's other streams.
+   */
+  videoStartMs?: number;
 }
 
 const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
@@ -235,6 +240,10 @@ async function probeUncached(file: string, options: { timeoutMs?: number }): Pro
     codec: stream.codec_name ?? 'unknown',
   };
   if (Number.isInteger(frames) && frames > 0) info.frameCount = frames;
+  const videoStartMs = roundMs(
+    ((Number(stream.start_time) || 0) - (Number(data.format.start_time) || 0)) * 1000,
+  );
+  if (videoStartMs > 0) info.videoStartMs = videoStartMs;
   return info;
 }
 
@@ -611,7 +620,11 @@ function selectFromLoopedFile(
   };
 }
 
-function selectFromFrameRuns(feed: FrameRunFeed, startMs: number, endMs: number): ClipSelection {
+async function selectFromFrameRuns(
+  feed: FrameRunFeed,
+  startMs: number,
+  endMs: number,
+): Promise<ClipSelection> {
   const runs = runsInWindow(feed, startMs, endMs);
   if (runs.length === 0) {
     const files = [...new Set(feed.runs.map((run) => run.path))].join(', ');
@@ -619,13 +632,15 @@ function selectFromFrameRuns(feed: FrameRunFeed, startMs: number, endMs: number)
       `cannot encode clip from a feed of ${files}: window [${startMs}, ${endMs}) ms holds none of its ${feedFrameCount(feed)} frames`,
     );
   }
+  const files = [...new Set(runs.map((run) => run.path))];
+  const infos = new Map(await Promise.all(files.map(async (file) => [file, await probe(file)] as const)));
   let cmd: ffmpeg.FfmpegCommand | undefined;
   for (const run of runs) {
     // Seek to the run's first frame (an exact seek: decoded from the keyframe before, earlier frames dropped) and
     // read no further than the run needs.
     const window = [
       '-ss',
-      seconds((run.startFrame * 1000) / feed.fps),
+      seconds((infos.get(run.path)!.videoStartMs ?? 0) + (run.startFrame * 1000) / feed.fps),
       '-t',
       ((run.endFrame - run.startFrame + 1) / feed.fps).toFixed(6),
     ];
@@ -637,7 +652,7 @@ function selectFromFrameRuns(feed: FrameRunFeed, startMs: number, endMs: number)
     graph: frameRunsGraph(runs, feed.fps, 'cut'),
     inputCount: runs.length,
     outputOptions: [],
-    files: [...new Set(runs.map((run) => run.path))],
+    files,
     size: () => probe(runs[0]!.path),
     durationMs: (frames * 1000) / feed.fps,
   };
@@ -669,7 +684,7 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
   const selection =
     typeof input === 'string'
       ? selectFromLoopedFile(input, startMs, endMs, options.loopDurationMs)
-      : selectFromFrameRuns(input, startMs, endMs);
+      : await selectFromFrameRuns(input, startMs, endMs);
   const { cmd, files } = selection;
   const what = `cannot encode clip from ${files.join(' + ')}`;
   for (const file of files) await assertReadableVideoFile(file, 'encode a clip from');
@@ -961,28 +976,19 @@ async function runFfmpegArgs(
     throw new VideoError(`cannot ${what}: ${stderr.join('').trim().split('\n').pop() ?? `exit ${code}`}`);
 }
 
-/** What a raw decode delivers per frame, at the source size, with no scaling or conversion in ffmpeg. */
-type RawPlanes = 'yuv420p' | 'luma';
-
-const RAW_PLANES: Record<RawPlanes, { args: string[]; bytesPerPixel: number }> = {
-  yuv420p: { args: ['-pix_fmt', 'yuv420p'], bytesPerPixel: 1.5 },
-  // extractplanes copies the Y plane as it is (no range conversion, unlike -pix_fmt gray through swscale).
-  luma: { args: ['-vf', 'extractplanes=y'], bytesPerPixel: 1 },
-};
-
 /**
- * Every coded frame's luma (Y) plane at the source size, in presentation order. No scaling or pixel-format
- * conversion happens in ffmpeg, so the bytes are the same on every ffmpeg build (H.264 decoding is bit-exact;
- * measured identical to the Y plane of a yuv420p decode on the bundled 2018 build and Debian's 5.1).
+ * Every coded frame of `file` as raw yuv420p at the source size, in presentation order. No scaling happens in
+ * ffmpeg, so the bytes are the same on every ffmpeg build (H.264 decoding is bit-exact). yuv420p, not just the
+ * luma plane: ffmpeg converts other sources (10-bit, full range) to it, where a plane copy would pass them through.
  */
-export async function decodeRawLuma(
+export async function decodeRawYuv420(
   file: string,
   onFrame: (frame: Uint8Array) => void,
 ): Promise<VideoInfo & { frames: number }> {
   const info = await probe(file);
-  const frameBytes = rawFrameBytes(file, info, 'luma');
+  const frameBytes = rawYuv420FrameBytes(file, info);
   const reframer = new ByteReframer();
-  const { frames } = await streamRaw(file, 'luma', info, (chunk) => {
+  const { frames } = await streamRawYuv420(file, info, (chunk) => {
     reframer.push(chunk);
     for (let frame = reframer.take(frameBytes); frame; frame = reframer.take(frameBytes)) onFrame(frame);
   });
@@ -990,27 +996,26 @@ export async function decodeRawLuma(
 }
 
 /**
- * Every coded frame as raw yuv420p at the source size, as the bytes come off the pipe, not cut into frames (for
- * hashing: no copies). The probe runs alongside the decode.
+ * The same bytes as decodeRawYuv420 as they come off the pipe, not cut into frames (for hashing: no copies).
+ * The probe runs alongside the decode.
  */
 export async function decodeRawYuv420Chunks(
   file: string,
   onChunk: (chunk: Buffer) => void,
 ): Promise<VideoInfo & { frames: number }> {
   const probed = probe(file);
-  const [info, { frames }] = await Promise.all([probed, streamRaw(file, 'yuv420p', probed, onChunk)]);
+  const [info, { frames }] = await Promise.all([probed, streamRawYuv420(file, probed, onChunk)]);
   return { ...info, frames };
 }
 
-function rawFrameBytes(file: string, info: VideoInfo, planes: RawPlanes): number {
-  const frameBytes = info.width * info.height * RAW_PLANES[planes].bytesPerPixel;
+function rawYuv420FrameBytes(file: string, info: VideoInfo): number {
+  const frameBytes = (info.width * info.height * 3) / 2;
   if (!Number.isInteger(frameBytes)) throw new VideoError(`cannot decode ${file}: odd picture size`);
   return frameBytes;
 }
 
-async function streamRaw(
+async function streamRawYuv420(
   file: string,
-  planes: RawPlanes,
   info: VideoInfo | Promise<VideoInfo>,
   onChunk: (chunk: Buffer) => void,
 ): Promise<{ frames: number }> {
@@ -1022,15 +1027,16 @@ async function streamRaw(
     '0:v:0',
     '-vsync',
     'passthrough',
-    ...RAW_PLANES[planes].args,
     '-f',
     'rawvideo',
+    '-pix_fmt',
+    'yuv420p',
   ];
   await runFfmpegArgs([...args, 'pipe:1'], `decode ${file}`, (chunk) => {
     bytes += chunk.length;
     onChunk(chunk);
   });
-  const frameBytes = rawFrameBytes(file, await info, planes);
+  const frameBytes = rawYuv420FrameBytes(file, await info);
   if (bytes === 0 || bytes % frameBytes !== 0) throw new VideoError(`cannot decode ${file}: no whole frames`);
   return { frames: bytes / frameBytes };
 }

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,6 +268,48 @@ describe('UploadQueue', () => {
     expect(second.health().depth).toBe(0);
   });
 
+  it("uploads again after a crash when the stored sha256 is only a claim the server's MD5 does not back", async () => {
+    // S3-like: the sha256 metadata went up before the body, and the crash came before the body was verified.
+    const claims = new Map<string, string>();
+    const claiming = new (class extends FlakyBucket {
+      override async head(key: string) {
+        const head = await super.head(key);
+        const claim = claims.get(key);
+        if (!head || claim === undefined) return head;
+        const stored = await readFile(join(dir, 'bucket', key));
+        const contentMd5 = createHash('md5').update(stored).digest('hex');
+        return { ...head, sha256: claim, sha256Verified: undefined, contentMd5 };
+      }
+    })(new FsBucket(join(dir, 'bucket')));
+    const first = newQueue({ bucket: claiming });
+    await first.start();
+    claiming.down = true;
+    const req = await request('torn', 5000, { mode: 'copy' });
+    const produced = await readFile(req.clipFile);
+    await first.enqueue({
+      ...req,
+      clipSha256: sha256Hex(produced),
+      clipMd5: createHash('md5').update(produced).digest('hex'),
+    });
+    await first.whenIdle();
+    await first.stop();
+    claiming.down = false;
+    const key = 'clips/front-door/2026/03/14/torn.mp4';
+    const torn = join(dir, 'torn-upload.bin');
+    await writeFile(torn, Buffer.alloc(produced.length, 7));
+    await claiming.inner.put(key, torn, {});
+    claims.set(key, sha256Hex(produced));
+
+    const second = newQueue({ bucket: claiming });
+    const { uploaded } = collect(second);
+    await second.start();
+    await second.whenIdle();
+    expect(uploaded.map((u) => u.clipId)).toEqual(['torn']);
+    expect(claiming.puts.get(key)).toBe(1);
+    claims.clear();
+    expect(sha256Hex(await readFile(join(dir, 'bucket', key)))).toBe(sha256Hex(produced));
+  });
+
   it('keeps the clip when an uploaded listener fails, and re-emits without uploading again', async () => {
     const queue = newQueue();
     let calls = 0;
@@ -306,6 +349,43 @@ describe('UploadQueue', () => {
     expect(queue.health().healthy).toBe(true);
     await expect(queue.enqueue(third)).resolves.toMatchObject({ clipId: 'f3' });
   });
+
+  // /dev/shm is a tmpfs here, so moving a clip from it into the spool is a copy (EXDEV).
+  const shmIsAnotherDevice = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev;
+
+  it.runIf(shmIsAnotherDevice)(
+    "checks a move across file systems against the producer's sha256, and keeps the source when it differs",
+    async () => {
+      const elsewhere = await mkdtemp('/dev/shm/doorbell-clip-');
+      try {
+        const queue = newQueue();
+        const { uploaded } = collect(queue);
+        await queue.start();
+        const good = await makeClipFile(elsewhere, 'good.mp4', 3000);
+        await queue.enqueue({
+          ...(await request('moved-ok')),
+          clipFile: good.path,
+          clipSha256: sha256Hex(await readFile(good.path)),
+        });
+        await queue.whenIdle();
+        expect(uploaded.map((u) => u.clipId)).toEqual(['moved-ok']);
+        expect(existsSync(good.path)).toBe(false);
+
+        const changed = await makeClipFile(elsewhere, 'changed.mp4', 3000);
+        const refusal = queue.enqueue({
+          ...(await request('moved-bad')),
+          clipFile: changed.path,
+          clipSha256: sha256Hex(Buffer.alloc(3000)),
+        });
+        await expect(refusal).rejects.toThrow(
+          /changed\.mp4 has sha256 [0-9a-f]{64}, not the [0-9a-f]{64} its producer gave/,
+        );
+        expect(existsSync(changed.path)).toBe(true);
+      } finally {
+        await rm(elsewhere, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('bounds the spool by bytes too', async () => {
     const queue = newQueue({ maxBytes: 10_000 });

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeGrayFrames,
@@ -11,6 +13,7 @@ import {
   probe,
   VideoError,
 } from '../../src/video/ffmpeg.js';
+import { locateFfmpeg } from '../../src/video/locate.js';
 
 /** A 3 s, 15 fps video whose frames carry their own index as 6 bars (white = 1), robust to compression. */
 const W = 192;
@@ -214,6 +217,32 @@ describe('encodeClip', () => {
     await expect(encodeClip({ input: feed, startMs: 5000, endMs: 6000, output: out })).rejects.toThrow(
       /pattern\.mp4, .*pattern-copy\.mp4: window \[5000, 6000\) ms holds none of its 15 frames$/,
     );
+  });
+
+  it('cuts frame runs to the frame from a file whose video starts after its audio', async () => {
+    // -ss counts from the file's earliest stream: here a silent audio track at 0 and the video 0.2 s later.
+    const delayed = join(dir, 'delayed-video.mp4');
+    await promisify(execFile)(locateFfmpeg().ffmpeg, [
+      ...[
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'anullsrc=r=8000:cl=mono',
+        '-itsoffset',
+        '0.2',
+        '-i',
+        pattern,
+      ],
+      ...['-map', '1:v', '-map', '0:a', '-c:v', 'copy', '-c:a', 'aac', '-shortest', delayed],
+    ]);
+    expect((await probe(delayed)).videoStartMs).toBeCloseTo(200, 0);
+    const out = join(dir, 'clip-delayed.mp4');
+    const feed = { fps: FPS, runs: [{ path: delayed, startFrame: 5, endFrame: 9 }] };
+    await encodeClip({ input: feed, startMs: 0, endMs: 10_000, output: out });
+    expect(await decodedIndices(out)).toEqual([5, 6, 7, 8]);
   });
 
   it('gives one-frame runs a whole frame each: every frame keeps its place on the clock', async () => {
