@@ -6,13 +6,16 @@ import type { Logger } from '../log/logger.js';
 import { encryptFile } from '../privacy/envelope.js';
 import type { KeyInput } from '../privacy/owner-keys.js';
 import { hashFile } from '../storage/hashing.js';
-import type { UploadQueue } from '../storage/upload-queue.js';
+import type { EnqueueRequest, UploadQueue } from '../storage/upload-queue.js';
 import { encodeClip, grabFrame, type NormalizedPolygon } from '../video/ffmpeg.js';
 import { type FrameRunFeed, frameAtMs } from '../video/frame-runs.js';
 import type { PlannedClip } from './clip-planner.js';
 
 /** sha256 and MD5 of the clip file (one read) and of the thumbnail bytes. */
-async function producedDigests(clipFile: string, thumbnail: Buffer) {
+async function producedDigests(
+  clipFile: string,
+  thumbnail: Buffer,
+): Promise<Pick<EnqueueRequest, 'clipSha256' | 'clipMd5' | 'thumbnailSha256' | 'thumbnailMd5'>> {
   const clipMd5 = createHash('md5');
   const clip = await hashFile(clipFile, [clipMd5]);
   return {
@@ -128,14 +131,12 @@ export class Recorder {
             clipFile,
             thumbnailFile,
             extraMetadata: undefined,
-            ...(await producedDigests(clipFile, thumbnail)),
+            digests: await producedDigests(clipFile, thumbnail),
           };
       await options.queue.enqueue({
         clipFile: sealed.clipFile,
         thumbnailFile: sealed.thumbnailFile,
-        clipSha256: sealed.clipSha256,
-        thumbnailSha256: sealed.thumbnailSha256,
-        ...('clipMd5' in sealed ? { clipMd5: sealed.clipMd5, thumbnailMd5: sealed.thumbnailMd5 } : {}),
+        ...sealed.digests,
         mode: 'move',
         deviceId: options.deviceId,
         clipId: plan.clipId,
@@ -166,8 +167,7 @@ export class Recorder {
       clipFile: `${clipFile}.enc`,
       thumbnailFile: `${thumbnailFile}.enc`,
       extraMetadata: clip.metadata,
-      clipSha256: clip.sha256,
-      thumbnailSha256: thumbnail.sha256,
+      digests: { clipSha256: clip.sha256, thumbnailSha256: thumbnail.sha256 },
     };
   }
 }

@@ -188,7 +188,7 @@ export class S3Bucket implements Bucket {
         throw new IntegrityError(`put ${key}: source sha256 ${sentSha256} differs from expected ${sha256}`);
       }
       const style = await this.verifyStored(key, size, sha256, result.ETag, expectedEtags);
-      // Only an upload that predicted both ETag styles learns which one this server uses.
+      // Only an upload that hashed what it sent learns (or re-learns) which ETag style this server uses.
       if (multipart && tap) this.multipartEtagStyle = style;
     } catch (error) {
       if (error instanceof IntegrityError) await this.delete(key).catch(() => undefined);

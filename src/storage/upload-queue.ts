@@ -707,13 +707,13 @@ export class UploadQueue {
     if (tracked.recovered || tracked.failures > 0) {
       // A crash (or a lost answer) may have come after the bucket stored it: do not upload twice.
       const head = await this.bucket.head(object.key);
-      if (head && head.bytes === object.bytes && head.sha256 !== '') {
+      // The sha256 must be the store's word, or the server's MD5 must match the producer's: S3 metadata goes up
+      // before the body, so an upload cut short of its verification would otherwise pass unverified.
+      const proven =
+        head?.sha256Verified === true || (object.md5 !== undefined && head?.contentMd5 === object.md5);
+      if (head && proven && head.bytes === object.bytes && head.sha256 !== '') {
         object.sha256 ??= (await hashFile(path)).sha256;
-        // The sha256 must be the store's word, or the server's MD5 must match the producer's: S3 metadata goes up
-        // before the body, so an upload cut short of its verification would otherwise pass unverified.
-        const proven =
-          head.sha256Verified === true || (object.md5 !== undefined && head.contentMd5 === object.md5);
-        if (head.sha256 === object.sha256 && proven) {
+        if (head.sha256 === object.sha256) {
           const result = { key: object.key, bytes: head.bytes, sha256: head.sha256 };
           tracked.confirmed.set(object.kind, result);
           return result;

@@ -653,7 +653,7 @@ async function selectFromFrameRuns(
     inputCount: runs.length,
     outputOptions: [],
     files,
-    size: () => probe(runs[0]!.path),
+    size: async () => infos.get(runs[0]!.path)!,
     durationMs: (frames * 1000) / feed.fps,
   };
 }
