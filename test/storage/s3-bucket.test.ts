@@ -86,18 +86,26 @@ describe('S3Bucket verification', () => {
   });
 });
 
+const COUNTER = 'recordCommands';
+
+/** The names of the commands the shared client sends from now on (remove COUNTER when done). */
+function recordCommands(): string[] {
+  const commands: string[] = [];
+  s3.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      commands.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize', name: COUNTER },
+  );
+  return commands;
+}
+
 describe("S3Bucket with the producer's digests", () => {
   const md5Of = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
-  it("checks the server's ETag against the producer's MD5 and reads nothing back", async () => {
-    const commands: string[] = [];
-    s3.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        commands.push(context.commandName ?? '?');
-        return next(args);
-      },
-      { step: 'initialize', name: 'countProducerCommands' },
-    );
+  it("checks the server's ETag against the producer's MD5: a match is proof, a mismatch means reading back", async () => {
+    const commands = recordCommands();
     try {
       const bucket = await s3.newBucket('producer-bucket', { partSize: PART_SIZE });
       const data = randomBytes(300_000);
@@ -122,7 +130,7 @@ describe("S3Bucket with the producer's digests", () => {
       expect(commands.filter((name) => name === 'GetObjectCommand')).toHaveLength(1);
       expect(sha256Of(await readAll(await bucket.get('clips/d/2026/01/01/p.mp4')))).toBe(sha256Of(data));
     } finally {
-      s3.client.middlewareStack.remove('countProducerCommands');
+      s3.client.middlewareStack.remove(COUNTER);
     }
   });
 
@@ -145,14 +153,7 @@ describe("S3Bucket with the producer's digests", () => {
 
 describe('S3Bucket verification cost', () => {
   it('proves a multipart upload by its ETag, without downloading it again', async () => {
-    const commands: string[] = [];
-    s3.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        commands.push(context.commandName ?? '?');
-        return next(args);
-      },
-      { step: 'initialize', name: 'countCommands' },
-    );
+    const commands = recordCommands();
     try {
       const bucket = await s3.newBucket('etag-bucket', { partSize: PART_SIZE });
       commands.length = 0;
@@ -165,7 +166,7 @@ describe('S3Bucket verification cost', () => {
       expect(commands.filter((name) => name === 'UploadPartCommand')).toHaveLength(6);
       expect(commands.filter((name) => name === 'HeadObjectCommand')).toHaveLength(2);
     } finally {
-      s3.client.middlewareStack.remove('countCommands');
+      s3.client.middlewareStack.remove(COUNTER);
     }
   });
 });
