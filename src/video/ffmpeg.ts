@@ -18,8 +18,10 @@ import { PassThrough, type Readable, Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import sharp from 'sharp';
 import { type FrameRun, type FrameRunFeed, feedFrameCount, runsInWindow } from './frame-runs.js';
+import { FrameSocket } from './frame-socket.js';
 import {
   ByteReframer,
+  FrameAssembler,
   type GrayFrame,
   parseRawvideoOutputSize,
   parseShowinfoLine,
@@ -59,6 +61,8 @@ const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
 const DEFAULT_STALL_TIMEOUT_MS = 20_000;
 const STOP_SIGINT_AFTER_MS = 1_500;
 const STOP_SIGTERM_AFTER_MS = 5_000;
+/** Decoded bytes held for a slow consumer before ffmpeg is paused (backpressure). */
+const DECODE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 let configuredFor: string | undefined;
 function configureBinaries(): void {
@@ -113,6 +117,7 @@ class FfmpegRun {
   proc: ChildProcess | undefined;
   exited = false;
   stopRequested = false;
+  private interruptFirst = false;
   failure: VideoError | undefined;
   readonly recent: string[] = [];
   readonly done: Promise<void>;
@@ -159,11 +164,15 @@ class FfmpegRun {
     this.onExit = callback;
   }
 
-  /** `q` on stdin, then SIGINT, then SIGTERM; resolves when the process is gone. */
-  async stop(): Promise<void> {
+  /**
+   * `q` on stdin, then SIGINT, then SIGTERM; resolves when the process is gone. `interrupt` starts at SIGINT, for an
+   * ffmpeg that is not reading stdin yet (still opening its output).
+   */
+  async stop(options: { interrupt?: boolean } = {}): Promise<void> {
     if (this.exited) return;
     if (!this.stopRequested) {
       this.stopRequested = true;
+      this.interruptFirst = options.interrupt === true;
       if (this.proc) this.escalate();
     }
     await this.done;
@@ -172,7 +181,7 @@ class FfmpegRun {
   private escalate(): void {
     const proc = this.proc;
     if (!proc || this.exited) return;
-    if (!this.stdinIsInput && proc.stdin?.writable) proc.stdin.write('q');
+    if (!this.stdinIsInput && !this.interruptFirst && proc.stdin?.writable) proc.stdin.write('q');
     else proc.kill('SIGINT');
     const interrupt = setTimeout(() => proc.kill('SIGINT'), STOP_SIGINT_AFTER_MS);
     const terminate = setTimeout(() => proc.kill('SIGTERM'), STOP_SIGTERM_AFTER_MS);
@@ -248,52 +257,25 @@ async function probeUncached(file: string, options: { timeoutMs?: number }): Pro
 }
 
 /**
- * Where ffmpeg's stdout goes: chunks are handed over as they come; once `limit` bytes wait unconsumed the write
- * callback is held, which pauses the pipe and with it ffmpeg (backpressure). It never emits 'close', because
- * fluent-ffmpeg answers an output stream's 'close' by killing ffmpeg 20 ms later, racing a normal exit.
+ * Collects ffmpeg's stdout (a still). It never emits 'close', because fluent-ffmpeg answers an output stream's
+ * 'close' by killing ffmpeg 20 ms later, racing a normal exit.
  */
-class ChunkSink extends Writable {
+class StdoutCollector extends Writable {
   ended = false;
-  private held: (() => void) | undefined;
-  private discarding = false;
+  readonly chunks: Buffer[] = [];
 
-  constructor(
-    private readonly onChunk: (chunk: Buffer) => void,
-    private readonly onActivity: () => void,
-    private readonly buffered: () => number,
-    private readonly limit: number,
-  ) {
-    super({ autoDestroy: false, emitClose: false, highWaterMark: 1 << 16 });
+  constructor() {
+    super({ autoDestroy: false, emitClose: false });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (!this.discarding) this.onChunk(chunk);
-    if (this.discarding || this.buffered() < this.limit) callback();
-    else this.held = callback;
-    this.onActivity();
+    this.chunks.push(chunk);
+    callback();
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     this.ended = true;
-    this.onActivity();
     callback();
-  }
-
-  /** Lets a held write complete once the consumer has caught up; true if one was released. */
-  release(): boolean {
-    if (!this.held || this.buffered() >= this.limit) return false;
-    const callback = this.held;
-    this.held = undefined;
-    callback();
-    return true;
-  }
-
-  /** From now on, swallow everything (so ffmpeg is never stuck writing while being stopped). */
-  discard(): void {
-    this.discarding = true;
-    const callback = this.held;
-    this.held = undefined;
-    callback?.();
   }
 }
 
@@ -342,8 +324,10 @@ export async function* decodeGrayFrames(
     resolve?.();
   };
 
-  // The frames go to stdout; a split-off 2×2 crop of each goes through showinfo, which logs its pts. (showinfo
-  // checksums and averages every pixel it sees: on the full 320-px frame that cost ~5% of ffmpeg's CPU.)
+  const assembler = new FrameAssembler();
+  const socket = await FrameSocket.create();
+  // The frames go to the socket; a split-off 2×2 crop of each goes through showinfo, which logs its pts.
+  // (showinfo checksums and averages every pixel it sees: on the full 320-px frame that cost ~5% of ffmpeg's CPU.)
   const cmd = command(file)
     .inputOptions(options.loop ? ['-stream_loop', '-1'] : [])
     .outputOptions([
@@ -358,7 +342,10 @@ export async function* decodeGrayFrames(
       'rawvideo',
       '-pix_fmt',
       'gray',
-    ]);
+      '-listen',
+      '1',
+    ])
+    .output(socket.url);
   const onLine = (line: string): boolean => {
     const parsed = parseShowinfoLine(line);
     if (parsed?.kind === 'frame') {
@@ -372,20 +359,26 @@ export async function* decodeGrayFrames(
     }
     if (!size) {
       size = parseRawvideoOutputSize(line);
-      if (size) notify();
+      if (size) {
+        assembler.setFrameSize(size.width * size.height);
+        notify();
+      }
     }
     return false;
   };
   const run = new FfmpegRun(cmd, `cannot decode ${file}`, onLine, false, file);
   run.whenExited(notify);
-  const reframer = new ByteReframer();
-  const out = new ChunkSink(
-    (chunk) => reframer.push(chunk),
-    notify,
-    () => reframer.length,
-    2 * 1024 * 1024,
-  );
-  cmd.pipe(out, { end: true });
+  let discarding = false;
+  socket.connect({
+    onBytes: (bytes) => {
+      if (!discarding) assembler.write(bytes);
+      notify();
+      return discarding || assembler.bufferedBytes < DECODE_BUFFER_BYTES;
+    },
+    onStateChange: notify,
+    shouldGiveUp: () => run.exited || run.stopRequested,
+  });
+  cmd.run();
   signal?.addEventListener('abort', notify, { once: true });
 
   // One watchdog per decode rather than a timer per wait: it only fires while we are waiting for ffmpeg.
@@ -410,19 +403,21 @@ export async function* decodeGrayFrames(
     if (stalled) throw stalled;
   };
 
-  const spare: Array<Uint8Array | undefined> = [undefined, undefined];
+  // With recycled buffers, the frame yielded two requests ago goes back to the assembler.
+  const lent: Array<Uint8Array | undefined> = [undefined, undefined];
   let index = 0;
   try {
     for (;;) {
       if (signal?.aborted) return;
       const pts = framePts[ptsHead];
       if (pts !== undefined && size) {
-        const data = reframer.take(
-          size.width * size.height,
-          options.recycleBuffers ? spare[index % 2] : undefined,
-        );
+        const data = assembler.take();
         if (data) {
-          if (options.recycleBuffers) spare[index % 2] = data;
+          if (options.recycleBuffers) {
+            const returned = lent[index % 2];
+            if (returned) assembler.recycle(returned);
+            lent[index % 2] = data;
+          }
           ptsHead++;
           if (ptsHead > 1024) {
             framePts.splice(0, ptsHead);
@@ -439,22 +434,24 @@ export async function* decodeGrayFrames(
           continue;
         }
       }
-      if (out.release()) continue;
-      if (run.exited && (out.ended || run.failure)) break;
+      if (socket.isPaused && assembler.bufferedBytes < DECODE_BUFFER_BYTES) socket.resume();
+      if (run.exited && (socket.state === 'closed' || run.failure)) break;
       await waitForActivity();
     }
     if (run.failure) throw run.failure;
-    if (ptsHead < framePts.length || reframer.length > 0) {
+    if (ptsHead < framePts.length || assembler.bufferedBytes > 0) {
       throw new VideoError(`cannot decode ${file}: ffmpeg output ended inside a frame`);
     }
   } finally {
     clearInterval(watchdog);
     signal?.removeEventListener('abort', notify);
     if (!run.exited) {
-      // Drain so a backpressured ffmpeg can read its `q`.
-      out.discard();
-      await run.stop();
+      // Drain so a backpressured ffmpeg can read its `q`; one still waiting for us to connect gets SIGINT.
+      discarding = true;
+      socket.resume();
+      await run.stop({ interrupt: socket.state === 'connecting' });
     }
+    await socket.dispose();
   }
 }
 
@@ -807,13 +804,7 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
         ? ['-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p']
         : ['-f', 'rawvideo', '-pix_fmt', 'rgb24']),
     ]);
-    const chunks: Buffer[] = [];
-    const sink = new ChunkSink(
-      (chunk) => chunks.push(chunk),
-      () => {},
-      () => 0,
-      Number.POSITIVE_INFINITY,
-    );
+    const sink = new StdoutCollector();
     const run = new FfmpegRun(
       cmd,
       `cannot grab a frame at ${options.atMs} ms from ${input}`,
@@ -830,7 +821,7 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
     if (run.failure) throw run.failure;
     if (run.stopRequested)
       throw new VideoError(`cannot grab a frame from ${input}: timed out after ${timeoutMs} ms`);
-    const data = Buffer.concat(chunks);
+    const data = Buffer.concat(sink.chunks);
     const expected = width * height * 3;
     if (data.length === 0 || (format === 'rgb' && data.length !== expected)) {
       throw new VideoError(`cannot grab a frame at ${options.atMs} ms from ${input}: no frame there`);

@@ -57,6 +57,93 @@ export class ByteReframer {
   }
 }
 
+/**
+ * Cuts a byte stream into frames, copying each byte once, straight into a frame buffer. Bytes that come before the
+ * frame size is known wait in a staging list. Frame buffers handed back with `recycle` are filled again, so a
+ * steady stream allocates nothing.
+ */
+export class FrameAssembler {
+  private frameBytes = 0;
+  private staged: Uint8Array[] = [];
+  private stagedBytes = 0;
+  private filling: Uint8Array | undefined;
+  private filled = 0;
+  private readonly complete: Uint8Array[] = [];
+  private completeHead = 0;
+  private readonly spare: Uint8Array[] = [];
+
+  constructor(private readonly maxSpare = 4) {}
+
+  get frameSize(): number {
+    return this.frameBytes;
+  }
+
+  /** Bytes held: staged, in whole frames not yet taken, and in the frame being filled. */
+  get bufferedBytes(): number {
+    return this.stagedBytes + (this.complete.length - this.completeHead) * this.frameBytes + this.filled;
+  }
+
+  /** Bytes that do not (yet) make a whole frame. */
+  get partialBytes(): number {
+    return this.stagedBytes + this.filled;
+  }
+
+  /** Fixes the frame size (once) and cuts what was staged. */
+  setFrameSize(bytes: number): void {
+    if (this.frameBytes > 0) {
+      if (bytes !== this.frameBytes)
+        throw new Error(`frame size changed from ${this.frameBytes} to ${bytes}`);
+      return;
+    }
+    if (!Number.isInteger(bytes) || bytes <= 0)
+      throw new Error(`frame size must be a positive integer: ${bytes}`);
+    this.frameBytes = bytes;
+    const staged = this.staged;
+    this.staged = [];
+    this.stagedBytes = 0;
+    for (const chunk of staged) this.write(chunk);
+  }
+
+  /** Copies `bytes` in; the caller may reuse its buffer as soon as this returns. */
+  write(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    if (this.frameBytes === 0) {
+      this.staged.push(bytes.slice());
+      this.stagedBytes += bytes.length;
+      return;
+    }
+    let offset = 0;
+    while (offset < bytes.length) {
+      this.filling ??= this.spare.pop() ?? new Uint8Array(this.frameBytes);
+      const n = Math.min(this.frameBytes - this.filled, bytes.length - offset);
+      this.filling.set(bytes.subarray(offset, offset + n), this.filled);
+      this.filled += n;
+      offset += n;
+      if (this.filled === this.frameBytes) {
+        this.complete.push(this.filling);
+        this.filling = undefined;
+        this.filled = 0;
+      }
+    }
+  }
+
+  /** The oldest whole frame, now owned by the caller, or undefined. */
+  take(): Uint8Array | undefined {
+    if (this.completeHead >= this.complete.length) return undefined;
+    const frame = this.complete[this.completeHead++]!;
+    if (this.completeHead === this.complete.length) {
+      this.complete.length = 0;
+      this.completeHead = 0;
+    }
+    return frame;
+  }
+
+  /** Gives a taken frame's buffer back for refilling; the caller must not touch it afterwards. */
+  recycle(frame: Uint8Array): void {
+    if (frame.length === this.frameBytes && this.spare.length < this.maxSpare) this.spare.push(frame);
+  }
+}
+
 export interface ShowinfoFrame {
   n: number;
   pts: number;

@@ -129,6 +129,23 @@ describe('decodeGrayFrames', () => {
     expect(seen.map((s) => s.ptsMs)).toEqual(seen.map((_, k) => Math.round((k * 1000 * 1000) / FPS) / 1000));
   });
 
+  it('with recycled buffers, keeps each frame intact until the next-but-one and reuses buffers', async () => {
+    // 400 frames of 18 KB: more than the decoder may hold for a slow consumer, so buffers must come round again.
+    const total = 400;
+    const buffers = new Set<Uint8Array>();
+    let previous: { frame: GrayFrame; id: number } | undefined;
+    const ids: number[] = [];
+    for await (const frame of decodeGrayFrames(pattern, { width: W, loop: true, recycleBuffers: true })) {
+      if (previous) expect(indexOf(previous.frame)).toBe(previous.id);
+      ids.push(indexOf(frame));
+      previous = { frame, id: ids.at(-1)! };
+      buffers.add(frame.data);
+      if (ids.length === total) break;
+    }
+    expect(ids).toEqual(range(0, total).map((k) => k % FRAMES));
+    expect(buffers.size).toBeLessThan(total / 2);
+  });
+
   it('ends quietly when the signal aborts', async () => {
     const controller = new AbortController();
     let count = 0;

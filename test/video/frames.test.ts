@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ByteReframer, parseRawvideoOutputSize, parseShowinfoLine, roundMs } from '../../src/video/frames.js';
+import {
+  ByteReframer,
+  FrameAssembler,
+  parseRawvideoOutputSize,
+  parseShowinfoLine,
+  roundMs,
+} from '../../src/video/frames.js';
 
 describe('ByteReframer', () => {
   it('cuts frames by byte count out of chunks that are not frame-aligned', () => {
@@ -38,6 +44,94 @@ describe('ByteReframer', () => {
     const frame = reframer.take(4)!;
     chunk.fill(0);
     expect([...frame]).toEqual([9, 9, 9, 9]);
+  });
+});
+
+describe('FrameAssembler', () => {
+  const stream = Uint8Array.from({ length: 30 }, (_, i) => i);
+  const expected = [0, 1, 2, 3, 4].map((k) => [0, 1, 2, 3, 4, 5].map((i) => k * 6 + i));
+  const takeAll = (assembler: FrameAssembler): number[][] => {
+    const frames: number[][] = [];
+    for (let f = assembler.take(); f; f = assembler.take()) frames.push([...f]);
+    return frames;
+  };
+
+  it('cuts frames out of writes that straddle frame boundaries in every way', () => {
+    const assembler = new FrameAssembler();
+    assembler.setFrameSize(6);
+    const frames: number[][] = [];
+    for (const [from, to] of [
+      [0, 4],
+      [4, 5],
+      [5, 17],
+      [17, 18],
+      [18, 30],
+    ] as const) {
+      assembler.write(stream.subarray(from, to));
+      frames.push(...takeAll(assembler));
+    }
+    expect(frames).toEqual(expected);
+    expect(assembler.bufferedBytes).toBe(0);
+  });
+
+  it('stages bytes that come before the frame size is known, then cuts them', () => {
+    const assembler = new FrameAssembler();
+    assembler.write(stream.subarray(0, 8));
+    assembler.write(stream.subarray(8, 15));
+    expect(assembler.take()).toBeUndefined();
+    expect(assembler.bufferedBytes).toBe(15);
+    assembler.setFrameSize(6);
+    assembler.write(stream.subarray(15, 30));
+    expect(takeAll(assembler)).toEqual(expected);
+  });
+
+  it('copies what it is given: the writer may reuse its buffer at once, staged or not', () => {
+    const assembler = new FrameAssembler();
+    const reused = new Uint8Array(4);
+    reused.set([1, 2, 3, 4]);
+    assembler.write(reused);
+    reused.set([5, 6, 7, 8]);
+    assembler.setFrameSize(4);
+    assembler.write(reused);
+    reused.fill(0);
+    expect(takeAll(assembler)).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
+  });
+
+  it('counts whole frames waiting and the partial one in bufferedBytes, the partial alone in partialBytes', () => {
+    const assembler = new FrameAssembler();
+    assembler.setFrameSize(6);
+    assembler.write(stream.subarray(0, 14));
+    expect(assembler.bufferedBytes).toBe(14);
+    expect(assembler.partialBytes).toBe(2);
+    assembler.take();
+    expect(assembler.bufferedBytes).toBe(8);
+  });
+
+  it('refills recycled frame buffers instead of allocating, and only ones of the right size', () => {
+    const assembler = new FrameAssembler();
+    assembler.setFrameSize(6);
+    assembler.write(stream.subarray(0, 6));
+    const first = assembler.take()!;
+    assembler.recycle(first);
+    assembler.recycle(new Uint8Array(5));
+    assembler.write(stream.subarray(6, 18));
+    const second = assembler.take()!;
+    const third = assembler.take()!;
+    expect(second).toBe(first);
+    expect([...second]).toEqual(expected[1]);
+    expect(third).not.toBe(first);
+    expect(third.length).toBe(6);
+  });
+
+  it('refuses a frame size that changes or is not a positive integer', () => {
+    const assembler = new FrameAssembler();
+    expect(() => assembler.setFrameSize(0)).toThrow(/positive integer: 0/);
+    assembler.setFrameSize(6);
+    assembler.setFrameSize(6);
+    expect(() => assembler.setFrameSize(8)).toThrow(/changed from 6 to 8/);
   });
 });
 

@@ -1,0 +1,104 @@
+import { existsSync, statSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameSocket } from '../../src/video/frame-socket.js';
+
+// A Node server stands in for ffmpeg listening on the socket (`-listen 1 unix:PATH`).
+const open: Array<{ socket: FrameSocket; server?: Server }> = [];
+afterEach(async () => {
+  for (const { socket, server } of open.splice(0)) {
+    await socket.dispose();
+    server?.close();
+  }
+});
+
+function listen(path: string): Promise<{ server: Server; peer: Promise<Socket> }> {
+  const server = createServer();
+  const peer = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  return new Promise((resolve) => server.listen(path, () => resolve({ server, peer })));
+}
+
+const pattern = (bytes: number) => Buffer.from(Uint8Array.from({ length: bytes }, (_, i) => (i * 7) % 251));
+
+describe('FrameSocket', () => {
+  it('lives in a private directory and connects once the other side starts listening', async () => {
+    const socket = await FrameSocket.create();
+    open.push({ socket });
+    expect(statSync(socket.path.replace(/\/raw\.sock$/, '')).mode & 0o777).toBe(0o700);
+    expect(socket.url).toBe(`unix:${socket.path}`);
+    const received: Buffer[] = [];
+    socket.connect({
+      onBytes: (bytes) => {
+        received.push(Buffer.from(bytes));
+        return true;
+      },
+      onStateChange: () => {},
+      shouldGiveUp: () => false,
+    });
+    await sleep(60); // several refused attempts: nothing listens yet
+    expect(socket.state).toBe('connecting');
+    const { server, peer } = await listen(socket.path);
+    open.at(-1)!.server = server;
+    const sent = pattern(300_000);
+    (await peer).end(sent);
+    while (socket.state !== 'closed') await sleep(5);
+    expect(Buffer.concat(received).equals(sent)).toBe(true);
+  });
+
+  it('holds the writer back while paused and delivers everything in order after resume', async () => {
+    const socket = await FrameSocket.create();
+    const { server, peer } = await listen(socket.path);
+    open.push({ socket, server });
+    const received: Buffer[] = [];
+    let count = 0;
+    socket.connect({
+      onBytes: (bytes) => {
+        received.push(Buffer.from(bytes));
+        count += bytes.length;
+        return count < 100_000;
+      },
+      onStateChange: () => {},
+      shouldGiveUp: () => false,
+    });
+    const writer = await peer;
+    const sent = pattern(8 * 1024 * 1024);
+    writer.write(sent);
+    await sleep(200);
+    expect(socket.isPaused).toBe(true);
+    const whilePaused = count;
+    // The kernel buffers a little; the rest waits in the writer, which is what stops ffmpeg.
+    expect(whilePaused).toBeLessThan(1024 * 1024);
+    expect(writer.writableLength).toBeGreaterThan(4 * 1024 * 1024);
+    await sleep(100);
+    expect(count).toBe(whilePaused);
+    count = Number.NEGATIVE_INFINITY; // never pause again
+    socket.resume();
+    writer.end();
+    while (socket.state !== 'closed') await sleep(5);
+    expect(Buffer.concat(received).equals(sent)).toBe(true);
+  });
+
+  it('stops trying when told to give up, and says so', async () => {
+    const socket = await FrameSocket.create();
+    open.push({ socket });
+    let giveUp = false;
+    let changes = 0;
+    socket.connect({ onBytes: () => true, onStateChange: () => changes++, shouldGiveUp: () => giveUp });
+    await sleep(20);
+    giveUp = true;
+    while (socket.state === 'connecting') await sleep(5);
+    expect(socket.state).toBe('closed');
+    expect(changes).toBe(1);
+  });
+
+  it('removes its directory on dispose, connected or not', async () => {
+    const socket = await FrameSocket.create();
+    const dir = socket.path.replace(/\/raw\.sock$/, '');
+    socket.connect({ onBytes: () => true, onStateChange: () => {}, shouldGiveUp: () => false });
+    await socket.dispose();
+    expect(existsSync(dir)).toBe(false);
+    await sleep(30); // no retry comes back to life after dispose
+    expect(socket.state).toBe('connecting');
+  });
+});
