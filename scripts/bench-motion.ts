@@ -6,7 +6,7 @@
  * Also the detector alone on frames held in memory (ns per analysed pixel), and RSS while analysing 1 and 10
  * simulated minutes of the looped default feed (fixtures/video/porch-loop.mp4) as fast as it decodes.
  *
- * Env: BENCH_MOTION_ROUNDS (default 5), BENCH_MOTION_SECONDS (default 24), BENCH_MOTION_KEEP=1 keeps the clip.
+ * Env: BENCH_MOTION_ROUNDS (default 9), BENCH_MOTION_SECONDS (default 24), BENCH_MOTION_KEEP=1 keeps the clip.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -26,7 +26,7 @@ import {
 } from '../src/video/ffmpeg.js';
 import { percentile, printResult, round } from './lib/stats.js';
 
-const ROUNDS = Number(process.env['BENCH_MOTION_ROUNDS'] ?? 5);
+const ROUNDS = Number(process.env['BENCH_MOTION_ROUNDS'] ?? 9);
 const SECONDS = Number(process.env['BENCH_MOTION_SECONDS'] ?? 24);
 const WIDTH = 1280;
 const HEIGHT = 720;

@@ -1,3 +1,4 @@
+import { CellDiffKernel } from './cell-diff.js';
 import { rasterizePolygons } from './polygon.js';
 import { type DetectorParams, MAX_ZONES, type MotionSettings, resolveDetectorParams } from './settings.js';
 
@@ -57,7 +58,6 @@ export interface FrameAnalysis {
 }
 
 const NO_EVENTS: readonly MotionEvent[] = Object.freeze([]);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** A zone needs at least this many changed cells, however large it is, so a few specks never trigger. */
 const MIN_ZONE_CELLS = 3;
 /**
@@ -102,7 +102,7 @@ export class MotionDetector {
    * (alpha 0.2) on the fixtures: the previous frame matched every ground-truth start and end within ±1 frame,
    * the running average ended events 3-8 frames late (ghost trails) and let the cat trigger medium sensitivity.
    */
-  private readonly reference: Uint16Array;
+  private readonly kernel: CellDiffKernel;
   private readonly change: Uint16Array;
   /** 1 where a cell belongs to some zone and to no mask. */
   private readonly analysed: Uint8Array;
@@ -181,7 +181,7 @@ export class MotionDetector {
     // "Changed in the same direction" for the lightswitch guard: a third of the motion threshold, ≥ 4 levels.
     this.lightswitchDelta = Math.max(16, Math.round(this.baseThreshold / 3));
 
-    this.reference = new Uint16Array(this.cells);
+    this.kernel = new CellDiffKernel(frameSize.width, frameSize.height, gw, gh);
     this.aboveList = new Int32Array(this.cells);
     this.change = new Uint16Array(this.cells);
     this.padded = new Uint8Array((gw + 2) * (gh + 2));
@@ -223,7 +223,7 @@ export class MotionDetector {
 
     if (!this.primed) {
       this.primed = true;
-      this.prime(frame.data, width);
+      this.kernel.prime(frame.data);
       this.analysis.motion = false;
       this.analysis.weakMotion = false;
       this.analysis.lightswitch = false;
@@ -233,7 +233,7 @@ export class MotionDetector {
     }
 
     // The reference becomes this frame either way: after a lightswitch the new lighting is the baseline.
-    const lightswitch = this.compare(frame.data, width);
+    const lightswitch = this.compare(frame.data);
     let motion = false;
     let weak = false;
     let score = 0;
@@ -270,128 +270,39 @@ export class MotionDetector {
     return [this.emit('end', endPts, this.eventAcc)];
   }
 
-  private prime(data: Uint8Array, width: number): void {
-    const gw = this.gridWidth;
-    const gh = this.gridHeight;
-    const reference = this.reference;
-    for (let y = 0; y < gh; y++) {
-      let top = 2 * y * width;
-      let bottom = top + width;
-      let i = y * gw;
-      for (let x = 0; x < gw; x++, i++, top += 2, bottom += 2) {
-        reference[i] = data[top]! + data[top + 1]! + data[bottom]! + data[bottom + 1]!;
-      }
-    }
-  }
-
   /**
    * One pass over the frame: 2×2 downscale, difference to the reference (then replaced by this frame), change
    * magnitude, thresholded changed map and the lightswitch counts. Returns true for a lighting change.
-   * Most cells barely change, so they cost a sum, a subtraction and one comparison; the rest is rare.
+   * The kernel lists the few cells whose change reaches the smaller of threshold and lightswitch delta; only those
+   * are looked at here.
    */
-  private compare(data: Uint8Array, width: number): boolean {
-    const { reference, change, padded, analysed, aboveList } = this;
-    const gw = this.gridWidth;
-    const gh = this.gridHeight;
-    const stride = gw + 2;
+  private compare(data: Uint8Array): boolean {
+    const { change, padded, analysed, aboveList, kernel } = this;
+    const stride = this.gridWidth + 2;
     const threshold = this.baseThreshold;
     const delta = this.lightswitchDelta;
-    const gate = Math.min(threshold, delta);
     let brighter = 0;
     let darker = 0;
     let above = 0;
     padded.fill(0);
     change.fill(0);
-    if (LITTLE_ENDIAN && width % 4 === 0 && data.byteOffset % 4 === 0) {
-      // Four pixels per 32-bit load: even and odd bytes summed in 16-bit lanes give two cells at once.
-      const words = new Uint32Array(data.buffer, data.byteOffset, (width * gh * 2) >> 2);
-      const rowWords = width >> 2;
-      const pairs = gw >> 1;
-      for (let y = 0; y < gh; y++) {
-        let top = 2 * y * rowWords;
-        let bottom = top + rowWords;
-        let i = y * gw;
-        for (let x = 0; x < pairs; x++, top++, bottom++, i += 2) {
-          const t = words[top]!;
-          const b = words[bottom]!;
-          const lanes =
-            (t & 0x00ff00ff) + (b & 0x00ff00ff) + ((t >>> 8) & 0x00ff00ff) + ((b >>> 8) & 0x00ff00ff);
-          const left = lanes & 0xffff;
-          const right = lanes >>> 16;
-          const dl = left - reference[i]!;
-          const dr = right - reference[i + 1]!;
-          reference[i] = left;
-          reference[i + 1] = right;
-          if ((dl >= gate || dl <= -gate) && analysed[i] !== 0) {
-            const m = dl < 0 ? -dl : dl;
-            change[i] = m;
-            if (m >= delta) {
-              if (dl > 0) brighter++;
-              else darker++;
-            }
-            if (m >= threshold) {
-              padded[(y + 1) * stride + 1 + 2 * x] = 1;
-              aboveList[above++] = i;
-            }
-          }
-          if ((dr >= gate || dr <= -gate) && analysed[i + 1] !== 0) {
-            const m = dr < 0 ? -dr : dr;
-            change[i + 1] = m;
-            if (m >= delta) {
-              if (dr > 0) brighter++;
-              else darker++;
-            }
-            if (m >= threshold) {
-              padded[(y + 1) * stride + 2 + 2 * x] = 1;
-              aboveList[above++] = i + 1;
-            }
-          }
-        }
-        // An odd grid width leaves one cell per row for the byte path below.
-        if (gw % 2 === 1) {
-          const c = gw - 1;
-          const r0 = 2 * y * width + 2 * c;
-          const r1 = r0 + width;
-          const idx = y * gw + c;
-          const sum = data[r0]! + data[r0 + 1]! + data[r1]! + data[r1 + 1]!;
-          const d = sum - reference[idx]!;
-          reference[idx] = sum;
-          if ((d >= gate || d <= -gate) && analysed[idx] !== 0) {
-            const m = d < 0 ? -d : d;
-            change[idx] = m;
-            if (m >= delta) {
-              if (d > 0) brighter++;
-              else darker++;
-            }
-            if (m >= threshold) {
-              padded[(y + 1) * stride + 1 + c] = 1;
-              aboveList[above++] = idx;
-            }
-          }
-        }
+    const listed = kernel.diff(data, Math.min(threshold, delta));
+    const { listedCells, listedDiffs } = kernel;
+    const gw = this.gridWidth;
+    for (let k = 0; k < listed; k++) {
+      const i = listedCells[k]!;
+      if (analysed[i] === 0) continue;
+      const d = listedDiffs[k]!;
+      const m = d < 0 ? -d : d;
+      change[i] = m;
+      if (m >= delta) {
+        if (d > 0) brighter++;
+        else darker++;
       }
-    } else {
-      for (let y = 0; y < gh; y++) {
-        let top = 2 * y * width;
-        let bottom = top + width;
-        let i = y * gw;
-        for (let x = 0; x < gw; x++, i++, top += 2, bottom += 2) {
-          const sum = data[top]! + data[top + 1]! + data[bottom]! + data[bottom + 1]!;
-          const d = sum - reference[i]!;
-          reference[i] = sum;
-          if ((d >= gate || d <= -gate) && analysed[i] !== 0) {
-            const m = d < 0 ? -d : d;
-            change[i] = m;
-            if (m >= delta) {
-              if (d > 0) brighter++;
-              else darker++;
-            }
-            if (m >= threshold) {
-              padded[(y + 1) * stride + 1 + x] = 1;
-              aboveList[above++] = i;
-            }
-          }
-        }
+      if (m >= threshold) {
+        const y = (i / gw) | 0;
+        padded[i + 2 * y + stride + 1] = 1; // (y + 1) * stride + 1 + x
+        aboveList[above++] = i;
       }
     }
     this.cellsAboveThreshold = above;
