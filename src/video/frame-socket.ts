@@ -5,7 +5,7 @@
  * of the difference being garbage collection of the chunk Buffers, CPU that ffmpeg's decoder threads want on a
  * 2-core machine. The socket sits in a fresh 0700 directory, so no other user can connect and read the frames.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,30 @@ const CONNECT_RETRY_MS = 5;
 const READ_BUFFER_BYTES = 256 * 1024;
 /** sun_path holds 108 bytes on Linux, 104 on macOS; a longer TMPDIR falls back to /tmp. */
 const MAX_SOCKET_PATH = 100;
+const DIR_PREFIX = 'doorbell-frames-';
+/** A process killed with SIGKILL leaves its (empty) socket directory behind; the next one clears such leftovers. */
+const LEFTOVER_AGE_MS = 10 * 60_000;
+let leftoversSwept = false;
+
+/** Removes our own empty socket directories older than LEFTOVER_AGE_MS (rmdir refuses non-empty ones). */
+export async function sweepLeftoverDirs(base: string, nowMs: number): Promise<number> {
+  let removed = 0;
+  const uid = process.getuid?.();
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const dir = join(base, name);
+    try {
+      const info = await stat(dir);
+      if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) continue;
+      if (nowMs - info.mtimeMs < LEFTOVER_AGE_MS) continue;
+      await rmdir(dir);
+      removed++;
+    } catch {
+      // Gone already, in use (not empty) or not ours to remove.
+    }
+  }
+  return removed;
+}
 
 export class FrameSocket {
   state: FrameSocketState = 'connecting';
@@ -39,9 +63,12 @@ export class FrameSocket {
   ) {}
 
   static async create(): Promise<FrameSocket> {
-    const name = 'doorbell-frames-XXXXXX/raw.sock';
-    const base = join(tmpdir(), name).length <= MAX_SOCKET_PATH ? tmpdir() : '/tmp';
-    const dir = await mkdtemp(join(base, 'doorbell-frames-'));
+    const base = join(tmpdir(), `${DIR_PREFIX}XXXXXX/raw.sock`).length <= MAX_SOCKET_PATH ? tmpdir() : '/tmp';
+    if (!leftoversSwept) {
+      leftoversSwept = true;
+      void sweepLeftoverDirs(base, Date.now());
+    }
+    const dir = await mkdtemp(join(base, DIR_PREFIX));
     return new FrameSocket(dir, join(dir, 'raw.sock'));
   }
 

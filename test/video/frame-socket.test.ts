@@ -1,8 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameSocket } from '../../src/video/frame-socket.js';
+import { FrameSocket, sweepLeftoverDirs } from '../../src/video/frame-socket.js';
 
 // A Node server stands in for ffmpeg listening on the socket (`-listen 1 unix:PATH`).
 const open: Array<{ socket: FrameSocket; server?: Server }> = [];
@@ -100,5 +103,31 @@ describe('FrameSocket', () => {
     expect(existsSync(dir)).toBe(false);
     await sleep(30); // no retry comes back to life after dispose
     expect(socket.state).toBe('connecting');
+  });
+});
+
+describe('sweepLeftoverDirs', () => {
+  it('removes only our own empty socket directories older than ten minutes', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'doorbell-sweep-'));
+    try {
+      const now = Date.now();
+      const hourAgo = new Date(now - 3_600_000);
+      const make = async (name: string, options: { old: boolean; file?: boolean }) => {
+        const dir = join(base, name);
+        await mkdir(dir);
+        if (options.file) await writeFile(join(dir, 'raw.sock'), '');
+        if (options.old) await utimes(dir, hourAgo, hourAgo);
+        return dir;
+      };
+      const leftover = await make('doorbell-frames-left', { old: true });
+      const inUse = await make('doorbell-frames-busy', { old: true, file: true });
+      const fresh = await make('doorbell-frames-new', { old: false });
+      const other = await make('someone-else', { old: true });
+      expect(await sweepLeftoverDirs(base, now)).toBe(1);
+      expect(existsSync(leftover)).toBe(false);
+      for (const kept of [inUse, fresh, other]) expect(existsSync(kept)).toBe(true);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });
