@@ -131,9 +131,14 @@ export class MotionDetector {
     settings: MotionSettings,
     readonly frameSize: { width: number; height: number },
   ) {
+    if (!(frameSize.width >= 2 && frameSize.height >= 2)) {
+      throw new Error(
+        `frames must be at least 2x2 pixels (one 2×2 cell), got ${frameSize.width}x${frameSize.height}`,
+      );
+    }
     this.params = resolveDetectorParams(settings);
-    const gw = Math.max(1, Math.floor(frameSize.width / 2));
-    const gh = Math.max(1, Math.floor(frameSize.height / 2));
+    const gw = Math.floor(frameSize.width / 2);
+    const gh = Math.floor(frameSize.height / 2);
     this.gridWidth = gw;
     this.gridHeight = gh;
     this.cells = gw * gh;

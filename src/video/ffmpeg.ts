@@ -3,7 +3,9 @@
  * clips and stills. Measured facts it is built on:
  * - the bundled ffmpeg is a 2018 static build: `-fps_mode` is unknown there, `-vsync passthrough` works on it and
  *   on current releases, so we use that (no duplicated or dropped frames);
- * - pipe chunks are not frame-aligned, so raw video is re-framed by byte count;
+ * - reads from a pipe or socket are not frame-aligned, so raw video is re-framed by byte count;
+ * - decoded frames for analysis arrive over a Unix socket read into one reused buffer (frame-socket.ts): a Buffer
+ *   per 64 KB stdout chunk cost more CPU than the detector;
  * - per-frame presentation times come from the `showinfo` filter on stderr, fed a 2×2 crop of each frame so its
  *   per-pixel checksums cost nothing (on the whole 320-px frame they took ~5% of ffmpeg's CPU);
  * - a stop is `q` on stdin, then SIGINT, then SIGTERM; never SIGKILL (it leaves an unplayable MP4), and exit code
@@ -63,6 +65,7 @@ const STOP_SIGINT_AFTER_MS = 1_500;
 const STOP_SIGTERM_AFTER_MS = 5_000;
 /** Decoded bytes held for a slow consumer before ffmpeg is paused (backpressure). */
 const DECODE_BUFFER_BYTES = 2 * 1024 * 1024;
+const LISTEN_TIMEOUT_MS = 15_000;
 
 let configuredFor: string | undefined;
 function configureBinaries(): void {
@@ -297,8 +300,9 @@ export interface DecodeOptions {
 
 /**
  * Decodes the first video stream to 8-bit gray frames at analysis size, one frame per coded frame
- * (`-vsync passthrough`), each with its presentation time from the file. Pull-based: ffmpeg is paused by pipe
- * backpressure while the consumer is busy. Breaking out of the loop stops ffmpeg gracefully.
+ * (`-vsync passthrough`), each with its presentation time from the file. Pull-based: once 2 MB of whole frames
+ * wait, Node stops reading the socket and ffmpeg blocks on its write. Breaking out of the loop stops ffmpeg
+ * gracefully.
  */
 export async function* decodeGrayFrames(
   file: string,
@@ -324,8 +328,6 @@ export async function* decodeGrayFrames(
     resolve?.();
   };
 
-  const assembler = new FrameAssembler();
-  const socket = await FrameSocket.create();
   // The frames go to the socket; a split-off 2×2 crop of each goes through showinfo, which logs its pts.
   // (showinfo checksums and averages every pixel it sees: on the full 320-px frame that cost ~5% of ffmpeg's CPU.)
   const cmd = command(file)
@@ -342,10 +344,17 @@ export async function* decodeGrayFrames(
       'rawvideo',
       '-pix_fmt',
       'gray',
+      // ffmpeg listens; an ffmpeg nobody connects to (its parent died) gives up after this many ms.
       '-listen',
       '1',
-    ])
-    .output(socket.url);
+      '-timeout',
+      String(LISTEN_TIMEOUT_MS),
+    ]);
+  const assembler = new FrameAssembler();
+  const socket = await FrameSocket.create().catch((error: Error) => {
+    throw new VideoError(`cannot decode ${file}: ${error.message}`);
+  });
+  cmd.output(socket.url);
   const onLine = (line: string): boolean => {
     const parsed = parseShowinfoLine(line);
     if (parsed?.kind === 'frame') {
@@ -364,7 +373,8 @@ export async function* decodeGrayFrames(
         notify();
       }
     }
-    return false;
+    // showinfo's other per-frame line ("color_range:… color_space:unknown…") must not pass for an error.
+    return line.includes('Parsed_showinfo');
   };
   const run = new FfmpegRun(cmd, `cannot decode ${file}`, onLine, false, file);
   run.whenExited(notify);
@@ -373,7 +383,7 @@ export async function* decodeGrayFrames(
     onBytes: (bytes) => {
       if (!discarding) assembler.write(bytes);
       notify();
-      return discarding || assembler.bufferedBytes < DECODE_BUFFER_BYTES;
+      return discarding || assembler.wholeFrameBytes < DECODE_BUFFER_BYTES;
     },
     onStateChange: notify,
     shouldGiveUp: () => run.exited || run.stopRequested,
@@ -434,7 +444,7 @@ export async function* decodeGrayFrames(
           continue;
         }
       }
-      if (socket.isPaused && assembler.bufferedBytes < DECODE_BUFFER_BYTES) socket.resume();
+      if (socket.isPaused && assembler.wholeFrameBytes < DECODE_BUFFER_BYTES) socket.resume();
       if (run.exited && (socket.state === 'closed' || run.failure)) break;
       await waitForActivity();
     }

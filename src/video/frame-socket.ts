@@ -1,11 +1,12 @@
 /**
  * Where ffmpeg's raw frames arrive: a Unix socket ffmpeg listens on (`-listen 1 unix:PATH`), read into one reused
  * buffer (net.Socket `onread`) instead of a fresh Buffer for every 64 KB pipe chunk. Measured on a 720p30 decode
- * to 320-px gray (41 MB): Node's CPU for taking the frames in fell from 90–160 ms (stdout pipe) to 40–50 ms, most
+ * to 320-px gray (41 MB): Node's CPU for taking the frames in fell from 90–160 ms (stdout pipe) to 40–80 ms, most
  * of the difference being garbage collection of the chunk Buffers, CPU that ffmpeg's decoder threads want on a
  * 2-core machine. The socket sits in a fresh 0700 directory, so no other user can connect and read the frames.
+ * Unix sockets: Linux and macOS, not Windows.
  */
-import { mkdtemp, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,26 +26,37 @@ const CONNECT_RETRY_MS = 5;
 const READ_BUFFER_BYTES = 256 * 1024;
 /** sun_path holds 108 bytes on Linux, 104 on macOS; a longer TMPDIR falls back to /tmp. */
 const MAX_SOCKET_PATH = 100;
+/** Directory names carry the owner's pid, so a later process can tell a leftover from a socket in use. */
 const DIR_PREFIX = 'doorbell-frames-';
-/** A process killed with SIGKILL leaves its (empty) socket directory behind; the next one clears such leftovers. */
-const LEFTOVER_AGE_MS = 10 * 60_000;
 let leftoversSwept = false;
 
-/** Removes our own empty socket directories older than LEFTOVER_AGE_MS (rmdir refuses non-empty ones). */
-export async function sweepLeftoverDirs(base: string, nowMs: number): Promise<number> {
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes our own socket directories whose process is gone: one killed with SIGKILL (and its ffmpeg with it)
+ * could not clean up. Returns how many it removed.
+ */
+export async function sweepLeftoverDirs(base: string): Promise<number> {
   let removed = 0;
   const uid = process.getuid?.();
   for (const name of await readdir(base).catch(() => [] as string[])) {
-    if (!name.startsWith(DIR_PREFIX)) continue;
+    const pid = Number(/^doorbell-frames-(\d+)-/.exec(name)?.[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
     const dir = join(base, name);
     try {
       const info = await stat(dir);
       if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) continue;
-      if (nowMs - info.mtimeMs < LEFTOVER_AGE_MS) continue;
-      await rmdir(dir);
+      await rm(dir, { recursive: true, force: true });
       removed++;
     } catch {
-      // Gone already, in use (not empty) or not ours to remove.
+      // Gone already, or not ours to remove.
     }
   }
   return removed;
@@ -63,12 +75,17 @@ export class FrameSocket {
   ) {}
 
   static async create(): Promise<FrameSocket> {
-    const base = join(tmpdir(), `${DIR_PREFIX}XXXXXX/raw.sock`).length <= MAX_SOCKET_PATH ? tmpdir() : '/tmp';
+    if (process.platform === 'win32') {
+      throw new Error('decoded frames travel over a Unix socket, which needs Linux or macOS');
+    }
+    const prefix = `${DIR_PREFIX}${process.pid}-`;
+    const longest = join(tmpdir(), `${prefix}XXXXXX`, 'raw.sock');
+    const base = Buffer.byteLength(longest) <= MAX_SOCKET_PATH ? tmpdir() : '/tmp';
     if (!leftoversSwept) {
       leftoversSwept = true;
-      void sweepLeftoverDirs(base, Date.now());
+      void sweepLeftoverDirs(base);
     }
-    const dir = await mkdtemp(join(base, DIR_PREFIX));
+    const dir = await mkdtemp(join(base, prefix));
     return new FrameSocket(dir, join(dir, 'raw.sock'));
   }
 
@@ -103,12 +120,10 @@ export class FrameSocket {
         this.state = 'open';
         handlers.onStateChange();
       });
-      socket.on('error', (error: NodeJS.ErrnoException) => {
-        const notListeningYet = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
-        if (this.socket !== socket && notListeningYet && !this.disposed) {
-          this.retry = setTimeout(attempt, CONNECT_RETRY_MS);
-        }
-        // Any other error is a dying ffmpeg; its exit status says why, and 'close' follows.
+      socket.on('error', () => {
+        // Before ffmpeg listens: ENOENT, then ECONNREFUSED. Keep trying until it does or shouldGiveUp says stop.
+        // After connecting, an error is a dying ffmpeg: its exit status says why, and 'close' follows.
+        if (this.socket !== socket && !this.disposed) this.retry = setTimeout(attempt, CONNECT_RETRY_MS);
       });
       socket.once('close', () => {
         if (this.socket !== socket) return;

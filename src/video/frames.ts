@@ -83,6 +83,11 @@ export class FrameAssembler {
     return this.stagedBytes + (this.complete.length - this.completeHead) * this.frameBytes + this.filled;
   }
 
+  /** Bytes in whole frames not yet taken: what backpressure counts, so a frame larger than the limit still fills. */
+  get wholeFrameBytes(): number {
+    return (this.complete.length - this.completeHead) * this.frameBytes;
+  }
+
   /** Bytes that do not (yet) make a whole frame. */
   get partialBytes(): number {
     return this.stagedBytes + this.filled;

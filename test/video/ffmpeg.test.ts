@@ -146,6 +146,15 @@ describe('decodeGrayFrames', () => {
     expect(buffers.size).toBeLessThan(total / 2);
   });
 
+  it('decodes frames larger than what it buffers for a slow consumer (2 MB)', async () => {
+    const sizes: string[] = [];
+    for await (const frame of decodeGrayFrames(pattern, { width: 2900, stallTimeoutMs: 5_000 })) {
+      sizes.push(`${frame.width}x${frame.height}:${frame.data.length}`);
+      if (sizes.length === 3) break;
+    }
+    expect(sizes).toEqual(Array(3).fill(`2900x1450:${2900 * 1450}`));
+  });
+
   it('ends quietly when the signal aborts', async () => {
     const controller = new AbortController();
     let count = 0;

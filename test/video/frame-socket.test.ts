@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ describe('FrameSocket', () => {
     const socket = await FrameSocket.create();
     open.push({ socket });
     expect(statSync(socket.path.replace(/\/raw\.sock$/, '')).mode & 0o777).toBe(0o700);
+    // Named after its process, so a later process can tell a leftover (see sweepLeftoverDirs).
+    expect(socket.path).toMatch(new RegExp(`/doorbell-frames-${process.pid}-[^/]+/raw\\.sock$`));
     expect(socket.url).toBe(`unix:${socket.path}`);
     const received: Buffer[] = [];
     socket.connect({
@@ -107,25 +110,24 @@ describe('FrameSocket', () => {
 });
 
 describe('sweepLeftoverDirs', () => {
-  it('removes only our own empty socket directories older than ten minutes', async () => {
+  it('removes our socket directories whose process is gone, with what is left in them, and nothing else', async () => {
     const base = await mkdtemp(join(tmpdir(), 'doorbell-sweep-'));
     try {
-      const now = Date.now();
-      const hourAgo = new Date(now - 3_600_000);
-      const make = async (name: string, options: { old: boolean; file?: boolean }) => {
+      const gone = spawnSync(process.execPath, ['-e', '']).pid; // a process that has exited
+      const make = async (name: string) => {
         const dir = join(base, name);
         await mkdir(dir);
-        if (options.file) await writeFile(join(dir, 'raw.sock'), '');
-        if (options.old) await utimes(dir, hourAgo, hourAgo);
+        await writeFile(join(dir, 'raw.sock'), '');
         return dir;
       };
-      const leftover = await make('doorbell-frames-left', { old: true });
-      const inUse = await make('doorbell-frames-busy', { old: true, file: true });
-      const fresh = await make('doorbell-frames-new', { old: false });
-      const other = await make('someone-else', { old: true });
-      expect(await sweepLeftoverDirs(base, now)).toBe(1);
+      const leftover = await make(`doorbell-frames-${gone}-aB3dEf`);
+      const ours = await make(`doorbell-frames-${process.pid}-xY1zQw`);
+      const running = await make(`doorbell-frames-${process.ppid}-kL9mNo`);
+      const unnamed = await make('doorbell-frames-Zz9yXx');
+      const other = await make(`someone-else-${gone}-aaaaaa`);
+      expect(await sweepLeftoverDirs(base)).toBe(1);
       expect(existsSync(leftover)).toBe(false);
-      for (const kept of [inUse, fresh, other]) expect(existsSync(kept)).toBe(true);
+      for (const kept of [ours, running, unnamed, other]) expect(existsSync(kept)).toBe(true);
     } finally {
       await rm(base, { recursive: true, force: true });
     }

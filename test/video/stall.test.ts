@@ -6,7 +6,8 @@ import { decodeGrayFrames, VideoError } from '../../src/video/ffmpeg.js';
 import { locateFfmpeg } from '../../src/video/locate.js';
 
 // An "ffmpeg" that answers capability queries like the real one but then hangs without output, as a wedged
-// network mount or a broken build would. This file runs in its own process, so the override stays here.
+// network mount or a broken build would (or, with FAKE_FFMPEG=fail, fails after a showinfo line). This file runs
+// in its own process, so the override stays here.
 let dir: string;
 beforeAll(async () => {
   const real = locateFfmpeg().ffmpeg;
@@ -14,7 +15,14 @@ beforeAll(async () => {
   const fake = join(dir, 'ffmpeg');
   await writeFile(
     fake,
-    `#!/bin/sh\ncase "$*" in *-formats*|*-encoders*|*-codecs*|*-filters*) exec "${real}" "$@";; esac\nexec sleep 30\n`,
+    `#!/bin/sh\ncase "$*" in *-formats*|*-encoders*|*-codecs*|*-filters*) exec "${real}" "$@";; esac\n` +
+      // FAKE_FFMPEG=fail: an error, then showinfo's second per-frame line (which says "unknown"), then exit 1.
+      'if [ "$FAKE_FFMPEG" = fail ]; then\n' +
+      '  echo "Error while decoding stream #0:0: Invalid data found when processing input" >&2\n' +
+      '  echo "[Parsed_showinfo_3 @ 0x1] color_range:tv color_space:unknown color_primaries:unknown" >&2\n' +
+      '  exit 1\n' +
+      'fi\n' +
+      'exec sleep 30\n',
   );
   await chmod(fake, 0o755);
   process.env['DOORBELL_FFMPEG'] = fake;
@@ -38,4 +46,21 @@ it('gives up with one clear line when ffmpeg produces nothing, and stops it', as
   );
   // The stall is noticed within a watchdog period, and the stop (q, then SIGINT after 1.5 s) is awaited.
   expect(performance.now() - started).toBeLessThan(5_000);
+});
+
+it('names the error line, not a showinfo line that happens to say "unknown"', async () => {
+  process.env['FAKE_FFMPEG'] = 'fail';
+  try {
+    const run = async () => {
+      for await (const _frame of decodeGrayFrames('fixtures/video/quiet-porch.mp4')) {
+        // never reached
+      }
+    };
+    const error = await run().catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      'cannot decode fixtures/video/quiet-porch.mp4: Error while decoding stream #0:0: Invalid data found when processing input',
+    );
+  } finally {
+    delete process.env['FAKE_FFMPEG'];
+  }
 });
