@@ -7,24 +7,26 @@ import {
   roundMs,
 } from '../../src/video/frames.js';
 
+/** 30 bytes 0..29 = five 6-byte frames, delivered in chunks that straddle frame boundaries in every way. */
+const STREAM = Uint8Array.from({ length: 30 }, (_, i) => i);
+const STRADDLING_CHUNKS = [
+  [0, 4],
+  [4, 5],
+  [5, 17],
+  [17, 18],
+  [18, 30],
+] as const;
+const EXPECTED_FRAMES = [0, 1, 2, 3, 4].map((k) => [0, 1, 2, 3, 4, 5].map((i) => k * 6 + i));
+
 describe('ByteReframer', () => {
   it('cuts frames by byte count out of chunks that are not frame-aligned', () => {
-    const frameSize = 6;
-    const stream = Uint8Array.from({ length: 30 }, (_, i) => i);
     const reframer = new ByteReframer();
     const frames: number[][] = [];
-    // Chunk sizes that straddle frame boundaries in every way.
-    for (const [from, to] of [
-      [0, 4],
-      [4, 5],
-      [5, 17],
-      [17, 18],
-      [18, 30],
-    ] as const) {
-      reframer.push(stream.subarray(from, to));
-      for (let f = reframer.take(frameSize); f; f = reframer.take(frameSize)) frames.push([...f]);
+    for (const [from, to] of STRADDLING_CHUNKS) {
+      reframer.push(STREAM.subarray(from, to));
+      for (let f = reframer.take(6); f; f = reframer.take(6)) frames.push([...f]);
     }
-    expect(frames).toEqual([0, 1, 2, 3, 4].map((k) => [0, 1, 2, 3, 4, 5].map((i) => k * 6 + i)));
+    expect(frames).toEqual(EXPECTED_FRAMES);
     expect(reframer.length).toBe(0);
   });
 
@@ -48,8 +50,6 @@ describe('ByteReframer', () => {
 });
 
 describe('FrameAssembler', () => {
-  const stream = Uint8Array.from({ length: 30 }, (_, i) => i);
-  const expected = [0, 1, 2, 3, 4].map((k) => [0, 1, 2, 3, 4, 5].map((i) => k * 6 + i));
   const takeAll = (assembler: FrameAssembler): number[][] => {
     const frames: number[][] = [];
     for (let f = assembler.take(); f; f = assembler.take()) frames.push([...f]);
@@ -60,29 +60,23 @@ describe('FrameAssembler', () => {
     const assembler = new FrameAssembler();
     assembler.setFrameSize(6);
     const frames: number[][] = [];
-    for (const [from, to] of [
-      [0, 4],
-      [4, 5],
-      [5, 17],
-      [17, 18],
-      [18, 30],
-    ] as const) {
-      assembler.write(stream.subarray(from, to));
+    for (const [from, to] of STRADDLING_CHUNKS) {
+      assembler.write(STREAM.subarray(from, to));
       frames.push(...takeAll(assembler));
     }
-    expect(frames).toEqual(expected);
+    expect(frames).toEqual(EXPECTED_FRAMES);
     expect(assembler.bufferedBytes).toBe(0);
   });
 
   it('stages bytes that come before the frame size is known, then cuts them', () => {
     const assembler = new FrameAssembler();
-    assembler.write(stream.subarray(0, 8));
-    assembler.write(stream.subarray(8, 15));
+    assembler.write(STREAM.subarray(0, 8));
+    assembler.write(STREAM.subarray(8, 15));
     expect(assembler.take()).toBeUndefined();
     expect(assembler.bufferedBytes).toBe(15);
     assembler.setFrameSize(6);
-    assembler.write(stream.subarray(15, 30));
-    expect(takeAll(assembler)).toEqual(expected);
+    assembler.write(STREAM.subarray(15, 30));
+    expect(takeAll(assembler)).toEqual(EXPECTED_FRAMES);
   });
 
   it('copies what it is given: the writer may reuse its buffer at once, staged or not', () => {
@@ -103,7 +97,7 @@ describe('FrameAssembler', () => {
   it('counts whole frames waiting and the partial one in bufferedBytes, the partial alone in partialBytes', () => {
     const assembler = new FrameAssembler();
     assembler.setFrameSize(6);
-    assembler.write(stream.subarray(0, 14));
+    assembler.write(STREAM.subarray(0, 14));
     expect(assembler.bufferedBytes).toBe(14);
     expect(assembler.partialBytes).toBe(2);
     assembler.take();
@@ -113,15 +107,15 @@ describe('FrameAssembler', () => {
   it('refills recycled frame buffers instead of allocating, and only ones of the right size', () => {
     const assembler = new FrameAssembler();
     assembler.setFrameSize(6);
-    assembler.write(stream.subarray(0, 6));
+    assembler.write(STREAM.subarray(0, 6));
     const first = assembler.take()!;
     assembler.recycle(first);
     assembler.recycle(new Uint8Array(5));
-    assembler.write(stream.subarray(6, 18));
+    assembler.write(STREAM.subarray(6, 18));
     const second = assembler.take()!;
     const third = assembler.take()!;
     expect(second).toBe(first);
-    expect([...second]).toEqual(expected[1]);
+    expect([...second]).toEqual(EXPECTED_FRAMES[1]);
     expect(third).not.toBe(first);
     expect(third.length).toBe(6);
   });
