@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
@@ -18,8 +17,10 @@ import { parseLegalDemand, parseShareRequest } from '../privacy/share-request.js
 import { signUrl, verifySignedUrl } from '../privacy/signed-url.js';
 import { setLegalHold } from '../retention/legal-hold.js';
 import type { Bucket } from '../storage/bucket.js';
+import { CLIP_META } from '../storage/clip-metadata.js';
 import { listStoredClips } from '../storage/stored-clips.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
+import type { SharedLinkResult } from '../ui/backend.js';
 
 export const SHARED_PATH_PREFIX = '/shared';
 
@@ -91,9 +92,7 @@ export class ShareDesk {
   }
 
   /** Serves a link made for a release: the object, or why not (expired, tampered). */
-  async openShared(
-    pathAndQuery: string,
-  ): Promise<{ stream: Readable; bytes: number } | { status: number; message: string }> {
+  async openShared(pathAndQuery: string): Promise<SharedLinkResult> {
     const check = verifySignedUrl(pathAndQuery, this.options.clock.now(), this.options.linkSecret, {
       prefix: SHARED_PATH_PREFIX,
     });
@@ -106,7 +105,8 @@ export class ShareDesk {
     }
     const head = await this.options.bucket.head(check.key);
     if (!head) return { status: 404, message: 'the clip is no longer stored' };
-    return { stream: await this.options.bucket.get(check.key), bytes: head.bytes };
+    const encrypted = head.metadata[CLIP_META.encrypted] === 'true';
+    return { stream: await this.options.bucket.get(check.key), bytes: head.bytes, encrypted };
   }
 
   private serialize<T>(work: () => Promise<T>): Promise<T> {
@@ -201,6 +201,7 @@ export class ShareDesk {
         key: clip.key,
         startedAt: Date.parse(clip.startedAt),
         endedAt: Date.parse(clip.endedAt),
+        encrypted: clip.head.metadata[CLIP_META.encrypted] === 'true',
       }))
       .filter((clip) => Number.isFinite(clip.startedAt) && Number.isFinite(clip.endedAt));
   }

@@ -45,7 +45,8 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
   'config-set': 'apply a partial profile update (validated, persisted), then republish state',
   share:
     'ask for footage in a time window; answered at once with {received, answerBy}, then (same transaction) with ' +
-    'the clips released as time-limited links — or none: deny, decline, timeout and opt-out all look the same',
+    "the clips released as time-limited links (`encrypted: true`: the link downloads an envelope only the owner's " +
+    'key opens) — or none: deny, decline, timeout and opt-out all look the same',
   'legal-demand':
     'legal demand with a reference: clips in the window are held (exempt from retention), none released',
   'share-decision': "the owner's answer to a consent prompt on {prefix}/{id}/owner/consent",

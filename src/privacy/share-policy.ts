@@ -54,6 +54,8 @@ export interface ClipRef {
   key: string;
   startedAt: number;
   endedAt: number;
+  /** End-to-end encrypted: the object is an envelope only the owner's key opens. */
+  encrypted?: boolean;
 }
 
 export interface PendingShare {
@@ -87,6 +89,8 @@ export interface ReleasedClip {
   endedAt: string;
   url: string;
   expiresAt: string;
+  /** The link serves an encrypted envelope (only the owner's key opens it: `doorbell decrypt`), not an MP4. */
+  encrypted: boolean;
 }
 
 export interface ShareAcknowledgement {
@@ -200,6 +204,7 @@ export function releaseAnswer(
       endedAt: iso(clip.endedAt),
       url: urls[i]!,
       expiresAt,
+      encrypted: clip.encrypted === true,
     })),
   };
 }

@@ -2,6 +2,11 @@ import type { Readable } from 'node:stream';
 import type { DeviceEvent, DeviceState } from '../events/schemas.js';
 
 /** A clip as the console lists it. */
+/** What a release link opens: the object (an encrypted envelope when `encrypted`), or why not. */
+export type SharedLinkResult =
+  | { stream: Readable; bytes: number; encrypted: boolean }
+  | { status: number; message: string };
+
 export interface ConsoleClip {
   clipId: string;
   trigger: 'ding' | 'motion' | 'manual';
@@ -41,9 +46,7 @@ export interface ConsoleBackend {
    * A release link from a share request (`/shared/<key>?expires=…&sig=…`): the requester has no console token, the
    * signature is the permission. Absent when the device does not share.
    */
-  openShared?(
-    pathAndQuery: string,
-  ): Promise<{ stream: Readable; bytes: number } | { status: number; message: string }>;
+  openShared?(pathAndQuery: string): Promise<SharedLinkResult>;
   /** Current time from the agent's clock, for retention countdowns. */
   now(): number;
 }

@@ -371,8 +371,15 @@ class ConsoleHttp {
     const opened = await this.backend.openShared?.(req.url ?? '');
     if (!opened) throw new HttpError(404, 'not-found', 'this device shares nothing');
     if ('status' in opened) throw new HttpError(opened.status, 'link-refused', opened.message);
+    // An end-to-end encrypted clip is an envelope, not an MP4: a download to open with the owner's key.
+    const name = (req.url ?? '')
+      .split('?')[0]!
+      .split('/')
+      .pop()!
+      .replace(/[^A-Za-z0-9._-]/g, '_');
     res.writeHead(200, {
-      'Content-Type': 'video/mp4',
+      'Content-Type': opened.encrypted ? 'application/octet-stream' : 'video/mp4',
+      ...(opened.encrypted ? { 'Content-Disposition': `attachment; filename="${name}.enc"` } : {}),
       'Content-Length': opened.bytes,
       'Cache-Control': 'private, no-store',
     });

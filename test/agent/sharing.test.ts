@@ -17,12 +17,13 @@ const MIN = 60_000;
 const WINDOW = { from: new Date(T0).toISOString(), to: new Date(T0 + 60 * MIN).toISOString() };
 const requester = { kind: 'neighbour', identity: 'no. 12' };
 
-/** Three stored clips: inside the window, outside it, and straddling its end. */
+/** Four stored clips: inside the window (one end-to-end encrypted), outside it, and straddling its end. */
 async function seedClips(bucketDir: string, deviceId: string) {
   const bucket = new FsBucket(bucketDir);
   const dir = tempDir();
   const clips = [
     { clipId: 'inside', start: T0 + 10 * MIN },
+    { clipId: 'sealed', start: T0 + 20 * MIN, encrypted: true },
     { clipId: 'outside', start: T0 - 120 * MIN },
     { clipId: 'straddling', start: T0 + 59 * MIN },
   ];
@@ -39,6 +40,7 @@ async function seedClips(bucketDir: string, deviceId: string) {
       'retention-days': '60',
       'retain-until': new Date(clip.start + 60 * 86_400_000).toISOString(),
       'legal-hold': 'false',
+      encrypted: String(clip.encrypted === true),
     });
   }
   return bucket;
@@ -121,16 +123,27 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
       transaction: 't-ok',
     });
     const prompt = await watch.waitForTopic('doorbell/asking/owner/consent', (t) => t.includes('r-ok'));
-    expect(JSON.parse(prompt.text)).toMatchObject({ kind: 'consent-prompt', requester, clipsInWindow: 1 });
+    expect(JSON.parse(prompt.text)).toMatchObject({ kind: 'consent-prompt', requester, clipsInWindow: 2 });
     const decision = await ask('asking', 'share-decision', { requestId: 'r-ok', decision: 'approve' });
     expect(decision.status).toBe('ok');
     const answer = JSON.parse(await outcome('asking', 't-ok'));
-    expect(answer.data.clips.map((c: { clipId: string }) => c.clipId)).toEqual(['inside']);
+    expect(
+      answer.data.clips.map((c: { clipId: string; encrypted: boolean }) => [c.clipId, c.encrypted]),
+    ).toEqual([
+      ['inside', false],
+      ['sealed', true],
+    ]);
     const link: string = answer.data.clips[0].url;
     expect(link.startsWith(`${consoleServer.url.replace(/\/$/, '')}/shared/`)).toBe(true);
     const fetched = await fetch(link);
     expect(fetched.status).toBe(200);
+    expect(fetched.headers.get('content-type')).toBe('video/mp4');
     expect(await fetched.text()).toBe('fake mp4 bytes of inside');
+    // An encrypted clip is served as what it is: a download only the owner's key opens, not a video to play.
+    const sealed = await fetch(answer.data.clips[1].url);
+    expect(sealed.headers.get('content-type')).toBe('application/octet-stream');
+    expect(sealed.headers.get('content-disposition')).toBe('attachment; filename="sealed.mp4.enc"');
+    expect(await sealed.text()).toBe('fake mp4 bytes of sealed');
     const tampered = await fetch(
       link.replace(/sig=./, (m) => (m.endsWith('A') ? `${m.slice(0, -1)}B` : `${m.slice(0, -1)}A`)),
     );
@@ -178,7 +191,7 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
     });
     expect(ack).toMatchObject({ status: 'ok', data: { demandRef: 'PR-2026-0042', hold: 'recorded' } });
     const notice = await watch.waitForTopic('doorbell/asking/owner/notice', (t) => t.includes('legal-hold'));
-    expect(JSON.parse(notice.text).clipIds.sort()).toEqual(['inside', 'straddling']);
+    expect(JSON.parse(notice.text).clipIds.sort()).toEqual(['inside', 'sealed', 'straddling']);
     expect(
       watch.messages.some(
         (m) => m.topic === 'doorbell/asking/response/legal-demand' && m.text.includes('"url"'),
@@ -188,7 +201,11 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
     const left: string[] = [];
     for await (const object of bucket.list('clips/asking/'))
       if (object.key.endsWith('.mp4')) left.push(object.key);
-    expect(left.map((k) => k.split('/').pop()).sort()).toEqual(['inside.mp4', 'straddling.mp4']);
+    expect(left.map((k) => k.split('/').pop()).sort()).toEqual([
+      'inside.mp4',
+      'sealed.mp4',
+      'straddling.mp4',
+    ]);
     expect(report.deleted.some((d) => JSON.stringify(d).includes('outside'))).toBe(true);
   });
 

@@ -36,7 +36,7 @@ const clip = (clipId: string, startMin: number, endMin: number): ClipRef => ({
 const CLIPS: ClipRef[] = [
   clip('before', -90, -80),
   clip('straddles-start', -61, -59),
-  clip('inside-b', -40, -39),
+  { ...clip('inside-b', -40, -39), encrypted: true },
   clip('inside-a', -60, -58), // starts exactly at window.from
   clip('ends-at-edge', -31, -30), // ends exactly at window.to
   clip('straddles-end', -31, -29),
@@ -170,10 +170,11 @@ describe('share policy: ask', () => {
     expect(state.pending).toEqual([]);
 
     const answer = releaseAnswer(release!, ['u1', 'u2', 'u3']);
-    expect(answer.clips.map((c) => [c.clipId, c.url])).toEqual([
-      ['inside-a', 'u1'],
-      ['inside-b', 'u2'],
-      ['ends-at-edge', 'u3'],
+    // The requester is told which links serve an encrypted envelope rather than an MP4.
+    expect(answer.clips.map((c) => [c.clipId, c.url, c.encrypted])).toEqual([
+      ['inside-a', 'u1', false],
+      ['inside-b', 'u2', true],
+      ['ends-at-edge', 'u3', false],
     ]);
     expect(answer.clips[0]).toMatchObject({
       startedAt: new Date(CLIPS[3]!.startedAt).toISOString(),
