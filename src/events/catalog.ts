@@ -242,7 +242,9 @@ const deviceEntries: TopicEntry[] = [
     },
     description:
       'To the owner (policy `ask`): someone asks for footage. Answer with `request/share-decision`; no answer by ' +
-      '`expiresAt` counts as a decline. Restrict this topic to the owner in your broker ACL.',
+      "`expiresAt` counts as a decline. The embedded broker with `--auth` delivers it only to the device's owners " +
+      '(role `owner`) and admins, and takes `request/share-decision`, `share-policy` and `config-set` only from them; ' +
+      'on another broker, give its ACL the same rule.',
   },
   {
     name: 'ownerNotice',

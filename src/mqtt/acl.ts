@@ -3,13 +3,23 @@ import { isValidDeviceId } from './topics.js';
 /**
  * Who a broker client is once authenticated:
  * - `device`: one doorbell; writes only under its own topics, reads only its own requests.
- * - `integrator`: a home-automation system; reads everything, writes requests.
+ * - `owner`: the person whose doorbells these are; sends every request to them, including the ones that decide
+ *   where footage goes, and reads all their topics, including the consent prompts.
+ * - `integrator`: a home-automation system or a backend; reads everything but the owner's topics, sends requests
+ *   other than the owner's.
  * - `admin`: anything.
  */
 export type Principal =
   | { role: 'device'; deviceId: string; username: string }
+  | { role: 'owner'; devices: readonly string[]; username: string }
   | { role: 'integrator'; username: string }
   | { role: 'admin'; username: string };
+
+/**
+ * Requests only a device's owner (or an admin) may send: they decide where footage goes (a share decision, the
+ * sharing policy) or change the device's settings, privacy zones and sharing included.
+ */
+export const OWNER_COMMANDS: readonly string[] = ['share-decision', 'share-policy', 'config-set'];
 
 export type Role = Principal['role'];
 
@@ -30,12 +40,21 @@ export function canPublish(principal: Principal, topic: string, scope: AclScope)
   switch (principal.role) {
     case 'admin':
       return ALLOWED;
-    case 'integrator':
-      return firstMatch(topic, integratorPublishFilters(scope))
+    case 'owner':
+      return firstMatch(topic, ownerPublishFilters(principal.devices, scope))
         ? ALLOWED
-        : deny(
-            `integrator ${principal.username} may publish only requests and ${scope.discoveryPrefix}/status`,
-          );
+        : deny(`owner ${principal.username} may publish only requests to ${principal.devices.join(', ')}`);
+    case 'integrator': {
+      if (!firstMatch(topic, integratorPublishFilters(scope))) {
+        return deny(
+          `integrator ${principal.username} may publish only requests and ${scope.discoveryPrefix}/status`,
+        );
+      }
+      const command = topic.split('/').at(-1)!;
+      return OWNER_COMMANDS.includes(command)
+        ? deny(`request/${command} is the owner's: integrator ${principal.username} may not send it`)
+        : ALLOWED;
+    }
     case 'device':
       return firstMatch(topic, devicePublishFilters(principal.deviceId, scope))
         ? ALLOWED
@@ -51,6 +70,14 @@ export function canSubscribe(principal: Principal, filter: string, scope: AclSco
     case 'admin':
     case 'integrator':
       return ALLOWED;
+    case 'owner':
+      return ownerSubscribeFilters(principal.devices, scope).some((allowed) =>
+        filterCovers(allowed, topicFilter),
+      )
+        ? ALLOWED
+        : deny(
+            `owner ${principal.username} may subscribe only to the topics of ${principal.devices.join(', ')} and ${scope.discoveryPrefix}/status`,
+          );
     case 'device':
       return deviceSubscribeFilters(principal.deviceId, scope).some((allowed) =>
         filterCovers(allowed, topicFilter),
@@ -60,6 +87,30 @@ export function canSubscribe(principal: Principal, filter: string, scope: AclSco
             `device ${principal.deviceId} may subscribe only to ${scope.prefix}/${principal.deviceId}/request/+ and ${scope.discoveryPrefix}/status`,
           );
   }
+}
+
+/**
+ * May this principal receive a message on `topic` it subscribed to? Only the owner (and admins) read the owner's
+ * topics (consent prompts say who asked for footage and why), whatever wildcard an integrator subscribed with.
+ */
+export function canReceive(principal: Principal, topic: string, scope: AclScope): boolean {
+  if (principal.role !== 'integrator') return true;
+  return !topicMatches(`${scope.prefix}/+/owner/#`, topic);
+}
+
+export function ownerPublishFilters(devices: readonly string[], scope: AclScope): string[] {
+  return devices.map((deviceId) => {
+    assertDeviceId(deviceId);
+    return `${scope.prefix}/${deviceId}/request/+`;
+  });
+}
+
+export function ownerSubscribeFilters(devices: readonly string[], scope: AclScope): string[] {
+  const own = devices.map((deviceId) => {
+    assertDeviceId(deviceId);
+    return `${scope.prefix}/${deviceId}/#`;
+  });
+  return [...own, `${scope.discoveryPrefix}/status`];
 }
 
 export function devicePublishFilters(deviceId: string, scope: AclScope): string[] {

@@ -5,7 +5,7 @@ import type { AedesOptions, Client } from 'aedes';
 import { z } from 'zod';
 import { DeviceIdSchema } from '../config/profile.js';
 import type { Logger } from '../log/logger.js';
-import { type AclScope, canPublish, canSubscribe, type Principal } from './acl.js';
+import { type AclScope, canPublish, canReceive, canSubscribe, type Principal } from './acl.js';
 
 export type { Principal, Role } from './acl.js';
 
@@ -32,6 +32,14 @@ const UserSchema = z.discriminatedUnion('role', [
       username: z.string().regex(USERNAME, 'a username is 1-64 characters of A-Z, a-z, 0-9, _ . @ -'),
       role: z.literal('device'),
       deviceId: DeviceIdSchema,
+      passwordHash: PasswordHashSchema,
+    })
+    .strict(),
+  z
+    .object({
+      username: z.string().regex(USERNAME, 'a username is 1-64 characters of A-Z, a-z, 0-9, _ . @ -'),
+      role: z.literal('owner'),
+      devices: z.array(DeviceIdSchema).min(1, 'an owner owns at least one device'),
       passwordHash: PasswordHashSchema,
     })
     .strict(),
@@ -154,9 +162,14 @@ export function withoutUser(file: UsersFile, username: string): UsersFile {
 }
 
 function principalOf(user: UserEntry): Principal {
-  return user.role === 'device'
-    ? { role: 'device', deviceId: user.deviceId, username: user.username }
-    : { role: user.role, username: user.username };
+  switch (user.role) {
+    case 'device':
+      return { role: 'device', deviceId: user.deviceId, username: user.username };
+    case 'owner':
+      return { role: 'owner', devices: user.devices, username: user.username };
+    default:
+      return { role: user.role, username: user.username };
+  }
 }
 
 export interface BrokerAuthOptions {
@@ -247,7 +260,9 @@ class Semaphore {
   }
 }
 
-type AedesHooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
+type AedesHooks = Required<
+  Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>
+>;
 
 /** aedes hooks enforcing BrokerAuth and the ACL; refused publishes close the client (MQTT 3.1.1 has no NACK). */
 export function aedesAuthHooks(auth: BrokerAuth, scope: AclScope, logger?: Logger): AedesHooks {
@@ -299,6 +314,10 @@ export function aedesAuthHooks(auth: BrokerAuth, scope: AclScope, logger?: Logge
       );
       // Negated: SUBACK carries 0x80 for this filter and the connection stays up.
       callback(null, null);
+    },
+    authorizeForward: (client, packet) => {
+      const principal = principals.get(client);
+      return principal && canReceive(principal, packet.topic, scope) ? packet : null;
     },
   };
 }

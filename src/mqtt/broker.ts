@@ -149,6 +149,7 @@ export class EmbeddedBroker {
     return {
       ...(authenticate ? { authenticate } : {}),
       ...(authorizeSubscribe ? { authorizeSubscribe } : {}),
+      ...(auth ? { authorizeForward: auth.authorizeForward } : {}),
       authorizePublish: (client, packet, callback) => {
         if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
         const parsed = parseTopic(prefix, packet.topic);

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { canPublish, canSubscribe, filterCovers, type Principal, topicMatches } from '../../src/mqtt/acl.js';
+import {
+  canPublish,
+  canReceive,
+  canSubscribe,
+  filterCovers,
+  OWNER_COMMANDS,
+  type Principal,
+  topicMatches,
+} from '../../src/mqtt/acl.js';
 
 const scope = { prefix: 'doorbell', discoveryPrefix: 'homeassistant' };
 const deviceA: Principal = { role: 'device', deviceId: 'door-a', username: 'a' };
 const integrator: Principal = { role: 'integrator', username: 'ha' };
 const admin: Principal = { role: 'admin', username: 'root' };
+const owner: Principal = { role: 'owner', devices: ['door-a', 'door-c'], username: 'kim' };
 
 describe('topic filters', () => {
   it.each([
@@ -92,5 +101,56 @@ describe('integrator and admin roles', () => {
     expect(canPublish(admin, 'anything/else', scope).allowed).toBe(true);
     expect(canPublish(admin, '$SYS/x', scope).allowed).toBe(false);
     expect(canSubscribe(admin, '#', scope).allowed).toBe(true);
+  });
+});
+
+describe('owner role: only the owner decides where footage goes', () => {
+  it('sends every request, the owner-only ones included, to its own doorbells and to no other', () => {
+    for (const command of ['press', 'state', ...OWNER_COMMANDS]) {
+      expect(canPublish(owner, `doorbell/door-a/request/${command}`, scope).allowed).toBe(true);
+      expect(canPublish(owner, `doorbell/door-c/request/${command}`, scope).allowed).toBe(true);
+    }
+    expect(canPublish(owner, 'doorbell/door-b/request/share-decision', scope)).toMatchObject({
+      allowed: false,
+      reason: expect.stringContaining('door-a, door-c'),
+    });
+    expect(canPublish(owner, 'doorbell/door-a/state', scope).allowed).toBe(false);
+    expect(canPublish(owner, 'doorbell/door-a/owner/consent', scope).allowed).toBe(false);
+  });
+
+  it("reads all of its doorbells' topics, consent prompts included, and nothing of other doorbells", () => {
+    for (const filter of [
+      'doorbell/door-a/#',
+      'doorbell/door-a/owner/+',
+      'doorbell/door-c/events/+',
+      'homeassistant/status',
+    ])
+      expect(canSubscribe(owner, filter, scope).allowed).toBe(true);
+    for (const filter of ['doorbell/door-b/#', 'doorbell/+/owner/+', 'doorbell/#', '#'])
+      expect(canSubscribe(owner, filter, scope).allowed).toBe(false);
+    expect(canReceive(owner, 'doorbell/door-a/owner/consent', scope)).toBe(true);
+  });
+
+  it("an integrator (a requester app, a backend) sends the other requests but never the owner's", () => {
+    for (const command of OWNER_COMMANDS) {
+      expect(canPublish(integrator, `doorbell/door-a/request/${command}`, scope)).toEqual({
+        allowed: false,
+        reason: `request/${command} is the owner's: integrator ha may not send it`,
+      });
+    }
+    for (const command of ['press', 'share', 'legal-demand', 'snapshot', 'motion', 'sensitivity'])
+      expect(canPublish(integrator, `doorbell/door-a/request/${command}`, scope).allowed).toBe(true);
+    expect(canPublish(admin, 'doorbell/door-a/request/share-decision', scope).allowed).toBe(true);
+  });
+
+  it("an integrator subscribed to everything is not sent the owner's topics", () => {
+    expect(canReceive(integrator, 'doorbell/door-a/owner/consent', scope)).toBe(false);
+    expect(canReceive(integrator, 'doorbell/door-a/owner/notice', scope)).toBe(false);
+    expect(canReceive(integrator, 'doorbell/door-a/events/ding', scope)).toBe(true);
+    expect(canReceive(integrator, 'doorbell/door-a/response/share', scope)).toBe(true);
+    expect(canReceive(admin, 'doorbell/door-a/owner/consent', scope)).toBe(true);
+    expect(
+      canReceive(integrator, 'site/doorbell/door-a/owner/consent', { ...scope, prefix: 'site/doorbell' }),
+    ).toBe(false);
   });
 });

@@ -44,6 +44,7 @@ describe('users file', () => {
           { username: 'b', role: 'device', deviceId: 'BAD ID', passwordHash: hash },
           { username: 'c', role: 'wizard', passwordHash: hash },
           { username: 'd', role: 'integrator', passwordHash: 'secret' },
+          { username: 'f', role: 'owner', devices: [], passwordHash: hash },
         ],
       },
       'users.json',
@@ -54,6 +55,7 @@ describe('users file', () => {
     expect(errors.some((e) => e.startsWith('users.json: users.1.deviceId'))).toBe(true);
     expect(errors.some((e) => e.startsWith('users.json: users.2.role'))).toBe(true);
     expect(errors.some((e) => e.startsWith('users.json: users.3.passwordHash'))).toBe(true);
+    expect(errors).toContain('users.json: users.4.devices: an owner owns at least one device');
     const duplicate = parseUsersFile(
       {
         users: [
@@ -166,6 +168,23 @@ describe('doorbell auth', () => {
       ['add-user', file, '--user', 'ha', '--role', 'integrator', '--password', 'integrator-pw'],
       captureIo({ cwd: tempDir() }),
     );
+    const ownerIo = captureIo({ cwd: tempDir() });
+    await authCommand.run(
+      [
+        'add-user',
+        file,
+        '--user',
+        'kim',
+        '--role',
+        'owner',
+        '--device',
+        'front-door,back-door',
+        '--password',
+        'owner-pw-1',
+      ],
+      ownerIo,
+    );
+    expect(ownerIo.out()).toContain('added owner user "kim" for device front-door, back-door');
 
     const security = await loadBrokerSecurity({ authFile: file });
     expect(await security.auth!.authenticate('front', Buffer.from('s3cret-door'))).toMatchObject({
@@ -175,11 +194,19 @@ describe('doorbell auth', () => {
     expect(await security.auth!.authenticate('ha', Buffer.from('integrator-pw'))).toMatchObject({
       role: 'integrator',
     });
+    expect(await security.auth!.authenticate('kim', Buffer.from('owner-pw-1'))).toEqual({
+      role: 'owner',
+      devices: ['front-door', 'back-door'],
+      username: 'kim',
+    });
 
     const listing = captureIo({ cwd: tempDir() });
     await authCommand.run(['list', file], listing);
-    expect(listing.out()).toBe('front\tdevice\tfront-door\nha\tintegrator\n');
+    expect(listing.out()).toBe(
+      'front\tdevice\tfront-door\nha\tintegrator\nkim\towner\tfront-door,back-door\n',
+    );
     await authCommand.run(['remove-user', file, '--user', 'ha'], captureIo({ cwd: tempDir() }));
+    await authCommand.run(['remove-user', file, '--user', 'kim'], captureIo({ cwd: tempDir() }));
     const after = captureIo({ cwd: tempDir() });
     await authCommand.run(['list', file], after);
     expect(after.out()).toBe('front\tdevice\tfront-door\n');
@@ -198,7 +225,25 @@ describe('doorbell auth', () => {
         ['add-user', file, '--user', 'x', '--role', 'root', '--password', 'longenough'],
         captureIo({ cwd: tempDir() }),
       ),
-    ).rejects.toThrow(/--role "root": use one of device, integrator, admin/);
+    ).rejects.toThrow(/--role "root": use one of device, owner, integrator, admin/);
+    await expect(
+      authCommand.run(
+        ['add-user', file, '--user', 'x', '--role', 'owner', '--password', 'longenough'],
+        captureIo({ cwd: tempDir() }),
+      ),
+    ).rejects.toThrow(/--device ID is required for an owner/);
+    await expect(
+      authCommand.run(
+        ['add-user', file, '--user', 'x', '--role', 'device', '--device', 'a,b', '--password', 'longenough'],
+        captureIo({ cwd: tempDir() }),
+      ),
+    ).rejects.toThrow(/a device user is one device, got 2/);
+    await expect(
+      authCommand.run(
+        ['add-user', file, '--user', 'x', '--role', 'owner', '--device', 'a,BAD', '--password', 'longenough'],
+        captureIo({ cwd: tempDir() }),
+      ),
+    ).rejects.toThrow(/--device "BAD"/);
     await expect(
       authCommand.run(
         ['add-user', file, '--user', 'x', '--role', 'admin'],

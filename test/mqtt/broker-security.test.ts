@@ -18,6 +18,7 @@ async function usersFile(): Promise<UsersFile> {
       { username: 'door-a', role: 'device', deviceId: 'door-a', passwordHash: await hash('pw-door-a') },
       { username: 'door-b', role: 'device', deviceId: 'door-b', passwordHash: await hash('pw-door-b') },
       { username: 'ha', role: 'integrator', passwordHash: await hash('pw-integrator') },
+      { username: 'kim', role: 'owner', devices: ['door-a'], passwordHash: await hash('pw-owner') },
     ],
   };
 }
@@ -144,6 +145,49 @@ describe('embedded broker with --auth', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(late.messages).toEqual([]);
     await late.client.endAsync(true);
+  });
+
+  it("only the owner reads consent prompts and sends share decisions; an integrator's wildcard skips them", async () => {
+    const owner = await subscriber(broker.url, 'doorbell/door-a/#', {
+      username: 'kim',
+      password: 'pw-owner',
+    });
+    cleanup.push(owner.client);
+    const device = await subscriber(broker.url, 'doorbell/door-a/request/+', {
+      username: 'door-a',
+      password: 'pw-door-a',
+    });
+    cleanup.push(device.client);
+    await device.client.publishAsync('doorbell/door-a/owner/consent', '{"requestId":"r1"}', { qos: 1 });
+    await device.client.publishAsync('doorbell/door-a/events/ding', 'after-consent', { qos: 1 });
+    await owner.waitForTopic('doorbell/door-a/owner/consent');
+    await integrator.waitForTopic('doorbell/door-a/events/ding', (t) => t === 'after-consent');
+    expect(integrator.on('doorbell/door-a/owner/consent')).toEqual([]);
+
+    await owner.client.publishAsync(
+      'doorbell/door-a/request/share-decision',
+      '{"requestId":"r1","decision":"approve"}',
+      {
+        qos: 1,
+      },
+    );
+    await device.waitForTopic('doorbell/door-a/request/share-decision');
+    const requester = await connect(broker.url, {
+      username: 'ha',
+      password: 'pw-integrator',
+      reconnectPeriod: 0,
+    });
+    cleanup.push(requester);
+    const gone = closed(requester);
+    requester.publish('doorbell/door-a/request/share-decision', '{"requestId":"r2","decision":"approve"}', {
+      qos: 1,
+    });
+    await gone;
+    await owner.client.publishAsync('doorbell/door-a/request/state', 'marker', { qos: 1 });
+    await device.waitForTopic('doorbell/door-a/request/state', (t) => t === 'marker');
+    expect(device.on('doorbell/door-a/request/share-decision').map((m) => m.text)).toEqual([
+      '{"requestId":"r1","decision":"approve"}',
+    ]);
   });
 
   it('session credentials let the host process run its own device without a users-file entry', async () => {

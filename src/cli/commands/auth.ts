@@ -13,24 +13,27 @@ import {
 } from '../../mqtt/auth.js';
 import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
 
-const USAGE = `doorbell auth add-user FILE --user NAME --role device|integrator|admin [--device ID] [--password P]
+const USAGE = `doorbell auth add-user FILE --user NAME --role device|owner|integrator|admin [--device ID[,ID…]] [--password P]
        doorbell auth remove-user FILE --user NAME
        doorbell auth list FILE
 
   add-user      add or replace a user in the broker's users file (created if missing, mode 0600). The password
                 is read from the first line of stdin unless --password is given (which leaves it in your shell
                 history); it is stored as a salted scrypt hash. A device user needs --device: the one device id
-                whose topics it may use.
+                whose topics it may use. An owner needs --device with the ids of their doorbells: only an owner
+                (or an admin) may send share-decision, share-policy and config-set, and read owner/ topics;
+                integrators may not.
   remove-user   remove a user
   list          print the users and their roles (never the hashes)
 
 The embedded broker uses the file with: doorbell start --auth FILE, doorbell broker --auth FILE`;
 
-const ROLES = ['device', 'integrator', 'admin'] as const;
+const ROLES = ['device', 'owner', 'integrator', 'admin'] as const;
 const MIN_PASSWORD = 8;
 
 export const command: CliCommand = {
-  summary: 'manage the embedded broker users file (scrypt password hashes, device/integrator/admin roles)',
+  summary:
+    'manage the embedded broker users file (scrypt password hashes, device/owner/integrator/admin roles)',
   usage: USAGE,
   async run(args, io) {
     const [action, ...rest] = args;
@@ -67,10 +70,17 @@ async function addUser(args: string[], io: CliIo): Promise<number> {
   if (!role || !ROLES.includes(role)) {
     throw new UsageError(`--role ${JSON.stringify(values.role ?? '')}: use one of ${ROLES.join(', ')}`);
   }
-  if (role === 'device' && !values.device) throw new UsageError('--device ID is required for a device user');
-  if (role !== 'device' && values.device) throw new UsageError(`--device applies to device users only`);
-  if (values.device && !DEVICE_ID_PATTERN.test(values.device)) {
-    throw new UsageError(`--device ${JSON.stringify(values.device)}: 1-64 characters of a-z, 0-9, _ or -`);
+  const devices = values.device?.split(',') ?? [];
+  const needsDevice = role === 'device' || role === 'owner';
+  if (needsDevice && devices.length === 0)
+    throw new UsageError(`--device ID is required for ${role === 'owner' ? 'an owner' : 'a device user'}`);
+  if (!needsDevice && values.device) throw new UsageError(`--device applies to device and owner users only`);
+  if (role === 'device' && devices.length > 1)
+    throw new UsageError(`--device: a device user is one device, got ${devices.length}`);
+  for (const device of devices) {
+    if (!DEVICE_ID_PATTERN.test(device)) {
+      throw new UsageError(`--device ${JSON.stringify(device)}: 1-64 characters of a-z, 0-9, _ or -`);
+    }
   }
   const password = values.password ?? (await firstLine(io));
   if (password.length < MIN_PASSWORD) {
@@ -82,8 +92,10 @@ async function addUser(args: string[], io: CliIo): Promise<number> {
   const passwordHash = await hashPassword(password);
   const user = (
     role === 'device'
-      ? { username: values.user, role, deviceId: values.device!, passwordHash }
-      : { username: values.user, role, passwordHash }
+      ? { username: values.user, role, deviceId: devices[0]!, passwordHash }
+      : role === 'owner'
+        ? { username: values.user, role, devices, passwordHash }
+        : { username: values.user, role, passwordHash }
   ) as UserEntry;
   const next = withUser(file, user);
   const checked = parseUsersFile(next, path);
@@ -92,7 +104,7 @@ async function addUser(args: string[], io: CliIo): Promise<number> {
   const replaced = file.users.some((u) => u.username === values.user);
   writeLine(
     io.stdout,
-    `${replaced ? 'replaced' : 'added'} ${role} user "${values.user}"${values.device ? ` for device ${values.device}` : ''} in ${path}`,
+    `${replaced ? 'replaced' : 'added'} ${role} user "${values.user}"${devices.length ? ` for device ${devices.join(', ')}` : ''} in ${path}`,
   );
   return 0;
 }
@@ -122,7 +134,7 @@ async function list(args: string[], io: CliIo): Promise<number> {
   for (const user of file.users) {
     writeLine(
       io.stdout,
-      `${user.username}\t${user.role}${user.role === 'device' ? `\t${user.deviceId}` : ''}`,
+      `${user.username}\t${user.role}${user.role === 'device' ? `\t${user.deviceId}` : user.role === 'owner' ? `\t${user.devices.join(',')}` : ''}`,
     );
   }
   return 0;
