@@ -110,7 +110,9 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): Json {
         userPassword: {
           type: 'userPassword',
           description:
-            'With `--auth FILE`: roles device (its own topics only), integrator (reads all, writes requests), admin.',
+            'With `--auth FILE`: roles device (its own topics only), owner (requests to and all topics of its ' +
+            'devices; the only role besides admin that sends share-decision, share-policy, config-set and ' +
+            'config-get, or receives owner/ topics), integrator (reads the rest, writes the other requests), admin.',
         },
         clientCertificate: {
           type: 'X509',

@@ -1,4 +1,11 @@
-import { devicePublishFilters, deviceSubscribeFilters, integratorPublishFilters } from '../mqtt/acl.js';
+import {
+  devicePublishFilters,
+  deviceSubscribeFilters,
+  integratorPublishFilters,
+  OWNER_COMMANDS,
+  ownerPublishFilters,
+  ownerSubscribeFilters,
+} from '../mqtt/acl.js';
 import { DEFAULT_SCRYPT } from '../mqtt/auth.js';
 import { discoveryMessages } from '../mqtt/discovery.js';
 import { MAX_REQUEST_BYTES } from '../mqtt/topics.js';
@@ -149,9 +156,17 @@ export function renderMqttDocs(): string {
       .join(', ')} | ${deviceSubscribeFilters('device-id', scope)
       .map((f) => `\`${f.replace('device-id', '{id}')}\``)
       .join(', ')} |`,
+    `| owner (bound to one or more ids) | ${ownerPublishFilters(['device-id'], scope)
+      .map((f) => `\`${f.replace('device-id', '{id}')}\``)
+      .join(', ')} | ${ownerSubscribeFilters(['device-id'], scope)
+      .map((f) => `\`${f.replace('device-id', '{id}')}\``)
+      .join(', ')} |`,
     `| integrator | ${integratorPublishFilters(scope)
       .map((f) => `\`${f}\``)
-      .join(', ')} | everything |`,
+      .join(
+        ', ',
+      )}, except the owner's requests (${OWNER_COMMANDS.map((c) => `\`${c}\``).join(', ')}) | everything, ` +
+      `but it is never sent the owner's topics: \`{prefix}/+/owner/#\` and the owner's requests and responses |`,
     '| admin | everything | everything |',
     '',
     'A refused publish closes the connection (MQTT 3.1.1 has no negative acknowledgement); a refused subscription is',

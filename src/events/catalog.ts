@@ -243,8 +243,8 @@ const deviceEntries: TopicEntry[] = [
     description:
       'To the owner (policy `ask`): someone asks for footage. Answer with `request/share-decision`; no answer by ' +
       "`expiresAt` counts as a decline. The embedded broker with `--auth` delivers it only to the device's owners " +
-      '(role `owner`) and admins, and takes `request/share-decision`, `share-policy` and `config-set` only from them; ' +
-      'on another broker, give its ACL the same rule.',
+      '(role `owner`) and admins; `request/share-decision`, `share-policy`, `config-set` and `config-get` (and their ' +
+      'responses) are theirs alone too. On another broker, give its ACL the same rule.',
   },
   {
     name: 'ownerNotice',

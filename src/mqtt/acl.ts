@@ -16,10 +16,16 @@ export type Principal =
   | { role: 'admin'; username: string };
 
 /**
- * Requests only a device's owner (or an admin) may send: they decide where footage goes (a share decision, the
- * sharing policy) or change the device's settings, privacy zones and sharing included.
+ * Requests only a device's owner (or an admin) may send, and whose requests and answers only they receive: they
+ * decide where footage goes (a share decision, the sharing policy), or read or change the device's settings,
+ * privacy zones and sharing policy included. A requester who saw them could tell a decline from a timeout.
  */
-export const OWNER_COMMANDS: readonly string[] = ['share-decision', 'share-policy', 'config-set'];
+export const OWNER_COMMANDS: readonly string[] = [
+  'share-decision',
+  'share-policy',
+  'config-set',
+  'config-get',
+];
 
 export type Role = Principal['role'];
 
@@ -68,8 +74,12 @@ export function canSubscribe(principal: Principal, filter: string, scope: AclSco
   if (topicFilter === undefined) return deny(`${filter}: malformed shared subscription`);
   switch (principal.role) {
     case 'admin':
-    case 'integrator':
       return ALLOWED;
+    case 'integrator':
+      // A filter that can only match the owner's topics would be granted and then deliver nothing: say so.
+      return ownerOnlyFilters(scope).some((owner) => filterCovers(owner, topicFilter))
+        ? deny(`${topicFilter}: the owner's topics are delivered only to the device's owners`)
+        : ALLOWED;
     case 'owner':
       return ownerSubscribeFilters(principal.devices, scope).some((allowed) =>
         filterCovers(allowed, topicFilter),
@@ -95,7 +105,18 @@ export function canSubscribe(principal: Principal, filter: string, scope: AclSco
  */
 export function canReceive(principal: Principal, topic: string, scope: AclScope): boolean {
   if (principal.role !== 'integrator') return true;
-  return !topicMatches(`${scope.prefix}/+/owner/#`, topic);
+  return !ownerOnlyFilters(scope).some((filter) => topicMatches(filter, topic));
+}
+
+/** The owner's topics: prompts and notices, and the owner commands' requests and answers. */
+function ownerOnlyFilters(scope: AclScope): string[] {
+  return [
+    `${scope.prefix}/+/owner/#`,
+    ...OWNER_COMMANDS.flatMap((command) => [
+      `${scope.prefix}/+/request/${command}`,
+      `${scope.prefix}/+/response/${command}`,
+    ]),
+  ];
 }
 
 export function ownerPublishFilters(devices: readonly string[], scope: AclScope): string[] {

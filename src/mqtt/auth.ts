@@ -172,6 +172,19 @@ function principalOf(user: UserEntry): Principal {
   }
 }
 
+/** A principal without its username, one role at a time (a plain Omit would merge the roles' fields). */
+export type SessionPrincipal = Principal extends infer Role
+  ? Role extends Principal
+    ? Omit<Role, 'username'>
+    : never
+  : never;
+
+function assertDeviceIds(ids: readonly string[] | undefined): void {
+  if (!ids || ids.length === 0 || !ids.every((id) => DeviceIdSchema.safeParse(id).success)) {
+    throw new Error(`session credentials need valid device ids, got ${JSON.stringify(ids)}`);
+  }
+}
+
 export interface BrokerAuthOptions {
   users: UsersFile;
   /**
@@ -206,10 +219,12 @@ export class BrokerAuth {
    * In-memory credentials for a client the host process runs itself (the agent next to its embedded
    * broker), so a users file need not list it. Valid until the broker stops.
    */
-  issueSessionCredentials(principal: Omit<Principal, 'username'> & { deviceId?: string }): {
+  issueSessionCredentials(principal: SessionPrincipal): {
     username: string;
     password: string;
   } {
+    if (principal.role === 'device') assertDeviceIds([principal.deviceId]);
+    if (principal.role === 'owner') assertDeviceIds(principal.devices);
     const username = `session.${randomBytes(8).toString('hex')}`;
     const password = randomBytes(24).toString('base64url');
     const full = { ...principal, username } as Principal;

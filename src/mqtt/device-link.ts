@@ -140,6 +140,15 @@ export class DeviceLink {
     this.respond(parsed.command, response, properties);
   }
 
+  /**
+   * An MQTT 5 requester names where the answer goes, but never onto the device's own topics (its consent prompts,
+   * its requests) or a reserved or wildcard topic: the device's credentials would lend the answer their weight.
+   */
+  private isAcceptableResponseTopic(topic: string): boolean {
+    if (topic.includes('#') || topic.includes('+') || topic.startsWith('$')) return false;
+    return !topic.startsWith(`${this.options.topics.root}/`);
+  }
+
   private respond(
     command: string,
     response: CommandResponse,
@@ -149,11 +158,7 @@ export class DeviceLink {
     if (!client) return;
     const body = JSON.stringify(response);
     client.publish(this.options.topics.response(command), body, { qos: 1 });
-    if (
-      properties?.responseTopic &&
-      !properties.responseTopic.includes('#') &&
-      !properties.responseTopic.includes('+')
-    ) {
+    if (properties?.responseTopic && this.isAcceptableResponseTopic(properties.responseTopic)) {
       client.publish(properties.responseTopic, body, {
         qos: 1,
         ...(properties.correlationData

@@ -143,12 +143,27 @@ describe('owner role: only the owner decides where footage goes', () => {
     expect(canPublish(admin, 'doorbell/door-a/request/share-decision', scope).allowed).toBe(true);
   });
 
-  it("an integrator subscribed to everything is not sent the owner's topics", () => {
+  it("an integrator subscribed to everything is not sent the owner's topics, requests or answers", () => {
     expect(canReceive(integrator, 'doorbell/door-a/owner/consent', scope)).toBe(false);
     expect(canReceive(integrator, 'doorbell/door-a/owner/notice', scope)).toBe(false);
+    // Seeing the owner decline (or opt out, or the policy in config-get) would tell a decline from a timeout.
+    for (const command of OWNER_COMMANDS) {
+      expect(canReceive(integrator, `doorbell/door-a/request/${command}`, scope)).toBe(false);
+      expect(canReceive(integrator, `doorbell/door-a/response/${command}`, scope)).toBe(false);
+    }
+    expect(canReceive(integrator, 'doorbell/door-a/request/share', scope)).toBe(true);
     expect(canReceive(integrator, 'doorbell/door-a/events/ding', scope)).toBe(true);
     expect(canReceive(integrator, 'doorbell/door-a/response/share', scope)).toBe(true);
     expect(canReceive(admin, 'doorbell/door-a/owner/consent', scope)).toBe(true);
+    // A subscription that could only ever match the owner's topics is refused outright, not granted empty.
+    for (const filter of [
+      'doorbell/+/owner/#',
+      'doorbell/door-a/owner/consent',
+      'doorbell/+/response/config-get',
+    ])
+      expect(canSubscribe(integrator, filter, scope).allowed).toBe(false);
+    for (const filter of ['#', 'doorbell/#', 'doorbell/+/response/+'])
+      expect(canSubscribe(integrator, filter, scope).allowed).toBe(true);
     expect(
       canReceive(integrator, 'site/doorbell/door-a/owner/consent', { ...scope, prefix: 'site/doorbell' }),
     ).toBe(false);

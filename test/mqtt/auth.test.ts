@@ -146,6 +146,17 @@ describe('BrokerAuth', () => {
     expect(await auth.authenticate(session.username, Buffer.from(''))).toBeUndefined();
     const other = new BrokerAuth({ users: await users() });
     expect(await other.authenticate(session.username, Buffer.from(session.password))).toBeUndefined();
+    const owner = auth.issueSessionCredentials({ role: 'owner', devices: ['door-z'] });
+    expect(await auth.authenticate(owner.username, Buffer.from(owner.password))).toEqual({
+      role: 'owner',
+      devices: ['door-z'],
+      username: owner.username,
+    });
+    // A principal the ACL could not evaluate is refused when issued, not when its first publish arrives.
+    expect(() => auth.issueSessionCredentials({ role: 'owner', devices: [] })).toThrow(/valid device ids/);
+    expect(() => auth.issueSessionCredentials({ role: 'device', deviceId: 'BAD ID' })).toThrow(
+      /valid device ids/,
+    );
   });
 });
 
@@ -178,13 +189,13 @@ describe('doorbell auth', () => {
         '--role',
         'owner',
         '--device',
-        'front-door,back-door',
+        'front-door,back-door,front-door',
         '--password',
         'owner-pw-1',
       ],
       ownerIo,
     );
-    expect(ownerIo.out()).toContain('added owner user "kim" for device front-door, back-door');
+    expect(ownerIo.out()).toContain('added owner user "kim" for device front-door,back-door');
 
     const security = await loadBrokerSecurity({ authFile: file });
     expect(await security.auth!.authenticate('front', Buffer.from('s3cret-door'))).toMatchObject({

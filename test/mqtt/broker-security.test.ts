@@ -172,6 +172,10 @@ describe('embedded broker with --auth', () => {
       },
     );
     await device.waitForTopic('doorbell/door-a/request/share-decision');
+    await device.client.publishAsync('doorbell/door-a/response/share-decision', '{"status":"ok"}', {
+      qos: 1,
+    });
+    await owner.waitForTopic('doorbell/door-a/response/share-decision');
     const requester = await connect(broker.url, {
       username: 'ha',
       password: 'pw-integrator',
@@ -188,6 +192,10 @@ describe('embedded broker with --auth', () => {
     expect(device.on('doorbell/door-a/request/share-decision').map((m) => m.text)).toEqual([
       '{"requestId":"r1","decision":"approve"}',
     ]);
+    // The integrator, subscribed to doorbell/#, saw neither the owner's decision nor its answer.
+    await integrator.waitForTopic('doorbell/door-a/request/state', (t) => t === 'marker');
+    expect(integrator.on('doorbell/door-a/request/share-decision')).toEqual([]);
+    expect(integrator.on('doorbell/door-a/response/share-decision')).toEqual([]);
   });
 
   it('session credentials let the host process run its own device without a users-file entry', async () => {

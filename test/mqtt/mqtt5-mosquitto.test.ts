@@ -28,5 +28,23 @@ describe.skipIf(!mosquittoPath())(
       expect(Buffer.from(reply.properties?.['correlationData'] as Buffer).toString()).toBe('corr-123');
       await requester.client.endAsync();
     });
+
+    it("never answers onto the device's own topics, whatever response topic a request names", async () => {
+      const watch = await subscriber(
+        broker.url,
+        ['doorbell/v5-door/owner/+', 'doorbell/v5-door/response/state'],
+        {
+          protocolVersion: 5,
+        },
+      );
+      await watch.client.publishAsync('doorbell/v5-door/request/state', '{"transaction":"aimed"}', {
+        qos: 1,
+        properties: { responseTopic: 'doorbell/v5-door/owner/consent' },
+      });
+      await watch.waitForTopic('doorbell/v5-door/response/state', (t) => t.includes('aimed'));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(watch.on('doorbell/v5-door/owner/consent')).toEqual([]);
+      await watch.client.endAsync();
+    });
   },
 );

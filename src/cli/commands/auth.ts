@@ -70,7 +70,7 @@ async function addUser(args: string[], io: CliIo): Promise<number> {
   if (!role || !ROLES.includes(role)) {
     throw new UsageError(`--role ${JSON.stringify(values.role ?? '')}: use one of ${ROLES.join(', ')}`);
   }
-  const devices = values.device?.split(',') ?? [];
+  const devices = [...new Set(values.device?.split(',') ?? [])];
   const needsDevice = role === 'device' || role === 'owner';
   if (needsDevice && devices.length === 0)
     throw new UsageError(`--device ID is required for ${role === 'owner' ? 'an owner' : 'a device user'}`);
@@ -104,7 +104,7 @@ async function addUser(args: string[], io: CliIo): Promise<number> {
   const replaced = file.users.some((u) => u.username === values.user);
   writeLine(
     io.stdout,
-    `${replaced ? 'replaced' : 'added'} ${role} user "${values.user}"${devices.length ? ` for device ${devices.join(', ')}` : ''} in ${path}`,
+    `${replaced ? 'replaced' : 'added'} ${role} user "${values.user}"${devices.length ? ` for device ${devices.join(',')}` : ''} in ${path}`,
   );
   return 0;
 }
