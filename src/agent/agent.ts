@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock/clock.js';
 import { RealClock } from '../clock/real-clock.js';
 import type { NamedProfile } from '../config/load-profile.js';
-import { PACKAGE_ROOT } from '../config/paths.js';
 import type { DeviceProfile } from '../config/profile.js';
 import { Doorbell } from '../device/doorbell.js';
 import { EventBus } from '../events/bus.js';
@@ -25,19 +24,19 @@ import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
 import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
-import { Recorder } from '../recording/recorder.js';
+import type { Recorder } from '../recording/recorder.js';
 import { RetentionSweeper } from '../retention/sweeper.js';
 import type { Bucket } from '../storage/bucket.js';
 import { openBucket } from '../storage/bucket-url.js';
 import { type UploadedClip, UploadQueue } from '../storage/upload-queue.js';
 import { seededRandom } from '../util/random.js';
-import { probe } from '../video/ffmpeg.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
 import type { GrayFrame } from '../video/frames.js';
-import { CameraFeed } from './camera-feed.js';
+import type { CameraFeed } from './camera-feed.js';
+import { resolveVideoSource, startCameraRig } from './camera-rig.js';
 import { deviceCommands } from './commands.js';
 import { ProfileStore } from './profile-store.js';
-import { RecordingPipeline } from './recording-pipeline.js';
+import type { RecordingPipeline } from './recording-pipeline.js';
 import { ShareDesk } from './share-desk.js';
 
 export type BrokerChoice =
@@ -398,59 +397,32 @@ export class Agent {
   }
 
   private async startCamera(profile: DeviceProfile, deviceDir: string): Promise<void> {
-    const source = this.videoSource(profile);
+    const { options } = this;
+    const source = resolveVideoSource(profile, options.video, options.cwd);
     if (!source || !this.queue) return;
-    const info = await probe(source);
-    const { logger } = this.options;
-    const blackout = profile.privacy.zones.map((zone) => zone.polygon);
-    const ownerKey = this.options.ownerPublicKey ?? profile.privacy.encryption.ownerPublicKey;
-    const { cameraRuns } = this.options;
-    this.recorder = new Recorder({
-      deviceId: this.options.deviceId,
-      source: cameraRuns
-        ? { kind: 'frame-runs', feed: cameraRuns }
-        : { kind: 'looped-file', path: source, loopDurationMs: info.durationMs },
-      workDir: join(deviceDir, 'recording'),
-      queue: this.queue,
-      retentionDays: profile.retentionDays,
-      blackout,
-      ...(profile.privacy.encryption.enabled && ownerKey
-        ? { ownerPublicKey: await readKey(ownerKey, this.options.cwd) }
-        : {}),
-      logger,
-    });
-    const feed = new CameraFeed({
+    const rig = await startCameraRig({
+      deviceId: options.deviceId,
+      profile,
       source,
-      settings: withPrivacyMasks(profile),
+      cameraRuns: options.cameraRuns,
+      deviceDir,
+      queue: this.queue,
       clock: this.clock,
-      ...(this.options.feedSpeed ? { speed: this.options.feedSpeed } : {}),
-      ...(this.options.drivenCamera ? { driven: true } : {}),
-      logger,
+      logger: options.logger,
+      cwd: options.cwd,
+      ownerPublicKey: options.ownerPublicKey,
+      feedSpeed: options.feedSpeed,
+      drivenCamera: options.drivenCamera,
       onMotion: (event, deviceMs) => this.doorbellInstance?.motion({ ...event, atMs: deviceMs }),
       onFrame: (frame, feedMs) => {
-        this.pipeline?.onFeedTime(feedMs);
         for (const listener of this.frameListeners) listener(frame, feedMs);
       },
-      onError: () => this.doorbellInstance?.setProblem('camera feed stopped', true),
+      onFeedError: () => this.doorbellInstance?.setProblem('camera feed stopped', true),
+      onRecordingFailure: () => this.doorbellInstance?.setProblem('a clip failed to record', true),
     });
-    this.feed = feed;
-    this.pipeline = new RecordingPipeline({
-      profile,
-      feed,
-      recorder: this.recorder,
-      clock: this.clock,
-      logger,
-      onFailure: () => this.doorbellInstance?.setProblem('a clip failed to record', true),
-    });
-    feed.start();
-  }
-
-  private videoSource(profile: DeviceProfile): string | undefined {
-    const { video, cwd } = this.options;
-    if (video === null) return undefined;
-    if (video !== undefined) return resolve(cwd ?? process.cwd(), video);
-    if (!profile.video) return undefined;
-    return isAbsolute(profile.video) ? profile.video : resolve(PACKAGE_ROOT, profile.video);
+    this.feed = rig.feed;
+    this.recorder = rig.recorder;
+    this.pipeline = rig.pipeline;
   }
 
   private refreshQueueDepth(): void {
@@ -502,23 +474,6 @@ export class Agent {
         break;
       }
     }
-  }
-}
-
-function withPrivacyMasks(profile: DeviceProfile) {
-  const privacyMasks = profile.privacy.zones.map((zone) => ({ polygon: zone.polygon }));
-  return { ...profile.motion, masks: [...profile.motion.masks, ...privacyMasks] };
-}
-
-async function readKey(path: string, cwd: string | undefined): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    return await readFile(resolve(cwd ?? process.cwd(), path), 'utf8');
-  } catch (error) {
-    throw new Error(
-      `privacy.encryption.ownerPublicKey "${path}": cannot read it (${(error as NodeJS.ErrnoException).code}); ` +
-        'create a key pair with `doorbell keys generate --out .doorbell` and keep owner.pem off the device',
-    );
   }
 }
 

@@ -1,0 +1,121 @@
+/**
+ * The camera side of one device: the feed (decode, detect, pace), the recorder (clips and snapshots cut from the
+ * source, privacy zones, encryption) and the pipeline that decides when to record. The agent wires its callbacks.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Clock } from '../clock/clock.js';
+import { PACKAGE_ROOT } from '../config/paths.js';
+import type { DeviceProfile } from '../config/profile.js';
+import type { Logger } from '../log/logger.js';
+import type { MotionEvent } from '../motion/detector.js';
+import { Recorder } from '../recording/recorder.js';
+import type { UploadQueue } from '../storage/upload-queue.js';
+import { probe } from '../video/ffmpeg.js';
+import type { FrameRunFeed } from '../video/frame-runs.js';
+import type { GrayFrame } from '../video/frames.js';
+import { CameraFeed } from './camera-feed.js';
+import { RecordingPipeline } from './recording-pipeline.js';
+
+export interface CameraRig {
+  feed: CameraFeed;
+  recorder: Recorder;
+  pipeline: RecordingPipeline;
+}
+
+export interface CameraRigOptions {
+  deviceId: string;
+  profile: DeviceProfile;
+  /** The video the camera loops (already resolved, see resolveVideoSource). */
+  source: string;
+  /** A composed camera (replay): clips and snapshots are cut from these frame runs instead of `source`. */
+  cameraRuns?: FrameRunFeed | undefined;
+  deviceDir: string;
+  queue: UploadQueue;
+  clock: Clock;
+  logger: Logger;
+  cwd?: string | undefined;
+  /** Owner's public key PEM path; overrides the profile's. */
+  ownerPublicKey?: string | undefined;
+  feedSpeed?: number | undefined;
+  drivenCamera?: boolean | undefined;
+  onMotion(event: MotionEvent, deviceMs: number): void;
+  onFrame(frame: GrayFrame, feedMs: number): void;
+  onFeedError(): void;
+  onRecordingFailure(): void;
+}
+
+/** Builds the rig and starts the feed. */
+export async function startCameraRig(options: CameraRigOptions): Promise<CameraRig> {
+  const { profile, source, cameraRuns, logger } = options;
+  const info = await probe(source);
+  const ownerKey = options.ownerPublicKey ?? profile.privacy.encryption.ownerPublicKey;
+  const recorder = new Recorder({
+    deviceId: options.deviceId,
+    source: cameraRuns
+      ? { kind: 'frame-runs', feed: cameraRuns }
+      : { kind: 'looped-file', path: source, loopDurationMs: info.durationMs },
+    workDir: join(options.deviceDir, 'recording'),
+    queue: options.queue,
+    retentionDays: profile.retentionDays,
+    blackout: profile.privacy.zones.map((zone) => zone.polygon),
+    ...(profile.privacy.encryption.enabled && ownerKey
+      ? { ownerPublicKey: await readOwnerKey(ownerKey, options.cwd) }
+      : {}),
+    logger,
+  });
+  let pipeline: RecordingPipeline | undefined;
+  const feed = new CameraFeed({
+    source,
+    settings: withPrivacyMasks(profile),
+    clock: options.clock,
+    ...(options.feedSpeed ? { speed: options.feedSpeed } : {}),
+    ...(options.drivenCamera ? { driven: true } : {}),
+    logger,
+    onMotion: options.onMotion,
+    onFrame: (frame, feedMs) => {
+      pipeline?.onFeedTime(feedMs);
+      options.onFrame(frame, feedMs);
+    },
+    onError: options.onFeedError,
+  });
+  pipeline = new RecordingPipeline({
+    profile,
+    feed,
+    recorder,
+    clock: options.clock,
+    logger,
+    onFailure: options.onRecordingFailure,
+  });
+  feed.start();
+  return { feed, recorder, pipeline };
+}
+
+/** The camera's video: `--video` (null = no camera) over the profile's, which is relative to the package. */
+export function resolveVideoSource(
+  profile: DeviceProfile,
+  video: string | null | undefined,
+  cwd: string | undefined,
+): string | undefined {
+  if (video === null) return undefined;
+  if (video !== undefined) return resolve(cwd ?? process.cwd(), video);
+  if (!profile.video) return undefined;
+  return isAbsolute(profile.video) ? profile.video : resolve(PACKAGE_ROOT, profile.video);
+}
+
+/** Privacy zones are also motion masks: nothing that happens inside them is detected. */
+function withPrivacyMasks(profile: DeviceProfile) {
+  const privacyMasks = profile.privacy.zones.map((zone) => ({ polygon: zone.polygon }));
+  return { ...profile.motion, masks: [...profile.motion.masks, ...privacyMasks] };
+}
+
+async function readOwnerKey(path: string, cwd: string | undefined): Promise<string> {
+  try {
+    return await readFile(resolve(cwd ?? process.cwd(), path), 'utf8');
+  } catch (error) {
+    throw new Error(
+      `privacy.encryption.ownerPublicKey "${path}": cannot read it (${(error as NodeJS.ErrnoException).code}); ` +
+        'create a key pair with `doorbell keys generate --out .doorbell` and keep owner.pem off the device',
+    );
+  }
+}
