@@ -21,8 +21,8 @@ const USAGE = `doorbell auth add-user FILE --user NAME --role device|owner|integ
                 is read from the first line of stdin unless --password is given (which leaves it in your shell
                 history); it is stored as a salted scrypt hash. A device user needs --device: the one device id
                 whose topics it may use. An owner needs --device with the ids of their doorbells: only an owner
-                (or an admin) may send share-decision, share-policy and config-set, and read owner/ topics;
-                integrators may not.
+                (or an admin) may send share-decision, share-policy, config-set and config-get, and read owner/
+                topics and those commands' answers; integrators may not.
   remove-user   remove a user
   list          print the users and their roles (never the hashes)
 
