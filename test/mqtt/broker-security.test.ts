@@ -23,9 +23,16 @@ async function usersFile(): Promise<UsersFile> {
   };
 }
 
-/** Resolves when the client's connection closes (a refused publish closes it). */
-function closed(client: MqttClient): Promise<void> {
-  return new Promise((resolve) => client.once('close', () => resolve()));
+/** Publishes what the broker must refuse; resolves once it has closed the connection (3.1.1 has no NACK). */
+async function publishRefused(
+  client: MqttClient,
+  topic: string,
+  payload: string,
+  options: { retain?: boolean } = {},
+): Promise<void> {
+  const gone = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  client.publish(topic, payload, { qos: 1, ...options });
+  await gone;
 }
 
 async function connectError(
@@ -78,18 +85,14 @@ describe('embedded broker with --auth', () => {
     await deviceA.publishAsync('doorbell/door-a/state', '{"mine":true}', { qos: 1 });
     await integrator.waitForTopic('doorbell/door-a/state');
 
-    const gone = closed(deviceA);
-    deviceA.publish('doorbell/door-b/events/ding', '{"forged":true}', { qos: 1 });
-    await gone;
+    await publishRefused(deviceA, 'doorbell/door-b/events/ding', '{"forged":true}');
     const again = await connect(broker.url, {
       username: 'door-a',
       password: 'pw-door-a',
       reconnectPeriod: 0,
     });
     cleanup.push(again);
-    const goneAgain = closed(again);
-    again.publish('doorbell/door-b/request/press', '{}', { qos: 1 });
-    await goneAgain;
+    await publishRefused(again, 'doorbell/door-b/request/press', '{}');
 
     // A marker sent afterwards arrives; the forged messages never did.
     const deviceB = await connect(broker.url, { username: 'door-b', password: 'pw-door-b' });
@@ -135,9 +138,7 @@ describe('embedded broker with --auth', () => {
     cleanup.push(tool);
     await tool.publishAsync('doorbell/door-b/request/press', '{"transaction":"ok"}', { qos: 1 });
     await integrator.waitForTopic('doorbell/door-b/request/press');
-    const gone = closed(tool);
-    tool.publish('doorbell/door-b/availability', 'offline', { qos: 1, retain: true });
-    await gone;
+    await publishRefused(tool, 'doorbell/door-b/availability', 'offline', { retain: true });
     const late = await subscriber(broker.url, 'doorbell/door-b/availability', {
       username: 'ha',
       password: 'pw-integrator',
@@ -182,11 +183,11 @@ describe('embedded broker with --auth', () => {
       reconnectPeriod: 0,
     });
     cleanup.push(requester);
-    const gone = closed(requester);
-    requester.publish('doorbell/door-a/request/share-decision', '{"requestId":"r2","decision":"approve"}', {
-      qos: 1,
-    });
-    await gone;
+    await publishRefused(
+      requester,
+      'doorbell/door-a/request/share-decision',
+      '{"requestId":"r2","decision":"approve"}',
+    );
     await owner.client.publishAsync('doorbell/door-a/request/state', 'marker', { qos: 1 });
     await device.waitForTopic('doorbell/door-a/request/state', (t) => t === 'marker');
     expect(device.on('doorbell/door-a/request/share-decision').map((m) => m.text)).toEqual([
@@ -204,9 +205,7 @@ describe('embedded broker with --auth', () => {
     cleanup.push(device);
     await device.publishAsync('doorbell/door-c/state', 'from-session', { qos: 1 });
     await integrator.waitForTopic('doorbell/door-c/state', (t) => t === 'from-session');
-    const gone = closed(device);
-    device.publish('doorbell/door-a/state', 'forged', { qos: 1 });
-    await gone;
+    await publishRefused(device, 'doorbell/door-a/state', 'forged');
   });
 });
 
@@ -272,9 +271,7 @@ describe('embedded broker TLS listener', () => {
       });
       await door.publishAsync('doorbell/door-a/state', 'cert-identity', { qos: 1 });
       await watcher.waitForTopic('doorbell/door-a/state', (t) => t === 'cert-identity');
-      const gone = closed(door);
-      door.publish('doorbell/door-b/state', 'forged', { qos: 1 });
-      await gone;
+      await publishRefused(door, 'doorbell/door-b/state', 'forged');
 
       // A certificate whose CN is no user, without a password: refused as a bad username.
       const stranger = pki.client('stranger');
