@@ -22,7 +22,6 @@ import sharp from 'sharp';
 import { type FrameRun, type FrameRunFeed, feedFrameCount, runsInWindow } from './frame-runs.js';
 import { FrameSocket } from './frame-socket.js';
 import {
-  ByteReframer,
   FrameAssembler,
   type GrayFrame,
   parseRawvideoOutputSize,
@@ -988,10 +987,11 @@ export async function decodeRawYuv420(
 ): Promise<VideoInfo & { frames: number }> {
   const info = await probe(file);
   const frameBytes = rawYuv420FrameBytes(file, info);
-  const reframer = new ByteReframer();
+  const assembler = new FrameAssembler();
+  assembler.setFrameSize(frameBytes);
   const { frames } = await streamRawYuv420(file, info, (chunk) => {
-    reframer.push(chunk);
-    for (let frame = reframer.take(frameBytes); frame; frame = reframer.take(frameBytes)) onFrame(frame);
+    assembler.write(chunk);
+    for (let frame = assembler.take(); frame; frame = assembler.take()) onFrame(frame);
   });
   return { ...info, frames };
 }

@@ -11,53 +11,6 @@ export interface GrayFrame {
 }
 
 /**
- * Collects pipe chunks (which are not frame-aligned) and cuts them into frames by byte count, one copy per frame.
- */
-export class ByteReframer {
-  private chunks: Uint8Array[] = [];
-  private offset = 0;
-  private buffered = 0;
-
-  get length(): number {
-    return this.buffered;
-  }
-
-  push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-  }
-
-  /**
-   * The next `size` bytes as one array, or undefined while fewer are buffered: copied into `into` when it has the
-   * right size, else into a fresh Uint8Array. Never a Buffer view into a pipe chunk, so it is 4-byte aligned and
-   * consumers may read it as 32-bit words.
-   */
-  take(size: number, into?: Uint8Array): Uint8Array | undefined {
-    if (size <= 0 || this.buffered < size) return undefined;
-    const out = into && into.length === size ? into : new Uint8Array(size);
-    let written = 0;
-    while (written < size) {
-      const chunk = this.chunks[0]!;
-      const n = Math.min(size - written, chunk.length - this.offset);
-      out.set(chunk.subarray(this.offset, this.offset + n), written);
-      written += n;
-      this.advance(n);
-    }
-    return out;
-  }
-
-  private advance(n: number): void {
-    this.offset += n;
-    this.buffered -= n;
-    while (this.chunks.length > 0 && this.offset >= this.chunks[0]!.length) {
-      this.offset -= this.chunks[0]!.length;
-      this.chunks.shift();
-    }
-  }
-}
-
-/**
  * Cuts a byte stream into frames, copying each byte once, straight into a frame buffer. Bytes that come before the
  * frame size is known wait in a staging list. Frame buffers handed back with `recycle` are filled again, so a
  * steady stream allocates nothing.

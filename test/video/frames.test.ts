@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ByteReframer,
   FrameAssembler,
   parseRawvideoOutputSize,
   parseShowinfoLine,
@@ -17,37 +16,6 @@ const STRADDLING_CHUNKS = [
   [18, 30],
 ] as const;
 const EXPECTED_FRAMES = [0, 1, 2, 3, 4].map((k) => [0, 1, 2, 3, 4, 5].map((i) => k * 6 + i));
-
-describe('ByteReframer', () => {
-  it('cuts frames by byte count out of chunks that are not frame-aligned', () => {
-    const reframer = new ByteReframer();
-    const frames: number[][] = [];
-    for (const [from, to] of STRADDLING_CHUNKS) {
-      reframer.push(STREAM.subarray(from, to));
-      for (let f = reframer.take(6); f; f = reframer.take(6)) frames.push([...f]);
-    }
-    expect(frames).toEqual(EXPECTED_FRAMES);
-    expect(reframer.length).toBe(0);
-  });
-
-  it('returns undefined until a whole frame is buffered, and keeps the remainder', () => {
-    const reframer = new ByteReframer();
-    reframer.push(new Uint8Array([1, 2, 3]));
-    expect(reframer.take(4)).toBeUndefined();
-    reframer.push(new Uint8Array([4, 5]));
-    expect([...reframer.take(4)!]).toEqual([1, 2, 3, 4]);
-    expect(reframer.length).toBe(1);
-  });
-
-  it('hands out frames the caller owns: later pushes never change them', () => {
-    const reframer = new ByteReframer();
-    const chunk = new Uint8Array([9, 9, 9, 9]);
-    reframer.push(chunk);
-    const frame = reframer.take(4)!;
-    chunk.fill(0);
-    expect([...frame]).toEqual([9, 9, 9, 9]);
-  });
-});
 
 describe('FrameAssembler', () => {
   const takeAll = (assembler: FrameAssembler): number[][] => {
