@@ -1,4 +1,4 @@
-import { isValidDeviceId } from './topics.js';
+import { isValidDeviceId, parseTopic } from './topics.js';
 
 /**
  * Who a broker client is once authenticated:
@@ -56,9 +56,10 @@ export function canPublish(principal: Principal, topic: string, scope: AclScope)
           `integrator ${principal.username} may publish only requests and ${scope.discoveryPrefix}/status`,
         );
       }
-      const command = topic.split('/').at(-1)!;
-      return OWNER_COMMANDS.includes(command)
-        ? deny(`request/${command} is the owner's: integrator ${principal.username} may not send it`)
+      return isOwnerTopic(topic, scope.prefix)
+        ? deny(
+            `request/${topic.split('/').at(-1)} is the owner's: integrator ${principal.username} may not send it`,
+          )
         : ALLOWED;
     }
     case 'device':
@@ -104,11 +105,23 @@ export function canSubscribe(principal: Principal, filter: string, scope: AclSco
  * topics (consent prompts say who asked for footage and why), whatever wildcard an integrator subscribed with.
  */
 export function canReceive(principal: Principal, topic: string, scope: AclScope): boolean {
-  if (principal.role !== 'integrator') return true;
-  return !ownerOnlyFilters(scope).some((filter) => topicMatches(filter, topic));
+  return principal.role !== 'integrator' || !isOwnerTopic(topic, scope.prefix);
 }
 
-/** The owner's topics: prompts and notices, and the owner commands' requests and answers. */
+const OWNER_COMMAND_SET: ReadonlySet<string> = new Set(OWNER_COMMANDS);
+
+/** A concrete topic that is the owner's: under owner/, or an owner command's request or response. */
+function isOwnerTopic(topic: string, prefix: string): boolean {
+  const parsed = parseTopic(prefix, topic);
+  if (parsed.kind === 'request') return OWNER_COMMAND_SET.has(parsed.command);
+  if (parsed.kind !== 'other') return false;
+  const [level, command] = parsed.rest;
+  return (
+    level === 'owner' || (level === 'response' && parsed.rest.length === 2 && OWNER_COMMAND_SET.has(command!))
+  );
+}
+
+/** The same topics as filters, for refusing a subscription that could match nothing else. */
 function ownerOnlyFilters(scope: AclScope): string[] {
   return [
     `${scope.prefix}/+/owner/#`,
