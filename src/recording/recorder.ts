@@ -26,9 +26,9 @@ async function producedDigests(
   };
 }
 
-function shownFrame(feed: FrameRunFeed, feedMs: number): { input: string; atMs: number } {
+function shownFrame(feed: FrameRunFeed, feedMs: number) {
   const { path, index } = frameAtMs(feed, feedMs);
-  return { input: path, atMs: (index * 1000) / feed.fps };
+  return { input: path, atFrame: { index, fps: feed.fps } };
 }
 
 export interface RecorderOptions {

@@ -626,6 +626,14 @@ function selectFromLoopedFile(
   };
 }
 
+/**
+ * Where a file's frame `index` (frames counted at `fps`) sits on `-ss`'s clock, which counts from the file's
+ * earliest stream: later by the video's start when audio starts first.
+ */
+function frameSeekMs(info: VideoInfo, index: number, fps: number): number {
+  return (info.videoStartMs ?? 0) + (index * 1000) / fps;
+}
+
 async function selectFromFrameRuns(
   feed: FrameRunFeed,
   startMs: number,
@@ -646,7 +654,7 @@ async function selectFromFrameRuns(
     // read no further than the run needs.
     const window = [
       '-ss',
-      seconds((infos.get(run.path)!.videoStartMs ?? 0) + (run.startFrame * 1000) / feed.fps),
+      seconds(frameSeekMs(infos.get(run.path)!, run.startFrame, feed.fps)),
       '-t',
       ((run.endFrame - run.startFrame + 1) / feed.fps).toFixed(6),
     ];
@@ -753,9 +761,15 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
   }
 }
 
-export interface GrabFrameOptions {
+export type GrabFrameOptions = GrabFrameCommon &
+  (
+    | { atMs: number }
+    /** The file's frame `index`, frames counted at `fps` (as frame runs count them). */
+    | { atFrame: { index: number; fps: number } }
+  );
+
+interface GrabFrameCommon {
   input: string;
-  atMs: number;
   /** 'rgb' (default): raw rgb24 bytes; 'jpeg': a JPEG file's bytes. */
   format?: 'rgb' | 'jpeg';
   /** Scale to this width (even), keeping the aspect ratio; default: source size. */
@@ -777,7 +791,9 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
   const { input } = options;
   const format = options.format ?? 'rgb';
   const info = await probe(input);
-  let atMs = options.atMs;
+  let atMs =
+    'atFrame' in options ? frameSeekMs(info, options.atFrame.index, options.atFrame.fps) : options.atMs;
+  const where = 'atFrame' in options ? `frame ${options.atFrame.index}` : `${options.atMs} ms`;
   if (options.loopDurationMs)
     atMs = ((atMs % options.loopDurationMs) + options.loopDurationMs) % options.loopDurationMs;
   const width = options.width ?? info.width;
@@ -814,13 +830,7 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
         : ['-f', 'rawvideo', '-pix_fmt', 'rgb24']),
     ]);
     const sink = new StdoutCollector();
-    const run = new FfmpegRun(
-      cmd,
-      `cannot grab a frame at ${options.atMs} ms from ${input}`,
-      undefined,
-      false,
-      input,
-    );
+    const run = new FfmpegRun(cmd, `cannot grab a frame at ${where} from ${input}`, undefined, false, input);
     const timeoutMs = options.timeoutMs ?? 30_000;
     const timer = setTimeout(() => void run.stop(), timeoutMs);
     cmd.pipe(sink, { end: true });
@@ -833,7 +843,7 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
     const data = Buffer.concat(sink.chunks);
     const expected = width * height * 3;
     if (data.length === 0 || (format === 'rgb' && data.length !== expected)) {
-      throw new VideoError(`cannot grab a frame at ${options.atMs} ms from ${input}: no frame there`);
+      throw new VideoError(`cannot grab a frame at ${where} from ${input}: no frame there`);
     }
     return { format, width, height, data };
   } finally {

@@ -269,6 +269,10 @@ describe('encodeClip', () => {
     const feed = { fps: FPS, runs: [{ path: delayed, startFrame: 5, endFrame: 9 }] };
     await encodeClip({ input: feed, startMs: 0, endMs: 10_000, output: out });
     expect(await decodedIndices(out)).toEqual([5, 6, 7, 8]);
+    // A snapshot of the same frame lands on the same frame.
+    const still = await grabFrame({ input: delayed, atFrame: { index: 5, fps: FPS } });
+    const luma = Uint8Array.from({ length: W * H }, (_, p) => still.data[p * 3]!);
+    expect(indexOf({ index: 0, ptsMs: 0, width: W, height: H, data: luma })).toBe(5);
   });
 
   it('gives one-frame runs a whole frame each: every frame keeps its place on the clock', async () => {
