@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { Box } from '../events/schemas.js';
 import type { NormalizedPolygon } from '../video/ffmpeg.js';
 import type { GrayFrame } from '../video/frames.js';
+import { polygonsSvg } from '../video/polygon-svg.js';
 
 export interface LiveViewOptions {
   /** At most this many JPEGs a second (default 8). */
@@ -18,6 +19,8 @@ export class LiveView {
   private lastPts = Number.NEGATIVE_INFINITY;
   private busy = false;
   private box: Box | undefined;
+  /** The overlay rasterized once per frame size and motion box, not once per JPEG. */
+  private overlay: { key: string; rgba: Promise<Buffer> } | undefined;
 
   constructor(private readonly options: LiveViewOptions) {}
 
@@ -34,10 +37,13 @@ export class LiveView {
     const { width, height } = frame;
     // The decoder recycles frame buffers: copy before going async.
     const pixels = Buffer.from(frame.data.subarray(0, width * height));
-    sharp(pixels, { raw: { width, height, channels: 1 } })
-      .composite([{ input: Buffer.from(this.overlay(width, height)), top: 0, left: 0 }])
-      .jpeg({ quality: 70 })
-      .toBuffer()
+    this.overlayFor(width, height)
+      .then((overlay) =>
+        sharp(pixels, { raw: { width, height, channels: 1 } })
+          .composite([{ input: overlay, raw: { width, height, channels: 4 }, top: 0, left: 0 }])
+          .jpeg({ quality: 70 })
+          .toBuffer(),
+      )
       .then((jpeg) => this.options.onJpeg(jpeg, frame.ptsMs))
       .catch(() => undefined)
       .finally(() => {
@@ -45,15 +51,16 @@ export class LiveView {
       });
   }
 
-  private overlay(width: number, height: number): string {
-    const points = (polygon: NormalizedPolygon) =>
-      polygon.map(([x, y]) => `${x * width},${y * height}`).join(' ');
-    const zones = this.options.privacyZones
-      .map((p) => `<polygon points="${points(p)}" fill="black"/>`)
-      .join('');
-    const box = this.box
-      ? `<rect x="${this.box.x * width}" y="${this.box.y * height}" width="${this.box.w * width}" height="${this.box.h * height}" fill="none" stroke="red" stroke-width="2"/>`
-      : '';
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${zones}${box}</svg>`;
+  private overlayFor(width: number, height: number): Promise<Buffer> {
+    const { box } = this;
+    const key = `${width}x${height} ${box ? `${box.x},${box.y},${box.w},${box.h}` : '-'}`;
+    if (this.overlay?.key !== key) {
+      const outline = box
+        ? `<rect x="${box.x * width}" y="${box.y * height}" width="${box.w * width}" height="${box.h * height}" fill="none" stroke="red" stroke-width="2"/>`
+        : '';
+      const svg = polygonsSvg(width, height, this.options.privacyZones, outline);
+      this.overlay = { key, rgba: sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer() };
+    }
+    return this.overlay.rgba;
   }
 }

@@ -29,6 +29,7 @@ import {
   roundMs,
 } from './frames.js';
 import { locateFfmpeg } from './locate.js';
+import { polygonsSvg } from './polygon-svg.js';
 
 export type { GrayFrame } from './frames.js';
 
@@ -469,16 +470,9 @@ async function maskPng(
   height: number,
   polygons: readonly NormalizedPolygon[],
 ): Promise<Buffer> {
-  const shapes = polygons
-    .map((polygon) => {
-      const points = polygon
-        .map(([x, y]) => `${(x * width).toFixed(2)},${(y * height).toFixed(2)}`)
-        .join(' ');
-      return `<polygon points="${points}" fill="#000" />`;
-    })
-    .join('');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes}</svg>`;
-  return sharp(Buffer.from(svg)).png().toBuffer();
+  return sharp(Buffer.from(polygonsSvg(width, height, polygons)))
+    .png()
+    .toBuffer();
 }
 
 async function runToEnd(
