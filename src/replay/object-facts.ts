@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { decodeRawYuv420Chunks } from '../video/ffmpeg.js';
 
@@ -26,9 +25,4 @@ export async function jpegFacts(
     height: info.height,
     pixelsSha256: createHash('sha256').update(pixels).digest('hex'),
   };
-}
-
-export async function fileSha256(path: string): Promise<{ bytes: number; sha256: string }> {
-  const data = await readFile(path);
-  return { bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +12,11 @@ import { deviceTopics } from '../mqtt/topics.js';
 import { FsBucket } from '../storage/fs-bucket.js';
 import { probe } from '../video/ffmpeg.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
+import { roundMs } from '../video/frames.js';
 import { CameraTimeline } from './camera-timeline.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { type LumaFixture, lumaFixture } from './luma-frames.js';
-import { fileSha256, jpegFacts, videoFacts } from './object-facts.js';
+import { jpegFacts, videoFacts } from './object-facts.js';
 import { OutageBucket } from './outage-bucket.js';
 import type { ResolvedScenario, ScenarioAction } from './scenario.js';
 import {
@@ -646,9 +648,8 @@ class ScenarioRun {
           line['video'] = await (this.videoFacts.get(summary.key) ?? videoFacts(path));
         } else {
           const data = await readFile(path);
-          const file = await fileSha256(path);
-          line['bytes'] = file.bytes;
-          line['sha256'] = file.sha256;
+          line['bytes'] = data.length;
+          line['sha256'] = createHash('sha256').update(data).digest('hex');
           if (summary.key.endsWith('.jpg')) {
             const facts = await jpegFacts(data);
             line['width'] = facts.width;
@@ -738,8 +739,4 @@ async function connectWatcher(url: string, filter: string): Promise<MqttClient> 
   });
   await client.subscribeAsync(filter, { qos: 1 });
   return client;
-}
-
-function roundMs(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

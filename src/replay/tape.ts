@@ -59,12 +59,8 @@ export function isObject(line: TapeLine): line is TapeObject {
   return 'object' in line;
 }
 
-/** JSON with object keys sorted at every level, so equal values always serialize the same. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-export function sortKeys(value: unknown): unknown {
+/** Object keys sorted at every level, so equal values always serialize the same. */
+function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
     const out: Record<string, unknown> = {};

@@ -10,7 +10,7 @@ import { junitXml } from '../../src/replay/junit.js';
 import { areaDownscaler } from '../../src/replay/luma-frames.js';
 import { BucketOutageError, OutageBucket } from '../../src/replay/outage-bucket.js';
 import { resolveScenario, SCENARIOS_DIR, scenarioJsonSchema } from '../../src/replay/scenario.js';
-import { canonicalJson, countEvents, parseTape, serializeTape } from '../../src/replay/tape.js';
+import { countEvents, parseTape, serializeTape } from '../../src/replay/tape.js';
 import { PublishSniffer, type WirePublish } from '../../src/replay/wire-proxy.js';
 import { FsBucket } from '../../src/storage/fs-bucket.js';
 
@@ -223,7 +223,10 @@ describe('tapes', () => {
       '{"t":5,"mqtt":"x/events/ding","qos":1,"retain":false,"payload":{"a":{"c":3,"d":2},"b":1}}\n',
     );
     expect(parseTape(text)).toHaveLength(1);
-    expect(canonicalJson({ z: [{ b: 1, a: 2 }] })).toBe('{"z":[{"a":2,"b":1}]}');
+    // Keys are sorted inside arrays too.
+    expect(
+      serializeTape([{ t: 0, mqtt: 'x', qos: 0, retain: false, payload: { z: [{ b: 1, a: 2 }] } }]),
+    ).toContain('"payload":{"z":[{"a":2,"b":1}]}');
   });
 
   it('counts events by kind and checks expectations', () => {
