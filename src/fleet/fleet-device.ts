@@ -19,10 +19,11 @@ export interface FleetDeviceOptions {
   profile: DeviceProfile;
   clock: Clock;
   connection: BrokerConnection;
-  /** Sequence counter and outbox live under dataDir/<deviceId> when durable. */
-  dataDir: string;
-  /** Keep seq and outbox on disk like a real device (default: in memory; see MemoryOutbox). */
-  durable?: boolean;
+  /**
+   * Keep the sequence counter and outbox on disk under dataDir/<deviceId>, like a real device. Without it they live
+   * in memory (see MemoryOutbox).
+   */
+  dataDir?: string | undefined;
   logger: Logger;
   /** Shared motion of the fixture this device "watches", replayed with a per-device phase. */
   motion?: MotionTimeline;
@@ -68,7 +69,7 @@ export class FleetDevice {
     const { options } = this;
     let nextSeq: () => number;
     let outbox: Outbox;
-    if (options.durable) {
+    if (options.dataDir !== undefined) {
       const dir = join(options.dataDir, options.deviceId);
       const seq = new PersistentCounter(join(dir, 'seq'));
       nextSeq = () => seq.next();

@@ -1,7 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Clock } from '../clock/clock.js';
 import { RealClock } from '../clock/real-clock.js';
 import type { DeviceProfile } from '../config/profile.js';
@@ -56,8 +52,6 @@ export class Fleet {
   private stopping = false;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private dataDir = '';
-  private ownDataDir = false;
   private motion: MotionTimeline | undefined;
 
   constructor(private readonly options: FleetOptions) {
@@ -91,19 +85,19 @@ export class Fleet {
     if (options.video)
       this.motion = await motionTimeline(options.video, fleetMotionSettings(options.profile));
     if (!options.broker) {
-      this.broker = new EmbeddedBroker({
+      const broker = new EmbeddedBroker({
         host: options.host ?? '127.0.0.1',
         port: options.port ?? 0,
         prefix: options.profile.topicPrefix,
         logger: this.logger,
       });
-      await this.broker.start();
+      await broker.start();
+      // Only now: brokerUrl must not offer port 0 to anyone polling it before the broker listens.
+      this.broker = broker;
     }
     const connection =
       options.broker ??
       BrokerConnectionSchema.parse({ url: this.broker!.url, reconnectPeriodMs: 2000, keepaliveS: 60 });
-    this.ownDataDir = options.dataDir === undefined;
-    this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'doorbell-fleet-'));
     for (const index of shardIndices(options.count, options.shard)) {
       this.devices.push(
         new FleetDevice({
@@ -111,8 +105,7 @@ export class Fleet {
           profile: options.profile,
           clock: this.clock,
           connection,
-          dataDir: this.dataDir,
-          durable: !this.ownDataDir,
+          dataDir: options.dataDir,
           logger: this.logger,
           ...(this.motion ? { motion: this.motion } : {}),
           ringEveryMs: (options.ringEveryS ?? 10) * 1000,
@@ -143,6 +136,5 @@ export class Fleet {
     this.stopping = true;
     await Promise.all(this.devices.map((device) => device.stop()));
     await this.broker?.stop();
-    if (this.ownDataDir && this.dataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 }
