@@ -24,7 +24,7 @@ import {
   type GrayFrame,
   openRawVideoEncoder,
 } from '../src/video/ffmpeg.js';
-import { percentile, printResult, round } from './lib/stats.js';
+import { median, printResult, round } from './lib/stats.js';
 
 const ROUNDS = Number(process.env['BENCH_MOTION_ROUNDS'] ?? 9);
 const SECONDS = Number(process.env['BENCH_MOTION_SECONDS'] ?? 24);
@@ -214,15 +214,11 @@ async function main(): Promise<void> {
           `pipeline ${p.wallS.toFixed(3)} s (cpu ${p.cpuS.toFixed(2)} s)`,
       );
     }
-    const median = (runs: Timing[], key: keyof Timing) =>
-      percentile(
-        runs.map((t) => t[key]),
-        50,
-      );
-    const decodeS = median(decodeRuns, 'wallS');
-    const pipelineS = median(pipelineRuns, 'wallS');
-    const decodeCpuS = median(decodeRuns, 'cpuS');
-    const pipelineCpuS = median(pipelineRuns, 'cpuS');
+    const medianOf = (runs: Timing[], key: keyof Timing) => median(runs.map((t) => t[key]));
+    const decodeS = medianOf(decodeRuns, 'wallS');
+    const pipelineS = medianOf(pipelineRuns, 'wallS');
+    const decodeCpuS = medianOf(decodeRuns, 'cpuS');
+    const pipelineCpuS = medianOf(pipelineRuns, 'cpuS');
 
     log('detector alone on frames in memory…');
     const detector = await detectorNsPerPixel(clip);

@@ -48,13 +48,12 @@ export interface CameraRigOptions {
 /** Builds the rig and starts the feed. */
 export async function startCameraRig(options: CameraRigOptions): Promise<CameraRig> {
   const { profile, source, cameraRuns, logger } = options;
-  const info = await probe(source);
   const ownerKey = options.ownerPublicKey ?? profile.privacy.encryption.ownerPublicKey;
   const recorder = new Recorder({
     deviceId: options.deviceId,
     source: cameraRuns
       ? { kind: 'frame-runs', feed: cameraRuns }
-      : { kind: 'looped-file', path: source, loopDurationMs: info.durationMs },
+      : { kind: 'looped-file', path: source, loopDurationMs: (await probe(source)).durationMs },
     workDir: join(options.deviceDir, 'recording'),
     queue: options.queue,
     retentionDays: profile.retentionDays,

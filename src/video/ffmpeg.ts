@@ -202,11 +202,11 @@ function parseRate(rate: string | undefined): number {
   return den ? num / den : num;
 }
 
-/** Width, height, frame rate, duration and codec of the first video stream. Never hangs: bounded by a timeout. */
 /** Probe results by file identity: a recorder probes the same source for every clip and snapshot. */
 const probeCache = new Map<string, VideoInfo>();
 const PROBE_CACHE_ENTRIES = 64;
 
+/** Width, height, frame rate, duration and codec of the first video stream. Never hangs: bounded by a timeout. */
 export async function probe(file: string, options: { timeoutMs?: number } = {}): Promise<VideoInfo> {
   const stats = await assertReadableVideoFile(file, 'probe');
   const identity = `${file}\0${stats.size}\0${stats.mtimeMs}\0${stats.ino}`;
@@ -444,7 +444,7 @@ export async function* decodeGrayFrames(
           continue;
         }
       }
-      if (socket.isPaused && assembler.wholeFrameBytes < DECODE_BUFFER_BYTES) socket.resume();
+      if (assembler.wholeFrameBytes < DECODE_BUFFER_BYTES) socket.resume();
       if (run.exited && (socket.state === 'closed' || run.failure)) break;
       await waitForActivity();
     }
@@ -654,7 +654,7 @@ async function selectFromFrameRuns(
     ];
     cmd = cmd ? cmd.input(run.path).inputOptions(window) : command(run.path).inputOptions(window);
   }
-  const frames = runs.reduce((sum, run) => sum + run.endFrame - run.startFrame, 0);
+  const frames = feedFrameCount({ fps: feed.fps, runs });
   return {
     cmd: cmd!,
     graph: frameRunsGraph(runs, feed.fps, 'cut'),
@@ -855,7 +855,7 @@ export interface RawVideoEncoderOptions {
   preset?: string;
   /** Keyframe interval in frames (fixed, no scene-cut keyframes). */
   gop?: number;
-  /** x264 threads; default 1, which makes the output the same on every machine. 0 = one per core. */
+  /** x264 threads; default 2 (DETERMINISTIC_H264), which makes the output the same on every machine. 0 = one per core. */
   threads?: number;
   timeoutMs?: number;
 }

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type FrameSocketState = 'connecting' | 'open' | 'closed';
+type FrameSocketState = 'connecting' | 'open' | 'closed';
 
 export interface FrameSocketHandlers {
   /** Bytes in a buffer that is reused once this returns: copy them. Return false to pause until `resume()`. */

@@ -27,10 +27,6 @@ export class FrameAssembler {
 
   constructor(private readonly maxSpare = 4) {}
 
-  get frameSize(): number {
-    return this.frameBytes;
-  }
-
   /** Bytes held: staged, in whole frames not yet taken, and in the frame being filled. */
   get bufferedBytes(): number {
     return this.stagedBytes + (this.complete.length - this.completeHead) * this.frameBytes + this.filled;
