@@ -1,4 +1,6 @@
+import { findClipObjects } from '../retention/legal-hold.js';
 import { CLIP_META } from '../storage/clip-metadata.js';
+import { parseClipKey } from '../storage/keys.js';
 import { listStoredClips } from '../storage/stored-clips.js';
 import type { ConsoleBackend, ConsoleClip, LiveFrame } from '../ui/backend.js';
 import type { Agent } from './agent.js';
@@ -47,10 +49,14 @@ export function consoleBackend(agent: Agent): ConsoleBackend {
     },
     clips: () => listClips(agent),
     openClip: async (clipId) => {
-      const clip = (await listClips(agent)).find((c) => c.clipId === clipId);
+      // Finds the one clip by its key; reading every clip's metadata (listClips) is for the list.
       const bucket = agent.storageBucket;
-      if (!clip || !bucket) return undefined;
-      return { stream: await bucket.get(clip.key), bytes: clip.bytes };
+      if (!bucket) return undefined;
+      const keys = await findClipObjects(bucket, clipId, agent.doorbell.deviceId);
+      const key = keys.find((k) => parseClipKey(k)?.kind === 'clip');
+      const head = key ? await bucket.head(key) : undefined;
+      if (!key || !head) return undefined;
+      return { stream: await bucket.get(key), bytes: head.bytes };
     },
     openShared: (pathAndQuery) => agent.openShared(pathAndQuery),
     now: () => agent.clock.now(),
