@@ -38,3 +38,16 @@ export function processIo(): CliIo {
 export function writeLine(stream: NodeJS.WritableStream, line: string): void {
   stream.write(line.endsWith('\n') ? line : `${line}\n`);
 }
+
+/** Resolves with the first SIGINT or SIGTERM (and stops listening for them). */
+export function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../log/logger.js';
 import { EmbeddedBroker } from '../../mqtt/broker.js';
-import { type CliCommand, writeLine } from '../io.js';
+import { type CliCommand, waitForSignal, writeLine } from '../io.js';
 import { brokerSecurityFrom, brokerSecurityOptionSpec, portFrom } from '../options.js';
 
 export const command: CliCommand = {
@@ -25,10 +25,7 @@ export const command: CliCommand = {
     writeLine(io.stdout, `embedded MQTT broker listening on ${broker.url}`);
     if (broker.tlsPort) writeLine(io.stdout, `TLS listener on ${broker.tlsUrl}`);
     if (broker.auth) writeLine(io.stdout, `users and ACL from ${values.auth}`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    await waitForSignal();
     await broker.stop();
     return 0;
   },

@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { resolveVideoSource } from '../../agent/camera-rig.js';
 import type { Clock } from '../../clock/clock.js';
+import type { DeviceProfile } from '../../config/profile.js';
 import { Fleet } from '../../fleet/fleet.js';
 import { parseShard, type Shard } from '../../fleet/shard.js';
 import { SpeedClock } from '../../fleet/virtual-driver.js';
 import { createLogger } from '../../log/logger.js';
 import { VIDEO_FIXTURES_DIR } from '../../replay/scenario.js';
-import { type CliCommand, UsageError, writeLine } from '../io.js';
+import { type CliCommand, UsageError, waitForSignal, writeLine } from '../io.js';
 import { brokerOptionSpec, connectionFrom, portFrom, profileFrom } from '../options.js';
 
 export const command: CliCommand = {
@@ -48,7 +50,7 @@ export const command: CliCommand = {
       shard = parsed;
     }
     const profile = await profileFrom(values.profile, io);
-    const video = videoPath(values.video, io.cwd, profile.profile.video);
+    const video = videoPath(values.video, io.cwd, profile.profile);
     const idPrefix = values['id-prefix'] ?? 'fleet';
     if (!/^[a-z0-9_-]{1,20}$/.test(idPrefix))
       throw new UsageError(`--id-prefix ${JSON.stringify(idPrefix)}: 1-20 of a-z, 0-9, "_", "-"`);
@@ -71,18 +73,18 @@ export const command: CliCommand = {
       logger: createLogger({ level: io.env['DOORBELL_LOG_LEVEL'] ?? 'warn' }),
     });
     const durationS = positiveNumber('--duration', values.duration, false);
-    const summary = setInterval(() => writeLine(io.stderr, summaryLine(fleet, speed)), 1000);
+    const summary = setInterval(() => writeLine(io.stderr, summaryLine()), 1000);
     let lastSent = 0;
     let lastAt = performance.now();
-    function summaryLine(f: Fleet, s: number): string {
-      const stats = f.stats();
+    function summaryLine(): string {
+      const stats = fleet.stats();
       const now = performance.now();
       const rate = ((stats.eventsSent - lastSent) * 1000) / Math.max(1, now - lastAt);
       lastSent = stats.eventsSent;
       lastAt = now;
       return (
         `fleet: ${stats.connected}/${stats.devices} connected (${stats.started} started) · ${rate.toFixed(1)} events/s · ` +
-        `${stats.eventsSent} sent · rss ${stats.rssMb} MB · heap ${stats.heapMb} MB${s === 1 ? '' : ` · ${s}x time`}`
+        `${stats.eventsSent} sent · rss ${stats.rssMb} MB · heap ${stats.heapMb} MB${speed === 1 ? '' : ` · ${speed}x time`}`
       );
     }
     try {
@@ -99,7 +101,7 @@ export const command: CliCommand = {
     } finally {
       clearInterval(summary);
       if (clock instanceof SpeedClock) clock.halt();
-      writeLine(io.stderr, summaryLine(fleet, speed));
+      writeLine(io.stderr, summaryLine());
       await fleet.stop();
     }
     return 0;
@@ -117,25 +119,15 @@ function positiveNumber(
   const ok =
     Number.isFinite(value) && (allowZero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
   if (!ok)
-    throw new UsageError(`${flag} ${JSON.stringify(raw)}: expected a ${integer ? 'whole ' : ''}number > 0`);
+    throw new UsageError(
+      `${flag} ${JSON.stringify(raw)}: expected a ${integer ? 'whole ' : ''}number ${allowZero ? '≥' : '>'} 0`,
+    );
   return value;
 }
 
-function videoPath(value: string | undefined, cwd: string, profileVideo: string | undefined): string | null {
-  if (value === 'none') return null;
-  if (value === undefined) return profileVideo ? resolve(VIDEO_FIXTURES_DIR, '..', '..', profileVideo) : null;
-  if (/^[a-z0-9][a-z0-9_-]*$/.test(value)) return resolve(VIDEO_FIXTURES_DIR, `${value}.mp4`);
-  return resolve(cwd, value);
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+/** A fixture name, or what `doorbell start --video` takes. */
+function videoPath(value: string | undefined, cwd: string, profile: DeviceProfile): string | null {
+  if (value !== undefined && /^[a-z0-9][a-z0-9_-]*$/.test(value))
+    return resolve(VIDEO_FIXTURES_DIR, `${value}.mp4`);
+  return resolveVideoSource(profile, value === 'none' ? null : value, cwd) ?? null;
 }

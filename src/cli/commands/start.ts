@@ -6,7 +6,7 @@ import { createLogger } from '../../log/logger.js';
 import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
 import { ConsoleConfigError, startConsoleServer } from '../../ui/server.js';
 import type { CliCommand, CliIo } from '../io.js';
-import { UsageError, writeLine } from '../io.js';
+import { UsageError, waitForSignal, writeLine } from '../io.js';
 import {
   brokerChoiceFrom,
   brokerOptionSpec,
@@ -114,18 +114,6 @@ function ringOnEnter(io: CliIo, agent: Agent): () => void {
     writeLine(io.stdout, outcome.accepted ? `ding (seq ${outcome.seq})` : `no ding: ${outcome.reason}`);
   });
   return () => lines.close();
-}
-
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }
 
 function videoFrom(value: string | undefined): { video?: string | null } {
