@@ -22,7 +22,7 @@ import { listStoredClips } from '../storage/stored-clips.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
 import type { SharedLinkResult } from '../ui/backend.js';
 
-export const SHARED_PATH_PREFIX = '/shared';
+const SHARED_PATH_PREFIX = '/shared';
 
 export interface ShareDeskOptions {
   deviceId: string;
@@ -80,10 +80,6 @@ export class ShareDesk {
 
   configure(config: Partial<SharePolicyConfig>) {
     return this.serialize(async () => this.step({ type: 'configure', config }));
-  }
-
-  get config(): SharePolicyConfig {
-    return this.state.config;
   }
 
   stop(): void {

@@ -26,10 +26,12 @@ const PasswordHashSchema = z
     'a password hash like $scrypt$ln=15,r=8,p=1$<salt>$<hash> (made by `doorbell auth add-user`)',
   );
 
+const UsernameSchema = z.string().regex(USERNAME, 'a username is 1-64 characters of A-Z, a-z, 0-9, _ . @ -');
+
 const UserSchema = z.discriminatedUnion('role', [
   z
     .object({
-      username: z.string().regex(USERNAME, 'a username is 1-64 characters of A-Z, a-z, 0-9, _ . @ -'),
+      username: UsernameSchema,
       role: z.literal('device'),
       deviceId: DeviceIdSchema,
       passwordHash: PasswordHashSchema,
@@ -37,7 +39,7 @@ const UserSchema = z.discriminatedUnion('role', [
     .strict(),
   z
     .object({
-      username: z.string().regex(USERNAME, 'a username is 1-64 characters of A-Z, a-z, 0-9, _ . @ -'),
+      username: UsernameSchema,
       role: z.literal('owner'),
       devices: z.array(DeviceIdSchema).min(1, 'an owner owns at least one device'),
       passwordHash: PasswordHashSchema,
@@ -45,7 +47,7 @@ const UserSchema = z.discriminatedUnion('role', [
     .strict(),
   z
     .object({
-      username: z.string().regex(USERNAME, 'a username is 1-64 characters of A-Z, a-z, 0-9, _ . @ -'),
+      username: UsernameSchema,
       role: z.enum(['integrator', 'admin']),
       passwordHash: PasswordHashSchema,
     })

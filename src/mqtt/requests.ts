@@ -19,7 +19,7 @@ export class CommandError extends Error {
 
 /** Keys that could reach an object's prototype when merged; refused in every request. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-export const MAX_REQUEST_DEPTH = 16;
+const MAX_REQUEST_DEPTH = 16;
 
 function shapeProblem(value: unknown, path: string, depth: number): string | undefined {
   if (value === null || typeof value !== 'object') return undefined;

@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { DeviceEvent, DeviceState } from '../events/schemas.js';
 
-/** A clip as the console lists it. */
 /** What a release link opens: the object (an encrypted envelope when `encrypted`), or why not. */
 export type SharedLinkResult =
   | { stream: Readable; bytes: number; encrypted: boolean }
   | { status: number; message: string };
 
+/** A clip as the console lists it. */
 export interface ConsoleClip {
   clipId: string;
   trigger: 'ding' | 'motion' | 'manual';
