@@ -11,6 +11,7 @@ import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js
 import type { Logger } from '../log/logger.js';
 import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../mqtt/broker.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
+import { publishDeviceEvent } from '../mqtt/device-events.js';
 import { DeviceLink } from '../mqtt/device-link.js';
 import {
   DEFAULT_DISCOVERY_PREFIX,
@@ -433,47 +434,19 @@ export class Agent {
     this.pipeline?.onDeviceEvent(event);
     const link = this.link;
     if (!link) return;
-    const { topics } = this;
-    switch (event.kind) {
-      case 'ding':
-        link.publishEvent({
-          topic: topics.dingEvents,
-          payload: JSON.stringify(event.payload),
-          qos: 1,
-          retain: false,
-        });
-        if (this.feed?.live) this.inBackground(this.publishSnapshot());
-        break;
-      case 'motion':
-        link.publishEvent({
-          topic: topics.motionEvents,
-          payload: JSON.stringify(event.payload),
-          qos: 1,
-          retain: false,
-        });
-        if (event.payload.type !== 'update')
-          link.publishRetained(topics.motion, event.payload.type === 'start' ? 'ON' : 'OFF');
-        break;
-      case 'clip':
-        link.publishEvent({
-          topic: topics.clipEvents,
-          payload: JSON.stringify(event.payload),
-          qos: 1,
-          retain: false,
-        });
-        this.refreshQueueDepth();
-        break;
-      case 'state': {
-        link.publishRetained(topics.state, JSON.stringify(this.withQueues(event.payload)));
-        // A rebooting device is gone from the network until it has booted again.
-        if (event.payload.status === 'rebooting') this.rebooting = true;
-        else if (event.payload.status !== 'booting') this.rebooting = false;
-        link.publishRetained(topics.availability, this.rebooting ? 'offline' : 'online');
-        // Normally already sent with the motion event; this covers the first state (retained values are deduplicated).
-        link.publishRetained(topics.motion, event.payload.motion ? 'ON' : 'OFF');
-        break;
-      }
+    if (event.kind === 'state') {
+      // A rebooting device is gone from the network until it has booted again.
+      if (event.payload.status === 'rebooting') this.rebooting = true;
+      else if (event.payload.status !== 'booting') this.rebooting = false;
+      publishDeviceEvent(link, this.topics, event, {
+        payload: this.withQueues(event.payload),
+        online: !this.rebooting,
+      });
+      return;
     }
+    publishDeviceEvent(link, this.topics, event);
+    if (event.kind === 'ding' && this.feed?.live) this.inBackground(this.publishSnapshot());
+    if (event.kind === 'clip') this.refreshQueueDepth();
   }
 }
 

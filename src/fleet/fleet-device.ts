@@ -6,6 +6,7 @@ import { EventBus } from '../events/bus.js';
 import type { DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import type { BrokerConnection } from '../mqtt/connection.js';
+import { publishDeviceEvent } from '../mqtt/device-events.js';
 import { DeviceLink } from '../mqtt/device-link.js';
 import { DurableOutbox, type Outbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
@@ -48,7 +49,6 @@ export class FleetDevice {
   private motionOrigin = 0;
   private motionIndex = 0;
   private motionCycle = 0;
-  private motionPublished = false;
   private started = false;
 
   constructor(private readonly options: FleetDeviceOptions) {
@@ -183,36 +183,8 @@ export class FleetDevice {
   }
 
   private onEvent(event: DeviceEvent): void {
-    const link = this.link;
-    if (!link) return;
-    const { topics } = this;
-    switch (event.kind) {
-      case 'ding':
-      case 'motion':
-      case 'clip': {
-        const topic =
-          event.kind === 'ding'
-            ? topics.dingEvents
-            : event.kind === 'motion'
-              ? topics.motionEvents
-              : topics.clipEvents;
-        link.publishEvent({ topic, payload: JSON.stringify(event.payload), qos: 1, retain: false });
-        this.options.onEventSent?.(event);
-        if (event.kind === 'motion' && event.payload.type !== 'update') {
-          link.publishRetained(topics.motion, event.payload.type === 'start' ? 'ON' : 'OFF');
-        }
-        break;
-      }
-      case 'state': {
-        link.publishRetained(topics.state, JSON.stringify(event.payload));
-        const offline = event.payload.status === 'rebooting';
-        link.publishRetained(topics.availability, offline ? 'offline' : 'online');
-        if (!this.motionPublished) {
-          this.motionPublished = true;
-          link.publishRetained(topics.motion, event.payload.motion ? 'ON' : 'OFF');
-        }
-        break;
-      }
-    }
+    if (!this.link) return;
+    publishDeviceEvent(this.link, this.topics, event);
+    if (event.kind !== 'state') this.options.onEventSent?.(event);
   }
 }

@@ -1,0 +1,41 @@
+import type { DeviceEvent, DeviceState } from '../events/schemas.js';
+import type { DeviceLink } from './device-link.js';
+import type { DeviceTopics } from './topics.js';
+
+/**
+ * Where a device event goes on MQTT, for the agent and for fleet devices alike: ding, motion and clip events to
+ * their event topics (motion start/end also to the retained motion topic); state to the retained state, availability
+ * and motion topics. `state` overrides what the state event says (the agent adds queue depths and keeps a rebooting
+ * device offline until it has booted).
+ */
+export function publishDeviceEvent(
+  link: DeviceLink,
+  topics: DeviceTopics,
+  event: DeviceEvent,
+  state?: { payload: DeviceState; online: boolean },
+): void {
+  switch (event.kind) {
+    case 'ding':
+    case 'motion':
+    case 'clip': {
+      const topic =
+        event.kind === 'ding'
+          ? topics.dingEvents
+          : event.kind === 'motion'
+            ? topics.motionEvents
+            : topics.clipEvents;
+      link.publishEvent({ topic, payload: JSON.stringify(event.payload), qos: 1, retain: false });
+      if (event.kind === 'motion' && event.payload.type !== 'update')
+        link.publishRetained(topics.motion, event.payload.type === 'start' ? 'ON' : 'OFF');
+      return;
+    }
+    case 'state': {
+      link.publishRetained(topics.state, JSON.stringify(state?.payload ?? event.payload));
+      const online = state?.online ?? event.payload.status !== 'rebooting';
+      link.publishRetained(topics.availability, online ? 'online' : 'offline');
+      // Normally already sent with the motion event; this covers the first state (retained values are deduplicated).
+      link.publishRetained(topics.motion, event.payload.motion ? 'ON' : 'OFF');
+      return;
+    }
+  }
+}
