@@ -97,6 +97,8 @@ class ScenarioRun {
   private readonly epochMs: number;
   private readonly clock: VirtualClock;
   private readonly sniffed: Sniffed[] = [];
+  /** Events seen so far, for progress lines (counted as they are sniffed, not by rescanning). */
+  private readonly liveCounts: Record<string, number> = { ding: 0, motion: 0, clip: 0 };
   private readonly actionLines: Array<{ seqInTape: number; line: TapeAction }> = [];
   private readonly problems: string[] = [];
   private readonly waitTimeoutMs: number;
@@ -232,7 +234,7 @@ class ScenarioRun {
             return;
           }
         }
-        this.sniffed.push({ t: this.t, publish });
+        this.sniff({ t: this.t, publish });
       },
     });
     await this.proxy.start();
@@ -332,7 +334,7 @@ class ScenarioRun {
         this.options.onProgress({
           simMs: this.t,
           durationMs: scenario.durationMs,
-          counts: this.liveCounts(),
+          counts: { ...this.liveCounts },
         });
       }
     }
@@ -341,7 +343,7 @@ class ScenarioRun {
     this.options.onProgress?.({
       simMs: scenario.durationMs,
       durationMs: scenario.durationMs,
-      counts: this.liveCounts(),
+      counts: { ...this.liveCounts },
     });
   }
 
@@ -415,7 +417,7 @@ class ScenarioRun {
     // The broker publishes the device's last will (availability offline) when the connection drops.
     await this.waitUntil(() => this.willCandidates() > willsBefore, 'the broker to publish the last will');
     const topics = deviceTopics(this.resolved.profile.profile.topicPrefix, this.scenario.device.id);
-    this.sniffed.push({
+    this.sniff({
       t: this.t,
       publish: {
         topic: topics.availability,
@@ -508,15 +510,13 @@ class ScenarioRun {
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
-  private liveCounts(): Record<string, number> {
-    const counts: Record<string, number> = { ding: 0, motion: 0, clip: 0 };
-    for (const { publish } of this.sniffed) {
-      if (publish.topic.endsWith('/events/ding')) counts['ding']!++;
-      else if (publish.topic.endsWith('/events/clip')) counts['clip']!++;
-      else if (publish.topic.endsWith('/events/motion') && publish.payload.includes('"type":"start"'))
-        counts['motion']!++;
-    }
-    return counts;
+  private sniff(sniffed: Sniffed): void {
+    this.sniffed.push(sniffed);
+    const { topic, payload } = sniffed.publish;
+    const counts = this.liveCounts;
+    if (topic.endsWith('/events/ding')) counts['ding']!++;
+    else if (topic.endsWith('/events/clip')) counts['clip']!++;
+    else if (topic.endsWith('/events/motion') && payload.includes('"type":"start"')) counts['motion']!++;
   }
 
   private async finish(): Promise<void> {
