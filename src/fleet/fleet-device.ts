@@ -8,11 +8,10 @@ import type { Logger } from '../log/logger.js';
 import type { BrokerConnection } from '../mqtt/connection.js';
 import { publishDeviceEvent } from '../mqtt/device-events.js';
 import { DeviceLink } from '../mqtt/device-link.js';
-import { DurableOutbox, type Outbox } from '../mqtt/outbox.js';
+import { DurableOutbox, MemoryOutbox, type Outbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
 import { seededRandom, seedFrom } from '../util/random.js';
-import { MemoryOutbox } from './memory-outbox.js';
 import type { MotionTimeline } from './motion-timeline.js';
 
 export interface FleetDeviceOptions {
