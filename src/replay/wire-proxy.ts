@@ -39,17 +39,10 @@ export class PublishSniffer {
   }
 }
 
+/** The fixed header's remaining length: where the body starts and how long it is (undefined: not all here yet). */
 function readFixedHeader(buffer: Buffer): { offset: number; length: number } | undefined {
-  let length = 0;
-  let multiplier = 1;
-  for (let i = 1; i <= 4; i++) {
-    if (buffer.length <= i) return undefined;
-    const byte = buffer[i]!;
-    length += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) return { offset: i + 1, length };
-    multiplier *= 128;
-  }
-  throw new Error('malformed MQTT remaining length');
+  const varint = readVarint(buffer, 1);
+  return varint && { offset: varint.next, length: varint.value };
 }
 
 function readConnectLevel(body: Buffer): number | undefined {
@@ -58,16 +51,18 @@ function readConnectLevel(body: Buffer): number | undefined {
   return body[2 + nameLength];
 }
 
-function readVarint(buffer: Buffer, offset: number): { value: number; next: number } {
+/** An MQTT variable byte integer (1-4 bytes) at `offset`; undefined when the buffer ends first. */
+function readVarint(buffer: Buffer, offset: number): { value: number; next: number } | undefined {
   let value = 0;
   let multiplier = 1;
-  let i = offset;
-  for (;;) {
-    const byte = buffer[i++]!;
+  for (let i = offset; i < offset + 4; i++) {
+    if (i >= buffer.length) return undefined;
+    const byte = buffer[i]!;
     value += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) return { value, next: i };
+    if ((byte & 0x80) === 0) return { value, next: i + 1 };
     multiplier *= 128;
   }
+  throw new Error('malformed MQTT variable byte integer');
 }
 
 export function parsePublish(flags: number, body: Buffer, protocolLevel = 4): WirePublish {
@@ -78,6 +73,7 @@ export function parsePublish(flags: number, body: Buffer, protocolLevel = 4): Wi
   if (qos > 0) offset += 2;
   if (protocolLevel === 5) {
     const properties = readVarint(body, offset);
+    if (!properties) throw new Error('malformed MQTT 5 PUBLISH: properties run past the packet');
     offset = properties.next + properties.value;
   }
   return {
