@@ -212,6 +212,40 @@ describe('wire sniffer', () => {
       ['doorbell/a/events/ding', 'ding', 0, false],
     ]);
   });
+
+  it('skips MQTT 5 publish properties after a v5 CONNECT, and reads a multi-byte remaining length', () => {
+    const seen: WirePublish[] = [];
+    const sniffer = new PublishSniffer((p) => seen.push(p));
+    const name = Buffer.from('MQTT');
+    const connectBody = Buffer.concat([
+      Buffer.from([0, name.length]),
+      name,
+      Buffer.from([5, 0x02, 0, 60, 0]),
+    ]);
+    const topic = Buffer.from('doorbell/a/state');
+    const payload = 'x'.repeat(200);
+    const properties = Buffer.from([0x01, 0x01, 0x23, 0x00, 0x05]); // payload format, topic alias
+    const body = Buffer.concat([
+      Buffer.from([0, topic.length]),
+      topic,
+      Buffer.from([0, 9]), // packet id (qos 1)
+      Buffer.from([properties.length]),
+      properties,
+      Buffer.from(payload),
+    ]);
+    const length = Buffer.from([(body.length & 0x7f) | 0x80, body.length >> 7]);
+    const stream = Buffer.concat([
+      Buffer.from([0x10, connectBody.length]),
+      connectBody,
+      Buffer.from([0x32]),
+      length,
+      body,
+    ]);
+    for (let i = 0; i < stream.length; i += 5) sniffer.push(stream.subarray(i, i + 5));
+    expect(seen.map((p) => [p.topic, p.payload.toString(), p.qos])).toEqual([
+      ['doorbell/a/state', payload, 1],
+    ]);
+  });
 });
 
 describe('tapes', () => {
