@@ -24,16 +24,13 @@ export class OutageBucket implements Bucket {
   private down = false;
   private failures = 0;
 
+  private readonly name = 'replay://bucket';
+
   constructor(
     private readonly inner: Bucket,
-    private readonly name = 'replay://bucket',
     /** Called after each successful put (the replay starts hashing a stored clip while the run goes on). */
     private readonly onStored?: (key: string) => void,
   ) {}
-
-  get isDown(): boolean {
-    return this.down;
-  }
 
   /** Calls refused during outages so far. */
   get refusedCalls(): number {

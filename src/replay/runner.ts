@@ -247,7 +247,7 @@ class ScenarioRun {
 
     this.fsBucket = new FsBucket(join(this.workDir, 'bucket'));
     const fsBucket = this.fsBucket;
-    this.bucket = new OutageBucket(fsBucket, 'replay://bucket', (key) => {
+    this.bucket = new OutageBucket(fsBucket, (key) => {
       // Decoding a stored clip for the tape overlaps with the rest of the run.
       if (key.endsWith('.mp4') && !this.videoFacts.has(key)) {
         const facts = videoFacts(join(fsBucket.root, key));
