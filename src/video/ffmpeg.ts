@@ -695,7 +695,8 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
       : await selectFromFrameRuns(input, startMs, endMs);
   const { cmd, files } = selection;
   const what = `cannot encode clip from ${files.join(' + ')}`;
-  for (const file of files) await assertReadableVideoFile(file, 'encode a clip from');
+  // Frame-run files were checked when selectFromFrameRuns probed them.
+  if (typeof input === 'string') await assertReadableVideoFile(input, 'encode a clip from');
   const blackout = options.blackout?.filter((p) => p.length >= 3) ?? [];
   const temp = `${output}.partial-${process.pid}`;
   let maskDir: string | undefined;
