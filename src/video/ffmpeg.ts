@@ -11,7 +11,7 @@
  * - a stop is `q` on stdin, then SIGINT, then SIGTERM; never SIGKILL (it leaves an unplayable MP4), and exit code
  *   255 after a requested stop is normal.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -966,7 +966,6 @@ async function runFfmpegArgs(
   what: string,
   onStdout?: (chunk: Buffer) => void,
 ): Promise<void> {
-  const { spawn } = await import('node:child_process');
   const child = spawn(locateFfmpeg().ffmpeg, ['-v', 'error', '-nostdin', ...args], {
     stdio: ['ignore', onStdout ? 'pipe' : 'ignore', 'pipe'],
   });
