@@ -32,7 +32,7 @@ import { FsBucket } from '../src/storage/fs-bucket.js';
 import { hashFile } from '../src/storage/hashing.js';
 import { createS3Client, DEFAULT_PART_SIZE, S3Bucket } from '../src/storage/s3-bucket.js';
 import { type SpoolMode, type UploadedClip, UploadQueue } from '../src/storage/upload-queue.js';
-import { median, round } from './lib/stats.js';
+import { median, printResult, round } from './lib/stats.js';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 const MB = Number(process.env['BENCH_UPLOAD_MB'] ?? 32);
@@ -240,7 +240,7 @@ try {
     s3_readback_verify_ms: round(median(s3Readback), 1),
     s3_part_size_mb: DEFAULT_PART_SIZE / 1024 / 1024,
   };
-  log(JSON.stringify(result));
+  printResult(result);
 } finally {
   s3rver?.kill();
   await rm(dir, { recursive: true, force: true });
