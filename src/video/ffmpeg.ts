@@ -11,7 +11,7 @@
  * - a stop is `q` on stdin, then SIGINT, then SIGTERM; never SIGKILL (it leaves an unplayable MP4), and exit code
  *   255 after a requested stop is normal.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -260,19 +260,19 @@ async function probeUncached(file: string, options: { timeoutMs?: number }): Pro
 }
 
 /**
- * Collects ffmpeg's stdout (a still). It never emits 'close', because fluent-ffmpeg answers an output stream's
- * 'close' by killing ffmpeg 20 ms later, racing a normal exit.
+ * Where ffmpeg's stdout goes when it is not frames for analysis (a still, raw video to hash). It never emits
+ * 'close', because fluent-ffmpeg answers an output stream's 'close' by killing ffmpeg 20 ms later, racing a normal
+ * exit.
  */
-class StdoutCollector extends Writable {
+class StdoutSink extends Writable {
   ended = false;
-  readonly chunks: Buffer[] = [];
 
-  constructor() {
+  constructor(private readonly onChunk: (chunk: Buffer) => void) {
     super({ autoDestroy: false, emitClose: false });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.chunks.push(chunk);
+    this.onChunk(chunk);
     callback();
   }
 
@@ -280,6 +280,28 @@ class StdoutCollector extends Writable {
     this.ended = true;
     callback();
   }
+}
+
+/**
+ * Runs ffmpeg with its stdout handed to `onChunk`, stopped after `timeoutMs`; resolves once ffmpeg and its stdout
+ * are both done, with the run (its `stopRequested` says it timed out), or rejects with ffmpeg's error line.
+ */
+async function runToStdout(
+  cmd: ffmpeg.FfmpegCommand,
+  what: string,
+  input: string,
+  onChunk: (chunk: Buffer) => void,
+  timeoutMs: number,
+): Promise<FfmpegRun> {
+  const sink = new StdoutSink(onChunk);
+  const run = new FfmpegRun(cmd, what, undefined, false, input);
+  const timer = setTimeout(() => void run.stop(), timeoutMs);
+  cmd.pipe(sink, { end: true });
+  await run.done;
+  clearTimeout(timer);
+  if (!sink.ended && !run.failure) await once(sink, 'finish').catch(() => undefined);
+  if (run.failure) throw run.failure;
+  return run;
 }
 
 export interface DecodeOptions {
@@ -824,18 +846,13 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
         ? ['-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p']
         : ['-f', 'rawvideo', '-pix_fmt', 'rgb24']),
     ]);
-    const sink = new StdoutCollector();
-    const run = new FfmpegRun(cmd, `cannot grab a frame at ${where} from ${input}`, undefined, false, input);
+    const chunks: Buffer[] = [];
     const timeoutMs = options.timeoutMs ?? 30_000;
-    const timer = setTimeout(() => void run.stop(), timeoutMs);
-    cmd.pipe(sink, { end: true });
-    await run.done;
-    clearTimeout(timer);
-    if (!sink.ended && !run.failure) await once(sink, 'finish').catch(() => undefined);
-    if (run.failure) throw run.failure;
+    const what = `cannot grab a frame at ${where} from ${input}`;
+    const run = await runToStdout(cmd, what, input, (chunk) => chunks.push(chunk), timeoutMs);
     if (run.stopRequested)
       throw new VideoError(`cannot grab a frame from ${input}: timed out after ${timeoutMs} ms`);
-    const data = Buffer.concat(sink.chunks);
+    const data = Buffer.concat(chunks);
     const expected = width * height * 3;
     if (data.length === 0 || (format === 'rgb' && data.length !== expected)) {
       throw new VideoError(`cannot grab a frame at ${where} from ${input}: no frame there`);
@@ -960,26 +977,6 @@ export async function decodeToNullSink(file: string, options: { width?: number; 
   await runToEnd(cmd, `cannot decode ${file}`, file, options.timeoutMs ?? 600_000);
 }
 
-/** Runs ffmpeg with arguments as given; stdout chunks go to `onStdout`. Rejects with its last error line. */
-async function runFfmpegArgs(
-  args: string[],
-  what: string,
-  onStdout?: (chunk: Buffer) => void,
-): Promise<void> {
-  const child = spawn(locateFfmpeg().ffmpeg, ['-v', 'error', '-nostdin', ...args], {
-    stdio: ['ignore', onStdout ? 'pipe' : 'ignore', 'pipe'],
-  });
-  const stderr: string[] = [];
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
-  if (onStdout) child.stdout?.on('data', onStdout);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  if (code !== 0)
-    throw new VideoError(`cannot ${what}: ${stderr.join('').trim().split('\n').pop() ?? `exit ${code}`}`);
-}
-
 /**
  * Every coded frame of `file` as raw yuv420p at the source size, in presentation order. No scaling happens in
  * ffmpeg, so the bytes are the same on every ffmpeg build (H.264 decoding is bit-exact). yuv420p, not just the
@@ -1025,9 +1022,7 @@ async function streamRawYuv420(
   onChunk: (chunk: Buffer) => void,
 ): Promise<{ frames: number }> {
   let bytes = 0;
-  const args = [
-    '-i',
-    file,
+  const cmd = command(file).outputOptions([
     '-map',
     '0:v:0',
     '-vsync',
@@ -1036,11 +1031,15 @@ async function streamRawYuv420(
     'rawvideo',
     '-pix_fmt',
     'yuv420p',
-  ];
-  await runFfmpegArgs([...args, 'pipe:1'], `decode ${file}`, (chunk) => {
+  ]);
+  const timeoutMs = 600_000;
+  const counted = (chunk: Buffer) => {
     bytes += chunk.length;
     onChunk(chunk);
-  });
+  };
+  const run = await runToStdout(cmd, `cannot decode ${file}`, file, counted, timeoutMs);
+  if (run.stopRequested)
+    throw new VideoError(`cannot decode ${file}: ffmpeg did not finish within ${timeoutMs} ms`);
   const frameBytes = rawYuv420FrameBytes(file, await info);
   if (bytes === 0 || bytes % frameBytes !== 0) throw new VideoError(`cannot decode ${file}: no whole frames`);
   return { frames: bytes / frameBytes };
