@@ -1,22 +1,32 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Agent } from '../agent/agent.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { type Logger, silentLogger } from '../log/logger.js';
+import { type Polygon, rasterizePolygons } from '../motion/polygon.js';
 import { EmbeddedBroker } from '../mqtt/broker.js';
 import { BrokerConnectionSchema } from '../mqtt/connection.js';
 import { deviceTopics } from '../mqtt/topics.js';
 import { FsBucket } from '../storage/fs-bucket.js';
 import { probe } from '../video/ffmpeg.js';
-import type { FrameRunFeed } from '../video/frame-runs.js';
+import { type FrameRunFeed, nearestFrameIndex } from '../video/frame-runs.js';
 import { roundMs } from '../video/frames.js';
 import { CameraTimeline } from './camera-timeline.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
+import {
+  type CompareMask,
+  clipFidelity,
+  compareMask,
+  describeFrames,
+  MIN_THUMBNAIL_PSNR_DB,
+  type SourceTimeline,
+  stillFidelity,
+} from './fidelity.js';
 import { type LumaFixture, lumaFixture } from './luma-frames.js';
-import { jpegFacts, videoFacts } from './object-facts.js';
+import { type ComparisonSize, clipLuma, jpegLuma } from './object-facts.js';
 import { OutageBucket } from './outage-bucket.js';
 import type { ResolvedScenario, ScenarioAction } from './scenario.js';
 import {
@@ -73,6 +83,20 @@ interface Sniffed {
   t: number;
   publish: WirePublish;
   via?: 'will';
+  /**
+   * The frame a retained snapshot shows: the one at the last ding before it was read off the wire (after an outage
+   * only the latest retained snapshot goes out), else the one shown when it went out (-1: none yet).
+   */
+  snapshotFrame: number;
+}
+
+/** The camera timeline as the tape's pictures are checked against it (src/replay/fidelity.ts). */
+interface PictureCheck {
+  timeline: SourceTimeline;
+  size: ComparisonSize;
+  mask: CompareMask | undefined;
+  epochMs: number;
+  fps: number;
 }
 
 const BARRIER_PREFIX = 'replay-barrier-';
@@ -114,7 +138,13 @@ class ScenarioRun {
   private fsBucket: FsBucket | undefined;
   private workDir = '';
   private readonly timings: Record<string, number> = {};
-  private readonly videoFacts = new Map<string, ReturnType<typeof videoFacts>>();
+  private readonly clipFrames = new Map<string, ReturnType<typeof clipLuma>>();
+  private pictures: PictureCheck | undefined;
+  private shownFrame = -1;
+  /** The camera frame each clip trigger (ding, motion start) happened at, by event id: its thumbnail shows it. */
+  private readonly triggerFrames = new Map<string, number>();
+  /** The frame shown at the last ding: the device takes its unrequested snapshots then. */
+  private lastDingFrame = -1;
 
   constructor(
     private readonly resolved: ResolvedScenario,
@@ -208,6 +238,13 @@ class ScenarioRun {
         );
       }
     }
+    this.pictures = pictureCheck(
+      timeline,
+      fixtures,
+      resolved.profile.profile.privacy.zones,
+      this.epochMs,
+      base.fps,
+    );
     // One looped file needs nothing more; otherwise the recorder cuts clips from the timeline's frame runs.
     const runs =
       timeline.singleFile && plays.length === 0 ? undefined : { runs: timeline.segments, fps: base.fps };
@@ -249,10 +286,10 @@ class ScenarioRun {
     const fsBucket = this.fsBucket;
     this.bucket = new OutageBucket(fsBucket, (key) => {
       // Decoding a stored clip for the tape overlaps with the rest of the run.
-      if (key.endsWith('.mp4') && !this.videoFacts.has(key)) {
-        const facts = videoFacts(join(fsBucket.root, key));
-        facts.catch(() => undefined);
-        this.videoFacts.set(key, facts);
+      if (key.endsWith('.mp4') && this.pictures && !this.clipFrames.has(key)) {
+        const frames = clipLuma(join(fsBucket.root, key), this.pictures.size);
+        frames.catch(() => undefined);
+        this.clipFrames.set(key, frames);
       }
     });
     this.agent = new Agent({
@@ -277,7 +314,17 @@ class ScenarioRun {
       seed: scenario.seed,
     });
     await this.agent.start();
-    this.agent.bus.subscribe(() => this.activity++);
+    this.agent.bus.subscribe((event) => {
+      this.activity++;
+      // A clip's thumbnail is the camera frame nearest to its trigger: the ding, or where the motion began (a few
+      // frames before it was confirmed). A ding's snapshot is the frame on screen when the button was pressed.
+      if (event.kind === 'ding') {
+        this.lastDingFrame = this.shownFrame;
+        this.triggerFrames.set(event.payload.id, this.frameNearest(event.payload.at));
+      } else if (event.kind === 'motion' && event.payload.type === 'start') {
+        this.triggerFrames.set(event.payload.id, this.frameNearest(event.payload.startedAt));
+      }
+    });
     await this.waitUntil(() => this.agent?.acceptingCommands === true, 'the device to connect');
     await this.settle();
   }
@@ -320,6 +367,7 @@ class ScenarioRun {
       const width =
         agent.cameraFeed?.currentSettings.analysisWidth ?? camera!.fixtures.get(shown.path)!.width;
       const fixture = await lumaFixture(shown.path, width);
+      this.shownFrame = k;
       agent.cameraFeed?.pushFrame({
         index: k,
         ptsMs: roundMs(k * frameMs),
@@ -510,7 +558,11 @@ class ScenarioRun {
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
-  private sniff(sniffed: Sniffed): void {
+  private sniff(message: Omit<Sniffed, 'snapshotFrame'>): void {
+    const sniffed = {
+      ...message,
+      snapshotFrame: this.lastDingFrame >= 0 ? this.lastDingFrame : this.shownFrame,
+    };
     this.sniffed.push(sniffed);
     const { topic, payload } = sniffed.publish;
     const counts = this.liveCounts;
@@ -608,7 +660,9 @@ class ScenarioRun {
     if (sniffed.via) line.via = sniffed.via;
     if (publish.topic.endsWith('/snapshot')) {
       line.payload = {
-        jpeg: await jpegFacts(publish.payload).catch((error: Error) => ({ error: error.message })),
+        jpeg: await this.stillFacts(publish.payload, sniffed.snapshotFrame).catch((error: Error) => ({
+          error: error.message,
+        })),
       };
       return line;
     }
@@ -645,22 +699,68 @@ class ScenarioRun {
         const { sha256: storedSha, ...metadata } = head?.metadata ?? {};
         const line: TapeObject = { object: summary.key, metadata };
         if (summary.key.endsWith('.mp4')) {
-          line['video'] = await (this.videoFacts.get(summary.key) ?? videoFacts(path));
+          line['video'] = await this.clipFacts(summary.key, path, metadata);
+        } else if (summary.key.endsWith('.jpg')) {
+          const triggerFrame = this.triggerFrames.get(metadata['event-id'] ?? '') ?? -1;
+          Object.assign(
+            line,
+            await this.stillFacts(await readFile(path), triggerFrame, MIN_THUMBNAIL_PSNR_DB),
+          );
         } else {
           const data = await readFile(path);
           line['bytes'] = data.length;
           line['sha256'] = createHash('sha256').update(data).digest('hex');
-          if (summary.key.endsWith('.jpg')) {
-            const facts = await jpegFacts(data);
-            line['width'] = facts.width;
-            line['height'] = facts.height;
-          }
         }
         return Object.assign(line, {
           stored: { bytes: summary.bytes, sha256: storedSha ?? head?.sha256 ?? '' },
         });
       }),
     );
+  }
+
+  /**
+   * A stored clip as the tape states it: its size, frame count, the camera frames its window holds (from its
+   * metadata's started-at/ended-at, on the timeline the runner played) and whether it shows them (fidelity.ts).
+   */
+  private async clipFacts(key: string, path: string, metadata: Record<string, string>) {
+    const pictures = this.pictures;
+    if (!pictures) return { error: 'a clip, but the scenario has no camera' };
+    const decoded = await (this.clipFrames.get(key) ?? clipLuma(path, pictures.size));
+    const startMs = Date.parse(metadata['started-at'] ?? '') - pictures.epochMs;
+    const endMs = Date.parse(metadata['ended-at'] ?? '') - pictures.epochMs;
+    const { frameCount } = pictures.timeline;
+    const first = Math.max(0, Math.ceil((startMs * pictures.fps) / 1000 - 1e-6));
+    const end = Math.min(frameCount, Math.ceil((endMs * pictures.fps) / 1000 - 1e-6));
+    if (!(end > first)) return { error: `window [${startMs}, ${endMs}) ms holds no camera frame` };
+    return {
+      width: decoded.width,
+      height: decoded.height,
+      frames: decoded.frames.length,
+      source: describeFrames(pictures.timeline, first, end),
+      fidelity: clipFidelity(decoded.frames, pictures.timeline, first, end - first, pictures.mask),
+    };
+  }
+
+  private frameNearest(iso: string): number {
+    const fps = this.pictures?.fps ?? 0;
+    return nearestFrameIndex(fps, Date.parse(iso) - this.epochMs);
+  }
+
+  /** A JPEG (snapshot or thumbnail) as the tape states it: its size, the camera frame it shows, and whether it does. */
+  private async stillFacts(data: Buffer, frame: number, minPsnrDb?: number) {
+    const pictures = this.pictures;
+    if (!pictures) return { error: 'a picture, but the scenario has no camera' };
+    const still = await jpegLuma(data, pictures.size);
+    if (frame < 0) return { width: still.width, height: still.height, error: 'taken before the first frame' };
+    return {
+      width: still.width,
+      height: still.height,
+      source: pictures.timeline.name(frame),
+      fidelity: stillFidelity(still.luma, pictures.timeline, frame, {
+        ...(minPsnrDb === undefined ? {} : { minPsnrDb }),
+        ...(pictures.mask ? { mask: pictures.mask } : {}),
+      }),
+    };
   }
 
   /** A clip event must name an object the bucket holds, with its size and checksum. */
@@ -739,4 +839,38 @@ async function connectWatcher(url: string, filter: string): Promise<MqttClient> 
   });
   await client.subscribeAsync(filter, { qos: 1 });
   return client;
+}
+
+function pictureCheck(
+  timeline: CameraTimeline,
+  fixtures: ReadonlyMap<string, LumaFixture>,
+  zones: ReadonlyArray<{ polygon: Polygon }>,
+  epochMs: number,
+  fps: number,
+): PictureCheck {
+  const any = fixtures.values().next().value as LumaFixture;
+  const size = { width: any.width, height: any.height };
+  const names = new Map([...fixtures.keys()].map((path) => [path, basename(path, extname(path))]));
+  const raster = rasterizePolygons(
+    size.width,
+    size.height,
+    zones.map((zone) => zone.polygon),
+  );
+  return {
+    timeline: {
+      frameCount: timeline.frameCount,
+      luma: (k) => {
+        const shown = timeline.frameAt(k);
+        return fixtures.get(shown.path)!.frames[shown.index] as Uint8Array;
+      },
+      name: (k) => {
+        const shown = timeline.frameAt(k);
+        return `${names.get(shown.path)}#${shown.index}`;
+      },
+    },
+    size,
+    mask: zones.length > 0 ? compareMask(raster, size.width, size.height) : undefined,
+    epochMs,
+    fps,
+  };
 }

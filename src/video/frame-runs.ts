@@ -52,8 +52,12 @@ export function runsInWindow(feed: FrameRunFeed, startMs: number, endMs: number)
 export function frameAtMs(feed: FrameRunFeed, ms: number): { path: string; index: number } {
   const total = feedFrameCount(feed);
   if (total === 0) throw new RangeError('the feed has no frames');
-  const k = Math.min(total - 1, Math.max(0, Math.ceil((ms * feed.fps) / 1000 - 0.5 - EPSILON_FRAMES)));
-  return frameAt(feed.runs, k);
+  return frameAt(feed.runs, Math.min(total - 1, nearestFrameIndex(feed.fps, ms)));
+}
+
+/** The feed frame nearest to `ms` (earlier on a tie), not below 0. */
+export function nearestFrameIndex(fps: number, ms: number): number {
+  return Math.max(0, Math.ceil((ms * fps) / 1000 - 0.5 - EPSILON_FRAMES));
 }
 
 /** Which file and frame is frame k of the runs played one after another. */
