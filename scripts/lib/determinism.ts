@@ -1,0 +1,190 @@
+/**
+ * The determinism matrix: every committed scenario replayed against its golden tape under conditions that stand in
+ * for "another machine" — other ffmpeg builds, CPU-specific code paths switched off, an emulated older CPU, one CPU,
+ * another time zone and locale. Used by `npm run test:determinism` (all of it) and by a test in `npm test` (the
+ * cheap part).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const SCENARIO_DIR = join(REPO_ROOT, 'fixtures/scenarios');
+/** The CLI from source (tsx), so the matrix never replays a stale build. */
+const CLI = ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts')];
+
+export interface Variant {
+  name: string;
+  /** What it stands for, printed with the results. */
+  why: string;
+  /** Environment on top of the current one. */
+  env: Record<string, string>;
+  /** A command the replay runs under (e.g. taskset). */
+  prefix?: string[];
+  /** Why it cannot run here, or undefined when it can. */
+  unavailable?: string;
+  /** Part of `npm test` (fast), or only of the full matrix. */
+  cheap: boolean;
+}
+
+const require = createRequire(import.meta.url);
+
+function which(command: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+/** The bundled static ffmpeg and ffprobe (@ffmpeg-installer, @ffprobe-installer). */
+export function bundledFfmpeg(): { ffmpeg: string; ffprobe: string } {
+  return {
+    ffmpeg: (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
+    ffprobe: (require('@ffprobe-installer/ffprobe') as { path: string }).path,
+  };
+}
+
+/** Writes an executable shell wrapper and returns its path. */
+function wrapper(dir: string, name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/bash\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Every variant of the matrix; wrappers are written into a fresh temp folder. */
+export function variants(): Variant[] {
+  const dir = mkdtempSync(join(tmpdir(), 'doorbell-determinism-'));
+  const bundled = bundledFfmpeg();
+  const system = ['/usr/bin/ffmpeg', '/usr/local/bin/ffmpeg'].find((path) => existsSync(path));
+  const systemProbe = system ? join(system, '../ffprobe') : undefined;
+  const qemu = which('qemu-x86_64');
+  const taskset = which('taskset');
+  const onBundled = { DOORBELL_FFMPEG: bundled.ffmpeg, DOORBELL_FFPROBE: bundled.ffprobe };
+  const noSimd = (ffmpeg: string) =>
+    wrapper(dir, `nosimd-${basename(dir)}-${ffmpeg.length}`, `exec ${ffmpeg} -cpuflags 0 "$@"`);
+  // x264 has its own CPU detection, untouched by -cpuflags: its "asm=0" parameter turns its assembly off.
+  const x264NoAsm = wrapper(
+    dir,
+    'x264-noasm',
+    [
+      'args=(); prev=',
+      'for a in "$@"; do',
+      '  if [ "$prev" = "-x264-params" ]; then a="$a:asm=0"; fi',
+      '  args+=("$a"); prev=$a',
+      'done',
+      `exec ${bundled.ffmpeg} "\${args[@]}"`,
+    ].join('\n'),
+  );
+  const nehalem = wrapper(
+    dir,
+    'nehalem',
+    `exec ${qemu ?? 'qemu-x86_64'} -cpu Nehalem ${bundled.ffmpeg} "$@"`,
+  );
+  const out: Variant[] = [
+    { name: 'bundled-ffmpeg', why: 'the static 2018 build npm installs', env: onBundled, cheap: false },
+    {
+      name: 'system-ffmpeg',
+      why: "the distribution's ffmpeg (Debian: 5.1)",
+      env: system ? { DOORBELL_FFMPEG: system, DOORBELL_FFPROBE: systemProbe! } : {},
+      cheap: false,
+      ...(system ? {} : { unavailable: 'no ffmpeg in /usr/bin or /usr/local/bin (apt-get install ffmpeg)' }),
+    },
+    {
+      name: 'bundled-no-simd',
+      why: 'libav* SIMD off (-cpuflags 0): scaling, pixel formats, JPEG take their C paths',
+      env: { ...onBundled, DOORBELL_FFMPEG: noSimd(bundled.ffmpeg) },
+      cheap: true,
+    },
+    {
+      name: 'system-no-simd',
+      why: "the distribution's ffmpeg with -cpuflags 0",
+      env: system ? { DOORBELL_FFMPEG: noSimd(system), DOORBELL_FFPROBE: systemProbe! } : {},
+      cheap: false,
+      ...(system ? {} : { unavailable: 'no system ffmpeg' }),
+    },
+    {
+      name: 'x264-no-asm',
+      why: "x264's assembly off (asm=0)",
+      env: { ...onBundled, DOORBELL_FFMPEG: x264NoAsm },
+      cheap: false,
+    },
+    {
+      name: 'sharp-no-simd',
+      why: "libvips' vector paths and libjpeg-turbo's SIMD off (VIPS_NOVECTOR, JSIMD_FORCENONE)",
+      env: { ...onBundled, VIPS_NOVECTOR: '1', JSIMD_FORCENONE: '1' },
+      cheap: false,
+    },
+    {
+      name: 'nehalem-cpu',
+      why: 'the bundled ffmpeg on an emulated 2008 CPU (qemu-user -cpu Nehalem: no AVX)',
+      env: { ...onBundled, DOORBELL_FFMPEG: nehalem },
+      cheap: false,
+      ...(qemu ? {} : { unavailable: 'qemu-x86_64 is not installed (apt-get install qemu-user)' }),
+    },
+    {
+      name: 'one-cpu',
+      why: 'the whole replay pinned to one CPU (taskset -c 0)',
+      env: onBundled,
+      ...(taskset ? { prefix: [taskset, '-c', '0'] } : { unavailable: 'taskset is not installed' }),
+      cheap: false,
+    },
+    {
+      name: 'chatham-turkish',
+      why: 'another time zone and locale (TZ=Pacific/Chatham, LANG=tr_TR.UTF-8)',
+      env: { ...onBundled, TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8' },
+      cheap: true,
+    },
+  ];
+  return out;
+}
+
+/** The committed scenarios that have a golden tape, by name. */
+export function committedScenarios(): string[] {
+  return readdirSync(SCENARIO_DIR)
+    .filter((file) => file.endsWith('.tape.jsonl'))
+    .map((file) => file.slice(0, -'.tape.jsonl'.length))
+    .sort();
+}
+
+export interface CellResult {
+  variant: string;
+  scenario: string;
+  ok: boolean;
+  seconds: number;
+  /** The replay's report when it failed (first lines). */
+  detail: string;
+}
+
+/** `doorbell replay <scenario> --golden` under a variant, as a child process. */
+export function replayUnder(variant: Variant, scenario: string): Promise<CellResult> {
+  const started = performance.now();
+  const args = [...CLI, 'replay', join(SCENARIO_DIR, `${scenario}.json`), '--golden'];
+  const [command, ...rest] = [...(variant.prefix ?? []), process.execPath, ...args];
+  return new Promise((done) => {
+    const child = spawn(command!, rest, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...variant.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (code) => {
+      const ok = code === 0;
+      const detail = ok
+        ? ''
+        : output
+            .split('\n')
+            .filter((line) => /FAIL|differ|changed|^ {4}\S|problem|error/i.test(line))
+            .slice(0, 8)
+            .join('\n');
+      done({ variant: variant.name, scenario, ok, seconds: (performance.now() - started) / 1000, detail });
+    });
+  });
+}
+
+export function formatCell(cell: CellResult): string {
+  const head = `${cell.ok ? 'ok  ' : 'FAIL'} ${cell.variant.padEnd(16)} ${cell.scenario.padEnd(22)} ${cell.seconds.toFixed(1).padStart(6)} s`;
+  return cell.ok ? head : `${head}\n${cell.detail.replace(/^/gm, '       ')}`;
+}
