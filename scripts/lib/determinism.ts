@@ -5,10 +5,10 @@
  * cheap part).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const SCENARIO_DIR = join(REPO_ROOT, 'fixtures/scenarios');
@@ -52,17 +52,30 @@ function wrapper(dir: string, name: string, body: string): string {
   return path;
 }
 
-/** Every variant of the matrix; wrappers are written into a fresh temp folder. */
-export function variants(): Variant[] {
-  const dir = mkdtempSync(join(tmpdir(), 'doorbell-determinism-'));
+/** The folder of this process's ffmpeg wrappers, made once and removed when the process exits. */
+let wrapperDir: string | undefined;
+function wrappers(): string {
+  if (!wrapperDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'doorbell-determinism-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    wrapperDir = dir;
+  }
+  return wrapperDir;
+}
+
+/** Every variant of the matrix, with the ffmpeg wrappers they run written (once per process). */
+export function prepareVariants(): Variant[] {
+  const dir = wrappers();
   const bundled = bundledFfmpeg();
-  const system = ['/usr/bin/ffmpeg', '/usr/local/bin/ffmpeg'].find((path) => existsSync(path));
-  const systemProbe = system ? join(system, '../ffprobe') : undefined;
+  const system = ['/usr/bin', '/usr/local/bin'].find((bin) => existsSync(join(bin, 'ffmpeg')));
+  const onSystem = system
+    ? { DOORBELL_FFMPEG: join(system, 'ffmpeg'), DOORBELL_FFPROBE: join(system, 'ffprobe') }
+    : undefined;
   const qemu = which('qemu-x86_64');
   const taskset = which('taskset');
   const onBundled = { DOORBELL_FFMPEG: bundled.ffmpeg, DOORBELL_FFPROBE: bundled.ffprobe };
-  const noSimd = (ffmpeg: string) =>
-    wrapper(dir, `nosimd-${basename(dir)}-${ffmpeg.length}`, `exec ${ffmpeg} -cpuflags 0 "$@"`);
+  const noSimd = (name: string, ffmpeg: string) =>
+    wrapper(dir, `${name}-no-simd`, `exec ${ffmpeg} -cpuflags 0 "$@"`);
   // x264 has its own CPU detection, untouched by -cpuflags: its "asm=0" parameter turns its assembly off.
   const x264NoAsm = wrapper(
     dir,
@@ -86,22 +99,26 @@ export function variants(): Variant[] {
     {
       name: 'system-ffmpeg',
       why: "the distribution's ffmpeg (Debian: 5.1)",
-      env: system ? { DOORBELL_FFMPEG: system, DOORBELL_FFPROBE: systemProbe! } : {},
+      env: onSystem ?? {},
       cheap: false,
-      ...(system ? {} : { unavailable: 'no ffmpeg in /usr/bin or /usr/local/bin (apt-get install ffmpeg)' }),
+      ...(onSystem
+        ? {}
+        : { unavailable: 'no ffmpeg in /usr/bin or /usr/local/bin (apt-get install ffmpeg)' }),
     },
     {
       name: 'bundled-no-simd',
       why: 'libav* SIMD off (-cpuflags 0): scaling, pixel formats, JPEG take their C paths',
-      env: { ...onBundled, DOORBELL_FFMPEG: noSimd(bundled.ffmpeg) },
+      env: { ...onBundled, DOORBELL_FFMPEG: noSimd('bundled', bundled.ffmpeg) },
       cheap: true,
     },
     {
       name: 'system-no-simd',
       why: "the distribution's ffmpeg with -cpuflags 0",
-      env: system ? { DOORBELL_FFMPEG: noSimd(system), DOORBELL_FFPROBE: systemProbe! } : {},
+      env: onSystem ? { ...onSystem, DOORBELL_FFMPEG: noSimd('system', onSystem.DOORBELL_FFMPEG) } : {},
       cheap: false,
-      ...(system ? {} : { unavailable: 'no system ffmpeg' }),
+      ...(onSystem
+        ? {}
+        : { unavailable: 'no ffmpeg in /usr/bin or /usr/local/bin (apt-get install ffmpeg)' }),
     },
     {
       name: 'x264-no-asm',
@@ -117,7 +134,7 @@ export function variants(): Variant[] {
     },
     {
       name: 'nehalem-cpu',
-      why: 'the bundled ffmpeg on an emulated 2008 CPU (qemu-user -cpu Nehalem: no AVX)',
+      why: 'the bundled ffmpeg (not sharp) on an emulated 2008 CPU (qemu-user -cpu Nehalem: no AVX)',
       env: { ...onBundled, DOORBELL_FFMPEG: nehalem },
       cheap: false,
       ...(qemu ? {} : { unavailable: 'qemu-x86_64 is not installed (apt-get install qemu-user)' }),
@@ -156,13 +173,16 @@ export interface CellResult {
   detail: string;
 }
 
+/** One replay may take this long (an emulated CPU is ≈5× slower); then it is killed and counts as failed. */
+const REPLAY_TIMEOUT_MS = 10 * 60_000;
+
 /** `doorbell replay <scenario> --golden` under a variant, as a child process. */
 export function replayUnder(variant: Variant, scenario: string): Promise<CellResult> {
   const started = performance.now();
-  const args = [...CLI, 'replay', join(SCENARIO_DIR, `${scenario}.json`), '--golden'];
-  const [command, ...rest] = [...(variant.prefix ?? []), process.execPath, ...args];
+  const replay = [process.execPath, ...CLI, 'replay', join(SCENARIO_DIR, `${scenario}.json`), '--golden'];
+  const [command, ...args] = [...(variant.prefix ?? []), ...replay] as [string, ...string[]];
   return new Promise((done) => {
-    const child = spawn(command!, rest, {
+    const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, ...variant.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -170,14 +190,20 @@ export function replayUnder(variant: Variant, scenario: string): Promise<CellRes
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => {
+      output += `\nkilled: no result after ${REPLAY_TIMEOUT_MS / 60_000} minutes`;
+      child.kill('SIGKILL');
+    }, REPLAY_TIMEOUT_MS);
     child.on('close', (code) => {
+      clearTimeout(timer);
       const ok = code === 0;
+      // The replay's own report: everything after its progress and expectation lines.
       const detail = ok
         ? ''
         : output
             .split('\n')
-            .filter((line) => /FAIL|differ|changed|^ {4}\S|problem|error/i.test(line))
-            .slice(0, 8)
+            .filter((line) => line.trim() !== '' && !/^\s+ok\s/.test(line) && !line.startsWith('replayed '))
+            .slice(0, 12)
             .join('\n');
       done({ variant: variant.name, scenario, ok, seconds: (performance.now() - started) / 1000, detail });
     });

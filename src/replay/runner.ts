@@ -12,15 +12,17 @@ import { BrokerConnectionSchema } from '../mqtt/connection.js';
 import { deviceTopics } from '../mqtt/topics.js';
 import { FsBucket } from '../storage/fs-bucket.js';
 import { probe } from '../video/ffmpeg.js';
-import { type FrameRunFeed, nearestFrameIndex } from '../video/frame-runs.js';
+import { type FrameRunFeed, framesInWindow, nearestFrameIndex } from '../video/frame-runs.js';
 import { roundMs } from '../video/frames.js';
 import { CameraTimeline } from './camera-timeline.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import {
+  COMPARISON_WIDTH,
   type CompareMask,
   clipFidelity,
   compareMask,
   describeFrames,
+  frameName,
   MIN_THUMBNAIL_PSNR_DB,
   type SourceTimeline,
   stillFidelity,
@@ -84,18 +86,19 @@ interface Sniffed {
   publish: WirePublish;
   via?: 'will';
   /**
-   * The frame a retained snapshot shows: the one at the last ding before it was read off the wire (after an outage
-   * only the latest retained snapshot goes out), else the one shown when it went out (-1: none yet).
+   * For a retained snapshot, the camera frame it should show: the one on screen at the last ding before it was read
+   * off the wire (after an outage only the latest retained snapshot goes out), else the one shown when it went out
+   * (-1: none yet).
    */
-  snapshotFrame: number;
+  snapshotFrame?: number;
 }
 
-/** The camera timeline as the tape's pictures are checked against it (src/replay/fidelity.ts). */
-interface PictureCheck {
+/** What the camera showed, frame by frame, at the size the tape's pictures are checked at (fidelity.ts). */
+interface CameraSources {
   timeline: SourceTimeline;
   size: ComparisonSize;
+  /** The starting profile's privacy zones (a `config` action that changes them is not followed). */
   mask: CompareMask | undefined;
-  epochMs: number;
   fps: number;
 }
 
@@ -139,7 +142,7 @@ class ScenarioRun {
   private workDir = '';
   private readonly timings: Record<string, number> = {};
   private readonly clipFrames = new Map<string, ReturnType<typeof clipLuma>>();
-  private pictures: PictureCheck | undefined;
+  private sources: CameraSources | undefined;
   private shownFrame = -1;
   /** The camera frame each clip trigger (ding, motion start) happened at, by event id: its thumbnail shows it. */
   private readonly triggerFrames = new Map<string, number>();
@@ -238,11 +241,13 @@ class ScenarioRun {
         );
       }
     }
-    this.pictures = pictureCheck(
+    const sourceFixtures = await Promise.all(
+      unique.map(async (path) => [path, await lumaFixture(path, COMPARISON_WIDTH)] as const),
+    );
+    this.sources = cameraSources(
       timeline,
-      fixtures,
+      new Map(sourceFixtures),
       resolved.profile.profile.privacy.zones,
-      this.epochMs,
       base.fps,
     );
     // One looped file needs nothing more; otherwise the recorder cuts clips from the timeline's frame runs.
@@ -286,8 +291,8 @@ class ScenarioRun {
     const fsBucket = this.fsBucket;
     this.bucket = new OutageBucket(fsBucket, (key) => {
       // Decoding a stored clip for the tape overlaps with the rest of the run.
-      if (key.endsWith('.mp4') && this.pictures && !this.clipFrames.has(key)) {
-        const frames = clipLuma(join(fsBucket.root, key), this.pictures.size);
+      if (key.endsWith('.mp4') && this.sources && !this.clipFrames.has(key)) {
+        const frames = clipLuma(join(fsBucket.root, key), this.sources.size);
         frames.catch(() => undefined);
         this.clipFrames.set(key, frames);
       }
@@ -316,13 +321,11 @@ class ScenarioRun {
     await this.agent.start();
     this.agent.bus.subscribe((event) => {
       this.activity++;
-      // A clip's thumbnail is the camera frame nearest to its trigger: the ding, or where the motion began (a few
-      // frames before it was confirmed). A ding's snapshot is the frame on screen when the button was pressed.
-      if (event.kind === 'ding') {
-        this.lastDingFrame = this.shownFrame;
+      // A clip's thumbnail is the camera frame nearest to its trigger (the ding, the motion start); a ding's
+      // snapshot is the frame on screen when the button was pressed.
+      if (event.kind === 'ding') this.lastDingFrame = this.shownFrame;
+      if (event.kind === 'ding' || (event.kind === 'motion' && event.payload.type === 'start')) {
         this.triggerFrames.set(event.payload.id, this.frameNearest(event.payload.at));
-      } else if (event.kind === 'motion' && event.payload.type === 'start') {
-        this.triggerFrames.set(event.payload.id, this.frameNearest(event.payload.startedAt));
       }
     });
     await this.waitUntil(() => this.agent?.acceptingCommands === true, 'the device to connect');
@@ -559,10 +562,9 @@ class ScenarioRun {
   }
 
   private sniff(message: Omit<Sniffed, 'snapshotFrame'>): void {
-    const sniffed = {
-      ...message,
-      snapshotFrame: this.lastDingFrame >= 0 ? this.lastDingFrame : this.shownFrame,
-    };
+    const sniffed: Sniffed = message.publish.topic.endsWith('/snapshot')
+      ? { ...message, snapshotFrame: this.lastDingFrame >= 0 ? this.lastDingFrame : this.shownFrame }
+      : message;
     this.sniffed.push(sniffed);
     const { topic, payload } = sniffed.publish;
     const counts = this.liveCounts;
@@ -660,7 +662,7 @@ class ScenarioRun {
     if (sniffed.via) line.via = sniffed.via;
     if (publish.topic.endsWith('/snapshot')) {
       line.payload = {
-        jpeg: await this.stillFacts(publish.payload, sniffed.snapshotFrame).catch((error: Error) => ({
+        jpeg: await this.stillFacts(publish.payload, sniffed.snapshotFrame ?? -1).catch((error: Error) => ({
           error: error.message,
         })),
       };
@@ -701,11 +703,11 @@ class ScenarioRun {
         if (summary.key.endsWith('.mp4')) {
           line['video'] = await this.clipFacts(summary.key, path, metadata);
         } else if (summary.key.endsWith('.jpg')) {
-          const triggerFrame = this.triggerFrames.get(metadata['event-id'] ?? '') ?? -1;
-          Object.assign(
-            line,
-            await this.stillFacts(await readFile(path), triggerFrame, MIN_THUMBNAIL_PSNR_DB),
-          );
+          // A continuation clip (event id "<trigger>-partN") is triggered where it starts.
+          const triggerFrame =
+            this.triggerFrames.get(metadata['event-id'] ?? '') ??
+            this.frameNearest(metadata['started-at'] ?? '');
+          line['picture'] = await this.stillFacts(await readFile(path), triggerFrame, MIN_THUMBNAIL_PSNR_DB);
         } else {
           const data = await readFile(path);
           line['bytes'] = data.length;
@@ -723,42 +725,43 @@ class ScenarioRun {
    * metadata's started-at/ended-at, on the timeline the runner played) and whether it shows them (fidelity.ts).
    */
   private async clipFacts(key: string, path: string, metadata: Record<string, string>) {
-    const pictures = this.pictures;
-    if (!pictures) return { error: 'a clip, but the scenario has no camera' };
-    const decoded = await (this.clipFrames.get(key) ?? clipLuma(path, pictures.size));
-    const startMs = Date.parse(metadata['started-at'] ?? '') - pictures.epochMs;
-    const endMs = Date.parse(metadata['ended-at'] ?? '') - pictures.epochMs;
-    const { frameCount } = pictures.timeline;
-    const first = Math.max(0, Math.ceil((startMs * pictures.fps) / 1000 - 1e-6));
-    const end = Math.min(frameCount, Math.ceil((endMs * pictures.fps) / 1000 - 1e-6));
+    const sources = this.sources;
+    if (!sources) return { error: 'a clip, but the scenario has no camera' };
+    const decoded = await (this.clipFrames.get(key) ?? clipLuma(path, sources.size));
+    const startMs = Date.parse(metadata['started-at'] ?? '') - this.epochMs;
+    const endMs = Date.parse(metadata['ended-at'] ?? '') - this.epochMs;
+    const { first, end } = framesInWindow(sources.fps, sources.timeline.frameCount, startMs, endMs);
     if (!(end > first)) return { error: `window [${startMs}, ${endMs}) ms holds no camera frame` };
     return {
       width: decoded.width,
       height: decoded.height,
       frames: decoded.frames.length,
-      source: describeFrames(pictures.timeline, first, end),
-      fidelity: clipFidelity(decoded.frames, pictures.timeline, first, end - first, pictures.mask),
+      source: describeFrames(sources.timeline, first, end),
+      fidelity: clipFidelity(decoded.frames, sources.timeline, first, end - first, sources.mask),
     };
   }
 
+  /** The camera frame nearest to an ISO time (-1 without a camera or a time). */
   private frameNearest(iso: string): number {
-    const fps = this.pictures?.fps ?? 0;
-    return nearestFrameIndex(fps, Date.parse(iso) - this.epochMs);
+    const sources = this.sources;
+    const ms = Date.parse(iso) - this.epochMs;
+    if (!sources || !Number.isFinite(ms)) return -1;
+    return nearestFrameIndex(sources.fps, sources.timeline.frameCount, ms);
   }
 
   /** A JPEG (snapshot or thumbnail) as the tape states it: its size, the camera frame it shows, and whether it does. */
   private async stillFacts(data: Buffer, frame: number, minPsnrDb?: number) {
-    const pictures = this.pictures;
-    if (!pictures) return { error: 'a picture, but the scenario has no camera' };
-    const still = await jpegLuma(data, pictures.size);
+    const sources = this.sources;
+    if (!sources) return { error: 'a picture, but the scenario has no camera' };
+    const still = await jpegLuma(data, sources.size);
     if (frame < 0) return { width: still.width, height: still.height, error: 'taken before the first frame' };
     return {
       width: still.width,
       height: still.height,
-      source: pictures.timeline.name(frame),
-      fidelity: stillFidelity(still.luma, pictures.timeline, frame, {
+      source: frameName(sources.timeline, frame),
+      fidelity: stillFidelity(still.luma, sources.timeline, frame, {
         ...(minPsnrDb === undefined ? {} : { minPsnrDb }),
-        ...(pictures.mask ? { mask: pictures.mask } : {}),
+        ...(sources.mask ? { mask: sources.mask } : {}),
       }),
     };
   }
@@ -841,17 +844,16 @@ async function connectWatcher(url: string, filter: string): Promise<MqttClient> 
   return client;
 }
 
-function pictureCheck(
+function cameraSources(
   timeline: CameraTimeline,
   fixtures: ReadonlyMap<string, LumaFixture>,
   zones: ReadonlyArray<{ polygon: Polygon }>,
-  epochMs: number,
   fps: number,
-): PictureCheck {
-  const any = fixtures.values().next().value as LumaFixture;
-  const size = { width: any.width, height: any.height };
+): CameraSources {
+  const first = fixtures.values().next().value as LumaFixture;
+  const size = { width: first.width, height: first.height };
   const names = new Map([...fixtures.keys()].map((path) => [path, basename(path, extname(path))]));
-  const raster = rasterizePolygons(
+  const zoneRaster = rasterizePolygons(
     size.width,
     size.height,
     zones.map((zone) => zone.polygon),
@@ -863,14 +865,13 @@ function pictureCheck(
         const shown = timeline.frameAt(k);
         return fixtures.get(shown.path)!.frames[shown.index] as Uint8Array;
       },
-      name: (k) => {
+      frame: (k) => {
         const shown = timeline.frameAt(k);
-        return `${names.get(shown.path)}#${shown.index}`;
+        return { file: names.get(shown.path)!, index: shown.index };
       },
     },
     size,
-    mask: zones.length > 0 ? compareMask(raster, size.width, size.height) : undefined,
-    epochMs,
+    mask: zones.length > 0 ? compareMask(zoneRaster, size.width, size.height) : undefined,
     fps,
   };
 }
