@@ -45,6 +45,11 @@ const FOOTAGE_GRANTS: Readonly<Record<Principal['role'], readonly string[]>> = {
   device: [],
 };
 
+/** The footage commands a role may send, in its own namespace. */
+export function footageCommandsOf(role: Principal['role']): readonly string[] {
+  return FOOTAGE_GRANTS[role];
+}
+
 export type Role = Principal['role'];
 
 export interface AclScope {
@@ -200,10 +205,13 @@ export function requesterNamespaceFilter(device: string, user: string, scope: Ac
   return `${scope.prefix}/${device}/${REQUESTER_LEVEL}/${user}/#`;
 }
 
-export function ownerPublishFilters(devices: readonly string[], scope: AclScope): string[] {
+export function ownerPublishFilters(devices: readonly string[], username: string, scope: AclScope): string[] {
   return devices.flatMap((deviceId) => {
     assertDeviceId(deviceId);
-    return [`${scope.prefix}/${deviceId}/request/+`];
+    return [
+      `${scope.prefix}/${deviceId}/request/+`,
+      `${scope.prefix}/${deviceId}/${REQUESTER_LEVEL}/${username}/request/+`,
+    ];
   });
 }
 
@@ -229,8 +237,13 @@ export function deviceSubscribeFilters(deviceId: string, scope: AclScope): strin
   ];
 }
 
-export function integratorPublishFilters(scope: AclScope): string[] {
-  return [`${scope.prefix}/+/request/+`, `${scope.discoveryPrefix}/status`];
+/** Before the command checks: neither the owner's commands nor footage requests pass those. */
+export function integratorPublishFilters(username: string, scope: AclScope): string[] {
+  return [
+    `${scope.prefix}/+/request/+`,
+    `${scope.prefix}/+/${REQUESTER_LEVEL}/${username}/request/+`,
+    `${scope.discoveryPrefix}/status`,
+  ];
 }
 
 /** MQTT topic filter matching (`+` one level, `#` the rest, including the parent level). */

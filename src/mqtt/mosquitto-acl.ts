@@ -2,6 +2,7 @@ import { CommandArgs } from '../events/commands.js';
 import {
   type AclScope,
   FOOTAGE_COMMANDS,
+  footageCommandsOf,
   OWNER_COMMANDS,
   type Principal,
   requesterNamespaceFilter,
@@ -74,7 +75,7 @@ function rulesFor(principal: Principal, scope: AclScope): string[] {
       ];
     case 'requester':
     case 'agency': {
-      const footage = principal.role === 'agency' ? FOOTAGE_COMMANDS : ['share'];
+      const footage = footageCommandsOf(principal.role);
       return [
         read(requesterNamespaceFilter('+', principal.username, scope)),
         ...footage.map((command) => write(`${ownNamespace('+')}/request/${command}`)),
