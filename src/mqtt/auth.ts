@@ -253,6 +253,15 @@ export class BrokerAuth {
     return ok && user ? principalOf(user) : undefined;
   }
 
+  /** A device some user (or session) of this broker logs in as: its client id is reserved to it. */
+  hasDevice(deviceId: string): boolean {
+    const isIt = (principal: Principal) => principal.role === 'device' && principal.deviceId === deviceId;
+    return (
+      [...this.users.values()].some((user) => isIt(principalOf(user))) ||
+      [...this.sessions.values()].some((session) => isIt(session.principal))
+    );
+  }
+
   /** A user known by name only, for certificate identity. */
   principalFor(username: string): Principal | undefined {
     const user = this.users.get(username);
@@ -294,7 +303,8 @@ export function aedesAuthHooks(auth: BrokerAuth, scope: AclScope, logger?: Logge
         : auth.authenticate(username, password);
       attempt.then(
         (principal) => {
-          const reserved = principal && reservedClientIdProblem(client.id, principal);
+          const reserved =
+            principal && reservedClientIdProblem(client.id, principal, (id) => auth.hasDevice(id));
           if (reserved) {
             logger?.warn({ clientId: client.id, username }, `broker refused a connection: ${reserved}`);
             // CONNACK 2: identifier rejected.
@@ -348,10 +358,17 @@ export function aedesAuthHooks(auth: BrokerAuth, scope: AclScope, logger?: Logge
 
 const DEVICE_CLIENT_ID = new RegExp(`^${deviceClientId('(.*)')}$`);
 
-/** A device's client id belongs to that device's user: anyone else taking it would knock the device offline. */
-export function reservedClientIdProblem(clientId: string, principal: Principal): string | undefined {
+/**
+ * A device's client id belongs to that device's user: anyone else taking it would knock the device offline. Only
+ * ids of devices the broker knows are reserved (`doorbell-cli-…` of the CLI tools is not a device).
+ */
+export function reservedClientIdProblem(
+  clientId: string,
+  principal: Principal,
+  isDevice: (deviceId: string) => boolean,
+): string | undefined {
   const deviceId = DEVICE_CLIENT_ID.exec(clientId)?.[1];
-  if (deviceId === undefined) return undefined;
+  if (deviceId === undefined || !isDevice(deviceId)) return undefined;
   if (principal.role === 'device' && principal.deviceId === deviceId) return undefined;
   return `client id ${clientId} is reserved to device ${deviceId}; ${principal.username} may not use it`;
 }
