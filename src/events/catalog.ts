@@ -84,6 +84,18 @@ export const REQUEST_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
   'share-policy': { policy: 'ask' },
 };
 
+/** A topic the device answers requests on (everything but the description). */
+function responseEntry(name: string, pattern: string, example: unknown): Omit<TopicEntry, 'description'> {
+  return {
+    name,
+    pattern,
+    direction: 'publish',
+    retained: false,
+    qos: 1,
+    payload: { format: 'json', schema: ResponseSchema, example },
+  };
+}
+
 const deviceEntries: TopicEntry[] = [
   {
     name: 'availability',
@@ -245,16 +257,11 @@ const deviceEntries: TopicEntry[] = [
       '`{prefix}/{id}/requester/{user}/response/{command}` and on an MQTT 5 response topic only if it is inside that namespace.',
   },
   {
-    name: 'requesterResponse',
-    pattern: '{prefix}/{id}/requester/{user}/response/{command}',
-    direction: 'publish',
-    retained: false,
-    qos: 1,
-    payload: {
-      format: 'json',
-      schema: ResponseSchema,
-      example: { status: 'ok', data: { requestId: 'req-2025-17', clips: [] }, transaction: 'share-1' },
-    },
+    ...responseEntry('requesterResponse', '{prefix}/{id}/requester/{user}/response/{command}', {
+      status: 'ok',
+      data: { requestId: 'req-2025-17', clips: [] },
+      transaction: 'share-1',
+    }),
     description:
       "Answer to a request sent in `{user}`'s namespace, readable only by that user, the device's owners and admins: " +
       'share acknowledgements, final share answers and released links go nowhere else.',
@@ -314,16 +321,11 @@ const deviceEntries: TopicEntry[] = [
       'To the owner: a legal hold was placed on clips (with the demand reference), or a prompt was withdrawn.',
   },
   {
-    name: 'response',
-    pattern: '{prefix}/{id}/response/{command}',
-    direction: 'publish',
-    retained: false,
-    qos: 1,
-    payload: {
-      format: 'json',
-      schema: ResponseSchema,
-      example: { status: 'ok', data: { rang: true, seq: 42 }, transaction: 'tx-1' },
-    },
+    ...responseEntry('response', '{prefix}/{id}/response/{command}', {
+      status: 'ok',
+      data: { rang: true, seq: 42 },
+      transaction: 'tx-1',
+    }),
     description:
       'Answer to a request on `request/{command}`: `status` ok with `data`, or error with `error.code` and `error.message` ' +
       '(malformed-json, invalid-request, invalid-arguments, payload-too-large, unknown-command, …). Requests over 64 KiB are refused.',
