@@ -75,6 +75,11 @@ export class Doorbell {
     return this.status;
   }
 
+  /** Whether integrators may see this device as `online`: booted and taking presses. */
+  get online(): boolean {
+    return isOnlineStatus(this.status);
+  }
+
   /** Boots: `booting` for bootMs, then `idle`, with periodic telemetry. Idempotent. */
   start(): void {
     if (this.started) return;
@@ -204,10 +209,16 @@ export class Doorbell {
     this.battery?.chargeRecording(seconds);
   }
 
-  setQueueDepths(queues: { outbox?: number; uploads?: number }): void {
-    const next = { ...this.queues, ...queues };
-    if (next.outbox === this.queues.outbox && next.uploads === this.queues.uploads) return;
-    this.queues = next;
+  /** Events waiting for the broker's acknowledgement; sampled by every state, not announced on its own. */
+  setOutboxDepth(depth: number): void {
+    this.queues = { ...this.queues, outbox: depth };
+  }
+
+  /** Clips waiting to upload; a change is announced, so every view of the state agrees. */
+  setUploadDepth(depth: number): void {
+    if (depth === this.queues.uploads) return;
+    this.queues = { ...this.queues, uploads: depth };
+    this.emitState();
   }
 
   /** Marks a named problem (e.g. "spool unwritable") present or cleared; the state says unhealthy while any is. */
@@ -299,6 +310,11 @@ export class Doorbell {
   private emitState(): void {
     this.options.bus.emit({ kind: 'state', payload: this.state() });
   }
+}
+
+/** A booting or rebooting device is not on the network yet: it would refuse a press. */
+export function isOnlineStatus(status: DeviceStatus): boolean {
+  return status !== 'booting' && status !== 'rebooting';
 }
 
 function clampUnit(value: number): number {

@@ -12,7 +12,14 @@ export async function startAgent(
   url: string,
   deviceId: string,
   overrides: Partial<DeviceProfileInput> = {},
-  extra: { dataDir?: string; protocolVersion?: 4 | 5; video?: string } = {},
+  extra: {
+    dataDir?: string;
+    protocolVersion?: 4 | 5;
+    video?: string;
+    /** Boot time (default 50 ms); with waitForBoot false, start() returns while the device still boots. */
+    bootMs?: number;
+    waitForBoot?: boolean;
+  } = {},
 ): Promise<Agent> {
   const loaded = await loadProfile('wired-1080p');
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
@@ -33,10 +40,11 @@ export async function startAgent(
     dataDir,
     bucket: join(dataDir, 'bucket'),
     logger: silentLogger(),
-    bootMs: 50,
+    bootMs: extra.bootMs ?? 50,
     ...(extra.video ? { video: extra.video } : {}),
   });
   await agent.start();
+  if (extra.waitForBoot === false) return agent;
   while (agent.doorbell.currentStatus === 'booting') await new Promise((r) => setTimeout(r, 10));
   return agent;
 }
