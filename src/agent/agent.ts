@@ -317,6 +317,8 @@ export class Agent {
   /** Where release links are served (the console's origin); set once the console is up. */
   setLinkOrigin(origin: string | undefined): void {
     this.linkOrigin = origin?.replace(/\/$/, '');
+    // Home Assistant links the device page to the console.
+    this.announce();
   }
 
   /** Serves a release link (for the console's /shared/ route). */
@@ -368,6 +370,8 @@ export class Agent {
       deviceId: this.options.deviceId,
       profile: this.profile,
       origin: { name: 'virtual-doorbell' },
+      camera: this.cameraSource(this.profile) !== undefined,
+      configurationUrl: this.linkOrigin,
     });
     for (const message of messages) link.publishRetained(message.topic, message.payload, { force: true });
   }
@@ -443,6 +447,8 @@ export class Agent {
     publishDeviceEvent(link, this.topics, event);
     if (event.kind === 'ding' && this.feed?.live)
       this.inBackground(this.publishSnapshot(), 'the snapshot after a ding failed');
+    if (event.kind === 'motion' && event.payload.type === 'start' && this.feed?.live)
+      this.inBackground(this.publishSnapshot(), 'the snapshot after a motion start failed');
   }
 }
 

@@ -4,10 +4,10 @@ import type { EventBus } from '../events/bus.js';
 import type { Envelope } from '../events/envelope.js';
 import { envelope, iso } from '../events/envelope.js';
 import type { Box, ClipEventPayload, DeviceState, DeviceStatus, PressSource } from '../events/schemas.js';
+import type { Sensitivity } from '../motion/settings.js';
 import { seededRandom, seedFrom } from '../util/random.js';
 import { Battery } from './battery.js';
 
-export type Sensitivity = 'low' | 'medium' | 'high';
 
 export type PressOutcome =
   | { accepted: true; seq: number }

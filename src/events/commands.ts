@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { LegalDemandArgs, ShareArgs } from '../privacy/share-request.js';
+import { SENSITIVITIES } from '../motion/settings.js';
 import { PressSourceSchema } from './schemas.js';
 
-export const SensitivitySchema = z.enum(['low', 'medium', 'high']);
+export const SensitivitySchema = z.enum(SENSITIVITIES);
 
 /**
  * Every request a doorbell answers on `<prefix>/<id>/request/<command>`: its arguments (besides the

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SENSITIVITIES } from '../motion/settings.js';
 
 /** Schema version of every event payload; bump on a breaking change. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -80,7 +81,7 @@ export const DeviceStateSchema = z.object({
   uptimeS: z.number().int().nonnegative(),
   motionEnabled: z.boolean(),
   motion: z.boolean(),
-  sensitivity: z.enum(['low', 'medium', 'high']),
+  sensitivity: z.enum(SENSITIVITIES),
   lastDingAt: IsoTime.nullable(),
   dings: z.number().int().nonnegative(),
   suppressedPresses: z.number().int().nonnegative(),

@@ -48,6 +48,8 @@ export class DeviceLink {
   private sessionError = false;
   private takeovers = 0;
   private takeoverReported = false;
+  /** Response topics with a request being answered, and the events (later answers) held until that answer is out. */
+  private readonly answering = new Map<string, { requests: number; held: OutboxMessage[] }>();
 
   constructor(private readonly options: DeviceLinkOptions) {}
 
@@ -123,8 +125,16 @@ export class DeviceLink {
     for (const entry of this.options.outbox.unacknowledged()) this.sendEntry(entry);
   }
 
-  /** Appends an event to the durable outbox, then hands it to the client. */
+  /**
+   * Appends an event to the durable outbox, then hands it to the client. A later answer on a response topic whose
+   * request is still being answered (a share released at once) waits until that first answer is out.
+   */
   publishEvent(message: OutboxMessage): void {
+    const answering = this.answering.get(message.topic);
+    if (answering) {
+      answering.held.push(message);
+      return;
+    }
     const entry = this.options.outbox.append(message);
     this.options.onOutboxDepth?.(this.options.outbox.depth);
     this.sendEntry(entry);
@@ -226,12 +236,24 @@ export class DeviceLink {
   ): Promise<void> {
     const parsed = parseTopic(this.options.prefix, topic);
     if (parsed.kind !== 'request' || parsed.deviceId !== this.options.deviceId) return;
-    const response = await dispatchRequest(this.options.commands, parsed.command, payload);
-    if (!response) {
-      this.options.logger.warn({ topic }, 'ignored request with a malformed command name');
-      return;
+    const responseTopic = this.options.topics.response(parsed.command);
+    const answering = this.answering.get(responseTopic) ?? { requests: 0, held: [] };
+    answering.requests += 1;
+    this.answering.set(responseTopic, answering);
+    try {
+      const response = await dispatchRequest(this.options.commands, parsed.command, payload);
+      if (!response) {
+        this.options.logger.warn({ topic }, 'ignored a request with a command name too long to answer on');
+        return;
+      }
+      this.respond(parsed.command, response, properties);
+    } finally {
+      answering.requests -= 1;
+      if (answering.requests === 0) {
+        this.answering.delete(responseTopic);
+        for (const message of answering.held) this.publishEvent(message);
+      }
     }
-    this.respond(parsed.command, response, properties);
   }
 
   /**

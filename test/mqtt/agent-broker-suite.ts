@@ -105,6 +105,9 @@ export function agentBrokerSuite(name: string, startBroker: () => Promise<Broker
         error: { code: 'unknown-command' },
         transaction: 'tx-u',
       });
+      const capital = await request('Press', JSON.stringify({ transaction: 'tx-P' }), 'tx-P');
+      expect(capital).toMatchObject({ status: 'error', error: { code: 'unknown-command' } });
+      expect(capital.error!.message).toContain('lower-case');
       const huge = await request('press', Buffer.alloc(70 * 1024, 0x20));
       expect(huge).toMatchObject({ status: 'error', error: { code: 'payload-too-large' } });
       const badArgs = await request(
