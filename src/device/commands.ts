@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { DeviceProfile } from '../config/profile.js';
-import { CommandArgs } from '../events/commands.js';
+import { CommandArgs } from '../contract/commands.js';
 import { CommandError, type CommandTable, type Transaction } from '../mqtt/requests.js';
 import type { Doorbell } from './doorbell.js';
 

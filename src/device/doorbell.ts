@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { DeviceProfile } from '../config/profile.js';
+import type { PressRefusal } from '../contract/commands.js';
 import type { EventBus } from '../events/bus.js';
 import type { Envelope } from '../events/envelope.js';
 import { envelope, iso } from '../events/envelope.js';
@@ -8,10 +9,7 @@ import type { Sensitivity } from '../motion/settings.js';
 import { seededRandom, seedFrom } from '../util/random.js';
 import { Battery } from './battery.js';
 
-
-export type PressOutcome =
-  | { accepted: true; seq: number }
-  | { accepted: false; reason: 'booting' | 'bounce' | 'chime-window' | 'battery-empty' };
+export type PressOutcome = { accepted: true; seq: number } | { accepted: false; reason: PressRefusal };
 
 /** What the detector reports, already mapped to device time. */
 export interface MotionInput {

@@ -3,6 +3,7 @@ import type { Agent } from '../../src/agent/agent.js';
 import { RealClock } from '../../src/clock/real-clock.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import { DeviceProfileSchema } from '../../src/config/profile.js';
+import { type CommandName, CommandResults } from '../../src/contract/commands.js';
 import { type CommandResponse, ResponseSchema } from '../../src/events/schemas.js';
 import { FleetDevice } from '../../src/fleet/fleet-device.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -138,6 +139,17 @@ describe('one contract: an agent device and a fleet device answer every command 
       expect(comparable(answers['fleet']![n]!)).toEqual(comparable(answers['agent']![n]!));
     });
   }
+
+  it("every ok answer's data fits the command's response schema in the contract", () => {
+    for (const kind of ['agent', 'fleet']) {
+      for (const [n, step] of SCRIPT.entries()) {
+        const answer = answers[kind]![n]!;
+        if (answer.status !== 'ok') continue;
+        const schema = CommandResults[step.command as CommandName];
+        expect(schema.safeParse(answer.data).error, `${kind} #${n} ${step.command}`).toBeUndefined();
+      }
+    }
+  });
 
   it('a press answers {rang, seq} and a refused one {rang: false, reason}', () => {
     expect(answers['fleet']![1]).toMatchObject({ status: 'ok', data: { rang: true, seq: 1 } });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/config/load-profile.js';
 import type { DeviceProfile } from '../../src/config/profile.js';
-import { findTopic, requestSchema } from '../../src/events/catalog.js';
+import { findTopic, requestSchema } from '../../src/contract/catalog.js';
 import { DeviceStateSchema, DingEventSchema } from '../../src/events/schemas.js';
 import { canPublish } from '../../src/mqtt/acl.js';
 import {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { EVENT_SCHEMA_VERSION } from '../events/schemas.js';
 import { TOPIC_CATALOG, type TopicEntry } from './catalog.js';
-import { EVENT_SCHEMA_VERSION } from './schemas.js';
 
 export interface AsyncApiOptions {
   /** Device topic prefix written into channel addresses; default `doorbell`. */
@@ -34,7 +34,9 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): Json {
   const channels: Json = {};
   const operations: Json = {};
   const messages: Json = {};
-  const responseEntry = TOPIC_CATALOG.find((entry) => entry.name === 'response');
+  /** The answer channel of each command's request. */
+  const responseOf = (command: string) =>
+    TOPIC_CATALOG.find((entry) => entry.command === command && entry.direction === 'publish');
 
   for (const entry of TOPIC_CATALOG) {
     const address = entry.pattern
@@ -54,17 +56,18 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): Json {
         : {}),
     };
     const action = entry.direction === 'publish' ? 'send' : 'receive';
+    const reply = entry.command && entry.direction === 'subscribe' ? responseOf(entry.command) : undefined;
     operations[`${action}${entry.name.charAt(0).toUpperCase()}${entry.name.slice(1)}`] = {
       action,
       channel: { $ref: `#/channels/${entry.name}` },
       summary: entry.description.split('. ')[0],
       messages: [{ $ref: `#/channels/${entry.name}/messages/${messageId}` }],
       bindings: { mqtt: { qos: entry.qos, retain: entry.retained, bindingVersion: '0.2.0' } },
-      ...(entry.command && responseEntry
+      ...(reply
         ? {
             reply: {
-              channel: { $ref: '#/channels/response' },
-              messages: [{ $ref: '#/channels/response/messages/response' }],
+              channel: { $ref: `#/channels/${reply.name}` },
+              messages: [{ $ref: `#/channels/${reply.name}/messages/${reply.name}` }],
             },
           }
         : {}),
