@@ -275,6 +275,11 @@ export class Agent {
     return this.doorbell.state();
   }
 
+  /** Every change of the effective profile (a capability outside the agent, such as the console, applies it). */
+  onProfile(listener: (profile: DeviceProfile) => void): () => void {
+    return this.device.onProfile(listener);
+  }
+
   /** Every analysed camera frame (its buffer is reused after the call: copy what you keep). */
   onFrame(listener: (frame: GrayFrame, feedMs: number) => void): () => void {
     this.frameListeners.add(listener);
@@ -303,7 +308,7 @@ export class Agent {
     this.started = false;
     await this.feed?.stop();
     await this.pipeline?.flush().catch(() => undefined);
-    this.sweeper?.stop();
+    await this.sweeper?.stop();
     this.shareDesk?.stop();
     await this.audit?.stop();
     await this.queue?.stop();

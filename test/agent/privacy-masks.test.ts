@@ -116,6 +116,23 @@ describe('privacy zones mask motion, before and after every settings change', ()
     expect(motionStarts).toEqual([]);
     expect(agent.cameraFeed!.currentSettings.masks.map((mask) => mask.polygon)).toContainEqual(PRIVATE_HALF);
   });
+
+  it('a privacy zone the owner adds masks motion from the next frame', () => {
+    motionStarts.length = 0;
+    const leftHalf = PRIVATE_HALF.map(([x, y]) => [x - 0.5, y]);
+    agent.reconfigure({
+      privacy: {
+        zones: [
+          { name: 'neighbour', polygon: PRIVATE_HALF },
+          { name: 'street', polygon: leftHalf },
+        ],
+      },
+    });
+    still(20);
+    walk(120, 30);
+    still(40);
+    expect(motionStarts).toEqual([]);
+  });
 });
 
 const CONNECTION = {
