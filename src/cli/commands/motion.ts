@@ -51,7 +51,6 @@ export const command: CliCommand = {
     let events = 0;
     let expectedFrames: number | undefined;
     try {
-      expectedFrames = (await probe(file)).frameCount;
       for await (const event of analyzeVideo(file, settings, {
         debugDir,
         onFrame: (frame) => {
@@ -62,6 +61,8 @@ export const command: CliCommand = {
         events++;
         writeLine(io.stdout, values.json ? JSON.stringify(jsonEvent(event)) : readableEvent(event));
       }
+      // What the header promises, to tell a truncated file from a short one.
+      expectedFrames = (await probe(file)).frameCount;
     } catch (error) {
       if (error instanceof VideoError) throw new UsageError(error.message, 2);
       throw error;
