@@ -5,8 +5,9 @@ import type { Clock } from '../clock/clock.js';
 import { RealClock } from '../clock/real-clock.js';
 import type { NamedProfile } from '../config/load-profile.js';
 import type { DeviceProfile } from '../config/profile.js';
-import { Doorbell } from '../device/doorbell.js';
-import { EventBus } from '../events/bus.js';
+import { DeviceCore } from '../device/device-core.js';
+import type { Doorbell } from '../device/doorbell.js';
+import type { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../mqtt/broker.js';
@@ -22,7 +23,6 @@ import {
 import { DurableOutbox } from '../mqtt/outbox.js';
 import { okResponse } from '../mqtt/requests.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
-import { PersistentCounter } from '../persist/counter.js';
 import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
 import type { Recorder } from '../recording/recorder.js';
@@ -35,8 +35,6 @@ import type { FrameRunFeed } from '../video/frame-runs.js';
 import type { GrayFrame } from '../video/frames.js';
 import type { CameraFeed } from './camera-feed.js';
 import { resolveVideoSource, startCameraRig } from './camera-rig.js';
-import { deviceCommands } from './commands.js';
-import { ProfileStore } from './profile-store.js';
 import type { RecordingPipeline } from './recording-pipeline.js';
 import { ShareDesk } from './share-desk.js';
 
@@ -86,44 +84,46 @@ export interface AgentOptions {
 /** Wires one doorbell to its camera, recorder, bucket and broker, and owns start/stop order. No I/O in the constructor. */
 export class Agent {
   readonly clock: Clock;
-  readonly bus: EventBus;
   readonly topics: DeviceTopics;
   private broker: EmbeddedBroker | undefined;
   private link: DeviceLink | undefined;
-  private doorbellInstance: Doorbell | undefined;
+  private core: DeviceCore | undefined;
   private outbox: DurableOutbox | undefined;
   private queue: UploadQueue | undefined;
   private sweeper: RetentionSweeper | undefined;
   private feed: CameraFeed | undefined;
   private pipeline: RecordingPipeline | undefined;
   private recorder: Recorder | undefined;
-  private profiles: ProfileStore | undefined;
   private bucket: Bucket | undefined;
   private unsubscribers: Array<() => void> = [];
   private readonly frameListeners = new Set<(frame: GrayFrame, feedMs: number) => void>();
   private shareDesk: ShareDesk | undefined;
   private audit: AuditLog | undefined;
   private linkOrigin: string | undefined;
-  private rebooting = false;
   private started = false;
   /** Fire-and-forget work (snapshots after a ding), so settled() can wait for it. */
   private readonly background = new Set<Promise<unknown>>();
 
   constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? new RealClock();
-    this.bus = new EventBus((error, event) =>
-      options.logger.error({ err: (error as Error).message, kind: event.kind }, 'event listener failed'),
-    );
     this.topics = deviceTopics(options.profile.profile.topicPrefix, options.deviceId);
   }
 
+  private get device(): DeviceCore {
+    if (!this.core) throw new Error('agent not started');
+    return this.core;
+  }
+
   get doorbell(): Doorbell {
-    if (!this.doorbellInstance) throw new Error('agent not started');
-    return this.doorbellInstance;
+    return this.device.doorbell;
+  }
+
+  get bus(): EventBus {
+    return this.device.bus;
   }
 
   get profile(): DeviceProfile {
-    return this.profiles?.profile ?? this.options.profile.profile;
+    return this.core?.profile ?? this.options.profile.profile;
   }
 
   /** The URL clients use to reach this device's broker. */
@@ -168,9 +168,10 @@ export class Agent {
     } while (this.background.size > 0 || (this.recorder?.inProgress ?? 0) > 0);
   }
 
-  private inBackground(work: Promise<unknown>): void {
+  /** Runs work nobody waits for; a failure is logged as `what`. */
+  private inBackground(work: Promise<unknown>, what: string): void {
     const tracked: Promise<unknown> = work
-      .catch(() => undefined)
+      .catch((error: Error) => this.options.logger.error({ err: error.message }, what))
       .finally(() => this.background.delete(tracked));
     this.background.add(tracked);
   }
@@ -181,10 +182,18 @@ export class Agent {
     const { options } = this;
     const deviceDir = join(options.dataDir, options.deviceId);
     mkdirSync(deviceDir, { recursive: true });
-    this.profiles = new ProfileStore(options.profile.profile, join(deviceDir, 'profile.overrides.json'));
-    const profile = this.profiles.profile;
-    const seq = new PersistentCounter(join(deviceDir, 'seq'));
-    this.unsubscribers.push(() => seq.close());
+    const core = new DeviceCore({
+      deviceId: options.deviceId,
+      profile: options.profile.profile,
+      clock: this.clock,
+      logger: options.logger,
+      stateDir: deviceDir,
+      bootMs: options.bootMs,
+      seed: options.seed,
+    });
+    this.core = core;
+    const { doorbell } = core;
+    const profile = core.profile;
     this.outbox = new DurableOutbox(join(deviceDir, 'outbox'));
     const announced = new SeenIds(join(deviceDir, 'announced-clips'));
 
@@ -206,36 +215,29 @@ export class Agent {
     });
 
     const connection = await this.startBroker(profile);
-    const doorbell = new Doorbell({
-      deviceId: options.deviceId,
-      profile,
-      clock: this.clock,
-      bus: this.bus,
-      nextSeq: () => seq.next(),
-      ...(options.bootMs === undefined ? {} : { bootMs: options.bootMs }),
-      ...(options.seed === undefined ? {} : { seed: options.seed }),
-    });
-    this.doorbellInstance = doorbell;
+    const sharing = this.createShareDesk(profile, deviceDir);
+    this.unsubscribers.push(
+      core.onProfile((next) => {
+        sharing
+          .configure(next.privacy.sharing)
+          .catch((error: Error) =>
+            options.logger.error({ err: error.message }, 'the sharing policy change failed'),
+          );
+      }),
+    );
     const link = new DeviceLink({
       connection,
       prefix: profile.topicPrefix,
       deviceId: options.deviceId,
       topics: this.topics,
       outbox: this.outbox,
-      commands: deviceCommands({
-        doorbell,
-        snapshot: () => this.publishSnapshot(),
-        config: {
-          get: () => this.profile,
-          set: (patch) => this.reconfigure(patch),
-        },
-        setMotionEnabled: (enabled) => this.reconfigure({ motion: { enabled } }),
-        setSensitivity: (sensitivity) => this.reconfigure({ motion: { sensitivity } }),
-        sharing: this.createShareDesk(profile, deviceDir),
-        setSharePolicy: (policy) => this.reconfigure({ privacy: { sharing: policy } }).privacy.sharing,
+      commands: core.commands({
+        snapshot: this.cameraSource(profile) ? () => this.publishSnapshot() : undefined,
+        sharing,
       }),
       logger: options.logger,
       onConnected: () => link.republishRetained(),
+      onOutboxDepth: (depth) => doorbell.setOutboxDepth(depth),
       listeners: this.discoveryEnabled
         ? [
             {
@@ -248,18 +250,25 @@ export class Agent {
         : [],
     });
     this.link = link;
+    doorbell.setOutboxDepth(this.outbox.depth);
+    doorbell.setUploadDepth(this.queue.health().depth);
     await this.shareDesk?.publishAuditHead();
-    this.unsubscribers.push(this.bus.subscribe((event) => this.onDeviceEvent(event)));
+    this.unsubscribers.push(core.bus.subscribe((event) => this.onDeviceEvent(event)));
+    const queue = this.queue;
     this.unsubscribers.push(
-      this.queue.on('uploaded', (clip) => {
-        if (announced.has(clip.clipId)) return;
-        doorbell.clipStored(clipEvent(clip));
-        announced.add(clip.clipId);
+      queue.on('uploaded', (clip) => {
+        if (!announced.has(clip.clipId)) {
+          doorbell.clipStored(clipEvent(clip));
+          announced.add(clip.clipId);
+        }
+        // Announced as uploaded, the clip no longer waits, though the queue forgets it only after this listener.
+        doorbell.setUploadDepth(Math.max(0, queue.health().depth - 1));
       }),
-      this.queue.on('health', (health) => {
+      queue.on('health', (health) => {
         doorbell.setProblem('uploads', !health.healthy);
+        doorbell.setUploadDepth(health.depth);
       }),
-      this.queue.on('spooled', () => this.refreshQueueDepth()),
+      queue.on('spooled', () => doorbell.setUploadDepth(queue.health().depth)),
     );
     this.announce();
     await this.startCamera(profile, deviceDir);
@@ -268,16 +277,13 @@ export class Agent {
     await link.start();
   }
 
-  /** The device state with the agent's queue depths (outbox, uploads) filled in. */
   state(): DeviceState {
-    return this.withQueues(this.doorbell.state());
+    return this.doorbell.state();
   }
 
-  private withQueues(state: DeviceState): DeviceState {
-    return {
-      ...state,
-      queues: { outbox: this.outbox?.depth ?? 0, uploads: this.queue?.health().depth ?? 0 },
-    };
+  /** Every change of the effective profile (a capability outside the agent, such as the console, applies it). */
+  onProfile(listener: (profile: DeviceProfile) => void): () => void {
+    return this.device.onProfile(listener);
   }
 
   /** Every analysed camera frame (its buffer is reused after the call: copy what you keep). */
@@ -292,18 +298,12 @@ export class Agent {
 
   /** Applies a partial profile change (validated, persisted) to everything that runs on it. */
   reconfigure(patch: Record<string, unknown>): DeviceProfile {
-    if (!this.profiles) throw new Error('agent not started');
-    const profile = this.profiles.apply(patch);
-    this.feed?.updateSettings(profile.motion);
-    this.pipeline?.reconfigure(profile);
-    void this.shareDesk?.configure(profile.privacy.sharing);
-    this.doorbell.reconfigure(profile);
-    return profile;
+    return this.device.reconfigure(patch);
   }
 
   /** Takes a JPEG of the feed now and publishes it (retained) on the snapshot topic. */
   async publishSnapshot(): Promise<{ bytes: number; at: string }> {
-    if (!this.recorder || !this.feed?.live) throw new Error('no camera feed on this device');
+    if (!this.recorder || !this.feed?.live) throw new Error('the camera has not shown a frame yet');
     const jpeg = await this.recorder.snapshot(this.feed.lastFrameMs);
     this.link?.publishRetained(this.topics.snapshot, jpeg);
     return { bytes: jpeg.byteLength, at: new Date(this.clock.now()).toISOString() };
@@ -314,11 +314,11 @@ export class Agent {
     this.started = false;
     await this.feed?.stop();
     await this.pipeline?.flush().catch(() => undefined);
-    this.sweeper?.stop();
+    await this.sweeper?.stop();
     this.shareDesk?.stop();
     await this.audit?.stop();
     await this.queue?.stop();
-    this.doorbellInstance?.stop();
+    this.core?.close();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await this.link?.stop();
     this.outbox?.persistWatermark();
@@ -328,6 +328,8 @@ export class Agent {
   /** Where release links are served (the console's origin); set once the console is up. */
   setLinkOrigin(origin: string | undefined): void {
     this.linkOrigin = origin?.replace(/\/$/, '');
+    // Home Assistant links the device page to the console.
+    this.announce();
   }
 
   /** Serves a release link (for the console's /shared/ route). */
@@ -381,6 +383,8 @@ export class Agent {
       deviceId: this.options.deviceId,
       profile: this.profile,
       origin: { name: 'virtual-doorbell' },
+      camera: this.cameraSource(this.profile) !== undefined,
+      configurationUrl: this.linkOrigin,
     });
     for (const message of messages) link.publishRetained(message.topic, message.payload, { force: true });
   }
@@ -405,9 +409,14 @@ export class Agent {
     return BrokerConnectionSchema.parse({ url: this.broker.url, ...session });
   }
 
+  /** The video the camera plays; undefined: this device has no camera. */
+  private cameraSource(profile: DeviceProfile): string | undefined {
+    return resolveVideoSource(profile, this.options.video, this.options.cwd);
+  }
+
   private async startCamera(profile: DeviceProfile, deviceDir: string): Promise<void> {
     const { options } = this;
-    const source = resolveVideoSource(profile, options.video, options.cwd);
+    const source = this.cameraSource(profile);
     if (!source || !this.queue) return;
     const rig = await startCameraRig({
       deviceId: options.deviceId,
@@ -422,39 +431,37 @@ export class Agent {
       ownerPublicKey: options.ownerPublicKey,
       feedSpeed: options.feedSpeed,
       drivenCamera: options.drivenCamera,
-      onMotion: (event, deviceMs) => this.doorbellInstance?.motion({ ...event, atMs: deviceMs }),
-      onFrame: (frame, feedMs) => {
-        for (const listener of this.frameListeners) listener(frame, feedMs);
-      },
-      onFeedError: () => this.doorbellInstance?.setProblem('camera feed stopped', true),
-      onRecordingFailure: () => this.doorbellInstance?.setProblem('a clip failed to record', true),
+      onMotion: (event, deviceMs) => this.doorbell.motion({ ...event, atMs: deviceMs }),
+      onFrame: (frame, feedMs) => this.showFrame(frame, feedMs),
+      onFeedError: () => this.doorbell.setProblem('camera feed stopped', true),
+      onRecordingFailure: () => this.doorbell.setProblem('a clip failed to record', true),
     });
+    this.unsubscribers.push(this.device.onProfile((next) => rig.reconfigure(next)));
     this.feed = rig.feed;
     this.recorder = rig.recorder;
     this.pipeline = rig.pipeline;
   }
 
-  private refreshQueueDepth(): void {
-    this.doorbellInstance?.setQueueDepths({ uploads: this.queue?.health().depth ?? 0 });
+  /** A frame listener that throws (a viewer) is logged and skipped: the camera keeps running for the rest. */
+  private showFrame(frame: GrayFrame, feedMs: number): void {
+    for (const listener of this.frameListeners) {
+      try {
+        listener(frame, feedMs);
+      } catch (error) {
+        this.options.logger.error({ err: (error as Error).message }, 'a camera frame listener failed');
+      }
+    }
   }
 
   private onDeviceEvent(event: DeviceEvent): void {
     this.pipeline?.onDeviceEvent(event);
     const link = this.link;
     if (!link) return;
-    if (event.kind === 'state') {
-      // A rebooting device is gone from the network until it has booted again.
-      if (event.payload.status === 'rebooting') this.rebooting = true;
-      else if (event.payload.status !== 'booting') this.rebooting = false;
-      publishDeviceEvent(link, this.topics, event, {
-        payload: this.withQueues(event.payload),
-        online: !this.rebooting,
-      });
-      return;
-    }
     publishDeviceEvent(link, this.topics, event);
-    if (event.kind === 'ding' && this.feed?.live) this.inBackground(this.publishSnapshot());
-    if (event.kind === 'clip') this.refreshQueueDepth();
+    if (event.kind === 'ding' && this.feed?.live)
+      this.inBackground(this.publishSnapshot(), 'the snapshot after a ding failed');
+    if (event.kind === 'motion' && event.payload.type === 'start' && this.feed?.live)
+      this.inBackground(this.publishSnapshot(), 'the snapshot after a motion start failed');
   }
 }
 

@@ -21,6 +21,8 @@ export interface CameraRig {
   feed: CameraFeed;
   recorder: Recorder;
   pipeline: RecordingPipeline;
+  /** A new effective profile: motion settings (with the privacy zones as masks, always) and recording. */
+  reconfigure(profile: DeviceProfile): void;
 }
 
 export interface CameraRigOptions {
@@ -87,7 +89,16 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     onFailure: options.onRecordingFailure,
   });
   feed.start();
-  return { feed, recorder, pipeline };
+  return {
+    feed,
+    recorder,
+    pipeline,
+    reconfigure(next) {
+      feed.updateSettings(withPrivacyMasks(next));
+      recorder.setBlackout(next.privacy.zones.map((zone) => zone.polygon));
+      pipeline?.reconfigure(next);
+    },
+  };
 }
 
 /** The camera's video: `--video` (null = no camera) over the profile's, which is relative to the package. */

@@ -16,6 +16,7 @@ export function consoleBackend(agent: Agent): ConsoleBackend {
       for (const listener of frameListeners) listener(frame);
     },
   });
+  agent.onProfile((profile) => live.setPrivacyZones(profile.privacy.zones.map((zone) => zone.polygon)));
   let stopFrames: (() => void) | undefined;
   agent.bus.subscribe((event) => {
     if (event.kind === 'motion')

@@ -22,7 +22,12 @@ export class LiveView {
   /** The overlay rasterized once per frame size and motion box, not once per JPEG. */
   private overlay: { key: string; rgba: Promise<Buffer> } | undefined;
 
-  constructor(private readonly options: LiveViewOptions) {}
+  constructor(private options: LiveViewOptions) {}
+
+  /** The owner changed the privacy zones: the next frames black out these. */
+  setPrivacyZones(privacyZones: readonly NormalizedPolygon[]): void {
+    this.options = { ...this.options, privacyZones };
+  }
 
   /** The motion box to draw, or undefined when nothing moves. */
   setMotionBox(box: Box | undefined): void {

@@ -97,6 +97,13 @@ export async function brokerChoiceFrom(
     }
     return { kind: 'external', connection: connectionFrom(flags, io, '') };
   }
+  const version = flags['mqtt-version'] ?? io.env['DOORBELL_MQTT_VERSION'];
+  if (version === '5') {
+    throw new UsageError(
+      '--mqtt-version 5 needs --broker: the embedded broker (aedes) speaks MQTT 3.1.1 only; run an MQTT 5 broker ' +
+        '(e.g. mosquitto) and pass --broker mqtt://HOST:1883, or leave --mqtt-version out',
+    );
+  }
   const security = await brokerSecurityFrom(flags, io);
   return { kind: 'embedded', host: flags.host ?? '127.0.0.1', port: portFrom(flags.port, io), security };
 }

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../config/paths.js';
 import { InvalidKeyError } from '../storage/keys.js';
 import { type CliCommand, type CliIo, UsageError, writeLine } from './io.js';
 
@@ -32,12 +35,26 @@ async function printHelp(io: CliIo): Promise<void> {
     const command = await loadCommand(name);
     if (command) writeLine(io.stdout, `  ${name.padEnd(12)} ${command.summary}`);
   }
-  writeLine(io.stdout, '\nRun `doorbell <command> --help` for its options.');
+  writeLine(
+    io.stdout,
+    '\nRun `doorbell <command> --help` for its options; `doorbell --version` for the version.',
+  );
+}
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
 }
 
 /** Runs one `doorbell …` invocation; user errors become one line on stderr and an exit code, never a stack. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    writeLine(io.stdout, packageVersion());
+    return 0;
+  }
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     await printHelp(io);
     return name ? 0 : 2;

@@ -1,17 +1,15 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { DeviceProfile } from '../config/profile.js';
+import type { PressRefusal } from '../contract/commands.js';
 import type { EventBus } from '../events/bus.js';
 import type { Envelope } from '../events/envelope.js';
 import { envelope, iso } from '../events/envelope.js';
 import type { Box, ClipEventPayload, DeviceState, DeviceStatus, PressSource } from '../events/schemas.js';
+import type { Sensitivity } from '../motion/settings.js';
 import { seededRandom, seedFrom } from '../util/random.js';
 import { Battery } from './battery.js';
 
-export type Sensitivity = 'low' | 'medium' | 'high';
-
-export type PressOutcome =
-  | { accepted: true; seq: number }
-  | { accepted: false; reason: 'booting' | 'bounce' | 'chime-window' | 'battery-empty' };
+export type PressOutcome = { accepted: true; seq: number } | { accepted: false; reason: PressRefusal };
 
 /** What the detector reports, already mapped to device time. */
 export interface MotionInput {
@@ -73,6 +71,11 @@ export class Doorbell {
 
   get currentStatus(): DeviceStatus {
     return this.status;
+  }
+
+  /** Whether integrators may see this device as `online`: booted and taking presses. */
+  get online(): boolean {
+    return isOnlineStatus(this.status);
   }
 
   /** Boots: `booting` for bootMs, then `idle`, with periodic telemetry. Idempotent. */
@@ -204,10 +207,16 @@ export class Doorbell {
     this.battery?.chargeRecording(seconds);
   }
 
-  setQueueDepths(queues: { outbox?: number; uploads?: number }): void {
-    const next = { ...this.queues, ...queues };
-    if (next.outbox === this.queues.outbox && next.uploads === this.queues.uploads) return;
-    this.queues = next;
+  /** Events waiting for the broker's acknowledgement; sampled by every state, not announced on its own. */
+  setOutboxDepth(depth: number): void {
+    this.queues = { ...this.queues, outbox: depth };
+  }
+
+  /** Clips waiting to upload; a change is announced, so every view of the state agrees. */
+  setUploadDepth(depth: number): void {
+    if (depth === this.queues.uploads) return;
+    this.queues = { ...this.queues, uploads: depth };
+    this.emitState();
   }
 
   /** Marks a named problem (e.g. "spool unwritable") present or cleared; the state says unhealthy while any is. */
@@ -299,6 +308,11 @@ export class Doorbell {
   private emitState(): void {
     this.options.bus.emit({ kind: 'state', payload: this.state() });
   }
+}
+
+/** A booting or rebooting device is not on the network yet: it would refuse a press. */
+export function isOnlineStatus(status: DeviceStatus): boolean {
+  return status !== 'booting' && status !== 'rebooting';
 }
 
 function clampUnit(value: number): number {

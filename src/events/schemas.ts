@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SENSITIVITIES } from '../motion/settings.js';
 import { REQUESTER_KINDS } from '../privacy/share-request.js';
 
 /** Schema version of every event payload; bump on a breaking change. */
@@ -81,7 +82,7 @@ export const DeviceStateSchema = z.object({
   uptimeS: z.number().int().nonnegative(),
   motionEnabled: z.boolean(),
   motion: z.boolean(),
-  sensitivity: z.enum(['low', 'medium', 'high']),
+  sensitivity: z.enum(SENSITIVITIES),
   lastDingAt: IsoTime.nullable(),
   dings: z.number().int().nonnegative(),
   suppressedPresses: z.number().int().nonnegative(),

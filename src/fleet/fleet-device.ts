@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { DeviceProfile } from '../config/profile.js';
-import { Doorbell } from '../device/doorbell.js';
-import { EventBus } from '../events/bus.js';
+import { DeviceCore } from '../device/device-core.js';
 import type { DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import type { BrokerConnection } from '../mqtt/connection.js';
@@ -10,7 +9,6 @@ import { publishDeviceEvent } from '../mqtt/device-events.js';
 import { DeviceLink } from '../mqtt/device-link.js';
 import { DurableOutbox, MemoryOutbox, type Outbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
-import { PersistentCounter } from '../persist/counter.js';
 import { seededRandom, seedFrom } from '../util/random.js';
 import type { MotionTimeline } from './motion-timeline.js';
 
@@ -20,8 +18,8 @@ export interface FleetDeviceOptions {
   clock: Clock;
   connection: BrokerConnection;
   /**
-   * Keep the sequence counter and outbox on disk under dataDir/<deviceId>, like a real device. Without it they live
-   * in memory (see MemoryOutbox).
+   * Keep the sequence counter, the owner's config changes and the outbox on disk under dataDir/<deviceId>, like a
+   * real device. Without it they live in memory (see MemoryOutbox).
    */
   dataDir?: string | undefined;
   logger: Logger;
@@ -34,13 +32,13 @@ export interface FleetDeviceOptions {
 }
 
 /**
- * One doorbell of a fleet: the real Doorbell state machine and DeviceLink (its own MQTT session, durable outbox),
- * without a camera pipeline: motion comes from a shared detection result, and no clips are recorded.
+ * One doorbell of a fleet: the same device core as the agent's (Doorbell, command table) and DeviceLink (its own
+ * MQTT session, outbox), without a camera pipeline: motion comes from a shared detection result, no clips are
+ * recorded, so `snapshot` and the sharing commands answer that the device has none.
  */
 export class FleetDevice {
   readonly topics: DeviceTopics;
-  private readonly bus: EventBus;
-  private doorbell: Doorbell | undefined;
+  private core: DeviceCore | undefined;
   private link: DeviceLink | undefined;
   private readonly random: () => number;
   private ringTimer: TimerHandle | undefined;
@@ -52,9 +50,6 @@ export class FleetDevice {
 
   constructor(private readonly options: FleetDeviceOptions) {
     this.topics = deviceTopics(options.profile.topicPrefix, options.deviceId);
-    this.bus = new EventBus((error) =>
-      options.logger.error({ err: (error as Error).message }, 'fleet listener failed'),
-    );
     this.random = seededRandom(seedFrom(`fleet:${options.deviceId}`));
   }
 
@@ -66,43 +61,32 @@ export class FleetDevice {
     if (this.started) return;
     this.started = true;
     const { options } = this;
-    let nextSeq: () => number;
-    let outbox: Outbox;
-    if (options.dataDir !== undefined) {
-      const dir = join(options.dataDir, options.deviceId);
-      const seq = new PersistentCounter(join(dir, 'seq'));
-      nextSeq = () => seq.next();
-      outbox = new DurableOutbox(join(dir, 'outbox'));
-    } else {
-      let seq = 0;
-      nextSeq = () => ++seq;
-      outbox = new MemoryOutbox();
-    }
-    const doorbell = new Doorbell({
+    const dir = options.dataDir === undefined ? undefined : join(options.dataDir, options.deviceId);
+    const core = new DeviceCore({
       deviceId: options.deviceId,
       profile: options.profile,
       clock: options.clock,
-      bus: this.bus,
-      nextSeq,
-      ...(options.bootMs === undefined ? {} : { bootMs: options.bootMs }),
+      logger: options.logger,
+      stateDir: dir,
+      bootMs: options.bootMs,
     });
-    this.doorbell = doorbell;
+    this.core = core;
+    const outbox: Outbox = dir === undefined ? new MemoryOutbox() : new DurableOutbox(join(dir, 'outbox'));
     const link = new DeviceLink({
       connection: options.connection,
       prefix: options.profile.topicPrefix,
       deviceId: options.deviceId,
       topics: this.topics,
       outbox,
-      commands: {
-        press: () => doorbell.press('mqtt'),
-        state: () => doorbell.state(),
-      },
+      commands: core.commands(),
       logger: options.logger,
       onConnected: () => link.republishRetained(),
+      onOutboxDepth: (depth) => core.doorbell.setOutboxDepth(depth),
     });
     this.link = link;
-    this.bus.subscribe((event) => this.onEvent(event));
-    doorbell.start();
+    core.doorbell.setOutboxDepth(outbox.depth);
+    core.bus.subscribe((event) => this.onEvent(event));
+    core.doorbell.start();
     await link.start();
     this.scheduleRing();
     this.startMotion();
@@ -114,7 +98,7 @@ export class FleetDevice {
     this.options.clock.clearTimer(this.motionTimer);
     this.ringTimer = undefined;
     this.motionTimer = undefined;
-    this.doorbell?.stop();
+    this.core?.doorbell.stop();
   }
 
   async stop(): Promise<void> {
@@ -122,6 +106,7 @@ export class FleetDevice {
     this.quiesce();
     this.started = false;
     await this.link?.stop();
+    this.core?.close();
   }
 
   private scheduleRing(): void {
@@ -129,7 +114,7 @@ export class FleetDevice {
     if (!(ringEveryMs > 0) || !this.started) return;
     this.ringTimer = clock.setTimeout(
       () => {
-        this.doorbell?.press('fleet');
+        this.core?.doorbell.press('fleet');
         this.scheduleRing();
       },
       ringEveryMs * (0.8 + 0.4 * this.random()),
@@ -167,7 +152,7 @@ export class FleetDevice {
     this.motionTimer = clock.setTimeout(
       () => {
         const { event } = this.options.motion!.events[this.motionIndex]!;
-        this.doorbell?.motion({
+        this.core?.doorbell.motion({
           type: event.type,
           atMs: clock.now(),
           score: event.score,

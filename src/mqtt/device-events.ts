@@ -1,19 +1,14 @@
-import type { DeviceEvent, DeviceState } from '../events/schemas.js';
+import { isOnlineStatus } from '../device/doorbell.js';
+import type { DeviceEvent } from '../events/schemas.js';
 import type { DeviceLink } from './device-link.js';
 import type { DeviceTopics } from './topics.js';
 
 /**
  * Where a device event goes on MQTT, for the agent and for fleet devices alike: ding, motion and clip events to
  * their event topics (motion start/end also to the retained motion topic); state to the retained state, availability
- * and motion topics. `state` overrides what the state event says (the agent adds queue depths and keeps a rebooting
- * device offline until it has booted).
+ * and motion topics; availability follows the device's status (a booting device is not online yet).
  */
-export function publishDeviceEvent(
-  link: DeviceLink,
-  topics: DeviceTopics,
-  event: DeviceEvent,
-  state?: { payload: DeviceState; online: boolean },
-): void {
+export function publishDeviceEvent(link: DeviceLink, topics: DeviceTopics, event: DeviceEvent): void {
   switch (event.kind) {
     case 'ding':
     case 'motion':
@@ -30,9 +25,8 @@ export function publishDeviceEvent(
       return;
     }
     case 'state': {
-      link.publishRetained(topics.state, JSON.stringify(state?.payload ?? event.payload));
-      const online = state?.online ?? event.payload.status !== 'rebooting';
-      link.publishRetained(topics.availability, online ? 'online' : 'offline');
+      link.publishRetained(topics.state, JSON.stringify(event.payload));
+      link.setOnline(isOnlineStatus(event.payload.status));
       // Normally already sent with the motion event; this covers the first state (retained values are deduplicated).
       link.publishRetained(topics.motion, event.payload.motion ? 'ON' : 'OFF');
       return;

@@ -17,19 +17,39 @@ export interface DeviceLinkOptions {
   /** Retained messages to (re)publish on every connect, e.g. the current state. */
   onConnected: () => void;
   onConnectionChange?: (connected: boolean) => void;
+  /** The outbox's depth after every append and acknowledgement (the device's state reports it). */
+  onOutboxDepth?: (depth: number) => void;
   /** Extra topics the device listens to (e.g. Home Assistant's birth message). Retained copies are ignored. */
   listeners?: Array<{ topic: string; onMessage: (payload: Buffer) => void }>;
 }
 
+/** A session the broker ends this soon after it began, with no error of ours, counts as taken over. */
+const TAKEOVER_WINDOW_MS = 10_000;
+/** Two in a row: one can be a network blip; the broker ending every session is another client with our id. */
+const TAKEOVERS_BEFORE_BACKOFF = 2;
+const MAX_BACKOFF_MS = 60_000;
+/** MQTT 5 DISCONNECT reason code: another client connected with this client id. */
+const SESSION_TAKEN_OVER = 0x8e;
+
 /**
  * The device's MQTT session: availability with an `offline` will, retained state, events from the
- * durable outbox (QoS 1, in order), and request/response commands.
+ * durable outbox (QoS 1, in order), and request/response commands. Availability says `online` only when the
+ * device is ready (setOnline) and the broker has acknowledged the command subscription.
  */
 export class DeviceLink {
   private client: MqttClient | undefined;
   private readonly retained = new Map<string, string | Buffer>();
   private stopping = false;
   private commandsSubscribed = false;
+  private deviceOnline = false;
+  /** What this session last said on the availability topic (the will or a clean stop left `offline`). */
+  private availability: 'online' | 'offline' = 'offline';
+  private sessionStartedAt = 0;
+  private sessionError = false;
+  private takeovers = 0;
+  private takeoverReported = false;
+  /** Response topics with a request being answered, and the events (later answers) held until that answer is out. */
+  private readonly answering = new Map<string, { requests: number; held: OutboxMessage[] }>();
 
   constructor(private readonly options: DeviceLinkOptions) {}
 
@@ -55,25 +75,45 @@ export class DeviceLink {
     this.client = client;
     client.on('connect', () => {
       disableNagle(client);
-      logger.info({ broker: connection.url }, 'connected to broker');
-      if (!this.retained.has(topics.availability)) this.retained.set(topics.availability, 'online');
+      if (!this.takeoverReported) logger.info({ broker: connection.url }, 'connected to broker');
+      this.sessionStartedAt = performance.now();
+      this.sessionError = false;
       this.commandsSubscribed = false;
-      client.subscribe(
-        [topics.requestWildcard, topics.requesterRequestWildcard],
-        { qos: 1 },
-        (error, granted) => {
-          // QoS 128 in a SUBACK is the broker refusing the subscription.
-          if (!error && granted?.every((grant) => grant.qos < 128)) this.commandsSubscribed = true;
-        },
-      );
+      this.availability = 'offline';
+      const commandTopics = [topics.requestWildcard, topics.requesterRequestWildcard];
+      client.subscribe(commandTopics, { qos: 1 }, (error, granted) => {
+        // QoS 128 in a SUBACK is the broker refusing the subscription.
+        if (error || !granted?.every((grant) => grant.qos < 128)) {
+          logger.error({ topics: commandTopics }, 'the broker refused the command subscription');
+          return;
+        }
+        this.commandsSubscribed = true;
+        this.publishAvailability();
+      });
       for (const listener of this.options.listeners ?? []) client.subscribe(listener.topic, { qos: 1 });
       this.options.onConnected();
       this.options.onConnectionChange?.(true);
     });
-    client.on('close', () => {
-      if (!this.stopping) this.options.onConnectionChange?.(false);
+    client.on('disconnect', (packet) => {
+      if (packet.reasonCode !== SESSION_TAKEN_OVER) return;
+      this.sessionStartedAt = 0;
+      this.sessionTakenOver(client);
     });
-    client.on('error', (error) => logger.warn({ err: error.message }, 'mqtt error'));
+    client.on('close', () => {
+      if (this.stopping) return;
+      this.options.onConnectionChange?.(false);
+      const lasted = performance.now() - this.sessionStartedAt;
+      if (this.sessionStartedAt > 0 && !this.sessionError && lasted < TAKEOVER_WINDOW_MS) {
+        this.sessionTakenOver(client);
+      } else if (this.sessionStartedAt > 0) {
+        this.sessionSurvived(client);
+      }
+      this.sessionStartedAt = 0;
+    });
+    client.on('error', (error) => {
+      this.sessionError = true;
+      logger.warn({ err: error.message }, 'mqtt error');
+    });
     client.on('message', (topic, payload, packet) => {
       const listener = this.options.listeners?.find((l) => l.topic === topic);
       if (listener) {
@@ -91,9 +131,68 @@ export class DeviceLink {
     for (const entry of this.options.outbox.unacknowledged()) this.sendEntry(entry);
   }
 
-  /** Appends an event to the durable outbox, then hands it to the client. */
+  /**
+   * Appends an event to the durable outbox, then hands it to the client. A later answer on a response topic whose
+   * request is still being answered (a share released at once) waits until that first answer is out.
+   */
   publishEvent(message: OutboxMessage): void {
-    this.sendEntry(this.options.outbox.append(message));
+    const answering = this.answering.get(message.topic);
+    if (answering) {
+      answering.held.push(message);
+      return;
+    }
+    const entry = this.options.outbox.append(message);
+    this.options.onOutboxDepth?.(this.options.outbox.depth);
+    this.sendEntry(entry);
+  }
+
+  /** The device is ready (booted) or not (booting, rebooting); availability follows once subscribed. */
+  setOnline(online: boolean): void {
+    this.deviceOnline = online;
+    this.publishAvailability();
+  }
+
+  private publishAvailability(): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    const next = this.deviceOnline && this.commandsSubscribed ? 'online' : 'offline';
+    if (next === this.availability) return;
+    this.availability = next;
+    client.publish(this.options.topics.availability, next, { qos: 1, retain: true });
+  }
+
+  /**
+   * The broker ended a session it had just accepted: another client uses this device's id (brokers keep one session
+   * per client id and drop the older one). Said once, then reconnects slow down so the two stop knocking each
+   * other off every few seconds.
+   */
+  private sessionTakenOver(client: MqttClient): void {
+    const { connection, deviceId, logger } = this.options;
+    this.takeovers += 1;
+    if (this.takeovers < TAKEOVERS_BEFORE_BACKOFF) return;
+    const backoffMs = Math.min(
+      MAX_BACKOFF_MS,
+      connection.reconnectPeriodMs * 2 ** (this.takeovers - TAKEOVERS_BEFORE_BACKOFF + 1),
+    );
+    client.options.reconnectPeriod = backoffMs;
+    if (this.takeoverReported) return;
+    this.takeoverReported = true;
+    logger.warn(
+      { broker: connection.url, clientId: client.options.clientId, backoffMs },
+      `another client is connected as device "${deviceId}": the broker keeps ending this session ` +
+        `(two doorbells with the id "${deviceId}"?); reconnecting less often, up to every ${MAX_BACKOFF_MS / 1000} s`,
+    );
+  }
+
+  private sessionSurvived(client: MqttClient): void {
+    if (this.takeoverReported)
+      this.options.logger.info(
+        { deviceId: this.options.deviceId },
+        'session held: no other client took it over',
+      );
+    this.takeovers = 0;
+    this.takeoverReported = false;
+    client.options.reconnectPeriod = this.options.connection.reconnectPeriodMs;
   }
 
   /** Latest-value topics (state, motion, snapshot): not queued durably, republished on connect. */
@@ -130,7 +229,9 @@ export class DeviceLink {
     if (!client) return;
     const opts: IClientPublishOptions = { qos: entry.qos, retain: entry.retain };
     client.publish(entry.topic, entry.payload, opts, (error) => {
-      if (!error) this.options.outbox.acknowledge(entry.n);
+      if (error) return;
+      this.options.outbox.acknowledge(entry.n);
+      this.options.onOutboxDepth?.(this.options.outbox.depth);
     });
   }
 
@@ -143,12 +244,28 @@ export class DeviceLink {
     if (parsed.kind !== 'request' && parsed.kind !== 'requester-request') return;
     if (parsed.deviceId !== this.options.deviceId) return;
     const requester = parsed.kind === 'requester-request' ? parsed.user : undefined;
-    const response = await dispatchRequest(this.options.commands, parsed.command, payload, requester);
-    if (!response) {
-      this.options.logger.warn({ topic }, 'ignored request with a malformed command name');
-      return;
+    const { topics } = this.options;
+    const answerTopic =
+      requester === undefined
+        ? topics.response(parsed.command)
+        : topics.requesterResponse(requester, parsed.command);
+    const answering = this.answering.get(answerTopic) ?? { requests: 0, held: [] };
+    answering.requests += 1;
+    this.answering.set(answerTopic, answering);
+    try {
+      const response = await dispatchRequest(this.options.commands, parsed.command, payload, requester);
+      if (!response) {
+        this.options.logger.warn({ topic }, 'ignored a request with a command name too long to answer on');
+        return;
+      }
+      this.respond(answerTopic, parsed.command, response, requester, properties);
+    } finally {
+      answering.requests -= 1;
+      if (answering.requests === 0) {
+        this.answering.delete(answerTopic);
+        for (const message of answering.held) this.publishEvent(message);
+      }
     }
-    this.respond(parsed.command, response, requester, properties);
   }
 
   /**
@@ -162,6 +279,7 @@ export class DeviceLink {
   }
 
   private respond(
+    answerTopic: string,
     command: string,
     response: CommandResponse,
     requester: string | undefined,
@@ -169,10 +287,8 @@ export class DeviceLink {
   ): void {
     const client = this.client;
     if (!client) return;
-    const { topics, logger } = this.options;
+    const { logger } = this.options;
     const body = JSON.stringify(response);
-    const answerTopic =
-      requester === undefined ? topics.response(command) : topics.requesterResponse(requester, command);
     client.publish(answerTopic, body, { qos: 1 });
     const responseTopic = properties?.responseTopic;
     if (!responseTopic) return;

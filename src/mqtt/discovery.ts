@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DeviceProfile } from '../config/profile.js';
+import { SENSITIVITIES } from '../motion/settings.js';
 import { deviceTopics } from './topics.js';
 
 export const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
@@ -30,6 +31,10 @@ export interface DiscoveryOptions {
   name?: string;
   /** Who publishes the discovery messages (shown in HA's logs); default `virtual-doorbell`. */
   origin?: DiscoveryOrigin;
+  /** Whether the device has a camera (default yes): without one, no camera entity and no snapshot button. */
+  camera?: boolean;
+  /** The device's web console, linked from HA's device page (`configuration_url`). */
+  configurationUrl?: string | undefined;
 }
 
 export type HaComponent = 'event' | 'binary_sensor' | 'camera' | 'sensor' | 'button' | 'switch' | 'select';
@@ -99,7 +104,9 @@ export function discoveryMessages(options: DiscoveryOptions): DiscoveryMessage[]
     manufacturer: profile.manufacturer,
     sw_version: profile.firmwareVersion,
     serial_number: deviceId,
+    ...(options.configurationUrl ? { configuration_url: options.configurationUrl } : {}),
   };
+  const camera = options.camera !== false;
   const origin = options.origin ?? { name: 'virtual-doorbell' };
   const availability = [
     { topic: topics.availability, payload_available: 'online', payload_not_available: 'offline' },
@@ -125,12 +132,16 @@ export function discoveryMessages(options: DiscoveryOptions): DiscoveryMessage[]
       name: 'Motion',
       config: { state_topic: topics.motion, device_class: 'motion', payload_on: 'ON', payload_off: 'OFF' },
     },
-    {
-      component: 'camera',
-      objectId: 'snapshot',
-      name: 'Snapshot',
-      config: { topic: topics.snapshot },
-    },
+    ...(camera
+      ? [
+          {
+            component: 'camera' as const,
+            objectId: 'snapshot',
+            name: 'Snapshot',
+            config: { topic: topics.snapshot },
+          },
+        ]
+      : []),
     ...(profile.power.source === 'battery'
       ? [
           {
@@ -184,6 +195,16 @@ export function discoveryMessages(options: DiscoveryOptions): DiscoveryMessage[]
         retain: false,
       },
     },
+    ...(camera
+      ? [
+          {
+            component: 'button' as const,
+            objectId: 'take_snapshot',
+            name: 'Take snapshot',
+            config: { command_topic: topics.request('snapshot'), payload_press: '{}', retain: false },
+          },
+        ]
+      : []),
     {
       component: 'button',
       objectId: 'reboot',
@@ -223,7 +244,7 @@ export function discoveryMessages(options: DiscoveryOptions): DiscoveryMessage[]
         command_template: '{"sensitivity": "{{ value }}"}',
         state_topic: topics.state,
         value_template: '{{ value_json.sensitivity }}',
-        options: ['low', 'medium', 'high'],
+        options: [...SENSITIVITIES],
         retain: false,
         entity_category: 'config',
       },

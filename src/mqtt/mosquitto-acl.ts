@@ -1,4 +1,4 @@
-import { CommandArgs } from '../events/commands.js';
+import { CommandArgs } from '../contract/commands.js';
 import {
   type AclScope,
   FOOTAGE_COMMANDS,

@@ -122,9 +122,12 @@ export function errorResponse(error: CommandError, transaction: Transaction | un
   };
 }
 
+/** Longest topic level answered as an unknown command; anything longer is not worth a response topic. */
+const MAX_ANSWERED_COMMAND_LENGTH = 64;
+
 /**
- * Runs one request against the command table. Never throws: every failure becomes an error response.
- * Returns undefined only for a command name that is not even well-formed (nowhere sensible to answer).
+ * Runs one request against the command table. Never throws: every failure becomes an error response, a misspelt
+ * command name (`Press`) too. Returns undefined only for a name too long to answer on (over 64 characters).
  */
 export async function dispatchRequest(
   table: CommandTable,
@@ -132,15 +135,16 @@ export async function dispatchRequest(
   payload: Uint8Array,
   requester?: string,
 ): Promise<CommandResponse | undefined> {
-  if (!COMMAND_PATTERN.test(command)) return undefined;
+  if (command.length > MAX_ANSWERED_COMMAND_LENGTH) return undefined;
   const parsed = parseRequest(payload);
   if (!parsed.ok) return errorResponse(parsed.error, salvageTransaction(payload));
   const { args, transaction } = parsed.request;
-  const handler = Object.hasOwn(table, command) ? table[command] : undefined;
+  const handler = COMMAND_PATTERN.test(command) && Object.hasOwn(table, command) ? table[command] : undefined;
   if (!handler) {
     const known = Object.keys(table).sort().join(', ');
+    const hint = Object.hasOwn(table, command.toLowerCase()) ? '; command names are lower-case' : '';
     return errorResponse(
-      new CommandError('unknown-command', `unknown command "${command}" (known: ${known})`),
+      new CommandError('unknown-command', `unknown command "${command}"${hint} (known: ${known})`),
       transaction,
     );
   }

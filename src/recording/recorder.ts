@@ -71,7 +71,7 @@ export class Recorder {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
 
-  constructor(private readonly options: RecorderOptions) {}
+  constructor(private options: RecorderOptions) {}
 
   get inProgress(): number {
     return this.pending;
@@ -88,6 +88,11 @@ export class Recorder {
   /** Waits for every queued recording. */
   async idle(): Promise<void> {
     await this.chain;
+  }
+
+  /** The owner changed the privacy zones: clips and snapshots cut from now on black out these. */
+  setBlackout(blackout: readonly NormalizedPolygon[]): void {
+    this.options = { ...this.options, blackout };
   }
 
   /** A JPEG of the feed at `feedMs`, privacy zones blacked out. */

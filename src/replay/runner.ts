@@ -86,8 +86,8 @@ interface Sniffed {
   publish: WirePublish;
   via?: 'will';
   /**
-   * For a retained snapshot, the camera frame it should show: the one on screen at the last ding before it was read
-   * off the wire (after an outage only the latest retained snapshot goes out), else the one shown when it went out
+   * For a retained snapshot, the camera frame it should show: the one on screen at the last ding or motion start
+   * before it was read off the wire (after an outage only the latest retained snapshot goes out), else the one shown when it went out
    * (-1: none yet).
    */
   snapshotFrame?: number;
@@ -146,8 +146,8 @@ class ScenarioRun {
   private shownFrame = -1;
   /** The camera frame each clip trigger (ding, motion start) happened at, by event id: its thumbnail shows it. */
   private readonly triggerFrames = new Map<string, number>();
-  /** The frame shown at the last ding: the device takes its unrequested snapshots then. */
-  private lastDingFrame = -1;
+  /** The frame shown at the last ding or motion start: the device takes its unrequested snapshots then. */
+  private lastSnapshotFrame = -1;
 
   constructor(
     private readonly resolved: ResolvedScenario,
@@ -321,10 +321,10 @@ class ScenarioRun {
     await this.agent.start();
     this.agent.bus.subscribe((event) => {
       this.activity++;
-      // A clip's thumbnail is the camera frame nearest to its trigger (the ding, the motion start); a ding's
-      // snapshot is the frame on screen when the button was pressed.
-      if (event.kind === 'ding') this.lastDingFrame = this.shownFrame;
+      // The device snapshots the frame on screen at a ding and at a motion start; a clip's thumbnail is the frame
+      // nearest to its trigger (the same events).
       if (event.kind === 'ding' || (event.kind === 'motion' && event.payload.type === 'start')) {
+        this.lastSnapshotFrame = this.shownFrame;
         this.triggerFrames.set(event.payload.id, this.frameNearest(event.payload.at));
       }
     });
@@ -563,7 +563,7 @@ class ScenarioRun {
 
   private sniff(message: Omit<Sniffed, 'snapshotFrame'>): void {
     const sniffed: Sniffed = message.publish.topic.endsWith('/snapshot')
-      ? { ...message, snapshotFrame: this.lastDingFrame >= 0 ? this.lastDingFrame : this.shownFrame }
+      ? { ...message, snapshotFrame: this.lastSnapshotFrame >= 0 ? this.lastSnapshotFrame : this.shownFrame }
       : message;
     this.sniffed.push(sniffed);
     const { topic, payload } = sniffed.publish;

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { mergePatch } from '../agent/profile-store.js';
 import { describeIssues } from '../config/issues.js';
 import { loadProfile, type NamedProfile, readJsonFile } from '../config/load-profile.js';
 import { FIXTURES_DIR } from '../config/paths.js';
 import { DeviceIdSchema, DeviceProfileSchema } from '../config/profile.js';
+import { mergePatch } from '../device/profile-store.js';
 import { PressSourceSchema } from '../events/schemas.js';
 import { SENSITIVITIES } from '../motion/settings.js';
 

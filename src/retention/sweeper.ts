@@ -1,5 +1,5 @@
 import { createTask, type ScheduledTask, validateDetailed } from 'node-cron';
-import type { Clock } from '../clock/clock.js';
+import type { Clock, TimerHandle } from '../clock/clock.js';
 import { type Logger, silentLogger } from '../log/logger.js';
 import type { Bucket } from '../storage/bucket.js';
 import { type SpoolView, type SweepReport, sweepRetention } from './sweep.js';
@@ -37,54 +37,71 @@ export function checkCronExpression(expression: string): string {
   return expression;
 }
 
+/** node-cron's own "next time this expression matches" (its TimeMatcher), used without its wall-clock timer. */
+interface NextMatch {
+  getNextMatch(from: Date): Date;
+}
+
+function cronMatcher(expression: string, timezone: string | undefined): NextMatch {
+  const task: ScheduledTask = createTask(expression, () => undefined, timezone ? { timezone } : {});
+  const matcher = (task as unknown as { timeMatcher?: Partial<NextMatch> }).timeMatcher;
+  // Never started; destroying it only takes it off node-cron's task registry.
+  Promise.resolve(task.destroy()).catch(() => undefined);
+  if (typeof matcher?.getNextMatch !== 'function')
+    throw new Error('this node-cron has no TimeMatcher.getNextMatch; the sweeper needs node-cron 4');
+  return matcher as NextMatch;
+}
+
 /**
- * Runs the retention sweep on a node-cron schedule. The schedule is wall-clock (cron), while each sweep
- * takes "now" from the Clock, so a virtual clock decides what has expired.
+ * Runs the retention sweep on a cron schedule kept on the device Clock, like every other timer: node-cron parses
+ * the expression and finds the next match; a virtual clock (replay) decides when that is, not the wall clock.
  */
 export class RetentionSweeper {
   readonly cron: string;
   private readonly log: Logger;
-  private task: ScheduledTask | undefined;
+  private readonly matcher: NextMatch;
+  private timer: TimerHandle | undefined;
+  private next: Date | undefined;
   private running: Promise<SweepReport> | undefined;
 
   constructor(private readonly options: RetentionSweeperOptions) {
     this.cron = checkCronExpression(options.cron ?? DEFAULT_RETENTION_CRON);
     this.log = (options.logger ?? silentLogger()).child({ component: 'retention' });
+    this.matcher = cronMatcher(this.cron, options.timezone);
   }
 
   start(): void {
-    if (this.task) return;
-    this.task = createTask(
-      this.cron,
-      async () => {
-        try {
-          await this.runNow();
-        } catch (error) {
-          this.log.error({ err: error, bucket: this.options.bucket.describe() }, 'retention sweep failed');
-        }
-      },
-      {
-        name: 'retention-sweep',
-        noOverlap: true,
-        ...(this.options.timezone ? { timezone: this.options.timezone } : {}),
-      },
-    );
-    void this.task.start();
+    if (this.next) return;
+    this.scheduleNext();
   }
 
   async stop(): Promise<void> {
-    const task = this.task;
-    this.task = undefined;
-    if (task) {
-      await task.stop();
-      await task.destroy();
-    }
+    this.options.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.next = undefined;
     await this.running?.catch(() => undefined);
   }
 
-  /** When the next scheduled sweep fires (undefined when stopped). */
+  /** When the next scheduled sweep fires, by the Clock (undefined when stopped). */
   nextRun(): Date | undefined {
-    return this.task?.getNextRun() ?? undefined;
+    return this.next;
+  }
+
+  private scheduleNext(): void {
+    const { clock } = this.options;
+    const next = this.matcher.getNextMatch(new Date(clock.now()));
+    this.next = next;
+    this.timer = clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        // A sweep still running when the next one is due is not doubled (runNow shares it).
+        this.runNow().catch((error: unknown) =>
+          this.log.error({ err: error, bucket: this.options.bucket.describe() }, 'retention sweep failed'),
+        );
+        if (this.next === next) this.scheduleNext();
+      },
+      Math.max(0, next.getTime() - clock.now()),
+    );
   }
 
   /** One sweep now (at clock.now()); concurrent calls share the sweep in progress. */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { CommandArgs } from '../events/commands.js';
+import { CommandArgs } from '../contract/commands.js';
 import { type Logger, silentLogger } from '../log/logger.js';
 import { CLIP_ID_PATTERN } from '../storage/keys.js';
 import {

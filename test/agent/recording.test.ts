@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import { DeviceProfileSchema } from '../../src/config/profile.js';
-import { ClipEventSchema, MotionEventSchema } from '../../src/events/schemas.js';
+import {
+  ClipEventSchema,
+  type DeviceState,
+  MotionEventSchema,
+  ResponseSchema,
+} from '../../src/events/schemas.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
@@ -58,12 +63,17 @@ describe('agent recording: motion → clip in the bucket → events/clip', () =>
   let plain: Agent;
   let encrypted: Agent;
   let watch: Recorder;
+  /** What the console sees: every state on the device's bus. */
+  const busStates: DeviceState[] = [];
 
   beforeAll(async () => {
     await broker.start();
     writeFileSync(join(dir, 'owner.pub.pem'), keys.publicKeyPem);
     watch = await subscriber(broker.url, ['doorbell/rec-plain/#', 'doorbell/rec-enc/#']);
     plain = await startRecordingAgent(broker.url, join(dir, 'plain'), undefined);
+    plain.bus.subscribe((event) => {
+      if (event.kind === 'state') busStates.push(event.payload);
+    });
     encrypted = await startRecordingAgent(broker.url, join(dir, 'enc'), {
       publicKeyPath: join(dir, 'owner.pub.pem'),
     });
@@ -125,6 +135,26 @@ describe('agent recording: motion → clip in the bucket → events/clip', () =>
     expect(order.indexOf('doorbell/rec-plain/events/clip')).toBeGreaterThan(
       order.indexOf('doorbell/rec-plain/events/ding'),
     );
+  });
+
+  it('queue depths agree everywhere: the bus (console), request/state and the retained state', async () => {
+    const ringing = busStates.find((state) => state.status === 'ringing');
+    expect(ringing?.queues.outbox, 'the ding waits in the outbox when the ringing state goes out').toBe(1);
+    expect(Math.max(...busStates.map((state) => state.queues.uploads))).toBe(1);
+    await watch.waitFor(() => plain.state().queues.uploads === 0, 5000, 'the upload queue to drain');
+    expect(busStates.at(-1)!.queues.uploads, 'the console is told the clip left the queue').toBe(0);
+    const late = await subscriber(broker.url, [
+      'doorbell/rec-plain/state',
+      'doorbell/rec-plain/response/state',
+    ]);
+    const retained = await late.waitForTopic('doorbell/rec-plain/state');
+    await late.client.publishAsync('doorbell/rec-plain/request/state', '', { qos: 1 });
+    const answer = await late.waitForTopic('doorbell/rec-plain/response/state');
+    await late.client.endAsync();
+    const requested = ResponseSchema.parse(JSON.parse(answer.text)).data as DeviceState;
+    // The outbox depth is sampled when a state goes out (the clip event may still be in flight then).
+    expect(JSON.parse(retained.text).queues.uploads).toBe(0);
+    expect(requested.queues).toEqual({ outbox: 0, uploads: 0 });
   });
 
   it('motion start matches the fixture ground truth within 2 frames', () => {

@@ -3,7 +3,7 @@ import { Agent } from '../../src/agent/agent.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import type { DeviceProfileInput } from '../../src/config/profile.js';
 import { DeviceProfileSchema } from '../../src/config/profile.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { type Logger, silentLogger } from '../../src/log/logger.js';
 import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
 import { tempDir } from './mqtt.js';
 
@@ -19,6 +19,10 @@ export async function startAgent(
     /** Broker credentials (a device user). */
     username?: string;
     password?: string;
+    /** Boot time (default 50 ms); with waitForBoot false, start() returns while the device still boots. */
+    bootMs?: number;
+    waitForBoot?: boolean;
+    logger?: Logger;
   } = {},
 ): Promise<Agent> {
   const loaded = await loadProfile('wired-1080p');
@@ -40,11 +44,12 @@ export async function startAgent(
     },
     dataDir,
     bucket: join(dataDir, 'bucket'),
-    logger: silentLogger(),
-    bootMs: 50,
+    logger: extra.logger ?? silentLogger(),
+    bootMs: extra.bootMs ?? 50,
     ...(extra.video ? { video: extra.video } : {}),
   });
   await agent.start();
+  if (extra.waitForBoot === false) return agent;
   while (agent.doorbell.currentStatus === 'booting') await new Promise((r) => setTimeout(r, 10));
   return agent;
 }

@@ -64,6 +64,32 @@ export function agentBrokerSuite(name: string, startBroker: () => Promise<Broker
       expect(event.seq).toBe((response.data as { seq: number }).seq);
     });
 
+    it('online means ready: a press sent the moment availability says online rings', async () => {
+      const freshId = `${id}-fresh`;
+      const integrator = await subscriber(broker.url, [
+        `doorbell/${freshId}/availability`,
+        `doorbell/${freshId}/response/press`,
+      ]);
+      integrator.client.on('message', (topic, payload) => {
+        if (topic.endsWith('/availability') && payload.toString() === 'online')
+          integrator.client.publish(`doorbell/${freshId}/request/press`, '{"transaction":"first"}', {
+            qos: 1,
+          });
+      });
+      const fresh = await startAgent(broker.url, freshId, {}, { bootMs: 500, waitForBoot: false });
+      try {
+        const reply = await integrator.waitForTopic(`doorbell/${freshId}/response/press`);
+        expect(ResponseSchema.parse(JSON.parse(reply.text))).toMatchObject({
+          status: 'ok',
+          data: { rang: true },
+          transaction: 'first',
+        });
+      } finally {
+        await integrator.client.endAsync();
+        await fresh.stop();
+      }
+    });
+
     it('state request answers with the current state', async () => {
       const response = await request('state', JSON.stringify({ transaction: 7 }));
       expect(response.transaction).toBe(7);
@@ -79,6 +105,9 @@ export function agentBrokerSuite(name: string, startBroker: () => Promise<Broker
         error: { code: 'unknown-command' },
         transaction: 'tx-u',
       });
+      const capital = await request('Press', JSON.stringify({ transaction: 'tx-P' }), 'tx-P');
+      expect(capital).toMatchObject({ status: 'error', error: { code: 'unknown-command' } });
+      expect(capital.error!.message).toContain('lower-case');
       const huge = await request('press', Buffer.alloc(70 * 1024, 0x20));
       expect(huge).toMatchObject({ status: 'error', error: { code: 'payload-too-large' } });
       const badArgs = await request(

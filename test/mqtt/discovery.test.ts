@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/config/load-profile.js';
 import type { DeviceProfile } from '../../src/config/profile.js';
-import { findTopic, requestSchema } from '../../src/events/catalog.js';
+import { findTopic, requestSchema } from '../../src/contract/catalog.js';
 import { DeviceStateSchema, DingEventSchema } from '../../src/events/schemas.js';
 import { canPublish } from '../../src/mqtt/acl.js';
 import {
@@ -194,6 +194,37 @@ describe('Home Assistant discovery', () => {
       expect(JSON.stringify(message.config)).not.toContain('doorbell/');
     }
     expect(byObject(wired, 'ring')['state_topic']).toBe('acme/bells/gate_2/events/ding');
+  });
+
+  it('a device without a camera announces no camera and no snapshot button; one with a camera has both', async () => {
+    const options = {
+      topicPrefix: 'doorbell',
+      deviceId: 'front-door',
+      profile: await profile('wired-1080p'),
+    };
+    const withCamera = discoveryMessages(options).map((m) => m.objectId);
+    expect(withCamera).toEqual(expect.arrayContaining(['snapshot', 'take_snapshot']));
+    const blind = discoveryMessages({ ...options, camera: false }).map((m) => m.objectId);
+    expect(blind).not.toContain('snapshot');
+    expect(blind).not.toContain('take_snapshot');
+    expect(byObject(discoveryMessages(options), 'take_snapshot')['command_topic']).toBe(
+      'doorbell/front-door/request/snapshot',
+    );
+  });
+
+  it('links the HA device page to the console when it runs (configuration_url)', async () => {
+    const options = {
+      topicPrefix: 'doorbell',
+      deviceId: 'front-door',
+      profile: await profile('wired-1080p'),
+    };
+    const device = (messages: DiscoveryMessage[]) => messages[0]!.config['device'] as Record<string, unknown>;
+    expect(device(discoveryMessages(options))).not.toHaveProperty('configuration_url');
+    expect(
+      device(discoveryMessages({ ...options, configurationUrl: 'http://127.0.0.1:8080' }))[
+        'configuration_url'
+      ],
+    ).toBe('http://127.0.0.1:8080');
   });
 
   it('the device role may publish every discovery topic it makes, and only its own', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { loadProfile } from '../../src/config/load-profile.js';
-import { checkMessage } from '../../src/events/catalog.js';
+import { checkMessage } from '../../src/contract/catalog.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
 import { startAgent } from '../helpers/agent.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { REQUEST_EXAMPLES, requestSchema } from '../../src/events/catalog.js';
-import { CommandArgs, type CommandName } from '../../src/events/commands.js';
+import { REQUEST_EXAMPLES, requestSchema } from '../../src/contract/catalog.js';
+import { CommandArgs, type CommandName } from '../../src/contract/commands.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { parseRequest } from '../../src/mqtt/requests.js';
 import { MAX_REQUEST_BYTES } from '../../src/mqtt/topics.js';

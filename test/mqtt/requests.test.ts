@@ -57,8 +57,16 @@ describe('request parsing and dispatch', () => {
     });
   });
 
-  it('gives no response for malformed command names', async () => {
-    expect(await dispatchRequest(table, 'Bad Name', bytes('{}'))).toBeUndefined();
+  it('answers a misspelt command name as unknown, and ignores only names too long to answer on', async () => {
+    expect(await dispatchRequest(table, 'Press', bytes('{"transaction":1}'))).toMatchObject({
+      status: 'error',
+      error: { code: 'unknown-command' },
+      transaction: 1,
+    });
+    expect(await dispatchRequest(table, 'Bad Name', bytes('{}'))).toMatchObject({
+      error: { code: 'unknown-command' },
+    });
+    expect(await dispatchRequest(table, 'x'.repeat(65), bytes('{}'))).toBeUndefined();
   });
 });
 

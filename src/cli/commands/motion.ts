@@ -1,7 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadProfile } from '../../config/load-profile.js';
 import { analyzeVideo } from '../../motion/analyze-video.js';
 import type { MotionEvent } from '../../motion/detector.js';
 import {
@@ -10,8 +9,9 @@ import {
   SENSITIVITIES,
   type Sensitivity,
 } from '../../motion/settings.js';
-import { VideoError } from '../../video/ffmpeg.js';
+import { probe, VideoError } from '../../video/ffmpeg.js';
 import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
+import { profileFrom } from '../options.js';
 
 export const command: CliCommand = {
   summary: 'detect motion in a video file as fast as it decodes; one line (or JSON object) per event',
@@ -24,7 +24,8 @@ export const command: CliCommand = {
     '  --sensitivity  overrides both\n' +
     '  --json         one JSON object per event: {type, ptsMs, score, box, zones}\n' +
     '  --debug-dir    write a heat-map PNG of every frame with motion into DIR\n\n' +
-    'Exit codes: 0 analysed (with or without motion), 2 bad arguments, settings or video.',
+    'Exit codes: 0 analysed (with or without motion), 2 bad arguments, settings or video (also a truncated\n' +
+    'video: the events found in the part that decodes are printed, then what is missing).',
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -48,6 +49,7 @@ export const command: CliCommand = {
     let frames = 0;
     let lastPts = 0;
     let events = 0;
+    let expectedFrames: number | undefined;
     try {
       for await (const event of analyzeVideo(file, settings, {
         debugDir,
@@ -59,9 +61,17 @@ export const command: CliCommand = {
         events++;
         writeLine(io.stdout, values.json ? JSON.stringify(jsonEvent(event)) : readableEvent(event));
       }
+      // What the header promises, to tell a truncated file from a short one.
+      expectedFrames = (await probe(file)).frameCount;
     } catch (error) {
       if (error instanceof VideoError) throw new UsageError(error.message, 2);
       throw error;
+    }
+    if (expectedFrames !== undefined && frames < expectedFrames - 1) {
+      throw new UsageError(
+        `${positionals[0]}: truncated or damaged: ${frames} of the ${expectedFrames} frames its header promises ` +
+          `decoded (${(lastPts / 1000).toFixed(2)} s of video); the analysis above covers only those`,
+      );
     }
     if (!values.json) {
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
@@ -99,11 +109,10 @@ async function settingsFrom(
   let block: Record<string, unknown> = {};
   let source = 'motion settings';
   if (values.profile) {
-    const loaded = await loadProfile(values.profile);
-    if (!loaded.ok) throw new UsageError(loaded.errors[0] ?? `cannot load profile ${values.profile}`);
-    const { enabled: _enabled, ...motion } = loaded.value.profile.motion as Record<string, unknown>;
+    const loaded = await profileFrom(values.profile, io);
+    const { enabled: _enabled, ...motion } = loaded.profile.motion as Record<string, unknown>;
     block = motion;
-    source = `${loaded.value.path}: motion`;
+    source = `${loaded.path}: motion`;
   }
   if (values.zones) {
     const path = resolve(io.cwd, values.zones);

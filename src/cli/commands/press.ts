@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ResponseSchema } from '../../events/schemas.js';
+import { PressSourceSchema, ResponseSchema } from '../../events/schemas.js';
 import { BrokerConnectionSchema } from '../../mqtt/connection.js';
 import { requestOnce } from '../../mqtt/request-client.js';
 import { deviceTopics } from '../../mqtt/topics.js';
@@ -27,6 +27,12 @@ export const command: CliCommand = {
     const timeoutMs = Number(values.timeout ?? 5000);
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
       throw new UsageError(`--timeout ${values.timeout}: not a positive number of ms`);
+    const source = values.source ?? 'cli';
+    if (!PressSourceSchema.safeParse(source).success) {
+      throw new UsageError(
+        `--source ${JSON.stringify(source)}: not a press source (one of ${PressSourceSchema.options.join(', ')})`,
+      );
+    }
     const connection = connectionFrom(values, io, `mqtt://127.0.0.1:${DEFAULT_PORT}`);
     BrokerConnectionSchema.parse(connection);
     const topics = deviceTopics(values.prefix ?? 'doorbell', deviceId);
@@ -35,7 +41,7 @@ export const command: CliCommand = {
       connection,
       requestTopic: topics.request('press'),
       responseTopic: topics.response('press'),
-      body: { transaction, source: values.source ?? 'cli' },
+      body: { transaction, source },
       transaction,
       timeoutMs,
     });

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DeviceProfileSchema } from '../../config/profile.js';
-import { asyncApiDocument, eventsJsonSchema } from '../../events/asyncapi.js';
-import { renderMqttDocs } from '../../events/catalog-docs.js';
+import { asyncApiDocument, eventsJsonSchema } from '../../contract/asyncapi.js';
+import { renderMqttDocs, renderReadmeTopics } from '../../contract/catalog-docs.js';
 import { scenarioJsonSchema } from '../../replay/scenario.js';
 import { type CliCommand, UsageError, writeLine } from '../io.js';
 
@@ -21,12 +21,15 @@ const SCHEMAS: Record<string, (flags: SchemaFlags) => unknown> = {
       ...(flags['discovery-prefix'] ? { discoveryPrefix: flags['discovery-prefix'] } : {}),
     }),
   docs: () => renderMqttDocs(),
+  /** The README's topic table (between its markers). */
+  readme: () => renderReadmeTopics(),
 };
 
 const TOPIC_LEVELS = /^[a-zA-Z0-9_-]+(\/[a-zA-Z0-9_-]+)*$/;
 
 export const command: CliCommand = {
-  summary: 'print a JSON Schema (profile, events), the AsyncAPI document, or the MQTT docs (markdown)',
+  summary:
+    'print a JSON Schema (profile, events), the AsyncAPI document, the MQTT docs or the README topic table (markdown)',
   usage: `doorbell schema ${Object.keys(SCHEMAS).join('|')} [--prefix P] [--discovery-prefix P]`,
   async run(args, io) {
     const { values, positionals } = parseArgs({

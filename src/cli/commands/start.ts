@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Agent } from '../../agent/agent.js';
@@ -26,8 +28,24 @@ export const command: CliCommand = {
     '               [--retention-cron EXPR] [--owner-key owner.pub.pem]\n' +
     '               [--ui [--ui-port 8080] [--ui-host 127.0.0.1] [--ui-token TOKEN]]\n' +
     '               [--auth USERS.json] [--tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-port N] [--tls-identity]]\n' +
-    '               [--insecure-anonymous]   (a broker off loopback needs --auth, or this and a warning)\n' +
-    '               [--discovery-prefix homeassistant] [--no-discovery]',
+    '               [--insecure-anonymous] [--discovery-prefix homeassistant] [--no-discovery]\n\n' +
+    '  --profile NAME|PATH   device profile: a name in device-profiles/ or a JSON file (default wired-1080p)\n' +
+    '  --id ID               device id, 1-64 of a-z 0-9 _ - (default front-door; env DOORBELL_ID)\n' +
+    '  --port N, --host ADDR where the embedded broker listens (1883 on 127.0.0.1; --port 0 picks a free port)\n' +
+    '  --broker URL          use this broker (mqtt://, mqtts://, ws://, wss://) instead of the embedded one\n' +
+    '  --username, --password, --ca, --cert, --key, --insecure   credentials and TLS for --broker\n' +
+    '  --mqtt-version 3.1.1|5  protocol to --broker (the embedded broker speaks 3.1.1 only)\n' +
+    '  --data-dir DIR        per-device state (seq, outbox, spool, config) and the default bucket (default .doorbell)\n' +
+    '  --video FILE|none     the camera: a video file played in a loop, or none (no motion, no clips, no camera)\n' +
+    '  --bucket DIR|URL      where clips go: a folder, file://DIR or s3://NAME?… (default DATA-DIR/bucket)\n' +
+    '  --retention-cron EXPR when the retention sweep runs (cron, default hourly: 0 * * * *)\n' +
+    '  --owner-key FILE      encrypt clips to this owner public key (PEM)\n' +
+    '  --ui                  serve the web console (--ui-port 8080, --ui-host 127.0.0.1, --ui-token TOKEN)\n' +
+    '  --auth USERS.json     require logins on the embedded broker (users and per-device ACL)\n' +
+    '  --insecure-anonymous  let an embedded broker off loopback run without --auth (with a warning)\n' +
+    '  --tls-cert, --tls-key, --tls-ca, --tls-port, --tls-identity   mqtts on the embedded broker\n' +
+    '  --discovery-prefix P, --no-discovery   Home Assistant MQTT discovery (on, prefix homeassistant)\n\n' +
+    'Exit codes: 0 stopped by SIGINT/SIGTERM, 1 could not start, 2 bad arguments or files.',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -54,6 +72,11 @@ export const command: CliCommand = {
     });
     const deviceId = deviceIdFrom(values.id, io);
     const profile = await profileFrom(values.profile, io);
+    const video = videoFrom(values.video ?? io.env['DOORBELL_VIDEO'], io.cwd);
+    const dataDir = dataDirFrom(values['data-dir'], io);
+    const credentials = values.auth
+      ? { sub: ' -u USER -P PASSWORD', press: ' --username USER --password PASSWORD' }
+      : { sub: '', press: '' };
     const logger = createLogger({ deviceId });
     const agent = new Agent({
       deviceId,
@@ -63,11 +86,11 @@ export const command: CliCommand = {
         enabled: !values['no-discovery'],
         ...(values['discovery-prefix'] ? { prefix: values['discovery-prefix'] } : {}),
       },
-      dataDir: dataDirFrom(values['data-dir'], io),
+      dataDir,
       logger,
       cwd: io.cwd,
-      ...videoFrom(values.video ?? io.env['DOORBELL_VIDEO']),
-      ...optional('bucket', values.bucket ?? io.env['DOORBELL_BUCKET']),
+      ...video,
+      bucket: values.bucket ?? io.env['DOORBELL_BUCKET'] ?? join(dataDir, 'bucket'),
       ...optional('retentionCron', values['retention-cron']),
       ...optional('ownerPublicKey', values['owner-key']),
     });
@@ -79,7 +102,7 @@ export const command: CliCommand = {
     }
     const consoleServer = values.ui ? await startConsole(agent, values, io) : undefined;
     agent.setLinkOrigin(consoleServer?.url);
-    printWelcome(io, agent, deviceId, profile.name);
+    printWelcome(io, agent, deviceId, profile.name, credentials);
     if (consoleServer) writeLine(io.stdout, `  console:   ${consoleServer.openUrl}`);
     const stopKeys = io.stdin.isTTY ? ringOnEnter(io, agent) : () => {};
     await waitForSignal();
@@ -91,7 +114,14 @@ export const command: CliCommand = {
   },
 };
 
-function printWelcome(io: CliIo, agent: Agent, deviceId: string, profileName: string): void {
+/** `credentials`: the flags a client needs on this broker (with --auth), as placeholders, never the secrets. */
+function printWelcome(
+  io: CliIo,
+  agent: Agent,
+  deviceId: string,
+  profileName: string,
+  credentials: { sub: string; press: string },
+): void {
   const url = new URL(agent.brokerUrl);
   const host = url.hostname;
   const port = url.port || '1883';
@@ -101,8 +131,9 @@ function printWelcome(io: CliIo, agent: Agent, deviceId: string, profileName: st
     io.stdout,
     [
       `virtual doorbell "${deviceId}" (${profileName}) is up; broker ${agent.brokerUrl}`,
-      `  watch it:  mosquitto_sub -h ${host} -p ${port} -t '${agent.topics.root.split('/')[0]}/#' -v`,
-      `  ring it:   npx doorbell press${idFlag}${brokerFlag}${io.stdin.isTTY ? '   (or press Enter here)' : ''}`,
+      `  watch it:  mosquitto_sub -h ${host} -p ${port}${credentials.sub} -t '${agent.topics.root.split('/')[0]}/#' -v`,
+      `  clips:     ${agent.storageBucket?.describe() ?? 'no bucket'}`,
+      `  ring it:   npx doorbell press${idFlag}${brokerFlag}${credentials.press}${io.stdin.isTTY ? '   (or press Enter here)' : ''}`,
       '  stop it:   Ctrl+C',
     ].join('\n'),
   );
@@ -117,9 +148,13 @@ function ringOnEnter(io: CliIo, agent: Agent): () => void {
   return () => lines.close();
 }
 
-function videoFrom(value: string | undefined): { video?: string | null } {
+/** A --video file that is not there is a usage error (exit 2), found before anything starts. */
+function videoFrom(value: string | undefined, cwd: string): { video?: string | null } {
   if (value === undefined) return {};
-  return { video: value === 'none' ? null : value };
+  if (value === 'none') return { video: null };
+  if (!existsSync(resolve(cwd, value)))
+    throw new UsageError(`--video ${JSON.stringify(value)}: no such file (give a video file, or none)`);
+  return { video: value };
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import { DeviceProfileSchema } from '../../src/config/profile.js';
-import { asyncApiDocument } from '../../src/events/asyncapi.js';
-import { checkMessage, TOPIC_CATALOG } from '../../src/events/catalog.js';
+import { asyncApiDocument } from '../../src/contract/asyncapi.js';
+import { checkMessage, TOPIC_CATALOG } from '../../src/contract/catalog.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
@@ -94,6 +94,17 @@ describe('everything the agent publishes follows the contract', () => {
     await request(id, 'snapshot', '{"transaction":"t-snap"}', 't-snap');
     const window = { from: '2026-01-01T00:00:00Z', to: '2026-01-01T06:00:00Z' };
     await request(id, 'share-policy', '{"policy":"ask","transaction":"t-policy"}', 't-policy');
+    // Footage requests outside the sender's namespace are refused, on the plain response topic.
+    const plainShare = { requestId: 'r0', reason: 'bike', window, transaction: 't-share-plain' };
+    await request(id, 'share', JSON.stringify(plainShare), 't-share-plain');
+    const plainDemand = {
+      requestId: 'ld0',
+      reason: 'case',
+      demandRef: 'PR-0',
+      window,
+      transaction: 't-ld-plain',
+    };
+    await request(id, 'legal-demand', JSON.stringify(plainDemand), 't-ld-plain');
     await request(
       id,
       'share',

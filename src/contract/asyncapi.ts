@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { EVENT_SCHEMA_VERSION } from '../events/schemas.js';
 import { TOPIC_CATALOG, type TopicEntry } from './catalog.js';
-import { EVENT_SCHEMA_VERSION } from './schemas.js';
 
 export interface AsyncApiOptions {
   /** Device topic prefix written into channel addresses; default `doorbell`. */
@@ -31,8 +31,8 @@ const PARAMETERS: Record<string, Json> = {
   objectId: { description: 'Entity within the device.', examples: ['ring', 'motion', 'battery'] },
 };
 
-/** A request's reply: footage requests are answered in the sender's namespace only. */
-function replyTo(channel: 'response' | 'requesterResponse'): Json {
+/** The reply of a request: the channel (by name) its answer is published on. */
+function replyTo(channel: string): Json {
   return {
     channel: { $ref: `#/channels/${channel}` },
     messages: [{ $ref: `#/channels/${channel}/messages/${channel}` }],
@@ -46,7 +46,9 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): Json {
   const channels: Json = {};
   const operations: Json = {};
   const messages: Json = {};
-  const responseEntry = TOPIC_CATALOG.find((entry) => entry.name === 'response');
+  /** The answer channel of each command's request. */
+  const responseOf = (command: string) =>
+    TOPIC_CATALOG.find((entry) => entry.command === command && entry.direction === 'publish');
 
   for (const entry of TOPIC_CATALOG) {
     const address = entry.pattern
@@ -66,15 +68,20 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): Json {
         : {}),
     };
     const action = entry.direction === 'publish' ? 'send' : 'receive';
+    // A request sent in a requester's namespace is answered there; any other on its command's response topic.
+    const reply =
+      entry.command && entry.direction === 'subscribe'
+        ? entry.pattern.includes('{user}')
+          ? 'requesterResponse'
+          : responseOf(entry.command)?.name
+        : undefined;
     operations[`${action}${entry.name.charAt(0).toUpperCase()}${entry.name.slice(1)}`] = {
       action,
       channel: { $ref: `#/channels/${entry.name}` },
       summary: entry.description.split('. ')[0],
       messages: [{ $ref: `#/channels/${entry.name}/messages/${messageId}` }],
       bindings: { mqtt: { qos: entry.qos, retain: entry.retained, bindingVersion: '0.2.0' } },
-      ...(entry.command && responseEntry
-        ? { reply: replyTo(entry.pattern.includes('{user}') ? 'requesterResponse' : 'response') }
-        : {}),
+      ...(reply ? { reply: replyTo(reply) } : {}),
     };
   }
 

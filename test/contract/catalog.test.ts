@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { type Diagnostic, DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import { describe, expect, it } from 'vitest';
 import { command as schemaCommand } from '../../src/cli/commands/schema.js';
-import { asyncApiDocument, eventsJsonSchema } from '../../src/events/asyncapi.js';
+import { asyncApiDocument, eventsJsonSchema } from '../../src/contract/asyncapi.js';
 import {
   checkMessage,
   decodePayload,
@@ -12,9 +12,15 @@ import {
   payloadSchemaForTopic,
   schemaOf,
   TOPIC_CATALOG,
-} from '../../src/events/catalog.js';
-import { renderMqttDocs } from '../../src/events/catalog-docs.js';
-import { CommandArgs } from '../../src/events/commands.js';
+} from '../../src/contract/catalog.js';
+import {
+  README_TOPICS_END,
+  README_TOPICS_START,
+  renderMqttDocs,
+  renderReadmeTopics,
+} from '../../src/contract/catalog-docs.js';
+import { CommandArgs } from '../../src/contract/commands.js';
+import { ERROR_CODES } from '../../src/contract/errors.js';
 import { REPO_ROOT } from '../helpers/mqtt.js';
 
 const prefixes = { prefix: 'doorbell' };
@@ -59,7 +65,7 @@ describe('topic catalog', () => {
         .replace('{discoveryPrefix}', 'homeassistant')
         .replace('{id}', 'front-door')
         .replace('{user}', 'neighbour-12')
-        .replace('{command}', 'press')
+        .replace('{command}', 'explode')
         .replace('{component}', 'binary_sensor')
         .replace('{objectId}', 'motion');
       const result = checkMessage(topic, encode(entry.payload.example), prefixes);
@@ -67,11 +73,15 @@ describe('topic catalog', () => {
     }
   });
 
-  it('finds the entry for a concrete topic; literal request topics win over {command}', () => {
+  it('finds the entry for a concrete topic; literal request and response topics win over {command}', () => {
     expect(findTopic('doorbell/front-door/request/press', prefixes)?.entry.name).toBe('requestPress');
     expect(findTopic('doorbell/front-door/response/press', prefixes)).toMatchObject({
+      entry: { name: 'responsePress' },
+      params: { id: 'front-door' },
+    });
+    expect(findTopic('doorbell/front-door/response/explode', prefixes)).toMatchObject({
       entry: { name: 'response' },
-      params: { id: 'front-door', command: 'press' },
+      params: { id: 'front-door', command: 'explode' },
     });
     expect(findTopic('doorbell/front-door/request/explode', prefixes)).toBeUndefined();
     expect(findTopic('doorbell/Front Door/state', prefixes)).toBeUndefined();
@@ -198,5 +208,45 @@ describe('generated artefacts', () => {
       /which schema\? one of: profile, scenario, events, asyncapi, docs/,
     );
     await expect(runSchema(['__proto__'])).rejects.toThrow(/which schema/);
+  });
+});
+
+describe('error codes', () => {
+  /** Every .ts file under src/. */
+  function sources(dir = join(REPO_ROOT, 'src')): string[] {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return sources(path);
+      return entry.name.endsWith('.ts') ? [readFileSync(path, 'utf8')] : [];
+    });
+  }
+
+  it('every code the sources can answer with is listed (and so documented)', () => {
+    const used = new Set<string>();
+    for (const text of sources()) {
+      for (const match of text.matchAll(/CommandError\(\s*'([a-z-]+)'/g)) used.add(match[1]!);
+      for (const match of text.matchAll(/reject\(\s*state,\s*request,\s*'([a-z-]+)'/g)) used.add(match[1]!);
+    }
+    expect(used.size).toBeGreaterThan(8);
+    expect([...used].filter((code) => !(code in ERROR_CODES))).toEqual([]);
+    for (const code of Object.keys(ERROR_CODES)) expect(renderMqttDocs()).toContain(`| \`${code}\` |`);
+  });
+});
+
+describe('one contract, one home', () => {
+  it("the README's topic table is what the catalog makes now (regenerate: npx tsx src/cli/main.ts schema readme)", () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const block = readme.slice(
+      readme.indexOf(README_TOPICS_START),
+      readme.indexOf(README_TOPICS_END) + README_TOPICS_END.length,
+    );
+    expect(block).toBe(renderReadmeTopics());
+  });
+
+  it('events/ does not know about MQTT', () => {
+    const dir = join(REPO_ROOT, 'src/events');
+    for (const file of readdirSync(dir)) {
+      expect(readFileSync(join(dir, file), 'utf8'), file).not.toMatch(/from '\.\.\/mqtt\//);
+    }
   });
 });

@@ -1,9 +1,5 @@
 import { z } from 'zod';
-import { DEVICE_ID_PATTERN } from '../config/profile.js';
-import { FOOTAGE_COMMANDS } from '../mqtt/acl.js';
-import { DiscoveryConfigSchema } from '../mqtt/discovery.js';
-import { COMMAND_PATTERN, USERNAME_PATTERN } from '../mqtt/topics.js';
-import { COMMAND_SUMMARIES, CommandArgs, type CommandName } from './commands.js';
+import { DEVICE_ID_PATTERN, DeviceProfileSchema } from '../config/profile.js';
 import {
   AuditHeadSchema,
   AvailabilitySchema,
@@ -15,7 +11,12 @@ import {
   MotionStateSchema,
   OwnerNoticeSchema,
   ResponseSchema,
-} from './schemas.js';
+} from '../events/schemas.js';
+import { FOOTAGE_COMMANDS } from '../mqtt/acl.js';
+import { DiscoveryConfigSchema } from '../mqtt/discovery.js';
+import { COMMAND_PATTERN, USERNAME_PATTERN } from '../mqtt/topics.js';
+import { COMMAND_SUMMARIES, CommandArgs, type CommandName, CommandResults } from './commands.js';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
 
 /** How a payload is encoded on the wire. */
 export type PayloadSpec =
@@ -36,7 +37,7 @@ export interface TopicEntry {
   qos: 0 | 1;
   payload: PayloadSpec;
   description: string;
-  /** For request topics: the command answered. */
+  /** For request and response topics: the command asked or answered. */
   command?: CommandName;
 }
 
@@ -47,6 +48,23 @@ export const TransactionSchema = z
 /** The JSON body of a request: the command's arguments plus an optional `transaction`. An empty payload means `{}`. */
 export function requestSchema(command: CommandName): z.ZodType {
   return CommandArgs[command].extend({ transaction: TransactionSchema.optional() });
+}
+
+const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
+
+/** An answer on `response/<command>`: ok with the command's `data`, or an error with a listed code. */
+export function responseSchema(command: CommandName): z.ZodType {
+  const transaction = TransactionSchema.optional();
+  return z.union([
+    z.object({ status: z.literal('ok'), data: CommandResults[command], transaction }).strict(),
+    z
+      .object({
+        status: z.literal('error'),
+        error: z.object({ code: ErrorCodeSchema, message: z.string() }).strict(),
+        transaction,
+      })
+      .strict(),
+  ]);
 }
 
 const AT = '2025-06-01T18:04:05.123Z';
@@ -96,6 +114,83 @@ function responseEntry(name: string, pattern: string, example: unknown): Omit<To
   };
 }
 
+const STATE_EXAMPLE = {
+  v: 1,
+  deviceId: 'front-door',
+  at: AT,
+  status: 'idle',
+  model: 'VDB-200 Wired Pro',
+  manufacturer: 'Virtual Doorbell Co.',
+  firmware: '2.4.1',
+  power: 'wired',
+  battery: null,
+  rssi: -57,
+  uptimeS: 3600,
+  motionEnabled: true,
+  motion: false,
+  sensitivity: 'medium',
+  lastDingAt: AT,
+  dings: 3,
+  suppressedPresses: 1,
+  queues: { outbox: 0, uploads: 0 },
+  healthy: true,
+  problems: [],
+};
+
+const PROFILE_EXAMPLE = DeviceProfileSchema.parse({
+  model: 'VDB-200 Wired Pro',
+  manufacturer: 'Virtual Doorbell Co.',
+  firmwareVersion: '2.4.1',
+  resolution: { width: 1920, height: 1080 },
+  fps: 15,
+  power: { source: 'wired' },
+});
+
+/** A valid answer per command (documentation examples, checked against their schema in tests). */
+export const RESPONSE_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
+  press: { status: 'ok', data: { rang: true, seq: 42 }, transaction: 'tx-1' },
+  state: { status: 'ok', data: STATE_EXAMPLE, transaction: 7 },
+  snapshot: { status: 'ok', data: { bytes: 48213, at: AT }, transaction: 'snap-1' },
+  motion: { status: 'ok', data: { motionEnabled: false }, transaction: 'tx-2' },
+  sensitivity: {
+    status: 'error',
+    error: {
+      code: 'invalid-arguments',
+      message: 'sensitivity: Invalid option: expected one of "low"|"medium"|"high"',
+    },
+  },
+  reboot: { status: 'ok', data: { status: 'rebooting' } },
+  'config-get': { status: 'ok', data: PROFILE_EXAMPLE },
+  'config-set': {
+    status: 'error',
+    error: { code: 'read-only', message: 'model cannot be changed on a running device' },
+    transaction: 'cfg-1',
+  },
+  // Footage requests are answered here only with this refusal; their real answers go to requesterResponse.
+  share: {
+    status: 'error',
+    error: {
+      code: 'requester-namespace-required',
+      message:
+        'send share on <prefix>/<id>/requester/<your broker username>/request/share: who asks is the broker login, not the payload',
+    },
+    transaction: 'share-1',
+  },
+  'legal-demand': {
+    status: 'error',
+    error: {
+      code: 'requester-namespace-required',
+      message:
+        'send legal-demand on <prefix>/<id>/requester/<your broker username>/request/legal-demand: who asks is the broker login, not the payload',
+    },
+  },
+  'share-decision': { status: 'ok', data: { ok: true } },
+  'share-policy': {
+    status: 'ok',
+    data: { policy: 'ask', optedOut: false, consentTimeoutMs: 900000, linkTtlMs: 86400000 },
+  },
+};
+
 const deviceEntries: TopicEntry[] = [
   {
     name: 'availability',
@@ -104,7 +199,9 @@ const deviceEntries: TopicEntry[] = [
     retained: true,
     qos: 1,
     payload: { format: 'text', schema: AvailabilitySchema, example: 'online' },
-    description: '`online` while connected; `offline` on a clean stop and as the MQTT last will.',
+    description:
+      '`online` once the device is ready: booted, and the broker acknowledged its command subscription (a request ' +
+      'sent then is answered). `offline` while booting or rebooting, on a clean stop, and as the MQTT last will.',
   },
   {
     name: 'state',
@@ -115,28 +212,7 @@ const deviceEntries: TopicEntry[] = [
     payload: {
       format: 'json',
       schema: DeviceStateSchema,
-      example: {
-        v: 1,
-        deviceId: 'front-door',
-        at: AT,
-        status: 'idle',
-        model: 'VDB-200 Wired Pro',
-        manufacturer: 'Virtual Doorbell Co.',
-        firmware: '2.4.1',
-        power: 'wired',
-        battery: null,
-        rssi: -57,
-        uptimeS: 3600,
-        motionEnabled: true,
-        motion: false,
-        sensitivity: 'medium',
-        lastDingAt: AT,
-        dings: 3,
-        suppressedPresses: 1,
-        queues: { outbox: 0, uploads: 0 },
-        healthy: true,
-        problems: [],
-      },
+      example: STATE_EXAMPLE,
     },
     description: 'Device state; republished on every change, on a telemetry tick and on (re)connect.',
   },
@@ -238,6 +314,20 @@ const deviceEntries: TopicEntry[] = [
         : `Request: ${COMMAND_SUMMARIES[command]}. Answered on \`{prefix}/{id}/response/${command}\` (an MQTT 5 response topic is honoured only for a request sent in the sender's namespace, see requesterRequest).`,
     }),
   ),
+  ...(Object.keys(CommandArgs) as CommandName[]).map(
+    (command): TopicEntry => ({
+      name: `response${pascal(command)}`,
+      pattern: `{prefix}/{id}/response/${command}`,
+      direction: 'publish',
+      retained: false,
+      qos: 1,
+      command,
+      payload: { format: 'json', schema: responseSchema(command), example: RESPONSE_EXAMPLES[command] },
+      description: FOOTAGE_COMMANDS.includes(command)
+        ? `Answer to \`request/${command}\` sent outside a namespace: always the error \`requester-namespace-required\` (the answers to a namespaced request go to requesterResponse).`
+        : `Answer to \`request/${command}\`: \`status\` ok with \`data\`, or error with \`error.code\` and \`error.message\`.`,
+    }),
+  ),
   {
     name: 'requesterRequest',
     pattern: '{prefix}/{id}/requester/{user}/request/{command}',
@@ -322,13 +412,13 @@ const deviceEntries: TopicEntry[] = [
   },
   {
     ...responseEntry('response', '{prefix}/{id}/response/{command}', {
-      status: 'ok',
-      data: { rang: true, seq: 42 },
+      status: 'error',
+      error: { code: 'unknown-command', message: 'unknown command "explode" (known: press, state)' },
       transaction: 'tx-1',
     }),
     description:
-      'Answer to a request on `request/{command}`: `status` ok with `data`, or error with `error.code` and `error.message` ' +
-      '(malformed-json, invalid-request, invalid-arguments, payload-too-large, unknown-command, …). Requests over 64 KiB are refused.',
+      'Answer to a request for a command the device does not have (`unknown-command`); the answers to its commands ' +
+      'have a topic each, above. Requests over 64 KiB are refused.',
   },
 ];
 

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { DeviceProfileSchema } from '../config/profile.js';
+import { DeviceStateSchema, DeviceStatusSchema, PressSourceSchema } from '../events/schemas.js';
+import { SENSITIVITIES } from '../motion/settings.js';
 import { LegalDemandArgs, ShareArgs } from '../privacy/share-request.js';
-import { PressSourceSchema } from './schemas.js';
 
-export const SensitivitySchema = z.enum(['low', 'medium', 'high']);
+export const SensitivitySchema = z.enum(SENSITIVITIES);
 
 /**
  * Every request a doorbell answers on `<prefix>/<id>/request/<command>`: its arguments (besides the
@@ -35,9 +37,9 @@ export const CommandArgs = {
 export type CommandName = keyof typeof CommandArgs;
 
 export const COMMAND_SUMMARIES: Record<CommandName, string> = {
-  press: 'ring the bell (as if the button were pressed); data: {rang, seq?, reason?}',
+  press: 'ring the bell (as if the button were pressed); `rang: false` says why not',
   state: 'answer with the current device state',
-  snapshot: 'take a JPEG snapshot now and publish it on the snapshot topic; data: {bytes, at}',
+  snapshot: 'take a JPEG snapshot now and publish it on the snapshot topic',
   motion: 'enable or disable motion detection',
   sensitivity: 'set motion sensitivity (low, medium, high)',
   reboot: 'simulated reboot: offline → booting → online',
@@ -52,3 +54,45 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
   'share-decision': "the owner's answer to a consent prompt on {prefix}/{id}/owner/consent",
   'share-policy': "the owner's sharing policy (deny, ask, allow) and opt-out",
 };
+
+const IsoTime = z.iso.datetime({ offset: false });
+
+/** Why a press did not ring. */
+export const PressRefusalSchema = z.enum(['booting', 'bounce', 'chime-window', 'battery-empty']);
+export type PressRefusal = z.infer<typeof PressRefusalSchema>;
+
+const ReleasedClipSchema = z.object({
+  clipId: z.string(),
+  startedAt: IsoTime,
+  endedAt: IsoTime,
+  url: z.string(),
+  expiresAt: IsoTime,
+  encrypted: z.boolean(),
+});
+
+/**
+ * The `data` of an ok response, per command. `share` answers twice on the same transaction: first the
+ * acknowledgement, then (when the policy has decided) the release, with no clips for every kind of "no".
+ */
+export const CommandResults = {
+  press: z.union([
+    z.object({ rang: z.literal(true), seq: z.number().int().nonnegative() }).strict(),
+    z.object({ rang: z.literal(false), reason: PressRefusalSchema }).strict(),
+  ]),
+  state: DeviceStateSchema,
+  snapshot: z.object({ bytes: z.number().int().positive(), at: IsoTime }).strict(),
+  motion: z.object({ motionEnabled: z.boolean() }).strict(),
+  sensitivity: z.object({ sensitivity: SensitivitySchema }).strict(),
+  reboot: z.object({ status: DeviceStatusSchema }).strict(),
+  'config-get': DeviceProfileSchema,
+  'config-set': DeviceProfileSchema,
+  share: z.union([
+    z.object({ requestId: z.string(), received: z.literal(true), answerBy: IsoTime }).strict(),
+    z.object({ requestId: z.string(), clips: z.array(ReleasedClipSchema) }).strict(),
+  ]),
+  'legal-demand': z
+    .object({ requestId: z.string(), demandRef: z.string(), hold: z.literal('recorded') })
+    .strict(),
+  'share-decision': z.object({ ok: z.literal(true) }).strict(),
+  'share-policy': DeviceProfileSchema.shape.privacy.unwrap().shape.sharing.unwrap(),
+} as const satisfies Record<CommandName, z.ZodType>;

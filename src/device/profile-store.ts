@@ -31,7 +31,8 @@ const FIXED_KEYS = [
 
 /**
  * The device's effective profile: the bundled one plus the owner's changes (`config-set`), which are
- * persisted next to the device state and applied again after a restart.
+ * persisted next to the device state and applied again after a restart (kept in memory when no path is given:
+ * a fleet device without a data folder).
  */
 export class ProfileStore {
   private overrides: Record<string, unknown>;
@@ -39,9 +40,9 @@ export class ProfileStore {
 
   constructor(
     private readonly base: DeviceProfile,
-    private readonly overridesPath: string,
+    private readonly overridesPath: string | undefined,
   ) {
-    this.overrides = readOverrides(overridesPath);
+    this.overrides = overridesPath === undefined ? {} : readOverrides(overridesPath);
     const merged = DeviceProfileSchema.safeParse(mergePatch(base, this.overrides));
     // Overrides that no longer fit (a profile changed underneath them) are dropped rather than blocking boot.
     if (!merged.success) this.overrides = {};
@@ -63,9 +64,11 @@ export class ProfileStore {
     if (!result.success) {
       throw new CommandError('invalid-config', describeIssues(result.error, candidate, 'config').join('; '));
     }
-    const temp = `${this.overridesPath}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(overrides, null, 2)}\n`);
-    renameSync(temp, this.overridesPath);
+    if (this.overridesPath !== undefined) {
+      const temp = `${this.overridesPath}.tmp`;
+      writeFileSync(temp, `${JSON.stringify(overrides, null, 2)}\n`);
+      renameSync(temp, this.overridesPath);
+    }
     this.overrides = overrides;
     this.effective = result.data;
     return result.data;

@@ -1,9 +1,8 @@
 import type { z } from 'zod';
 import type { DeviceProfile } from '../config/profile.js';
-import type { Doorbell, Sensitivity } from '../device/doorbell.js';
-import { CommandArgs } from '../events/commands.js';
-import { CommandError, type CommandTable } from '../mqtt/requests.js';
-import type { ShareDesk } from './share-desk.js';
+import { CommandArgs } from '../contract/commands.js';
+import { CommandError, type CommandTable, type Transaction } from '../mqtt/requests.js';
+import type { Doorbell } from './doorbell.js';
 
 export function parseArgs<T>(schema: z.ZodType<T>, args: Record<string, unknown>): T {
   const result = schema.safeParse(args);
@@ -16,19 +15,37 @@ export function parseArgs<T>(schema: z.ZodType<T>, args: Record<string, unknown>
   throw new CommandError('invalid-arguments', problems.join('; '));
 }
 
-export interface CommandTargets {
+/** Footage requests (the agent's share desk); a device that stores no clips has none. */
+export interface SharingCapability {
+  request(
+    kind: 'share' | 'legal-demand',
+    args: Record<string, unknown>,
+    transaction: Transaction | undefined,
+    requester: string,
+  ): Promise<unknown>;
+  decide(requestId: string, decision: 'approve' | 'decline'): Promise<unknown>;
+}
+
+/** What a device may have besides its doorbell and profile. */
+export interface DeviceCapabilities {
+  /** Takes a JPEG now and publishes it; absent on a device without a camera. */
+  snapshot?: (() => Promise<{ bytes: number; at: string }>) | undefined;
+  sharing?: SharingCapability | undefined;
+}
+
+export interface CommandTargets extends DeviceCapabilities {
   doorbell: Doorbell;
-  snapshot: () => Promise<{ bytes: number; at: string }>;
   config: { get: () => DeviceProfile; set: (patch: Record<string, unknown>) => DeviceProfile };
-  setMotionEnabled: (enabled: boolean) => void;
-  setSensitivity: (sensitivity: Sensitivity) => void;
-  sharing: ShareDesk;
-  setSharePolicy: (policy: { policy?: 'deny' | 'ask' | 'allow'; optedOut?: boolean }) => unknown;
+}
+
+function sharingOf(targets: CommandTargets): SharingCapability {
+  if (targets.sharing) return targets.sharing;
+  throw new CommandError('not-supported', 'this device stores no clips, so it has no footage to share');
 }
 
 /** The device's request/response commands; each validates its arguments and answers with data. */
 export function deviceCommands(targets: CommandTargets): CommandTable {
-  const { doorbell } = targets;
+  const { doorbell, config } = targets;
   return {
     press: (args) => {
       const { source } = parseArgs(CommandArgs.press, args);
@@ -42,6 +59,7 @@ export function deviceCommands(targets: CommandTargets): CommandTable {
     },
     snapshot: async (args) => {
       parseArgs(CommandArgs.snapshot, args);
+      if (!targets.snapshot) throw new CommandError('snapshot-failed', 'this device has no camera');
       try {
         return await targets.snapshot();
       } catch (error) {
@@ -50,12 +68,12 @@ export function deviceCommands(targets: CommandTargets): CommandTable {
     },
     motion: (args) => {
       const { enabled } = parseArgs(CommandArgs.motion, args);
-      targets.setMotionEnabled(enabled);
+      config.set({ motion: { enabled } });
       return { motionEnabled: enabled };
     },
     sensitivity: (args) => {
       const { sensitivity } = parseArgs(CommandArgs.sensitivity, args);
-      targets.setSensitivity(sensitivity);
+      config.set({ motion: { sensitivity } });
       return { sensitivity };
     },
     reboot: (args) => {
@@ -65,21 +83,24 @@ export function deviceCommands(targets: CommandTargets): CommandTable {
     },
     'config-get': (args) => {
       parseArgs(CommandArgs['config-get'], args);
-      return targets.config.get();
+      return config.get();
     },
     'config-set': (args) => {
       const { patch } = parseArgs(CommandArgs['config-set'], args);
-      return targets.config.set(patch);
+      return config.set(patch);
     },
     share: (args, { transaction, requester }) =>
-      targets.sharing.request('share', args, transaction, requesterOf('share', requester)),
+      sharingOf(targets).request('share', args, transaction, requesterOf('share', requester)),
     'legal-demand': (args, { transaction, requester }) =>
-      targets.sharing.request('legal-demand', args, transaction, requesterOf('legal-demand', requester)),
+      sharingOf(targets).request('legal-demand', args, transaction, requesterOf('legal-demand', requester)),
     'share-decision': (args) => {
       const { requestId, decision } = parseArgs(CommandArgs['share-decision'], args);
-      return targets.sharing.decide(requestId, decision);
+      return sharingOf(targets).decide(requestId, decision);
     },
-    'share-policy': (args) => targets.setSharePolicy(parseArgs(CommandArgs['share-policy'], args)),
+    'share-policy': (args) => {
+      const policy = parseArgs(CommandArgs['share-policy'], args);
+      return config.set({ privacy: { sharing: policy } }).privacy.sharing;
+    },
   };
 }
 

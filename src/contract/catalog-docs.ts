@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { EVENT_SCHEMA_VERSION } from '../events/schemas.js';
 import {
   devicePublishFilters,
   deviceSubscribeFilters,
@@ -14,8 +16,8 @@ import { discoveryMessages } from '../mqtt/discovery.js';
 import { MAX_REQUEST_BYTES } from '../mqtt/topics.js';
 import { jsonSchemaOf } from './asyncapi.js';
 import { TOPIC_CATALOG, type TopicEntry } from './catalog.js';
-import { COMMAND_SUMMARIES, type CommandName } from './commands.js';
-import { EVENT_SCHEMA_VERSION } from './schemas.js';
+import { COMMAND_SUMMARIES, type CommandName, CommandResults } from './commands.js';
+import { ERROR_CODES } from './errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -26,7 +28,7 @@ export function renderMqttDocs(): string {
   push(
     '# MQTT API',
     '',
-    '<!-- Generated from src/events/catalog.ts by `npx tsx src/cli/main.ts schema docs > docs/mqtt.md`. Do not edit by hand. The AsyncAPI document: docs/asyncapi.json. -->',
+    '<!-- Generated from src/contract/catalog.ts by `npx tsx src/cli/main.ts schema docs > docs/mqtt.md`. Do not edit by hand. The AsyncAPI document: docs/asyncapi.json. -->',
     '',
     `Schema version ${EVENT_SCHEMA_VERSION}. The same catalog produces \`doorbell schema events\` (JSON Schema) and`,
     '`doorbell schema asyncapi` (AsyncAPI 3.0), and every message the agent publishes is checked against it in tests.',
@@ -56,7 +58,8 @@ export function renderMqttDocs(): string {
     `Publish a JSON object (or an empty payload, meaning \`{}\`) of at most ${MAX_REQUEST_BYTES / 1024} KiB to`,
     '`{prefix}/{id}/request/{command}`. Add `"transaction"` (a string of at most 128 characters, or a number) to match the',
     'answer, which arrives on `{prefix}/{id}/response/{command}`. Unknown arguments are errors; nothing changes when a',
-    'request is refused. A retained request is ignored (the embedded broker refuses to retain one).',
+    'request is refused. A retained request is ignored (the embedded broker refuses to retain one). An ok answer',
+    "carries `data`, shaped per command (each response topic's schema below has it in full).",
     '',
     'Every broker user also has its own namespace, `{prefix}/{id}/requester/{user}/`, that only it (and the',
     "device's owners and admins) may read: a request sent as `…/requester/{user}/request/{command}` is answered on",
@@ -64,24 +67,30 @@ export function renderMqttDocs(): string {
     "inside that namespace. `share` and `legal-demand` are taken only there: who asks is the broker's word (`{user}`),",
     'not the payload. See [security.md](security.md).',
     '',
-    '| command | what it does |',
-    '|---|---|',
+    '| command | what it does | `data` of an ok answer |',
+    '|---|---|---|',
   );
   for (const [command, summary] of Object.entries(COMMAND_SUMMARIES) as Array<[CommandName, string]>) {
-    push(`| \`${command}\` | ${summary} |`);
+    push(`| \`${command}\` | ${summary} | ${resultShape(command)} |`);
   }
+  push('', 'An error answer carries `error.code`, one of:', '', '| code | meaning |', '|---|---|');
+  for (const [code, meaning] of Object.entries(ERROR_CODES)) push(`| \`${code}\` | ${meaning} |`);
   push(
     '',
-    'Error codes: `malformed-json`, `invalid-request` (not an object, bad transaction), `invalid-arguments`,',
-    '`payload-too-large`, `unknown-command`, `internal`.',
-    '',
-    'With the mosquitto clients:',
+    'With the mosquitto clients, on the embedded broker of `doorbell start` (MQTT 3.1.1):',
     '',
     '```sh',
     "mosquitto_sub -h 127.0.0.1 -t 'doorbell/front-door/response/+' -v &",
     'mosquitto_pub -h 127.0.0.1 -t doorbell/front-door/request/press -m \'{"transaction":"tx-1"}\'',
-    '# MQTT 5 request/response in one call:',
-    "mosquitto_rr -h 127.0.0.1 -t doorbell/front-door/request/state -e replies/me -m '{}'",
+    '```',
+    '',
+    'Response topics and correlation data are MQTT 5 features, and the embedded broker (aedes) speaks 3.1.1 only, so',
+    '`mosquitto_rr` and `doorbell start --mqtt-version 5` need an external MQTT 5 broker, e.g. mosquitto:',
+    '',
+    '```sh',
+    'mosquitto -p 1884 &',
+    'doorbell start --broker mqtt://127.0.0.1:1884 --mqtt-version 5 &',
+    "mosquitto_rr -h 127.0.0.1 -p 1884 -t doorbell/front-door/request/state -e replies/me -m '{}'",
     '```',
     '',
     '## Payloads',
@@ -189,6 +198,40 @@ function filters(list: readonly string[]): string {
   return list.map((f) => `\`${f.replace('device-id', '{id}')}\``).join(', ');
 }
 
+/** Named instead of spelled out: these answers are large and documented where they are published. */
+const RESULT_NAMES: Partial<Record<CommandName, string>> = {
+  state: 'the device state, as on `{prefix}/{id}/state`',
+  'config-get': 'the effective device profile',
+  'config-set': 'the effective device profile, after the change',
+};
+
+function resultShape(command: CommandName): string {
+  const named = RESULT_NAMES[command];
+  if (named) return named;
+  const schema = z.toJSONSchema(CommandResults[command], { io: 'output', unrepresentable: 'any' }) as Json;
+  // The table cell must not split on the union's bar.
+  return `\`${shapeOf(schema)}\``.replaceAll('|', '\\|');
+}
+
+/** A one-line sketch of a JSON Schema: `{rang: true, seq: integer} | {rang: false, reason: booting/…}`. */
+function shapeOf(schema: Json): string {
+  const union = (schema['anyOf'] ?? schema['oneOf']) as Json[] | undefined;
+  if (union) return union.map(shapeOf).join(' | ');
+  if ('const' in schema) return JSON.stringify(schema['const']);
+  if (schema['enum']) return (schema['enum'] as unknown[]).map(String).join('/');
+  if (schema['type'] === 'array') return `[${shapeOf((schema['items'] ?? {}) as Json)}, …]`;
+  if (schema['type'] === 'object') {
+    const properties = (schema['properties'] ?? {}) as Record<string, Json>;
+    const required = new Set((schema['required'] ?? []) as string[]);
+    const fields = Object.entries(properties).map(
+      ([name, property]) => `${name}${required.has(name) ? '' : '?'}: ${shapeOf(property)}`,
+    );
+    return `{${fields.join(', ')}}`;
+  }
+  if (schema['format'] === 'date-time') return 'ISO time';
+  return typeof schema['type'] === 'string' ? schema['type'] : 'any';
+}
+
 function payloadKind(entry: TopicEntry): string {
   switch (entry.payload.format) {
     case 'binary':
@@ -242,4 +285,49 @@ function notes(property: Json): string {
   if (source['default'] !== undefined) parts.push(`default \`${JSON.stringify(source['default'])}\``);
   if (typeof property['description'] === 'string') parts.push(property['description']);
   return parts.join('; ');
+}
+
+export const README_TOPICS_START =
+  '<!-- topics: generated by `npx tsx src/cli/main.ts schema readme`; checked by a test -->';
+export const README_TOPICS_END = '<!-- /topics -->';
+
+/** The README's topic table: every catalog entry, requests and per-command responses folded into one row each. */
+export function renderReadmeTopics(): string {
+  const rows = ['| topic | retained | payload |', '|---|---|---|'];
+  const folded = new Set<string>();
+  for (const entry of TOPIC_CATALOG) {
+    const kind = entry.command ? (entry.direction === 'subscribe' ? 'request' : 'response') : undefined;
+    if (kind && folded.has(kind)) continue;
+    if (kind) folded.add(kind);
+    const pattern = kind
+      ? `doorbell/<id>/${kind}/<command>`
+      : entry.pattern
+          .replace('{prefix}', 'doorbell')
+          .replace('{discoveryPrefix}', 'homeassistant')
+          .replace('{id}', '<id>')
+          .replace(/\{(\w+)\}/g, '<$1>');
+    if (kind === undefined && entry.name === 'response') continue;
+    rows.push(`| \`${pattern}\` | ${entry.retained ? 'yes' : 'no'} | ${readmePayload(entry, kind)} |`);
+  }
+  return [README_TOPICS_START, ...rows, README_TOPICS_END].join('\n');
+}
+
+function readmePayload(entry: TopicEntry, kind: 'request' | 'response' | undefined): string {
+  if (kind === 'request') {
+    const commands = Object.keys(COMMAND_SUMMARIES).map((c) => `\`${c}\``);
+    return `JSON arguments + optional \`transaction\`: ${commands.join(', ')}`;
+  }
+  if (kind === 'response')
+    return '`{status: ok\\|error, data?, error?: {code, message}, transaction?}`; MQTT 5 response topic + correlation data honoured';
+  const sentence = entry.description.split(/(?<=\.) /)[0]!;
+  if (entry.payload.format === 'binary') return `JPEG bytes. ${sentence}`;
+  const schema = jsonSchemaOf(entry);
+  if (entry.payload.format === 'text')
+    return `${((schema['enum'] as string[]) ?? []).map((v) => `\`${v}\``).join(' / ')}. ${sentence}`;
+  const properties = Object.keys((schema['properties'] ?? {}) as Json);
+  const required = new Set((schema['required'] ?? []) as string[]);
+  const fields = properties.map((name) => (required.has(name) ? name : `${name}?`));
+  return fields.length > 0 && fields.length <= 16
+    ? `\`{${fields.join(', ')}}\`. ${sentence}`.replaceAll('|', '\\|')
+    : sentence;
 }
