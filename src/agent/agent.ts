@@ -7,6 +7,7 @@ import type { NamedProfile } from '../config/load-profile.js';
 import type { DeviceProfile } from '../config/profile.js';
 import { DeviceCore } from '../device/device-core.js';
 import type { Doorbell } from '../device/doorbell.js';
+import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
 import type { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
@@ -21,7 +22,6 @@ import {
   isDiscoveryRequest,
 } from '../mqtt/discovery.js';
 import { DurableOutbox } from '../mqtt/outbox.js';
-import { okResponse } from '../mqtt/requests.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
@@ -36,7 +36,6 @@ import type { GrayFrame } from '../video/frames.js';
 import type { CameraFeed } from './camera-feed.js';
 import { resolveVideoSource, startCameraRig } from './camera-rig.js';
 import type { RecordingPipeline } from './recording-pipeline.js';
-import { ShareDesk } from './share-desk.js';
 
 export type BrokerChoice =
   | {
@@ -341,9 +340,6 @@ export class Agent {
   private createShareDesk(profile: DeviceProfile, deviceDir: string): ShareDesk {
     if (!this.bucket || !this.queue) throw new Error('storage must start before sharing');
     this.audit = new AuditLog({ path: join(deviceDir, 'audit.jsonl'), clock: this.clock });
-    const { topics } = this;
-    const event = (topic: string, payload: unknown) =>
-      this.link?.publishEvent({ topic, payload: JSON.stringify(payload), qos: 1, retain: false });
     this.shareDesk = new ShareDesk({
       deviceId: this.options.deviceId,
       clock: this.clock,
@@ -353,13 +349,7 @@ export class Agent {
       config: profile.privacy.sharing,
       linkSecret: persistentSecret(join(deviceDir, 'share-link.key')),
       linkOrigin: () => this.linkOrigin,
-      send: {
-        answer: (data, transaction, requester) =>
-          event(topics.requesterResponse(requester, 'share'), okResponse(data, transaction)),
-        ownerConsent: (prompt) => event(topics.ownerConsent, prompt),
-        ownerNotice: (notice) => event(topics.ownerNotice, notice),
-        auditHead: (head) => this.link?.publishRetained(topics.ownerAuditHead, JSON.stringify(head)),
-      },
+      send: shareDeskSends(() => this.link, this.topics),
       logger: this.options.logger,
     });
     return this.shareDesk;

@@ -26,6 +26,14 @@ export interface AuditHead {
   hash: string;
 }
 
+/** What a share desk writes its decisions to: the file-backed AuditLog, or MemoryAuditLog. */
+export interface AuditTrail {
+  /** Opens the trail and answers its head (seq 0 for an empty one). */
+  start(): Promise<AuditHead>;
+  appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
+  stop(): Promise<void>;
+}
+
 interface OpenLog {
   handle: FileHandle;
   head: AuditHead;
@@ -36,7 +44,7 @@ interface OpenLog {
  * promise resolves. It chains onto whatever is already in the file; it does not re-verify old lines (that is
  * `verifyAuditLog`), but it refuses to extend a file whose last line is incomplete or unreadable.
  */
-export class AuditLog {
+export class AuditLog implements AuditTrail {
   private readonly path: string;
   private readonly clock: Clock;
   private readonly fsync: boolean;
@@ -144,4 +152,32 @@ function parseHead(line: string, path: string): AuditHead {
     // fall through
   }
   throw new AuditLogError(`${path}: the last line is not an audit record; run \`doorbell audit verify\``);
+}
+
+/**
+ * The same hash chain kept in memory, for a device without a data directory (a fleet device). Nothing is written;
+ * only the records appended since start are kept, and only until the process ends.
+ */
+export class MemoryAuditLog implements AuditTrail {
+  private head: AuditHead = { seq: 0, hash: GENESIS_HASH };
+  readonly records: AuditRecord[] = [];
+
+  constructor(private readonly clock: Clock) {}
+
+  async start(): Promise<AuditHead> {
+    return this.head;
+  }
+
+  async appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
+    const at = isoAt(this.clock);
+    const records = entries.map((entry) => {
+      const record = sealRecord(entry, this.head.seq + 1, at, this.head.hash);
+      this.head = { seq: record.seq, hash: record.hash };
+      return record;
+    });
+    this.records.push(...records);
+    return records;
+  }
+
+  async stop(): Promise<void> {}
 }

@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   'read-only': '`config-set`: the key describes the hardware or its topics and cannot change while running',
   'snapshot-failed':
     '`snapshot`: the device has no camera, or its camera has not shown a frame yet, or the grab failed',
-  'not-supported': 'the device lacks the capability (a fleet device stores no clips, so it shares none)',
+  'not-supported': 'the device lacks the capability the command needs',
   'unknown-request': '`share-decision`: no pending consent prompt with that `requestId`',
   'duplicate-request': '`share`: a request with that `requestId` is already pending',
   busy: '`share`: too many requests are pending; try again later',

@@ -15,7 +15,7 @@ export function parseArgs<T>(schema: z.ZodType<T>, args: Record<string, unknown>
   throw new CommandError('invalid-arguments', problems.join('; '));
 }
 
-/** Footage requests (the agent's share desk); a device that stores no clips has none. */
+/** Footage requests: the share desk (over no bucket on a device that stores no clips, such as a fleet device). */
 export interface SharingCapability {
   request(
     kind: 'share' | 'legal-demand',
@@ -40,7 +40,7 @@ export interface CommandTargets extends DeviceCapabilities {
 
 function sharingOf(targets: CommandTargets): SharingCapability {
   if (targets.sharing) return targets.sharing;
-  throw new CommandError('not-supported', 'this device stores no clips, so it has no footage to share');
+  throw new CommandError('not-supported', 'this device takes no footage requests');
 }
 
 /** The device's request/response commands; each validates its arguments and answers with data. */

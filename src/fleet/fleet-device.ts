@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import { AuditLog, type AuditTrail, MemoryAuditLog } from '../audit/audit-log.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { DeviceProfile } from '../config/profile.js';
 import { DeviceCore } from '../device/device-core.js';
+import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
 import type { DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import type { BrokerConnection } from '../mqtt/connection.js';
@@ -18,8 +20,8 @@ export interface FleetDeviceOptions {
   clock: Clock;
   connection: BrokerConnection;
   /**
-   * Keep the sequence counter, the owner's config changes and the outbox on disk under dataDir/<deviceId>, like a
-   * real device. Without it they live in memory (see MemoryOutbox).
+   * Keep the sequence counter, the owner's config changes, the outbox and the audit log on disk under
+   * dataDir/<deviceId>, like a real device. Without it they live in memory (see MemoryOutbox, MemoryAuditLog).
    */
   dataDir?: string | undefined;
   logger: Logger;
@@ -33,13 +35,17 @@ export interface FleetDeviceOptions {
 
 /**
  * One doorbell of a fleet: the same device core as the agent's (Doorbell, command table) and DeviceLink (its own
- * MQTT session, outbox), without a camera pipeline: motion comes from a shared detection result, no clips are
- * recorded, so `snapshot` and the sharing commands answer that the device has none.
+ * MQTT session, outbox), without a camera pipeline: motion comes from a shared detection result and no clips are
+ * recorded, so `snapshot` answers that there is no camera, and footage requests go to the agent's share desk over
+ * no bucket: answered exactly as an agent whose bucket holds no clips answers them.
  */
 export class FleetDevice {
   readonly topics: DeviceTopics;
   private core: DeviceCore | undefined;
   private link: DeviceLink | undefined;
+  private sharing: ShareDesk | undefined;
+  private audit: AuditTrail | undefined;
+  private unsubscribe: (() => void) | undefined;
   private readonly random: () => number;
   private ringTimer: TimerHandle | undefined;
   private motionTimer: TimerHandle | undefined;
@@ -72,19 +78,42 @@ export class FleetDevice {
     });
     this.core = core;
     const outbox: Outbox = dir === undefined ? new MemoryOutbox() : new DurableOutbox(join(dir, 'outbox'));
+    const audit =
+      dir === undefined
+        ? new MemoryAuditLog(options.clock)
+        : new AuditLog({ path: join(dir, 'audit.jsonl'), clock: options.clock });
+    this.audit = audit;
+    const sharing = new ShareDesk({
+      deviceId: options.deviceId,
+      clock: options.clock,
+      audit,
+      config: core.profile.privacy.sharing,
+      linkOrigin: () => undefined,
+      send: shareDeskSends(() => this.link, this.topics),
+      logger: options.logger,
+    });
+    this.sharing = sharing;
+    this.unsubscribe = core.onProfile((next) => {
+      sharing
+        .configure(next.privacy.sharing)
+        .catch((error: Error) =>
+          options.logger.error({ err: error.message }, 'the sharing policy change failed'),
+        );
+    });
     const link = new DeviceLink({
       connection: options.connection,
       prefix: options.profile.topicPrefix,
       deviceId: options.deviceId,
       topics: this.topics,
       outbox,
-      commands: core.commands(),
+      commands: core.commands({ sharing }),
       logger: options.logger,
       onConnected: () => link.republishRetained(),
       onOutboxDepth: (depth) => core.doorbell.setOutboxDepth(depth),
     });
     this.link = link;
     core.doorbell.setOutboxDepth(outbox.depth);
+    await sharing.publishAuditHead();
     core.bus.subscribe((event) => this.onEvent(event));
     core.doorbell.start();
     await link.start();
@@ -105,6 +134,9 @@ export class FleetDevice {
     if (!this.started) return;
     this.quiesce();
     this.started = false;
+    this.unsubscribe?.();
+    this.sharing?.stop();
+    await this.audit?.stop();
     await this.link?.stop();
     this.core?.close();
   }

@@ -218,13 +218,13 @@ export async function probe(file: string, options: { timeoutMs?: number } = {}):
   return { ...info };
 }
 
-async function probeUncached(file: string, options: { timeoutMs?: number }): Promise<VideoInfo> {
+/** ffprobe's answer for `file` (with extra `args`), or a VideoError with its one telling line. Never hangs. */
+async function ffprobeData(file: string, args: string[], timeoutMs: number): Promise<ffmpeg.FfprobeData> {
   configureBinaries();
-  const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
-  const data = await Promise.race([
+  return Promise.race([
     new Promise<ffmpeg.FfprobeData>((resolve, reject) => {
-      ffmpeg.ffprobe(file, ['-v', 'error'], (error: unknown, result: ffmpeg.FfprobeData) => {
+      ffmpeg.ffprobe(file, ['-v', 'error', ...args], (error: unknown, result: ffmpeg.FfprobeData) => {
         if (error) {
           const lines = String((error as Error).message ?? error).split('\n');
           const line = summarizeFfmpegError(lines.slice(1), lines[0]!, file);
@@ -239,6 +239,10 @@ async function probeUncached(file: string, options: { timeoutMs?: number }): Pro
       );
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+async function probeUncached(file: string, options: { timeoutMs?: number }): Promise<VideoInfo> {
+  const data = await ffprobeData(file, [], options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS);
   const stream = data.streams.find((s) => s.codec_type === 'video');
   if (!stream?.width || !stream.height) throw new VideoError(`cannot probe ${file}: no video stream`);
   const fps = parseRate(stream.avg_frame_rate) || parseRate(stream.r_frame_rate);
@@ -257,6 +261,29 @@ async function probeUncached(file: string, options: { timeoutMs?: number }): Pro
   );
   if (videoStartMs > 0) info.videoStartMs = videoStartMs;
   return info;
+}
+
+/**
+ * Refuses a video whose file holds fewer frames than its header promises (a truncated download or copy), which
+ * ffmpeg would otherwise play as a shorter video with only a warning. Reads packets, decodes nothing: fast. A
+ * container that promises no frame count passes.
+ */
+export async function assertWholeVideo(file: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  await assertReadableVideoFile(file, 'probe');
+  const data = await ffprobeData(
+    file,
+    ['-count_packets', '-select_streams', 'v:0'],
+    options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+  );
+  const stream = data.streams.find((s) => s.codec_type === 'video');
+  const promised = Number(stream?.nb_frames);
+  const present = Number((stream as { nb_read_packets?: unknown } | undefined)?.nb_read_packets);
+  if (!Number.isInteger(promised) || promised <= 0 || !Number.isInteger(present)) return;
+  if (present < promised - 1) {
+    throw new VideoError(
+      `${file}: truncated or damaged: ${present} of the ${promised} frames its header promises are in the file`,
+    );
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { ShareDesk } from '../../src/agent/share-desk.js';
+import { ShareDesk } from '../../src/device/share-desk.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { startAgent } from '../helpers/agent.js';
 import { REPO_ROOT, tempDir } from '../helpers/mqtt.js';

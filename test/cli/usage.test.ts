@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -81,7 +81,6 @@ describe('doorbell: bad input is exit 2 with one clear line', () => {
   it('a truncated video is reported (exit 2), not analysed silently as a shorter one', async () => {
     const dir = tempDir();
     const truncated = join(dir, 'bad.mp4');
-    const { readFileSync } = await import('node:fs');
     writeFileSync(
       truncated,
       readFileSync(join(REPO_ROOT, 'fixtures/video/person-crossing.mp4')).subarray(0, 100_000),
@@ -89,6 +88,27 @@ describe('doorbell: bad input is exit 2 with one clear line', () => {
     const { code, err } = await doorbell('motion', truncated);
     expect(code).toBe(2);
     expect(err).toMatch(/truncated or damaged: \d+ of the 135 frames/);
+  });
+
+  it('start --video with a truncated file: refused before starting, one line, exit 2, as motion does', async () => {
+    const truncated = join(tempDir(), 'bad.mp4');
+    writeFileSync(
+      truncated,
+      readFileSync(join(REPO_ROOT, 'fixtures/video/person-crossing.mp4')).subarray(0, 100_000),
+    );
+    const { code, out, err } = await doorbell(
+      'start',
+      '--video',
+      truncated,
+      '--port',
+      '0',
+      '--data-dir',
+      tempDir(),
+    );
+    expect(code).toBe(2);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toMatch(/--video ".*bad\.mp4": .*truncated or damaged: \d+ of the 135 frames/);
+    expect(out).not.toContain('is up');
   });
 });
 

@@ -12,8 +12,20 @@ import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
 import { startAgent } from '../helpers/agent.js';
 import { type Recorder, spawnCli, subscriber } from '../helpers/mqtt.js';
 
+const WINDOW = { from: '2026-03-01T10:00:00.000Z', to: '2026-03-01T11:00:00.000Z' };
+const ASK = { requestId: 'r1', reason: 'a parcel went missing', window: WINDOW };
+
+interface Step {
+  command: string;
+  body: Record<string, unknown> | string;
+  /** Sent from this broker user's namespace (`requester/<as>/request/<command>`), answered in it. */
+  as?: string;
+  /** Sends nothing: waits for the final answer to the request sent at that step (same transaction). */
+  answerOf?: number;
+}
+
 /** The same requests, in the same order, for every kind of device. */
-const SCRIPT: Array<{ command: string; body: Record<string, unknown> | string }> = [
+const SCRIPT: Step[] = [
   { command: 'state', body: {} },
   { command: 'press', body: { source: 'homeassistant' } },
   { command: 'press', body: { source: 'martian' } },
@@ -29,6 +41,16 @@ const SCRIPT: Array<{ command: string; body: Record<string, unknown> | string }>
   { command: 'config-get', body: {} },
   { command: 'share-policy', body: { policy: 'ask' } },
   { command: 'share-policy', body: { policy: 'sometimes' } },
+  { command: 'config-set', body: { patch: { privacy: { sharing: { consentTimeoutMs: 3000 } } } } },
+  { command: 'share', body: ASK },
+  { command: 'share', body: ASK, as: 'neighbour-12' },
+  { command: 'share', body: { ...ASK, requestId: 'r2' }, as: 'neighbour-12' },
+  { command: 'share', body: { ...ASK, requestId: 'r3', requester: 'someone-else' }, as: 'neighbour-7' },
+  { command: 'share-decision', body: { requestId: 'r1', decision: 'approve' } },
+  { command: 'share-decision', body: { requestId: 'nobody', decision: 'decline' } },
+  { command: 'share', body: {}, answerOf: 17 },
+  { command: 'legal-demand', body: { ...ASK, requestId: 'd1', demandRef: 'case-42' }, as: 'city-police' },
+  { command: 'legal-demand', body: { ...ASK, requestId: 'd2' }, as: 'city-police' },
   { command: 'state', body: {} },
   { command: 'explode', body: {} },
   { command: 'state', body: '{"oops' },
@@ -49,6 +71,8 @@ function comparable(response: CommandResponse): unknown {
     } = rest.data as Record<string, unknown>;
     return { ...rest, data: { ...state, lastDingAt: state['lastDingAt'] === null ? null : 'a time' } };
   }
+  if (rest.data && typeof rest.data === 'object' && 'answerBy' in rest.data)
+    return { ...rest, data: { ...rest.data, answerBy: 'a time' } };
   return rest;
 }
 
@@ -83,13 +107,25 @@ describe('one contract: an agent device and a fleet device answer every command 
     return { id, stop: () => device.stop() };
   }
 
-  async function ask(id: string, command: string, body: Record<string, unknown> | string, n: number) {
-    const transaction = `${id}-${n}`;
-    const payload = typeof body === 'string' ? body : JSON.stringify({ ...body, transaction });
-    client.clear();
-    await client.client.publishAsync(`doorbell/${id}/request/${command}`, payload, { qos: 1 });
+  async function ask(id: string, { command, body, as, answerOf }: Step, n: number) {
+    const root = as === undefined ? `doorbell/${id}` : `doorbell/${id}/requester/${as}`;
+    if (answerOf !== undefined) {
+      // The final answer comes on the same transaction as the acknowledgement, once the policy has decided.
+      const transaction = JSON.stringify(`${id}-${answerOf}`);
+      const asker = SCRIPT[answerOf]!.as;
+      const reply = await client.waitForTopic(
+        `doorbell/${id}/requester/${asker}/response/${command}`,
+        (text) => text.includes(transaction) && text.includes('"clips"'),
+        10_000,
+      );
+      return ResponseSchema.parse(JSON.parse(reply.text));
+    }
+    const transaction = JSON.stringify(`${id}-${n}`);
+    const payload = typeof body === 'string' ? body : JSON.stringify({ ...body, transaction: `${id}-${n}` });
+    if (typeof body === 'string') client.clear();
+    await client.client.publishAsync(`${root}/request/${command}`, payload, { qos: 1 });
     const reply = await client.waitForTopic(
-      `doorbell/${id}/response/${command}`,
+      `${root}/response/${command}`,
       (text) => typeof body === 'string' || text.includes(transaction),
     );
     return ResponseSchema.parse(JSON.parse(reply.text));
@@ -97,7 +133,7 @@ describe('one contract: an agent device and a fleet device answer every command 
 
   beforeAll(async () => {
     await broker.start();
-    client = await subscriber(broker.url, 'doorbell/+/response/+');
+    client = await subscriber(broker.url, ['doorbell/+/response/+', 'doorbell/+/requester/+/response/+']);
     const agent: Agent = await startAgent(broker.url, 'contract-agent');
     devices.agent = { id: 'contract-agent', stop: () => agent.stop() };
     devices.fleet = await startFleetDevice('contract-fleet');
@@ -117,7 +153,7 @@ describe('one contract: an agent device and a fleet device answer every command 
       for (const [n, step] of SCRIPT.entries()) {
         // After the reboot, the next press waits until the device is back.
         if (step.command === 'press' && n === SCRIPT.length - 1) await new Promise((r) => setTimeout(r, 200));
-        answers[kind].push(await ask(id, step.command, step.body, n));
+        answers[kind].push(await ask(id, step, n));
       }
     }
   }, 60_000);
@@ -135,7 +171,9 @@ describe('one contract: an agent device and a fleet device answer every command 
   });
 
   for (const [n, step] of SCRIPT.entries()) {
-    it(`#${n} ${step.command} ${typeof step.body === 'string' ? step.body : JSON.stringify(step.body)}`, () => {
+    const body = typeof step.body === 'string' ? step.body : JSON.stringify(step.body);
+    const what = step.answerOf === undefined ? body : `final answer of #${step.answerOf}`;
+    it(`#${n} ${step.as === undefined ? '' : `${step.as}: `}${step.command} ${what}`, () => {
       expect(comparable(answers['fleet']![n]!)).toEqual(comparable(answers['agent']![n]!));
     });
   }
@@ -149,6 +187,21 @@ describe('one contract: an agent device and a fleet device answer every command 
         expect(schema.safeParse(answer.data).error, `${kind} #${n} ${step.command}`).toBeUndefined();
       }
     }
+  });
+
+  it("footage requests: taken only in the asker's namespace, one pending per asker, the final answer no clips", () => {
+    const fleet = answers['fleet']!;
+    const at = (command: string, n = 0) =>
+      fleet[SCRIPT.findIndex((step, i) => i >= n && step.command === command && step.as !== undefined)]!;
+    expect(fleet[16]).toMatchObject({ status: 'error', error: { code: 'requester-namespace-required' } });
+    expect(at('share')).toMatchObject({ status: 'ok', data: { requestId: 'r1', received: true } });
+    expect(fleet[18]).toMatchObject({ status: 'error', error: { code: 'busy' } });
+    expect(fleet[19]).toMatchObject({ status: 'error', error: { code: 'invalid-arguments' } });
+    expect(fleet[20]).toMatchObject({ status: 'ok', data: { ok: true } });
+    expect(fleet[21]).toMatchObject({ status: 'error', error: { code: 'unknown-request' } });
+    expect(fleet[22]).toMatchObject({ status: 'ok', data: { requestId: 'r1', clips: [] } });
+    expect(at('legal-demand')).toMatchObject({ status: 'ok', data: { requestId: 'd1', hold: 'recorded' } });
+    expect(fleet[24]).toMatchObject({ status: 'error', error: { code: 'invalid-arguments' } });
   });
 
   it('a press answers {rang, seq} and a refused one {rang: false, reason}', () => {

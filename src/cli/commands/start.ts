@@ -7,6 +7,7 @@ import { consoleBackend } from '../../agent/console-backend.js';
 import { createLogger } from '../../log/logger.js';
 import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
 import { ConsoleConfigError, startConsoleServer } from '../../ui/server.js';
+import { assertWholeVideo, VideoError } from '../../video/ffmpeg.js';
 import type { CliCommand, CliIo } from '../io.js';
 import { UsageError, waitForSignal, writeLine } from '../io.js';
 import {
@@ -72,7 +73,7 @@ export const command: CliCommand = {
     });
     const deviceId = deviceIdFrom(values.id, io);
     const profile = await profileFrom(values.profile, io);
-    const video = videoFrom(values.video ?? io.env['DOORBELL_VIDEO'], io.cwd);
+    const video = await videoFrom(values.video ?? io.env['DOORBELL_VIDEO'], io.cwd);
     const dataDir = dataDirFrom(values['data-dir'], io);
     const credentials = values.auth
       ? { sub: ' -u USER -P PASSWORD', press: ' --username USER --password PASSWORD' }
@@ -148,12 +149,23 @@ function ringOnEnter(io: CliIo, agent: Agent): () => void {
   return () => lines.close();
 }
 
-/** A --video file that is not there is a usage error (exit 2), found before anything starts. */
-function videoFrom(value: string | undefined, cwd: string): { video?: string | null } {
+/**
+ * A --video file that is not there, or holds fewer frames than its header promises (truncated), is a usage error
+ * (exit 2, as `doorbell motion` answers), found before anything starts.
+ */
+async function videoFrom(value: string | undefined, cwd: string): Promise<{ video?: string | null }> {
   if (value === undefined) return {};
   if (value === 'none') return { video: null };
-  if (!existsSync(resolve(cwd, value)))
+  const file = resolve(cwd, value);
+  if (!existsSync(file))
     throw new UsageError(`--video ${JSON.stringify(value)}: no such file (give a video file, or none)`);
+  try {
+    await assertWholeVideo(file);
+  } catch (error) {
+    if (error instanceof VideoError)
+      throw new UsageError(`--video ${JSON.stringify(value)}: ${error.message}`, 2);
+    throw error;
+  }
   return { video: value };
 }
 

@@ -1,7 +1,9 @@
-import type { AuditHead, AuditLog } from '../audit/audit-log.js';
+import type { AuditHead, AuditTrail } from '../audit/audit-log.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
-import { CommandError, type Transaction } from '../mqtt/requests.js';
+import type { DeviceLink } from '../mqtt/device-link.js';
+import { CommandError, okResponse, type Transaction } from '../mqtt/requests.js';
+import type { DeviceTopics } from '../mqtt/topics.js';
 import {
   type ClipRef,
   initialShareState,
@@ -27,12 +29,16 @@ const SHARED_PATH_PREFIX = '/shared';
 export interface ShareDeskOptions {
   deviceId: string;
   clock: Clock;
-  bucket: Bucket;
-  queue: UploadQueue;
-  audit: AuditLog;
-  config: Partial<SharePolicyConfig>;
+  /**
+   * Where the device's clips are (and where holds are recorded). A device that stores no clips (a fleet device) has
+   * none of bucket, queue, linkSecret: it answers every request exactly as a device whose bucket is empty.
+   */
+  bucket?: Bucket | undefined;
+  queue?: UploadQueue | undefined;
   /** HMAC key for folder-bucket links (S3 buckets presign instead). */
-  linkSecret: Buffer;
+  linkSecret?: Buffer | undefined;
+  audit: AuditTrail;
+  config: Partial<SharePolicyConfig>;
   /** Where links are served (the console's origin), if anywhere. */
   linkOrigin: () => string | undefined;
   /**
@@ -103,7 +109,9 @@ export class ShareDesk {
 
   /** Serves a link made for a release: the object, or why not (expired, tampered). */
   async openShared(pathAndQuery: string): Promise<SharedLinkResult> {
-    const check = verifySignedUrl(pathAndQuery, this.options.clock.now(), this.options.linkSecret, {
+    const { bucket, linkSecret } = this.options;
+    if (!bucket || !linkSecret) return { status: 404, message: 'this device stores no clips' };
+    const check = verifySignedUrl(pathAndQuery, this.options.clock.now(), linkSecret, {
       prefix: SHARED_PATH_PREFIX,
     });
     if (!check.ok) {
@@ -113,10 +121,10 @@ export class ShareDesk {
         message: check.reason === 'expired' ? 'this link has expired' : 'this link is not valid',
       };
     }
-    const head = await this.options.bucket.head(check.key);
+    const head = await bucket.head(check.key);
     if (!head) return { status: 404, message: 'the clip is no longer stored' };
     const encrypted = head.metadata[CLIP_META.encrypted] === 'true';
-    return { stream: await this.options.bucket.get(check.key), bytes: head.bytes, encrypted };
+    return { stream: await bucket.get(check.key), bytes: head.bytes, encrypted };
   }
 
   private serialize<T>(work: () => Promise<T>): Promise<T> {
@@ -169,9 +177,11 @@ export class ShareDesk {
       case 'notify-owner':
         send.ownerNotice({ kind: 'legal-hold', ...effect.notice });
         break;
-      case 'hold':
+      case 'hold': {
+        const { bucket } = this.options;
+        if (!bucket) break;
         for (const clip of effect.clips) {
-          await setLegalHold(this.options.bucket, clip.clipId, true, {
+          await setLegalHold(bucket, clip.clipId, true, {
             deviceId: this.options.deviceId,
             spool: this.options.queue,
           }).catch((error: Error) =>
@@ -179,13 +189,16 @@ export class ShareDesk {
           );
         }
         break;
+      }
       default:
         break;
     }
   }
 
   private link(key: string, expiresAt: number): string {
-    const path = signUrl(key, expiresAt, this.options.linkSecret, { prefix: SHARED_PATH_PREFIX });
+    const { linkSecret } = this.options;
+    if (!linkSecret) throw new Error('a device without stored clips has nothing to link');
+    const path = signUrl(key, expiresAt, linkSecret, { prefix: SHARED_PATH_PREFIX });
     return `${this.options.linkOrigin() ?? ''}${path}`;
   }
 
@@ -208,6 +221,7 @@ export class ShareDesk {
 
   /** The device's clips in the bucket, with their times. */
   private async clips(): Promise<ClipRef[]> {
+    if (!this.options.bucket) return [];
     const stored = await listStoredClips(this.options.bucket, this.options.deviceId);
     return stored
       .map((clip) => ({
@@ -219,4 +233,20 @@ export class ShareDesk {
       }))
       .filter((clip) => Number.isFinite(clip.startedAt) && Number.isFinite(clip.endedAt));
   }
+}
+
+/** What a share desk publishes, over a device's MQTT link (looked up when sending: it may start after the desk). */
+export function shareDeskSends(
+  link: () => Pick<DeviceLink, 'publishEvent' | 'publishRetained'> | undefined,
+  topics: DeviceTopics,
+): ShareDeskOptions['send'] {
+  const event = (topic: string, payload: unknown) =>
+    link()?.publishEvent({ topic, payload: JSON.stringify(payload), qos: 1, retain: false });
+  return {
+    answer: (data, transaction, requester) =>
+      event(topics.requesterResponse(requester, 'share'), okResponse(data, transaction)),
+    ownerConsent: (prompt) => event(topics.ownerConsent, prompt),
+    ownerNotice: (notice) => event(topics.ownerNotice, notice),
+    auditHead: (head) => link()?.publishRetained(topics.ownerAuditHead, JSON.stringify(head)),
+  };
 }
