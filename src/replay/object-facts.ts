@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { decodeRawYuv420, probe } from '../video/ffmpeg.js';
+import { decodeScaledGray, probe } from '../video/ffmpeg.js';
 import { lumaFromRgb } from './fidelity.js';
 import { areaDownscaler } from './luma-frames.js';
 
@@ -9,17 +9,18 @@ export interface ComparisonSize {
 }
 
 /**
- * A stored clip's frames as full-range luma at the comparison size, with its own size. Decoding is bit-exact;
- * what x264 encoded is not (docs/replay.md), so the tape checks these against the source frames.
+ * A stored clip's frames as full-range luma at the comparison size, with its own size. ffmpeg scales them (a step of
+ * difference between machines is far inside the fidelity thresholds), which keeps a replay's main thread free.
  */
 export async function clipLuma(
   path: string,
   size: ComparisonSize,
 ): Promise<{ width: number; height: number; frames: Uint8Array[] }> {
-  const info = await probe(path);
-  const downscale = areaDownscaler(info.width, info.height, size.width, size.height);
   const frames: Uint8Array[] = [];
-  await decodeRawYuv420(path, (frame) => frames.push(downscale(frame)));
+  const [info] = await Promise.all([
+    probe(path),
+    decodeScaledGray(path, size, (frame) => frames.push(frame)),
+  ]);
   return { width: info.width, height: info.height, frames };
 }
 

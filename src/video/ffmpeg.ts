@@ -1025,16 +1025,48 @@ export async function decodeRawYuv420(
 }
 
 /**
- * The same bytes as decodeRawYuv420 as they come off the pipe, not cut into frames (for hashing: no copies).
- * The probe runs alongside the decode.
+ * A video's frames as 8-bit full-range gray at width × height, scaled and converted by ffmpeg (area scaling, swscale's
+ * range expansion). Cheap for the caller, but swscale has CPU-specific paths, so values may differ by a step between
+ * machines: for comparisons with a tolerance (a replay's picture checks), never for analysis frames that must be
+ * exact (decodeRawYuv420).
  */
-export async function decodeRawYuv420Chunks(
+export async function decodeScaledGray(
   file: string,
-  onChunk: (chunk: Buffer) => void,
-): Promise<VideoInfo & { frames: number }> {
-  const probed = probe(file);
-  const [info, { frames }] = await Promise.all([probed, streamRawYuv420(file, probed, onChunk)]);
-  return { ...info, frames };
+  size: { width: number; height: number },
+  onFrame: (frame: Uint8Array) => void,
+): Promise<{ frames: number }> {
+  const assembler = new FrameAssembler();
+  assembler.setFrameSize(size.width * size.height);
+  let frames = 0;
+  const cmd = command(file).outputOptions([
+    '-map',
+    '0:v:0',
+    '-vsync',
+    'passthrough',
+    '-vf',
+    `scale=${size.width}:${size.height}:flags=area,format=gray`,
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'gray',
+  ]);
+  const timeoutMs = 600_000;
+  const run = await runToStdout(
+    cmd,
+    `cannot decode ${file}`,
+    file,
+    (chunk) => {
+      assembler.write(chunk);
+      for (let frame = assembler.take(); frame; frame = assembler.take()) {
+        frames++;
+        onFrame(frame);
+      }
+    },
+    timeoutMs,
+  );
+  if (run.stopRequested)
+    throw new VideoError(`cannot decode ${file}: ffmpeg did not finish within ${timeoutMs} ms`);
+  return { frames };
 }
 
 function rawYuv420FrameBytes(file: string, info: VideoInfo): number {
