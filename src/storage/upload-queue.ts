@@ -352,9 +352,13 @@ export class UploadQueue {
    * Removes a waiting clip without uploading it (retention expired it). Logged loudly and emitted as
    * `discarded`. Returns false if the clip is absent or uploading right now.
    */
-  async discard(entryId: string, reason: string): Promise<boolean> {
+  async discard(
+    entryId: string,
+    reason: string,
+    keep?: (clip: SpoolEntry['clip']) => boolean,
+  ): Promise<boolean> {
     const tracked = this.tracked.get(entryId);
-    if (!tracked || tracked.uploading) return false;
+    if (!tracked || tracked.uploading || keep?.(tracked.entry.clip)) return false;
     this.tracked.delete(entryId);
     try {
       await this.spool.remove(entryId);
