@@ -19,7 +19,7 @@ import {
   discoveryStatusTopic,
   isDiscoveryRequest,
 } from '../mqtt/discovery.js';
-import { DurableOutbox } from '../mqtt/outbox.js';
+import { DurableOutbox, OutboxFullError } from '../mqtt/outbox.js';
 import { okResponse } from '../mqtt/requests.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { PersistentCounter } from '../persist/counter.js';
@@ -29,6 +29,7 @@ import type { Recorder } from '../recording/recorder.js';
 import { RetentionSweeper } from '../retention/sweeper.js';
 import type { Bucket } from '../storage/bucket.js';
 import { openBucket } from '../storage/bucket-url.js';
+import { DiskGuard } from '../storage/disk-guard.js';
 import { type UploadedClip, UploadQueue } from '../storage/upload-queue.js';
 import { seededRandom } from '../util/random.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
@@ -76,6 +77,8 @@ export interface AgentOptions {
   drivenCamera?: boolean;
   /** Seeds the simulated radio noise and the upload retry jitter (default: from the device id / Math.random). */
   seed?: number;
+  /** Free space kept for events: below it the device reports `disk` and refuses clips (default 4 MiB). */
+  diskReserveBytes?: number;
 }
 
 /** Wires one doorbell to its camera, recorder, bucket and broker, and owns start/stop order. No I/O in the constructor. */
@@ -88,6 +91,7 @@ export class Agent {
   private doorbellInstance: Doorbell | undefined;
   private outbox: DurableOutbox | undefined;
   private queue: UploadQueue | undefined;
+  private disk: DiskGuard | undefined;
   private sweeper: RetentionSweeper | undefined;
   private feed: CameraFeed | undefined;
   private pipeline: RecordingPipeline | undefined;
@@ -180,7 +184,23 @@ export class Agent {
     const profile = this.profiles.profile;
     const seq = new PersistentCounter(join(deviceDir, 'seq'));
     this.unsubscribers.push(() => seq.close());
-    this.outbox = new DurableOutbox(join(deviceDir, 'outbox'));
+    // Disk pressure is a state: the guard and the outbox report it, events wait in memory, clips are refused.
+    const disk = new DiskGuard({
+      dir: deviceDir,
+      ...(options.diskReserveBytes === undefined ? {} : { reserveBytes: options.diskReserveBytes }),
+      onChange: (problem) => {
+        if (problem) options.logger.error({ dir: deviceDir }, problem);
+        else options.logger.info({ dir: deviceDir }, 'disk takes writes again');
+        if (!problem) this.outbox?.persistHeld();
+        this.refreshStorageProblems();
+      },
+    });
+    this.disk = disk;
+    this.outbox = new DurableOutbox(join(deviceDir, 'outbox'), {
+      onStorageError: (error, path) => disk.report(error, 'cannot append to', path),
+    });
+    await disk.start();
+    const outbox = this.outbox;
     const announced = new SeenIds(join(deviceDir, 'announced-clips'));
 
     this.bucket = options.bucketInstance ?? openBucket(options.bucket, options.cwd ?? process.cwd());
@@ -206,7 +226,11 @@ export class Agent {
       profile,
       clock: this.clock,
       bus: this.bus,
-      nextSeq: () => seq.next(),
+      // An event the disk cannot take and memory cannot hold is refused before it takes a sequence number.
+      nextSeq: () => {
+        if (!outbox.hasRoom) throw new OutboxFullError(`event refused: ${disk.problem ?? 'outbox full'}`);
+        return seq.next();
+      },
       ...(options.bootMs === undefined ? {} : { bootMs: options.bootMs }),
       ...(options.seed === undefined ? {} : { seed: options.seed }),
     });
@@ -250,11 +274,11 @@ export class Agent {
         doorbell.clipStored(clipEvent(clip));
         announced.add(clip.clipId);
       }),
-      this.queue.on('health', (health) => {
-        doorbell.setProblem('uploads', !health.healthy);
-      }),
+      this.queue.on('health', () => this.refreshStorageProblems()),
       this.queue.on('spooled', () => this.refreshQueueDepth()),
     );
+    // The queue and the guard may have found problems while starting, before the doorbell existed.
+    this.refreshStorageProblems();
     this.announce();
     await this.startCamera(profile, deviceDir);
     doorbell.start();
@@ -312,6 +336,7 @@ export class Agent {
     this.shareDesk?.stop();
     await this.audit?.stop();
     await this.queue?.stop();
+    this.disk?.stop();
     this.doorbellInstance?.stop();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await this.link?.stop();
@@ -420,10 +445,27 @@ export class Agent {
       },
       onFeedError: () => this.doorbellInstance?.setProblem('camera feed stopped', true),
       onRecordingFailure: () => this.doorbellInstance?.setProblem('a clip failed to record', true),
+      clipRefusal: () => this.disk?.problem ?? this.queue?.spoolRefusal,
     });
     this.feed = rig.feed;
     this.recorder = rig.recorder;
     this.pipeline = rig.pipeline;
+  }
+
+  /** `disk`: full, read-only or below the reserve; `spool`: the spool refuses writes; `uploads`: the bucket. */
+  private refreshStorageProblems(): void {
+    const doorbell = this.doorbellInstance;
+    if (!doorbell) return;
+    const codes = this.queue?.health().problemCodes ?? [];
+    doorbell.setProblem('disk', this.disk?.problem !== undefined || (this.outbox?.heldInMemory ?? 0) > 0);
+    doorbell.setProblem(
+      'spool',
+      codes.some((code) => code.startsWith('spool-')),
+    );
+    doorbell.setProblem(
+      'uploads',
+      codes.some((code) => !code.startsWith('spool-')),
+    );
   }
 
   private refreshQueueDepth(): void {

@@ -43,6 +43,8 @@ export interface CameraRigOptions {
   onFrame(frame: GrayFrame, feedMs: number): void;
   onFeedError(): void;
   onRecordingFailure(): void;
+  /** Why clips cannot be recorded now (disk pressure), or undefined. */
+  clipRefusal?: () => string | undefined;
 }
 
 /** Builds the rig and starts the feed. */
@@ -58,6 +60,7 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     queue: options.queue,
     retentionDays: profile.retentionDays,
     blackout: profile.privacy.zones.map((zone) => zone.polygon),
+    ...(options.clipRefusal ? { refusal: options.clipRefusal } : {}),
     ...(profile.privacy.encryption.enabled && ownerKey
       ? { ownerPublicKey: await readOwnerKey(ownerKey, options.cwd) }
       : {}),

@@ -111,6 +111,8 @@ export interface UploadQueueHealth {
   state: UploadQueueState;
   /** One line per problem; empty when healthy. */
   problems: string[];
+  /** The kind of each problem, same order: spool-unavailable, spool-full, bucket-failing, failed-clips. */
+  problemCodes: string[];
   /** Clips waiting in the spool (not counting failed ones). */
   depth: number;
   /** Bytes held by the spool, waiting and failed. */
@@ -213,6 +215,7 @@ export class UploadQueue {
   private wanted = false;
   private wakeTimer: TimerHandle | undefined;
   private reopenTimer: TimerHandle | undefined;
+  private probeTimer: TimerHandle | undefined;
   private reopenFailures = 0;
 
   private spoolProblem: string | undefined;
@@ -265,6 +268,8 @@ export class UploadQueue {
     this.running = false;
     this.clock.clearTimer(this.wakeTimer);
     this.clock.clearTimer(this.reopenTimer);
+    this.clock.clearTimer(this.probeTimer);
+    this.probeTimer = undefined;
     this.wakeTimer = undefined;
     this.reopenTimer = undefined;
     await this.startPromise;
@@ -287,8 +292,14 @@ export class UploadQueue {
     return admission;
   }
 
+  /** Why the spool refuses clips right now (full or read-only disk under it), or undefined. */
+  get spoolRefusal(): string | undefined {
+    return this.spoolProblem;
+  }
+
   health(): UploadQueueHealth {
-    const problems = this.currentProblems().map((p) => p.text);
+    const current = this.currentProblems();
+    const problems = current.map((p) => p.text);
     let oldest: string | undefined;
     for (const tracked of this.tracked.values()) {
       if (oldest === undefined || tracked.entry.enqueuedAt < oldest) oldest = tracked.entry.enqueuedAt;
@@ -297,6 +308,7 @@ export class UploadQueue {
       healthy: problems.length === 0,
       state: this.state,
       problems,
+      problemCodes: current.map((p) => p.code),
       depth: this.tracked.size,
       bytes: this.spoolBytes(),
       maxEntries: this.maxEntries,
@@ -444,6 +456,27 @@ export class UploadQueue {
     }
   }
 
+  /**
+   * After a write to an open spool failed (full, read-only), checks every second whether it takes writes again, so
+   * the problem clears by itself rather than on the next clip that happens to come.
+   */
+  private scheduleSpoolProbe(): void {
+    if (this.probeTimer || !this.running) return;
+    this.probeTimer = this.clock.setTimeout(async () => {
+      this.probeTimer = undefined;
+      if (!this.running || this.state !== 'open' || !this.spoolProblem) return;
+      try {
+        await this.spool.probeWritable();
+      } catch {
+        this.scheduleSpoolProbe();
+        return;
+      }
+      this.spoolProblem = undefined;
+      this.log.info({ spool: this.spool.dir }, 'spool takes writes again');
+      this.publishHealth();
+    }, SPOOL_PROBE_MS);
+  }
+
   private async admit(entryId: string, clip: NormalizedClip, request: EnqueueRequest): Promise<SpooledClip> {
     if (!this.running || this.state === 'stopped') {
       throw new SpoolError('stopped', 'upload queue is not started: call start() before enqueue()');
@@ -507,6 +540,7 @@ export class UploadQueue {
         this.spoolProblem = `spool unavailable: ${describeFsError(error, 'cannot write', this.spool.dir)}`;
         this.log.error({ clipId: clip.clipId }, `clip refused, ${this.spoolProblem}`);
         this.publishHealth();
+        this.scheduleSpoolProbe();
         throw new SpoolError('unavailable', `clip ${clip.clipId} refused: ${this.spoolProblem}`);
       }
       if (errnoCode(error) === 'ENOENT') {
@@ -861,6 +895,8 @@ export class UploadQueue {
     this.emit('health', health);
   }
 }
+
+const SPOOL_PROBE_MS = 1_000;
 
 /** A clip that no retry can fix (its spooled data is gone, its key is invalid). */
 class PermanentFailure extends Error {}
