@@ -446,6 +446,7 @@ export class Agent {
       onFeedError: () => this.doorbellInstance?.setProblem('camera feed stopped', true),
       onRecordingFailure: () => this.doorbellInstance?.setProblem('a clip failed to record', true),
       clipRefusal: () => this.disk?.problem ?? this.queue?.spoolRefusal,
+      onClipLost: (lost) => this.doorbellInstance?.clipLost(lost),
     });
     this.feed = rig.feed;
     this.recorder = rig.recorder;
@@ -473,8 +474,10 @@ export class Agent {
   }
 
   private onDeviceEvent(event: DeviceEvent): void {
-    this.pipeline?.onDeviceEvent(event);
     const link = this.link;
+    // The event goes into the outbox first, its clip's plan into the journal right after (see IntentJournal.save).
+    if (link && event.kind !== 'state') publishDeviceEvent(link, this.topics, event);
+    this.pipeline?.onDeviceEvent(event);
     if (!link) return;
     if (event.kind === 'state') {
       // A rebooting device is gone from the network until it has booted again.
@@ -486,7 +489,6 @@ export class Agent {
       });
       return;
     }
-    publishDeviceEvent(link, this.topics, event);
     if (event.kind === 'ding' && this.feed?.live) this.inBackground(this.publishSnapshot());
     if (event.kind === 'clip') this.refreshQueueDepth();
   }

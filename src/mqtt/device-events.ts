@@ -17,7 +17,8 @@ export function publishDeviceEvent(
   switch (event.kind) {
     case 'ding':
     case 'motion':
-    case 'clip': {
+    case 'clip':
+    case 'clip-lost': {
       const topic =
         event.kind === 'ding'
           ? topics.dingEvents

@@ -279,6 +279,12 @@ export class UploadQueue {
     this.tracked.clear();
   }
 
+  /** Whether the clip is in the spool or already in the bucket (a recording a crash interrupted may be). */
+  async keeps(deviceId: string, clipId: string, recordedAt: string): Promise<boolean> {
+    if (this.tracked.has(entryIdOf(deviceId, clipId))) return true;
+    return (await this.bucket.head(clipObjectKey({ deviceId, clipId, recordedAt }, 'clip'))) !== undefined;
+  }
+
   /** Resolves once the clip is durably in the spool (not uploaded). Rejects with SpoolError when refused. */
   async enqueue(request: EnqueueRequest): Promise<SpooledClip> {
     const clip = normalizeClip(request);
