@@ -42,7 +42,12 @@ import type { RecordingPipeline } from './recording-pipeline.js';
 import { ShareDesk } from './share-desk.js';
 
 export type BrokerChoice =
-  | { kind: 'embedded'; host: string; port: number; security?: Pick<EmbeddedBrokerOptions, 'auth' | 'tls'> }
+  | {
+      kind: 'embedded';
+      host: string;
+      port: number;
+      security?: Pick<EmbeddedBrokerOptions, 'auth' | 'tls' | 'insecureAnonymous'>;
+    }
   | { kind: 'external'; connection: BrokerConnection };
 
 export interface AgentOptions {
@@ -267,6 +272,7 @@ export class Agent {
         : [],
     });
     this.link = link;
+    await this.shareDesk?.publishAuditHead();
     this.unsubscribers.push(this.bus.subscribe((event) => this.onDeviceEvent(event)));
     this.unsubscribers.push(
       this.queue.on('uploaded', (clip) => {
@@ -371,9 +377,11 @@ export class Agent {
       linkSecret: persistentSecret(join(deviceDir, 'share-link.key')),
       linkOrigin: () => this.linkOrigin,
       send: {
-        answer: (data, transaction) => event(topics.response('share'), okResponse(data, transaction)),
+        answer: (data, transaction, requester) =>
+          event(topics.requesterResponse(requester, 'share'), okResponse(data, transaction)),
         ownerConsent: (prompt) => event(topics.ownerConsent, prompt),
         ownerNotice: (notice) => event(topics.ownerNotice, notice),
+        auditHead: (head) => this.link?.publishRetained(topics.ownerAuditHead, JSON.stringify(head)),
       },
       logger: this.options.logger,
     });

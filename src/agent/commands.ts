@@ -71,12 +71,23 @@ export function deviceCommands(targets: CommandTargets): CommandTable {
       const { patch } = parseArgs(CommandArgs['config-set'], args);
       return targets.config.set(patch);
     },
-    share: (args, { transaction }) => targets.sharing.request('share', args, transaction),
-    'legal-demand': (args, { transaction }) => targets.sharing.request('legal-demand', args, transaction),
+    share: (args, { transaction, requester }) =>
+      targets.sharing.request('share', args, transaction, requesterOf('share', requester)),
+    'legal-demand': (args, { transaction, requester }) =>
+      targets.sharing.request('legal-demand', args, transaction, requesterOf('legal-demand', requester)),
     'share-decision': (args) => {
       const { requestId, decision } = parseArgs(CommandArgs['share-decision'], args);
       return targets.sharing.decide(requestId, decision);
     },
     'share-policy': (args) => targets.setSharePolicy(parseArgs(CommandArgs['share-policy'], args)),
   };
+}
+
+/** Footage requests are taken only from a namespace the broker vouches for, never from `request/<command>`. */
+function requesterOf(command: string, requester: string | undefined): string {
+  if (requester !== undefined) return requester;
+  throw new CommandError(
+    'requester-namespace-required',
+    `send ${command} on <prefix>/<id>/requester/<your broker username>/request/${command}: who asks is the broker login, not the payload`,
+  );
 }

@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditHead, AuditLog } from '../audit/audit-log.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import { CommandError, type Transaction } from '../mqtt/requests.js';
@@ -35,11 +35,15 @@ export interface ShareDeskOptions {
   linkSecret: Buffer;
   /** Where links are served (the console's origin), if anywhere. */
   linkOrigin: () => string | undefined;
-  /** Publishes the final answer to a share request (same transaction), and the owner's prompts and notices. */
+  /**
+   * Publishes the final answer to a share request (same transaction) to its requester only, the owner's prompts and
+   * notices, and the audit chain's head (retained, for the owner) after every append.
+   */
   send: {
-    answer: (data: unknown, transaction: Transaction | undefined) => void;
+    answer: (data: unknown, transaction: Transaction | undefined, requester: string) => void;
     ownerConsent: (prompt: unknown) => void;
     ownerNotice: (notice: unknown) => void;
+    auditHead: (head: AuditHead) => void;
   };
   logger: Logger;
 }
@@ -57,14 +61,18 @@ export class ShareDesk {
     this.state = initialShareState(options.config);
   }
 
-  /** `request/share` and `request/legal-demand`: resolves with the immediate acknowledgement. */
+  /**
+   * `request/share` and `request/legal-demand` from `user`'s namespace: resolves with the immediate
+   * acknowledgement. `user` is the broker's word for who asks (see share-request.ts).
+   */
   request(
     kind: 'share' | 'legal-demand',
     args: Record<string, unknown>,
     transaction: Transaction | undefined,
+    user: string,
   ) {
     const parse = kind === 'share' ? parseShareRequest : parseLegalDemand;
-    const parsed = parse(args, transaction === undefined ? {} : { transaction });
+    const parsed = parse(args, { user, ...(transaction === undefined ? {} : { transaction }) });
     if (!parsed.ok) throw new CommandError('invalid-arguments', parsed.error);
     return this.serialize(async () =>
       this.step({ type: 'request', request: parsed.request, clips: await this.clips() }),
@@ -80,6 +88,12 @@ export class ShareDesk {
 
   configure(config: Partial<SharePolicyConfig>) {
     return this.serialize(async () => this.step({ type: 'configure', config }));
+  }
+
+  /** Publishes the head of a non-empty audit chain (at start: a log cut shorter since shows against it). */
+  async publishAuditHead(): Promise<void> {
+    const head = await this.options.audit.start();
+    if (head.seq > 0) this.options.send.auditHead(head);
   }
 
   stop(): void {
@@ -118,7 +132,11 @@ export class ShareDesk {
     let reply: unknown = { ok: true };
     let refusal: CommandError | undefined;
     const audit = effects.flatMap((e) => (e.type === 'audit' ? [e.entry] : []));
-    if (audit.length) await this.options.audit.appendAll(audit);
+    if (audit.length) {
+      const records = await this.options.audit.appendAll(audit);
+      const last = records.at(-1)!;
+      this.options.send.auditHead({ seq: last.seq, hash: last.hash });
+    }
     for (const effect of effects) {
       if (effect.type === 'acknowledge') reply = effect.data;
       else if (effect.type === 'reject-request') refusal = new CommandError(effect.code, effect.message);
@@ -135,11 +153,11 @@ export class ShareDesk {
     const { send, logger } = this.options;
     switch (effect.type) {
       case 'respond':
-        send.answer(effect.data, effect.transaction);
+        send.answer(effect.data, effect.transaction, effect.requester);
         break;
       case 'release': {
         const urls = effect.clips.map((clip) => this.link(clip.key, effect.expiresAt));
-        send.answer(releaseAnswer(effect, urls), effect.transaction);
+        send.answer(releaseAnswer(effect, urls), effect.transaction, effect.requester);
         break;
       }
       case 'prompt-owner':

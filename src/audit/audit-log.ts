@@ -2,6 +2,7 @@ import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Clock, isoAt } from '../clock/clock.js';
 import { type AuditEntry, type AuditRecord, GENESIS_HASH, sealRecord } from './audit-record.js';
+import { canonicalJson } from './canonical-json.js';
 
 /** Where `doorbell start` keeps the default device's log (data dir / device id / audit.jsonl). */
 export const DEFAULT_AUDIT_LOG_PATH = '.doorbell/front-door/audit.jsonl';
@@ -78,7 +79,7 @@ export class AuditLog {
         records.push(record);
         head = { seq: record.seq, hash: record.hash };
       }
-      const text = records.map((record) => `${JSON.stringify(record)}\n`).join('');
+      const text = records.map((record) => `${canonicalJson(record)}\n`).join('');
       try {
         await log.handle.write(text);
         if (this.fsync) await log.handle.datasync();

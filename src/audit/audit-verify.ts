@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { GENESIS_HASH, recordHash } from './audit-record.js';
+import { canonicalJson } from './canonical-json.js';
 
 export type AuditVerifyResult =
   | { ok: true; records: number; head: string }
@@ -19,7 +20,8 @@ const HASH = /^[0-9a-f]{64}$/;
 /**
  * Checks a hash chain line by line. Pure: feed lines with `line()`, then `finish()`. Stops at the first problem.
  *
- * What it catches: an edited line (its hash no longer matches its content), a removed, inserted or reordered line
+ * What it catches: an edited line (its hash no longer matches its content, or it is not in canonical form — a
+ * duplicate key is refused even when the value JSON.parse keeps is the hashed one), a removed, inserted or reordered line
  * (the next line's prevHash or seq no longer follows). What no chain can catch on its own: dropping the newest
  * lines, or rewriting every line from some point on — pass `expectedHead` (a head hash recorded elsewhere, e.g.
  * published or printed by an earlier verify) to pin the end.
@@ -70,6 +72,11 @@ export class AuditChainVerifier {
       record = parsed as Record<string, unknown>;
     } catch {
       return 'not valid JSON';
+    }
+    // The hash covers what JSON.parse kept; a line that says more (a duplicate key, whose first value a reader
+    // other than JSON.parse might take) or says it differently is not the line that was hashed.
+    if (text !== canonicalJson(record) && text !== JSON.stringify(record)) {
+      return 'not in canonical form (a duplicate key, or reformatted) — the line was edited';
     }
     const { hash, prevHash, seq } = record;
     if (typeof hash !== 'string' || !HASH.test(hash)) return 'missing or malformed hash';

@@ -3,7 +3,7 @@ import type { BrokerChoice } from '../agent/agent.js';
 import { loadProfile, type NamedProfile } from '../config/load-profile.js';
 import { DEFAULT_PROFILE } from '../config/paths.js';
 import type { EmbeddedBrokerOptions } from '../mqtt/broker.js';
-import { loadBrokerSecurity } from '../mqtt/broker-security.js';
+import { exposureProblem, loadBrokerSecurity } from '../mqtt/broker-security.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
 import { isValidDeviceId } from '../mqtt/topics.js';
 import { type CliIo, UsageError, writeLine } from './io.js';
@@ -120,6 +120,7 @@ export const brokerSecurityOptionSpec = {
   'tls-ca': { type: 'string' },
   'tls-port': { type: 'string' },
   'tls-identity': { type: 'boolean' },
+  'insecure-anonymous': { type: 'boolean' },
 } as const;
 
 export async function brokerSecurityFrom(
@@ -130,10 +131,16 @@ export async function brokerSecurityFrom(
     'tls-ca'?: string | undefined;
     'tls-port'?: string | undefined;
     'tls-identity'?: boolean | undefined;
+    'insecure-anonymous'?: boolean | undefined;
+    host?: string | undefined;
   },
   io: CliIo,
-): Promise<Pick<EmbeddedBrokerOptions, 'auth' | 'tls'>> {
-  return loadBrokerSecurity({
+): Promise<Pick<EmbeddedBrokerOptions, 'auth' | 'tls' | 'insecureAnonymous'>> {
+  const insecureAnonymous = values['insecure-anonymous'] ?? false;
+  const exposure = exposureProblem(values.host ?? '127.0.0.1', values.auth !== undefined, insecureAnonymous);
+  if (exposure.refuse) throw new UsageError(exposure.message ?? 'refused');
+  if (exposure.message) writeLine(io.stderr, exposure.message);
+  const security = await loadBrokerSecurity({
     authFile: values.auth,
     tlsCert: values['tls-cert'],
     tlsKey: values['tls-key'],
@@ -143,4 +150,5 @@ export async function brokerSecurityFrom(
   }).catch((error: Error) => {
     throw new UsageError(error.message);
   });
+  return { ...security, ...(insecureAnonymous ? { insecureAnonymous } : {}) };
 }

@@ -1,3 +1,4 @@
+import { InvalidKeyError } from '../storage/keys.js';
 import { type CliCommand, type CliIo, UsageError, writeLine } from './io.js';
 
 type CommandModule = { command: CliCommand };
@@ -56,6 +57,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (error instanceof UsageError) {
       writeLine(io.stderr, `doorbell ${name}: ${error.message}`);
       return error.exitCode;
+    }
+    // A bucket key that could escape the bucket, from any command: bad input, not a crash.
+    if (error instanceof InvalidKeyError) {
+      writeLine(io.stderr, `doorbell ${name}: ${error.message}`);
+      return 2;
     }
     if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       writeLine(io.stderr, `doorbell ${name}: ${error.message}`);

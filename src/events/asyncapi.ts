@@ -20,12 +20,24 @@ const PARAMETERS: Record<string, Json> = {
     examples: ['front-door'],
   },
   command: { description: 'Command name of the request being answered.', examples: ['press', 'state'] },
+  user: {
+    description: "The sender's broker username; the broker lets only that user publish and read under it.",
+    examples: ['neighbour-12'],
+  },
   component: {
     description: 'Home Assistant entity platform.',
     enum: ['event', 'binary_sensor', 'camera', 'sensor', 'button', 'switch', 'select'],
   },
   objectId: { description: 'Entity within the device.', examples: ['ring', 'motion', 'battery'] },
 };
+
+/** A request's reply: footage requests are answered in the sender's namespace only. */
+function replyTo(channel: 'response' | 'requesterResponse'): Json {
+  return {
+    channel: { $ref: `#/channels/${channel}` },
+    messages: [{ $ref: `#/channels/${channel}/messages/${channel}` }],
+  };
+}
 
 /** The catalog as an AsyncAPI 3.0 document, from the device's point of view (send = it publishes). */
 export function asyncApiDocument(options: AsyncApiOptions = {}): Json {
@@ -61,12 +73,7 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): Json {
       messages: [{ $ref: `#/channels/${entry.name}/messages/${messageId}` }],
       bindings: { mqtt: { qos: entry.qos, retain: entry.retained, bindingVersion: '0.2.0' } },
       ...(entry.command && responseEntry
-        ? {
-            reply: {
-              channel: { $ref: '#/channels/response' },
-              messages: [{ $ref: '#/channels/response/messages/response' }],
-            },
-          }
+        ? { reply: replyTo(entry.pattern.includes('{user}') ? 'requesterResponse' : 'response') }
         : {}),
     };
   }

@@ -1,10 +1,13 @@
 import {
   devicePublishFilters,
   deviceSubscribeFilters,
+  FOOTAGE_COMMANDS,
+  footageCommandsOf,
   integratorPublishFilters,
   OWNER_COMMANDS,
   ownerPublishFilters,
   ownerSubscribeFilters,
+  requesterNamespaceFilter,
 } from '../mqtt/acl.js';
 import { DEFAULT_SCRYPT } from '../mqtt/auth.js';
 import { discoveryMessages } from '../mqtt/discovery.js';
@@ -52,8 +55,14 @@ export function renderMqttDocs(): string {
     '',
     `Publish a JSON object (or an empty payload, meaning \`{}\`) of at most ${MAX_REQUEST_BYTES / 1024} KiB to`,
     '`{prefix}/{id}/request/{command}`. Add `"transaction"` (a string of at most 128 characters, or a number) to match the',
-    "answer, which arrives on `{prefix}/{id}/response/{command}`. With MQTT 5, a request's response topic and correlation",
-    'data are honoured as well. Unknown arguments are errors; nothing changes when a request is refused.',
+    'answer, which arrives on `{prefix}/{id}/response/{command}`. Unknown arguments are errors; nothing changes when a',
+    'request is refused. A retained request is ignored (the embedded broker refuses to retain one).',
+    '',
+    'Every broker user also has its own namespace, `{prefix}/{id}/requester/{user}/`, that only it (and the',
+    "device's owners and admins) may read: a request sent as `…/requester/{user}/request/{command}` is answered on",
+    '`…/requester/{user}/response/{command}`, and an MQTT 5 response topic (with its correlation data) is honoured only',
+    "inside that namespace. `share` and `legal-demand` are taken only there: who asks is the broker's word (`{user}`),",
+    'not the payload. See [security.md](security.md).',
     '',
     '| command | what it does |',
     '|---|---|',
@@ -156,22 +165,17 @@ export function renderMqttDocs(): string {
     '',
     '| role | may publish | may subscribe |',
     '|---|---|---|',
-    `| device (bound to one id) | ${devicePublishFilters('device-id', scope)
-      .map((f) => `\`${f.replace('device-id', '{id}')}\``)
-      .join(', ')} | ${deviceSubscribeFilters('device-id', scope)
-      .map((f) => `\`${f.replace('device-id', '{id}')}\``)
-      .join(', ')} |`,
-    `| owner (bound to one or more ids) | ${ownerPublishFilters(['device-id'], scope)
-      .map((f) => `\`${f.replace('device-id', '{id}')}\``)
-      .join(', ')} | ${ownerSubscribeFilters(['device-id'], scope)
-      .map((f) => `\`${f.replace('device-id', '{id}')}\``)
-      .join(', ')} |`,
-    `| integrator | ${integratorPublishFilters(scope)
-      .map((f) => `\`${f}\``)
-      .join(
-        ', ',
-      )}, except the owner's requests (${OWNER_COMMANDS.map((c) => `\`${c}\``).join(', ')}) | everything, ` +
-      `but it is never sent the owner's topics: \`{prefix}/+/owner/#\` and the owner's requests and responses |`,
+    `| device (bound to one id) | ${filters(devicePublishFilters('device-id', scope))} | ${filters(deviceSubscribeFilters('device-id', scope))} |`,
+    `| owner (bound to one or more ids) | ${filters(ownerPublishFilters(['device-id'], '{user}', scope))} | ${filters(ownerSubscribeFilters(['device-id'], scope))} |`,
+    `| integrator | ${filters(integratorPublishFilters('{user}', scope))}, except the owner's requests (${OWNER_COMMANDS.map((c) => `\`${c}\``).join(', ')}) ` +
+      `and footage requests (${FOOTAGE_COMMANDS.map((c) => `\`${c}\``).join(', ')}) | everything, but it is never sent the owner's topics ` +
+      `(\`{prefix}/+/owner/#\`, the owner's requests and responses), footage requests and answers, other users' namespaces, or \`$SYS\` |`,
+    ...(['requester', 'agency'] as const).map(
+      (role) =>
+        `| ${role} | ${footageCommandsOf(role)
+          .map((c) => `\`{prefix}/+/requester/{user}/request/${c}\``)
+          .join(', ')} | ${filters([requesterNamespaceFilter('+', '{user}', scope)])} |`,
+    ),
     '| admin | everything | everything |',
     '',
     'A refused publish closes the connection (MQTT 3.1.1 has no negative acknowledgement); a refused subscription is',
@@ -183,6 +187,11 @@ export function renderMqttDocs(): string {
     '',
   );
   return lines.join('\n');
+}
+
+/** ACL filters for the docs, with the example device id shown as `{id}`. */
+function filters(list: readonly string[]): string {
+  return list.map((f) => `\`${f.replace('device-id', '{id}')}\``).join(', ');
 }
 
 function payloadKind(entry: TopicEntry): string {

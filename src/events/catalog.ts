@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { DEVICE_ID_PATTERN } from '../config/profile.js';
+import { FOOTAGE_COMMANDS } from '../mqtt/acl.js';
 import { DiscoveryConfigSchema } from '../mqtt/discovery.js';
-import { COMMAND_PATTERN } from '../mqtt/topics.js';
+import { COMMAND_PATTERN, USERNAME_PATTERN } from '../mqtt/topics.js';
 import { COMMAND_SUMMARIES, CommandArgs, type CommandName } from './commands.js';
 import {
+  AuditHeadSchema,
   AvailabilitySchema,
   ClipTopicSchema,
   ConsentPromptSchema,
@@ -68,14 +70,12 @@ export const REQUEST_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
   'config-set': { patch: { retentionDays: 30 }, transaction: 'cfg-1' },
   share: {
     requestId: 'req-2025-17',
-    requester: { kind: 'neighbour', identity: 'no. 12' },
     reason: 'bike stolen from the porch',
     window: { from: '2025-06-01T17:00:00Z', to: '2025-06-01T19:00:00Z' },
     transaction: 'share-1',
   },
   'legal-demand': {
     requestId: 'ld-77',
-    requester: { kind: 'agency', identity: 'City Police' },
     reason: 'preservation request',
     demandRef: 'PR-2025-0042',
     window: { from: '2025-06-01T17:00:00Z', to: '2025-06-01T19:00:00Z' },
@@ -83,6 +83,18 @@ export const REQUEST_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
   'share-decision': { requestId: 'req-2025-17', decision: 'decline' },
   'share-policy': { policy: 'ask' },
 };
+
+/** A topic the device answers requests on (everything but the description). */
+function responseEntry(name: string, pattern: string, example: unknown): Omit<TopicEntry, 'description'> {
+  return {
+    name,
+    pattern,
+    direction: 'publish',
+    retained: false,
+    qos: 1,
+    payload: { format: 'json', schema: ResponseSchema, example },
+  };
+}
 
 const deviceEntries: TopicEntry[] = [
   {
@@ -215,15 +227,63 @@ const deviceEntries: TopicEntry[] = [
   ...(Object.keys(CommandArgs) as CommandName[]).map(
     (command): TopicEntry => ({
       name: `request${pascal(command)}`,
-      pattern: `{prefix}/{id}/request/${command}`,
+      // Footage requests are taken only in the sender's namespace, where the broker vouches for who sent them.
+      pattern: FOOTAGE_COMMANDS.includes(command)
+        ? `{prefix}/{id}/requester/{user}/request/${command}`
+        : `{prefix}/{id}/request/${command}`,
       direction: 'subscribe',
       retained: false,
       qos: 1,
       command,
       payload: { format: 'json', schema: requestSchema(command), example: REQUEST_EXAMPLES[command] },
-      description: `Request: ${COMMAND_SUMMARIES[command]}. Answered on \`{prefix}/{id}/response/${command}\` (and on the MQTT 5 response topic with the correlation data, when given).`,
+      description: FOOTAGE_COMMANDS.includes(command)
+        ? `Request: ${COMMAND_SUMMARIES[command]}. Only in the sender's own namespace: \`{user}\` is its broker username (the broker refuses any other); answered, including the released links, only on \`{prefix}/{id}/requester/{user}/response/${command}\`.`
+        : `Request: ${COMMAND_SUMMARIES[command]}. Answered on \`{prefix}/{id}/response/${command}\` (an MQTT 5 response topic is honoured only for a request sent in the sender's namespace, see requesterRequest).`,
     }),
   ),
+  {
+    name: 'requesterRequest',
+    pattern: '{prefix}/{id}/requester/{user}/request/{command}',
+    direction: 'subscribe',
+    retained: false,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: z
+        .record(z.string(), z.unknown())
+        .describe('the arguments of request/{command}, plus transaction'),
+      example: { transaction: 'tx-9' },
+    },
+    description:
+      "Any other request, sent in the sender's own namespace (`{user}` is its broker username; the broker refuses any " +
+      'other): the same arguments as `{prefix}/{id}/request/{command}`, answered on ' +
+      '`{prefix}/{id}/requester/{user}/response/{command}` and on an MQTT 5 response topic only if it is inside that namespace.',
+  },
+  {
+    ...responseEntry('requesterResponse', '{prefix}/{id}/requester/{user}/response/{command}', {
+      status: 'ok',
+      data: { requestId: 'req-2025-17', clips: [] },
+      transaction: 'share-1',
+    }),
+    description:
+      "Answer to a request sent in `{user}`'s namespace, readable only by that user, the device's owners and admins: " +
+      'share acknowledgements, final share answers and released links go nowhere else.',
+  },
+  {
+    name: 'ownerAuditHead',
+    pattern: '{prefix}/{id}/owner/audit-head',
+    direction: 'publish',
+    retained: true,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: AuditHeadSchema,
+      example: { seq: 12, hash: 'a3f1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90' },
+    },
+    description:
+      "The audit log's newest record (seq and hash), after every append: `doorbell audit verify --head HASH` against it " +
+      'catches a log cut short or rewritten from some line on. For the owner only, like every `owner/` topic.',
+  },
   {
     name: 'ownerConsent',
     pattern: '{prefix}/{id}/owner/consent',
@@ -236,7 +296,7 @@ const deviceEntries: TopicEntry[] = [
       example: {
         kind: 'consent-prompt',
         requestId: 'req-2025-17',
-        requester: { kind: 'neighbour', identity: 'no. 12' },
+        requester: { kind: 'requester', identity: 'neighbour-12' },
         reason: 'bike stolen from the porch',
         window: { from: '2025-06-01T17:00:00.000Z', to: '2025-06-01T19:00:00.000Z' },
         clipsInWindow: 2,
@@ -264,16 +324,11 @@ const deviceEntries: TopicEntry[] = [
       'To the owner: a legal hold was placed on clips (with the demand reference), or a prompt was withdrawn.',
   },
   {
-    name: 'response',
-    pattern: '{prefix}/{id}/response/{command}',
-    direction: 'publish',
-    retained: false,
-    qos: 1,
-    payload: {
-      format: 'json',
-      schema: ResponseSchema,
-      example: { status: 'ok', data: { rang: true, seq: 42 }, transaction: 'tx-1' },
-    },
+    ...responseEntry('response', '{prefix}/{id}/response/{command}', {
+      status: 'ok',
+      data: { rang: true, seq: 42 },
+      transaction: 'tx-1',
+    }),
     description:
       'Answer to a request on `request/{command}`: `status` ok with `data`, or error with `error.code` and `error.message` ' +
       '(malformed-json, invalid-request, invalid-arguments, payload-too-large, unknown-command, …). Requests over 64 KiB are refused.',
@@ -347,6 +402,7 @@ export interface TopicMatch {
 
 const PARAM_RULES: Record<string, RegExp> = {
   id: DEVICE_ID_PATTERN,
+  user: USERNAME_PATTERN,
   command: COMMAND_PATTERN,
   component: /^[a-z_]+$/,
   objectId: /^[a-zA-Z0-9_-]+$/,
@@ -436,7 +492,7 @@ export function checkMessage(topic: string, bytes: Uint8Array, prefixes: TopicPr
 }
 
 function placeholders(pattern: string): number {
-  return (pattern.match(/\{(id|command|component|objectId)\}/g) ?? []).length;
+  return (pattern.match(/\{(id|user|command|component|objectId)\}/g) ?? []).length;
 }
 
 function pascal(name: string): string {

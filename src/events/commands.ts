@@ -18,7 +18,7 @@ export const CommandArgs = {
   'config-get': z.object({}).strict(),
   /** A partial profile: only the keys given change; validated against the profile schema as a whole. */
   'config-set': z.object({ patch: z.record(z.string(), z.unknown()) }).strict(),
-  /** A requester (agency, neighbour…) asks for footage in a window; the owner's policy decides. */
+  /** A requester (broker role requester or agency) asks for footage in a window; the owner's policy decides. */
   share: ShareArgs,
   /** A legal demand: the clips in the window are put on legal hold; nothing is released by it. */
   'legal-demand': LegalDemandArgs,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REQUESTER_KINDS } from '../privacy/share-request.js';
 
 /** Schema version of every event payload; bump on a breaking change. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -132,10 +133,16 @@ export type DeviceEvent =
 export type EventKind = DeviceEvent['kind'];
 
 const RequesterSchema = z.object({
-  kind: z.enum(['agency', 'neighbour', 'insurer', 'other']),
+  kind: z.enum(REQUESTER_KINDS),
+  /** The requester's broker username (the broker's word, not the payload's). */
   identity: z.string(),
 });
 const WindowSchema = z.object({ from: IsoTime, to: IsoTime });
+
+/** `owner/audit-head`: the newest record of the hash-chained audit log. */
+export const AuditHeadSchema = z
+  .object({ seq: z.number().int().positive(), hash: z.string().regex(/^[0-9a-f]{64}$/) })
+  .strict();
 
 /** `owner/consent`: a requester asks for footage; the owner answers with request/share-decision. */
 export const ConsentPromptSchema = z.object({

@@ -6,10 +6,11 @@ import { z } from 'zod';
 import { DeviceIdSchema } from '../config/profile.js';
 import type { Logger } from '../log/logger.js';
 import { type AclScope, canPublish, canReceive, canSubscribe, type Principal } from './acl.js';
+import { deviceClientId, USERNAME_PATTERN } from './topics.js';
 
 export type { Principal, Role } from './acl.js';
 
-const USERNAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+const USERNAME = USERNAME_PATTERN;
 
 /**
  * scrypt cost N = 2^15, r = 8, p = 3: one of OWASP's equivalent minimum settings. 32 MiB per check, so
@@ -48,7 +49,7 @@ const UserSchema = z.discriminatedUnion('role', [
   z
     .object({
       username: UsernameSchema,
-      role: z.enum(['integrator', 'admin']),
+      role: z.enum(['integrator', 'requester', 'agency', 'admin']),
       passwordHash: PasswordHashSchema,
     })
     .strict(),
@@ -163,7 +164,7 @@ export function withoutUser(file: UsersFile, username: string): UsersFile {
   return { ...file, users: file.users.filter((user) => user.username !== username) };
 }
 
-function principalOf(user: UserEntry): Principal {
+export function principalOf(user: UserEntry): Principal {
   switch (user.role) {
     case 'device':
       return { role: 'device', deviceId: user.deviceId, username: user.username };
@@ -252,6 +253,15 @@ export class BrokerAuth {
     return ok && user ? principalOf(user) : undefined;
   }
 
+  /** A device some user (or session) of this broker logs in as: its client id is reserved to it. */
+  hasDevice(deviceId: string): boolean {
+    const isIt = (principal: Principal) => principal.role === 'device' && principal.deviceId === deviceId;
+    return (
+      [...this.users.values()].some((user) => isIt(principalOf(user))) ||
+      [...this.sessions.values()].some((session) => isIt(session.principal))
+    );
+  }
+
   /** A user known by name only, for certificate identity. */
   principalFor(username: string): Principal | undefined {
     const user = this.users.get(username);
@@ -293,6 +303,13 @@ export function aedesAuthHooks(auth: BrokerAuth, scope: AclScope, logger?: Logge
         : auth.authenticate(username, password);
       attempt.then(
         (principal) => {
+          const reserved =
+            principal && reservedClientIdProblem(client.id, principal, (id) => auth.hasDevice(id));
+          if (reserved) {
+            logger?.warn({ clientId: client.id, username }, `broker refused a connection: ${reserved}`);
+            // CONNACK 2: identifier rejected.
+            return done(Object.assign(new Error(reserved), { returnCode: 2 }) as never, false);
+          }
           if (principal) {
             principals.set(client, principal);
             return done(null, true);
@@ -337,6 +354,23 @@ export function aedesAuthHooks(auth: BrokerAuth, scope: AclScope, logger?: Logge
       return principal && canReceive(principal, packet.topic, scope) ? packet : null;
     },
   };
+}
+
+const DEVICE_CLIENT_ID = new RegExp(`^${deviceClientId('(.*)')}$`);
+
+/**
+ * A device's client id belongs to that device's user: anyone else taking it would knock the device offline. Only
+ * ids of devices the broker knows are reserved (`doorbell-cli-…` of the CLI tools is not a device).
+ */
+export function reservedClientIdProblem(
+  clientId: string,
+  principal: Principal,
+  isDevice: (deviceId: string) => boolean,
+): string | undefined {
+  const deviceId = DEVICE_CLIENT_ID.exec(clientId)?.[1];
+  if (deviceId === undefined || !isDevice(deviceId)) return undefined;
+  if (principal.role === 'device' && principal.deviceId === deviceId) return undefined;
+  return `client id ${clientId} is reserved to device ${deviceId}; ${principal.username} may not use it`;
 }
 
 function certificateCommonName(client: Client): string | undefined {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isLoopbackHost } from '../ui/access.js';
 import { BrokerAuth, loadUsersFile } from './auth.js';
 import type { BrokerTlsOptions, EmbeddedBrokerOptions } from './broker.js';
 
@@ -15,6 +16,26 @@ export interface BrokerSecurityFlags {
   tlsPort?: number | undefined;
   /** --tls-identity: a verified client certificate's CN is the username (no password needed). */
   certificateIdentity?: boolean | undefined;
+}
+
+export type Exposure = { refuse: boolean; message?: string };
+
+/**
+ * Whether a broker on `host` may run as configured: off loopback it needs users (`--auth`), or an explicit
+ * `--insecure-anonymous`, which is allowed with a warning. Like the console, which needs a token off loopback.
+ */
+export function exposureProblem(host: string, hasAuth: boolean, insecureAnonymous: boolean): Exposure {
+  if (hasAuth || isLoopbackHost(host)) return { refuse: false };
+  if (insecureAnonymous) {
+    return {
+      refuse: false,
+      message: `WARNING: the MQTT broker on ${host} has no users: anyone who reaches it can ring, reconfigure and change the sharing policy (--insecure-anonymous)`,
+    };
+  }
+  return {
+    refuse: true,
+    message: `--host ${host} is not loopback: the broker needs --auth USERS.json (or --insecure-anonymous to run it open to anyone who reaches it)`,
+  };
 }
 
 /** Reads the files the flags name; every problem is one Error line naming the flag and file. */

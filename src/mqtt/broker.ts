@@ -3,6 +3,7 @@ import { createServer as createTlsServer, type TLSSocket, type Server as TlsServ
 import { Aedes, type AedesOptions } from 'aedes';
 import type { Logger } from '../log/logger.js';
 import { aedesAuthHooks, type BrokerAuth } from './auth.js';
+import { exposureProblem } from './broker-security.js';
 import { parseTopic } from './topics.js';
 
 export interface BrokerTlsOptions {
@@ -30,6 +31,8 @@ export interface EmbeddedBrokerOptions {
   auth?: BrokerAuth;
   /** A TLS listener besides the plain one. */
   tls?: BrokerTlsOptions;
+  /** Listen off loopback without `auth` (--insecure-anonymous): anyone who reaches the port may do anything. */
+  insecureAnonymous?: boolean;
   /** Set false to listen on TLS only (requires `tls`). */
   plain?: boolean;
   /** Extra aedes hooks (authentication, ACLs); the device-id check runs first, then `auth`, then these. */
@@ -81,6 +84,9 @@ export class EmbeddedBroker {
     if (this.aedes) return;
     const { options } = this;
     if (options.plain === false && !options.tls) throw new Error('plain: false needs a TLS listener (tls)');
+    const exposure = exposureProblem(this.host, Boolean(options.auth), options.insecureAnonymous ?? false);
+    if (exposure.refuse) throw new Error(exposure.message);
+    if (exposure.message) options.logger?.warn({ host: this.host }, exposure.message);
     if (options.tls?.requireClientCert && !options.tls.ca) {
       throw new Error('requireClientCert needs the CA that signs client certificates (tls.ca)');
     }
@@ -153,6 +159,10 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, callback) => {
         if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
         const parsed = parseTopic(prefix, packet.topic);
+        // A retained request would run again on every device reconnect, long after whoever sent it.
+        if (packet.retain && (parsed.kind === 'request' || parsed.kind === 'requester-request')) {
+          return callback(new Error(`refused: requests are never retained (${packet.topic})`));
+        }
         if (parsed.kind === 'invalid-device') {
           return callback(
             new Error(`refused: invalid device id ${JSON.stringify(parsed.deviceId)} in ${packet.topic}`),

@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { type BrokerConnection, clientOptions, disableNagle } from './connection.js';
 import type { Outbox, OutboxEntry, OutboxMessage } from './outbox.js';
 import { type CommandTable, dispatchRequest } from './requests.js';
-import { type DeviceTopics, parseTopic } from './topics.js';
+import { type DeviceTopics, deviceClientId, parseTopic } from './topics.js';
 
 export interface DeviceLinkOptions {
   connection: BrokerConnection;
@@ -45,7 +45,7 @@ export class DeviceLink {
   async start(): Promise<void> {
     if (this.client) return;
     const { connection, topics, deviceId, logger } = this.options;
-    const opts = await clientOptions(connection, `doorbell-${deviceId}`, {
+    const opts = await clientOptions(connection, deviceClientId(deviceId), {
       topic: topics.availability,
       payload: 'offline',
       retain: true,
@@ -58,10 +58,14 @@ export class DeviceLink {
       logger.info({ broker: connection.url }, 'connected to broker');
       if (!this.retained.has(topics.availability)) this.retained.set(topics.availability, 'online');
       this.commandsSubscribed = false;
-      client.subscribe(topics.requestWildcard, { qos: 1 }, (error, granted) => {
-        // QoS 128 in a SUBACK is the broker refusing the subscription.
-        if (!error && granted?.every((grant) => grant.qos < 128)) this.commandsSubscribed = true;
-      });
+      client.subscribe(
+        [topics.requestWildcard, topics.requesterRequestWildcard],
+        { qos: 1 },
+        (error, granted) => {
+          // QoS 128 in a SUBACK is the broker refusing the subscription.
+          if (!error && granted?.every((grant) => grant.qos < 128)) this.commandsSubscribed = true;
+        },
+      );
       for (const listener of this.options.listeners ?? []) client.subscribe(listener.topic, { qos: 1 });
       this.options.onConnected();
       this.options.onConnectionChange?.(true);
@@ -74,6 +78,11 @@ export class DeviceLink {
       const listener = this.options.listeners?.find((l) => l.topic === topic);
       if (listener) {
         if (!packet.retain) listener.onMessage(payload);
+        return;
+      }
+      // A retained request is a stale one replayed by the broker, not someone asking now.
+      if (packet.retain) {
+        logger.warn({ topic }, 'ignored a retained request');
         return;
       }
       void this.handleMessage(topic, payload, packet.properties);
@@ -131,41 +140,50 @@ export class DeviceLink {
     properties: { responseTopic?: string; correlationData?: Buffer } | undefined,
   ): Promise<void> {
     const parsed = parseTopic(this.options.prefix, topic);
-    if (parsed.kind !== 'request' || parsed.deviceId !== this.options.deviceId) return;
-    const response = await dispatchRequest(this.options.commands, parsed.command, payload);
+    if (parsed.kind !== 'request' && parsed.kind !== 'requester-request') return;
+    if (parsed.deviceId !== this.options.deviceId) return;
+    const requester = parsed.kind === 'requester-request' ? parsed.user : undefined;
+    const response = await dispatchRequest(this.options.commands, parsed.command, payload, requester);
     if (!response) {
       this.options.logger.warn({ topic }, 'ignored request with a malformed command name');
       return;
     }
-    this.respond(parsed.command, response, properties);
+    this.respond(parsed.command, response, requester, properties);
   }
 
   /**
-   * An MQTT 5 requester names where the answer goes, but never onto the device's own topics (its consent prompts,
-   * its requests) or a reserved or wildcard topic: the device's credentials would lend the answer their weight.
+   * An MQTT 5 requester names where the answer goes, but only inside its own namespace (the broker vouches for
+   * the namespace of the request): anywhere else, the device's credentials would lend the answer their weight.
    */
-  private isAcceptableResponseTopic(topic: string): boolean {
-    if (topic.includes('#') || topic.includes('+') || topic.startsWith('$')) return false;
-    return !topic.startsWith(`${this.options.topics.root}/`);
+  private isAcceptableResponseTopic(topic: string, requester: string | undefined): boolean {
+    if (requester === undefined) return false;
+    if (topic.includes('#') || topic.includes('+')) return false;
+    return topic.startsWith(`${this.options.topics.requesterRoot(requester)}/`);
   }
 
   private respond(
     command: string,
     response: CommandResponse,
+    requester: string | undefined,
     properties: { responseTopic?: string; correlationData?: Buffer } | undefined,
   ): void {
     const client = this.client;
     if (!client) return;
+    const { topics, logger } = this.options;
     const body = JSON.stringify(response);
-    client.publish(this.options.topics.response(command), body, { qos: 1 });
-    if (properties?.responseTopic && this.isAcceptableResponseTopic(properties.responseTopic)) {
-      client.publish(properties.responseTopic, body, {
-        qos: 1,
-        ...(properties.correlationData
-          ? { properties: { correlationData: properties.correlationData } }
-          : {}),
-      });
+    const answerTopic =
+      requester === undefined ? topics.response(command) : topics.requesterResponse(requester, command);
+    client.publish(answerTopic, body, { qos: 1 });
+    const responseTopic = properties?.responseTopic;
+    if (!responseTopic) return;
+    if (!this.isAcceptableResponseTopic(responseTopic, requester)) {
+      logger.warn({ responseTopic, command }, 'ignored an MQTT 5 response topic outside the asker namespace');
+      return;
     }
+    client.publish(responseTopic, body, {
+      qos: 1,
+      ...(properties.correlationData ? { properties: { correlationData: properties.correlationData } } : {}),
+    });
   }
 }
 

@@ -58,3 +58,35 @@ export async function requestOnce(options: RequestOnceOptions): Promise<RequestR
     await client.endAsync(true).catch(() => undefined);
   }
 }
+
+/** The retained message on `topic`, or undefined if the broker holds none (or refuses the read) within timeoutMs. */
+export async function readRetained(
+  connection: BrokerConnection,
+  topic: string,
+  timeoutMs: number,
+): Promise<
+  { kind: 'message'; payload: Buffer } | { kind: 'none' } | { kind: 'connect-error'; message: string }
+> {
+  const opts = await clientOptions(connection, `doorbell-cli-${Math.random().toString(16).slice(2, 10)}`);
+  const client = mqtt.connect(connection.url, { ...opts, reconnectPeriod: 0, connectTimeout: timeoutMs });
+  try {
+    return await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve({ kind: 'none' }), timeoutMs);
+      const finish = (result: Awaited<ReturnType<typeof readRetained>>) => {
+        clearTimeout(timer);
+        resolve(result);
+      };
+      client.on('error', (error) => finish({ kind: 'connect-error', message: error.message }));
+      client.on('message', (received, payload, packet) => {
+        if (received === topic && packet.retain) finish({ kind: 'message', payload });
+      });
+      client.on('connect', () => {
+        client.subscribe(topic, { qos: 1 }, (error) => {
+          if (error) finish({ kind: 'none' });
+        });
+      });
+    });
+  } finally {
+    await client.endAsync(true).catch(() => undefined);
+  }
+}

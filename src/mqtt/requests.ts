@@ -36,6 +36,8 @@ function shapeProblem(value: unknown, path: string, depth: number): string | und
 
 export interface RequestContext {
   transaction: Transaction | undefined;
+  /** The broker user whose namespace the request came in (`<id>/requester/<user>/request/…`); absent on `request/…`. */
+  requester?: string;
 }
 
 export type CommandHandler = (
@@ -128,6 +130,7 @@ export async function dispatchRequest(
   table: CommandTable,
   command: string,
   payload: Uint8Array,
+  requester?: string,
 ): Promise<CommandResponse | undefined> {
   if (!COMMAND_PATTERN.test(command)) return undefined;
   const parsed = parseRequest(payload);
@@ -142,7 +145,10 @@ export async function dispatchRequest(
     );
   }
   try {
-    return okResponse(await handler(args, { transaction }), transaction);
+    return okResponse(
+      await handler(args, { transaction, ...(requester === undefined ? {} : { requester }) }),
+      transaction,
+    );
   } catch (error) {
     if (error instanceof CommandError) return errorResponse(error, transaction);
     return errorResponse(

@@ -16,7 +16,13 @@ import { KEY_WRAP_ALGORITHM } from './key-wrap.js';
  * header cannot be altered either.
  */
 export const ENVELOPE_MAGIC = Buffer.from([0x89, 0x44, 0x42, 0x45, 0x4e, 0x56, 0x0d, 0x0a]);
-export const ENVELOPE_VERSION = 1;
+/**
+ * v2 headers may carry the object key and clip id they were sealed for; as part of the header they are in every
+ * record's AAD, so a v2 object copied over another key is refused rather than opened as the other clip. v1 (no
+ * binding) is still read, but a caller that knows which object it reads refuses it unless told to accept it.
+ */
+export const ENVELOPE_VERSION = 2;
+export const LEGACY_ENVELOPE_VERSION = 1;
 export const ENVELOPE_CIPHER = 'aes-256-gcm-stream';
 export const TAG_BYTES = 16;
 export const NONCE_PREFIX_BYTES = 7;
@@ -26,8 +32,18 @@ export const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
 export const MAX_HEADER_BYTES = 4096;
 export const PREAMBLE_BYTES = ENVELOPE_MAGIC.length + 4;
 
+/** Which object an envelope was sealed as. */
+export interface EnvelopeBinding {
+  /** The bucket object key, e.g. clips/<device>/<yyyy>/<mm>/<dd>/<clip>.mp4. */
+  key: string;
+  clipId: string;
+}
+
 export interface EnvelopeHeader {
-  v: typeof ENVELOPE_VERSION;
+  v: typeof ENVELOPE_VERSION | typeof LEGACY_ENVELOPE_VERSION;
+  /** v2: the binding, when sealed for a bucket object. */
+  key?: string;
+  clip?: string;
   cipher: typeof ENVELOPE_CIPHER;
   /** Plaintext bytes per record. */
   chunk: number;
@@ -51,6 +67,7 @@ export function encodeHeader(header: EnvelopeHeader): Buffer {
       wrap: header.wrap,
       kid: header.kid,
       wk: header.wk,
+      ...(header.key === undefined ? {} : { key: header.key, clip: header.clip }),
     }),
   );
   const length = Buffer.alloc(4);
@@ -84,8 +101,14 @@ export function parseHeaderJson(json: Buffer): ParsedHeader {
   if (typeof value !== 'object' || value === null)
     return { ok: false, reason: 'envelope header is not an object' };
   const h = value as Record<string, unknown>;
-  if (h['v'] !== ENVELOPE_VERSION)
-    return { ok: false, reason: `envelope version ${String(h['v'])} is not supported` };
+  const v = h['v'];
+  if (v !== ENVELOPE_VERSION && v !== LEGACY_ENVELOPE_VERSION)
+    return { ok: false, reason: `envelope version ${String(v)} is not supported` };
+  const key = h['key'];
+  const clip = h['clip'];
+  const bound = key !== undefined || clip !== undefined;
+  if (bound && (v === LEGACY_ENVELOPE_VERSION || !isBindingText(key) || !isBindingText(clip)))
+    return { ok: false, reason: 'envelope binding (key, clip) is malformed' };
   if (h['cipher'] !== ENVELOPE_CIPHER)
     return { ok: false, reason: `envelope cipher "${String(h['cipher'])}" is not supported` };
   if (h['wrap'] !== KEY_WRAP_ALGORITHM)
@@ -111,8 +134,23 @@ export function parseHeaderJson(json: Buffer): ParsedHeader {
     return { ok: false, reason: 'envelope wrapped key is malformed' };
   return {
     ok: true,
-    header: { v: ENVELOPE_VERSION, cipher: ENVELOPE_CIPHER, chunk, nonce, wrap: KEY_WRAP_ALGORITHM, kid, wk },
+    header: {
+      v,
+      cipher: ENVELOPE_CIPHER,
+      chunk,
+      nonce,
+      wrap: KEY_WRAP_ALGORITHM,
+      kid,
+      wk,
+      ...(bound ? { key: key as string, clip: clip as string } : {}),
+    },
   };
+}
+
+function isBindingText(value: unknown): value is string {
+  return (
+    typeof value === 'string' && value.length > 0 && value.length <= 512 && !/[\u0000-\u001f]/.test(value)
+  );
 }
 
 export function headerDigest(encodedHeader: Buffer): Buffer {

@@ -3,6 +3,7 @@ import {
   DEFAULT_CHUNK_BYTES,
   ENVELOPE_CIPHER,
   ENVELOPE_VERSION,
+  type EnvelopeBinding,
   type EnvelopeHeader,
   encodeHeader,
   envelopeMetadata,
@@ -16,6 +17,8 @@ import { KEY_WRAP_ALGORITHM, wrapDataKey } from './key-wrap.js';
 import { type KeyInput, loadOwnerPublicKey, ownerKeyId } from './owner-keys.js';
 
 export interface EncryptOptions {
+  /** The bucket object this is sealed as; authenticated, and checked by a decrypt that reads that object. */
+  binding?: EnvelopeBinding;
   /** Plaintext bytes per record; default 256 KiB. */
   chunkSize?: number;
   /**
@@ -80,6 +83,7 @@ export class EnvelopeSealer {
       wrap: KEY_WRAP_ALGORITHM,
       kid,
       wk: wrapDataKey(this.dataKey, publicKey, kid),
+      ...(options.binding ? { key: options.binding.key, clip: options.binding.clipId } : {}),
     };
     this.encodedHeader = encodeHeader(this.header);
     this.aad = headerDigest(this.encodedHeader);

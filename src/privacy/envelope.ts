@@ -7,6 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { ByteQueue } from './byte-queue.js';
 import {
   ENVELOPE_MAGIC,
+  ENVELOPE_VERSION,
+  type EnvelopeBinding,
   type EnvelopeHeader,
   headerDigest,
   PREAMBLE_BYTES,
@@ -19,10 +21,17 @@ import { type EncryptOptions, EnvelopeSealer, type EnvelopeSummary } from './env
 import { unwrapDataKey } from './key-wrap.js';
 import { type KeyInput, loadOwnerPrivateKey, ownerKeyId } from './owner-keys.js';
 
-export { type EnvelopeHeader, envelopeMetadata } from './envelope-format.js';
+export { type EnvelopeBinding, type EnvelopeHeader, envelopeMetadata } from './envelope-format.js';
 export { type EncryptOptions, EnvelopeSealer, type EnvelopeSummary } from './envelope-sealer.js';
 
-export type EnvelopeFailure = 'not-encrypted' | 'bad-header' | 'wrong-key' | 'authentication' | 'truncated';
+export type EnvelopeFailure =
+  | 'not-encrypted'
+  | 'bad-header'
+  | 'wrong-key'
+  | 'authentication'
+  | 'truncated'
+  /** Sealed as another object (copied over this key), or not bound to any and not accepted unbound. */
+  | 'wrong-object';
 
 /** Why a file could not be decrypted. `message` is one line that starts with the file's label. */
 export class EnvelopeError extends Error {
@@ -96,6 +105,10 @@ export class EncryptStream extends Transform {
 export interface DecryptOptions {
   /** Names the input in error messages, e.g. the file or object name. */
   label?: string;
+  /** The object being read: the envelope must have been sealed as it (header key and clip id). */
+  expect?: EnvelopeBinding;
+  /** With `expect`: also open envelopes sealed before objects were bound (v1, or v2 without a binding). */
+  allowUnbound?: boolean;
 }
 
 /**
@@ -105,6 +118,8 @@ export interface DecryptOptions {
 export class DecryptStream extends Transform {
   private readonly privateKey: KeyObject;
   private readonly label: string;
+  private readonly expect: EnvelopeBinding | undefined;
+  private readonly allowUnbound: boolean;
   private readonly pending = new ByteQueue();
   private header: EnvelopeHeader | undefined;
   private headerLength: number | undefined;
@@ -119,6 +134,13 @@ export class DecryptStream extends Transform {
     super();
     this.privateKey = loadOwnerPrivateKey(ownerPrivateKey);
     this.label = options.label ?? 'encrypted clip';
+    this.expect = options.expect;
+    this.allowUnbound = options.allowUnbound ?? false;
+  }
+
+  /** The header, once read (its binding says which object it was sealed as). */
+  get envelopeHeader(): EnvelopeHeader | undefined {
+    return this.header;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -179,6 +201,7 @@ export class DecryptStream extends Transform {
     const parsed = parseHeaderJson(encoded.subarray(PREAMBLE_BYTES));
     if (!parsed.ok) throw this.fail('bad-header', parsed.reason);
     const header = parsed.header;
+    this.checkBinding(header);
     const myKid = ownerKeyId(this.privateKey);
     if (header.kid !== myKid) {
       throw this.fail(
@@ -199,6 +222,24 @@ export class DecryptStream extends Transform {
     this.noncePrefix = Buffer.from(header.nonce, 'base64url');
     this.recordBytes = header.chunk + TAG_BYTES;
     return true;
+  }
+
+  private checkBinding(header: EnvelopeHeader): void {
+    const expect = this.expect;
+    if (!expect) return;
+    if (header.key === undefined) {
+      if (this.allowUnbound) return;
+      throw this.fail(
+        'wrong-object',
+        `not bound to an object key (sealed before v${ENVELOPE_VERSION} envelopes), so a swapped object cannot be told apart; pass --allow-unbound to open it anyway`,
+      );
+    }
+    if (header.key !== expect.key || header.clip !== expect.clipId) {
+      throw this.fail(
+        'wrong-object',
+        `sealed as ${header.key} (clip ${header.clip}), not ${expect.key} — the object was swapped or copied`,
+      );
+    }
   }
 
   private looksLikeEnvelopeStart(): boolean {
@@ -418,6 +459,7 @@ export function decryptFile(
 ): Promise<DecryptResult> {
   const privateKey = loadOwnerPrivateKey(ownerPrivateKey); // before opening the file, so a bad key leaks no fd
   return decryptToFile(createReadStream(inPath, { highWaterMark: READ_BUFFER_BYTES }), outPath, privateKey, {
+    ...options,
     label: options.label ?? basename(inPath),
   });
 }

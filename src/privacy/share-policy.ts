@@ -37,6 +37,12 @@ export interface SharePolicyConfig {
   linkTtlMs: number;
   /** Share requests awaiting an answer at once; more are rejected (an owner must not be flooded with prompts). */
   maxPending: number;
+  /**
+   * Share requests one requester may have awaiting an answer at once, whatever the policy (a limit that applied
+   * only under `ask` would tell the requester the policy). The default 1 means one prompt per requester at a time,
+   * and one requester's flood cannot fill `maxPending` for everyone else.
+   */
+  maxPendingPerRequester: number;
 }
 
 export const DEFAULT_SHARE_POLICY: SharePolicyConfig = {
@@ -45,6 +51,7 @@ export const DEFAULT_SHARE_POLICY: SharePolicyConfig = {
   consentTimeoutMs: 15 * 60_000,
   linkTtlMs: 24 * 3600_000,
   maxPending: 20,
+  maxPendingPerRequester: 1,
 };
 
 /** A clip the device holds. Times are epoch ms. */
@@ -134,14 +141,27 @@ export type ShareEffect =
     }
   /** The request could not be taken (duplicate id, too many pending); reply with an error. */
   | { type: 'reject-request'; requestId: string; transaction?: Transaction; code: string; message: string }
-  /** The final answer: "no footage". */
-  | { type: 'respond'; requestId: string; transaction?: Transaction; data: RequesterAnswer }
+  /** The final answer: "no footage", for `requester` (a broker username) only. */
+  | {
+      type: 'respond';
+      requestId: string;
+      requester: string;
+      transaction?: Transaction;
+      data: RequesterAnswer;
+    }
   /**
    * Make time-limited links for these clips, then answer with `releaseAnswer(effect, urls)`. With end-to-end
    * encryption on, the objects are ciphertext the device cannot open: the links are only useful together with
    * the owner re-wrapping each data key for the requester (owner side, not modelled here).
    */
-  | { type: 'release'; requestId: string; transaction?: Transaction; clips: ClipRef[]; expiresAt: number }
+  | {
+      type: 'release';
+      requestId: string;
+      requester: string;
+      transaction?: Transaction;
+      clips: ClipRef[];
+      expiresAt: number;
+    }
   | { type: 'prompt-owner'; prompt: ConsentPrompt }
   | { type: 'withdraw-prompt'; requestId: string; reason: 'expired' | 'opted-out' }
   | { type: 'notify-owner'; notice: LegalHoldNotice }
@@ -230,6 +250,16 @@ function onShareRequest(
   const { config } = state;
   if (state.pending.some((entry) => entry.request.requestId === request.requestId)) {
     return reject(state, request, 'duplicate-request', `request ${request.requestId} is already pending`);
+  }
+  const user = request.requester.identity;
+  const own = state.pending.filter((entry) => entry.request.requester.identity === user).length;
+  if (own >= config.maxPendingPerRequester) {
+    return reject(
+      state,
+      request,
+      'busy',
+      `${user} already has ${own} request(s) awaiting an answer (at most ${config.maxPendingPerRequester}); try again after it is answered`,
+    );
   }
   if (state.pending.length >= config.maxPending) {
     return reject(
@@ -379,7 +409,13 @@ function onTick(state: SharePolicyState, now: number): ShareStep {
         reason: 'expired',
       });
     }
-    effects.push({ type: 'respond', requestId, ...tx(transaction), data: noFootageAnswer(requestId) });
+    effects.push({
+      type: 'respond',
+      requestId,
+      requester: entry.request.requester.identity,
+      ...tx(transaction),
+      data: noFootageAnswer(requestId),
+    });
   }
   return { state: { ...state, pending: state.pending.filter((entry) => entry.answerAt > now) }, effects };
 }
@@ -393,7 +429,14 @@ function release(
 ): ShareEffect[] {
   const expiresAt = now + config.linkTtlMs;
   return [
-    { type: 'release', requestId: request.requestId, ...tx(request.transaction), clips, expiresAt },
+    {
+      type: 'release',
+      requestId: request.requestId,
+      requester: request.requester.identity,
+      ...tx(request.transaction),
+      clips,
+      expiresAt,
+    },
     audit({
       type: 'share-release',
       actor,

@@ -1,11 +1,17 @@
 import { z } from 'zod';
 
-/** Requests as they arrive on `doorbell/<id>/request/share` (and `request/legal-demand`), validated at the door. */
-export const REQUESTER_KINDS = ['agency', 'neighbour', 'insurer', 'other'] as const;
+/**
+ * Requests as they arrive on `doorbell/<id>/requester/<user>/request/share` (and `…/request/legal-demand`),
+ * validated at the door. Who asks is not in the payload: it is `<user>`, the broker login whose namespace the
+ * request came in, and the broker lets only users with the `requester` or `agency` role send these.
+ */
+export const REQUESTER_KINDS = ['requester', 'agency'] as const;
 export type RequesterKind = (typeof REQUESTER_KINDS)[number];
 
 export interface Requester {
+  /** `agency` for a legal demand (only the agency role may send one), else `requester`. */
   kind: RequesterKind;
+  /** The authenticated broker username. */
   identity: string;
 }
 
@@ -51,14 +57,12 @@ const Text = (max: number) =>
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
 const Time = z.iso.datetime({ offset: true });
 
-const RequesterSchema = z.object({ kind: z.enum(REQUESTER_KINDS), identity: Text(128) }).strict();
 const WindowSchema = z.object({ from: Time, to: Time }).strict();
 
 export const ShareArgs = z
   .object({
     type: z.literal('share').default('share'),
     requestId: Id,
-    requester: RequesterSchema,
     reason: Text(500),
     window: WindowSchema,
   })
@@ -68,7 +72,6 @@ export const LegalDemandArgs = z
   .object({
     type: z.literal('legal-demand').default('legal-demand'),
     requestId: Id,
-    requester: RequesterSchema,
     reason: Text(500),
     demandRef: Text(128),
     window: WindowSchema,
@@ -77,28 +80,31 @@ export const LegalDemandArgs = z
 
 export type ParsedRequest<T> = { ok: true; request: T } | { ok: false; error: string };
 
+export interface ParseOptions {
+  /** The broker user the request came from (its namespace). */
+  user: string;
+  transaction?: Transaction;
+  maxWindowMs?: number;
+}
+
 /** Validates `request/share` arguments (the request JSON minus `transaction`). */
-export function parseShareRequest(
-  args: unknown,
-  options: { transaction?: Transaction; maxWindowMs?: number } = {},
-): ParsedRequest<ShareRequest> {
+export function parseShareRequest(args: unknown, options: ParseOptions): ParsedRequest<ShareRequest> {
   const parsed = ShareArgs.safeParse(args);
   if (!parsed.success) return { ok: false, error: describe(parsed.error) };
   const window = toWindow(parsed.data.window, options.maxWindowMs);
   if (typeof window === 'string') return { ok: false, error: window };
-  return { ok: true, request: { ...parsed.data, window, ...transactionOf(options.transaction) } };
+  const requester: Requester = { kind: 'requester', identity: options.user };
+  return { ok: true, request: { ...parsed.data, requester, window, ...transactionOf(options.transaction) } };
 }
 
 /** Validates `request/legal-demand` arguments. */
-export function parseLegalDemand(
-  args: unknown,
-  options: { transaction?: Transaction; maxWindowMs?: number } = {},
-): ParsedRequest<LegalDemand> {
+export function parseLegalDemand(args: unknown, options: ParseOptions): ParsedRequest<LegalDemand> {
   const parsed = LegalDemandArgs.safeParse(args);
   if (!parsed.success) return { ok: false, error: describe(parsed.error) };
   const window = toWindow(parsed.data.window, options.maxWindowMs);
   if (typeof window === 'string') return { ok: false, error: window };
-  return { ok: true, request: { ...parsed.data, window, ...transactionOf(options.transaction) } };
+  const requester: Requester = { kind: 'agency', identity: options.user };
+  return { ok: true, request: { ...parsed.data, requester, window, ...transactionOf(options.transaction) } };
 }
 
 function toWindow(
@@ -122,6 +128,9 @@ function describe(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
       const path = issue.path.join('.') || 'request';
+      if (issue.code === 'unrecognized_keys' && issue.keys.includes('requester')) {
+        return 'requester: not taken from the payload; who asks is the broker login whose namespace the request came in';
+      }
       const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
       return `${path}: ${issue.message}${keys}`;
     })

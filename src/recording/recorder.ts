@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { encryptFile } from '../privacy/envelope.js';
 import type { KeyInput } from '../privacy/owner-keys.js';
 import { hashFile } from '../storage/hashing.js';
+import { type ClipKeyParts, type ClipObjectKind, clipObjectKey } from '../storage/keys.js';
 import type { EnqueueRequest, UploadQueue } from '../storage/upload-queue.js';
 import { encodeClip, grabFrame, type NormalizedPolygon } from '../video/ffmpeg.js';
 import { type FrameRunFeed, frameAtMs } from '../video/frame-runs.js';
@@ -138,7 +139,11 @@ export class Recorder {
       // The checksums are taken here, where the files are made, and travel with them: the upload stores them and
       // checks the bucket's copy against what the recorder produced (end to end), without hashing again.
       const sealed = options.ownerPublicKey
-        ? await this.encrypt(clipFile, thumbnailFile, options.ownerPublicKey)
+        ? await this.encrypt(clipFile, thumbnailFile, options.ownerPublicKey, {
+            deviceId: options.deviceId,
+            clipId: plan.clipId,
+            recordedAt: times.startedAt,
+          })
         : {
             clipFile,
             thumbnailFile,
@@ -173,10 +178,21 @@ export class Recorder {
   }
 
   /** Encrypts both files next to themselves; their sha256 comes from the encryption pass (no second read). */
-  private async encrypt(clipFile: string, thumbnailFile: string, ownerPublicKey: KeyInput) {
-    const clip = await encryptFile(clipFile, `${clipFile}.enc`, ownerPublicKey, { durable: false });
+  /** Each envelope is bound to the object key it is uploaded as (see EnvelopeBinding). */
+  private async encrypt(
+    clipFile: string,
+    thumbnailFile: string,
+    ownerPublicKey: KeyInput,
+    object: ClipKeyParts,
+  ) {
+    const binding = (kind: ClipObjectKind) => ({ key: clipObjectKey(object, kind), clipId: object.clipId });
+    const clip = await encryptFile(clipFile, `${clipFile}.enc`, ownerPublicKey, {
+      durable: false,
+      binding: binding('clip'),
+    });
     const thumbnail = await encryptFile(thumbnailFile, `${thumbnailFile}.enc`, ownerPublicKey, {
       durable: false,
+      binding: binding('thumbnail'),
     });
     return {
       clipFile: `${clipFile}.enc`,

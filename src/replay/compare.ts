@@ -21,6 +21,13 @@ export function compareTapes(
   if (expected === actual) return { equal: true, differing: 0, report: '' };
   const a = splitLines(expected);
   const b = splitLines(actual);
+  const versions = { expected: tapeVersionOf(a[0]), actual: tapeVersionOf(b[0]) };
+  if (versions.expected !== versions.actual) {
+    const report =
+      `the ${names.expected} tape is format ${versions.expected ?? '(none)'}, this replay writes format ${versions.actual ?? '(none)'}: ` +
+      're-record it with --update (docs/replay.md, "The tape")';
+    return { equal: false, differing: Math.max(a.length, b.length), report };
+  }
   let first = 0;
   while (first < a.length && first < b.length && a[first] === b[first]) first++;
   let differing = 0;
@@ -100,4 +107,14 @@ function show(value: unknown): string {
   if (value === undefined) return '(absent)';
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** The format version a tape's header line states, if it has one. */
+function tapeVersionOf(header: string | undefined): unknown {
+  try {
+    const parsed = JSON.parse(header ?? '') as { tape?: unknown } | null;
+    return parsed && typeof parsed === 'object' ? parsed.tape : undefined;
+  } catch {
+    return undefined;
+  }
 }

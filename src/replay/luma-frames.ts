@@ -23,11 +23,13 @@ export interface LumaFixture {
   durationMs: number;
 }
 
-const RANGE_LUT = (() => {
+const LIMITED_TO_FULL = (() => {
   const lut = new Uint8Array(256);
   for (let y = 0; y < 256; y++) lut[y] = Math.min(255, Math.max(0, Math.round(((y - 16) * 255) / 219)));
   return lut;
 })();
+
+const IDENTITY_LUT = Uint8Array.from({ length: 256 }, (_, i) => i);
 
 const cache = new Map<string, Promise<LumaFixture>>();
 
@@ -69,17 +71,22 @@ async function decodeLuma(path: string, analysisWidth: number): Promise<LumaFixt
   };
 }
 
-/** Luma plane (first w×h bytes of a yuv420p frame) → full-range analysis frame of dw×dh, by area averaging. */
+/**
+ * Luma plane (first w×h bytes of a yuv420p frame) → full-range analysis frame of dw×dh, by area averaging.
+ * `range`: the input's luma range; 'full' for luma computed from a JPEG's RGB.
+ */
 export function areaDownscaler(
   w: number,
   h: number,
   dw: number,
   dh: number,
+  range: 'limited' | 'full' = 'limited',
 ): (yuv: Uint8Array) => Uint8Array {
+  const lut = range === 'limited' ? LIMITED_TO_FULL : IDENTITY_LUT;
   if (dw === w && dh === h) {
     return (yuv) => {
       const out = new Uint8Array(w * h);
-      for (let i = 0; i < out.length; i++) out[i] = RANGE_LUT[yuv[i]!]!;
+      for (let i = 0; i < out.length; i++) out[i] = lut[yuv[i]!]!;
       return out;
     };
   }
@@ -92,10 +99,7 @@ export function areaDownscaler(
         for (let x = 0; x < dw; x++) {
           const c = 2 * x;
           const sum =
-            RANGE_LUT[yuv[r0 + c]!]! +
-            RANGE_LUT[yuv[r0 + c + 1]!]! +
-            RANGE_LUT[yuv[r1 + c]!]! +
-            RANGE_LUT[yuv[r1 + c + 1]!]!;
+            lut[yuv[r0 + c]!]! + lut[yuv[r0 + c + 1]!]! + lut[yuv[r1 + c]!]! + lut[yuv[r1 + c + 1]!]!;
           out[y * dw + x] = (sum + 2) >> 2;
         }
       }
@@ -109,7 +113,7 @@ export function areaDownscaler(
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < dw; x++) {
         let acc = 0;
-        for (const [i, weight] of xs[x]!) acc += RANGE_LUT[yuv[y * w + i]!]! * weight;
+        for (const [i, weight] of xs[x]!) acc += lut[yuv[y * w + i]!]! * weight;
         rows[y * dw + x] = acc;
       }
     }

@@ -1,28 +1,39 @@
-import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { decodeRawYuv420Chunks } from '../video/ffmpeg.js';
+import { decodeRawYuv420, probe } from '../video/ffmpeg.js';
+import { lumaFromRgb } from './fidelity.js';
+import { areaDownscaler } from './luma-frames.js';
 
-/**
- * What the tape says about a stored clip: frame count, size, and the sha256 of its decoded frames (yuv420p).
- * Measured: the MP4 bytes differ between ffmpeg builds (x264 writes its version into the stream), the decoded
- * frames do not (same x264 decisions, and H.264 decoding is bit-exact).
- */
-export async function videoFacts(
-  path: string,
-): Promise<{ frames: number; width: number; height: number; decodedSha256: string }> {
-  const hash = createHash('sha256');
-  const info = await decodeRawYuv420Chunks(path, (chunk) => hash.update(chunk));
-  return { frames: info.frames, width: info.width, height: info.height, decodedSha256: hash.digest('hex') };
+export interface ComparisonSize {
+  width: number;
+  height: number;
 }
 
-/** Size and the sha256 of the decoded pixels of a JPEG (ffmpeg builds write different headers, same pixels). */
-export async function jpegFacts(
+/**
+ * A stored clip's frames as full-range luma at the comparison size, with its own size. Decoding is bit-exact;
+ * what x264 encoded is not (docs/replay.md), so the tape checks these against the source frames.
+ */
+export async function clipLuma(
+  path: string,
+  size: ComparisonSize,
+): Promise<{ width: number; height: number; frames: Uint8Array[] }> {
+  const info = await probe(path);
+  const downscale = areaDownscaler(info.width, info.height, size.width, size.height);
+  const frames: Uint8Array[] = [];
+  await decodeRawYuv420(path, (frame) => frames.push(downscale(frame)));
+  return { width: info.width, height: info.height, frames };
+}
+
+/** A JPEG's size and its full-range luma at the comparison size. */
+export async function jpegLuma(
   data: Buffer,
-): Promise<{ width: number; height: number; pixelsSha256: string }> {
-  const { data: pixels, info } = await sharp(data).raw().toBuffer({ resolveWithObject: true });
-  return {
-    width: info.width,
-    height: info.height,
-    pixelsSha256: createHash('sha256').update(pixels).digest('hex'),
-  };
+  size: ComparisonSize,
+): Promise<{ width: number; height: number; luma: Uint8Array }> {
+  const { data: rgb, info } = await sharp(data)
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const luma = lumaFromRgb(rgb, info.width, info.height, info.channels);
+  const downscale = areaDownscaler(info.width, info.height, size.width, size.height, 'full');
+  return { width: info.width, height: info.height, luma: downscale(luma) };
 }

@@ -1,22 +1,34 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Agent } from '../agent/agent.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { type Logger, silentLogger } from '../log/logger.js';
+import { type Polygon, rasterizePolygons } from '../motion/polygon.js';
 import { EmbeddedBroker } from '../mqtt/broker.js';
 import { BrokerConnectionSchema } from '../mqtt/connection.js';
 import { deviceTopics } from '../mqtt/topics.js';
 import { FsBucket } from '../storage/fs-bucket.js';
 import { probe } from '../video/ffmpeg.js';
-import type { FrameRunFeed } from '../video/frame-runs.js';
+import { type FrameRunFeed, framesInWindow, nearestFrameIndex } from '../video/frame-runs.js';
 import { roundMs } from '../video/frames.js';
 import { CameraTimeline } from './camera-timeline.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
+import {
+  COMPARISON_WIDTH,
+  type CompareMask,
+  clipFidelity,
+  compareMask,
+  describeFrames,
+  frameName,
+  MIN_THUMBNAIL_PSNR_DB,
+  type SourceTimeline,
+  stillFidelity,
+} from './fidelity.js';
 import { type LumaFixture, lumaFixture } from './luma-frames.js';
-import { jpegFacts, videoFacts } from './object-facts.js';
+import { type ComparisonSize, clipLuma, jpegLuma } from './object-facts.js';
 import { OutageBucket } from './outage-bucket.js';
 import type { ResolvedScenario, ScenarioAction } from './scenario.js';
 import {
@@ -73,6 +85,21 @@ interface Sniffed {
   t: number;
   publish: WirePublish;
   via?: 'will';
+  /**
+   * For a retained snapshot, the camera frame it should show: the one on screen at the last ding before it was read
+   * off the wire (after an outage only the latest retained snapshot goes out), else the one shown when it went out
+   * (-1: none yet).
+   */
+  snapshotFrame?: number;
+}
+
+/** What the camera showed, frame by frame, at the size the tape's pictures are checked at (fidelity.ts). */
+interface CameraSources {
+  timeline: SourceTimeline;
+  size: ComparisonSize;
+  /** The starting profile's privacy zones (a `config` action that changes them is not followed). */
+  mask: CompareMask | undefined;
+  fps: number;
 }
 
 const BARRIER_PREFIX = 'replay-barrier-';
@@ -114,7 +141,13 @@ class ScenarioRun {
   private fsBucket: FsBucket | undefined;
   private workDir = '';
   private readonly timings: Record<string, number> = {};
-  private readonly videoFacts = new Map<string, ReturnType<typeof videoFacts>>();
+  private readonly clipFrames = new Map<string, ReturnType<typeof clipLuma>>();
+  private sources: CameraSources | undefined;
+  private shownFrame = -1;
+  /** The camera frame each clip trigger (ding, motion start) happened at, by event id: its thumbnail shows it. */
+  private readonly triggerFrames = new Map<string, number>();
+  /** The frame shown at the last ding: the device takes its unrequested snapshots then. */
+  private lastDingFrame = -1;
 
   constructor(
     private readonly resolved: ResolvedScenario,
@@ -208,6 +241,15 @@ class ScenarioRun {
         );
       }
     }
+    const sourceFixtures = await Promise.all(
+      unique.map(async (path) => [path, await lumaFixture(path, COMPARISON_WIDTH)] as const),
+    );
+    this.sources = cameraSources(
+      timeline,
+      new Map(sourceFixtures),
+      resolved.profile.profile.privacy.zones,
+      base.fps,
+    );
     // One looped file needs nothing more; otherwise the recorder cuts clips from the timeline's frame runs.
     const runs =
       timeline.singleFile && plays.length === 0 ? undefined : { runs: timeline.segments, fps: base.fps };
@@ -249,10 +291,10 @@ class ScenarioRun {
     const fsBucket = this.fsBucket;
     this.bucket = new OutageBucket(fsBucket, (key) => {
       // Decoding a stored clip for the tape overlaps with the rest of the run.
-      if (key.endsWith('.mp4') && !this.videoFacts.has(key)) {
-        const facts = videoFacts(join(fsBucket.root, key));
-        facts.catch(() => undefined);
-        this.videoFacts.set(key, facts);
+      if (key.endsWith('.mp4') && this.sources && !this.clipFrames.has(key)) {
+        const frames = clipLuma(join(fsBucket.root, key), this.sources.size);
+        frames.catch(() => undefined);
+        this.clipFrames.set(key, frames);
       }
     });
     this.agent = new Agent({
@@ -277,7 +319,15 @@ class ScenarioRun {
       seed: scenario.seed,
     });
     await this.agent.start();
-    this.agent.bus.subscribe(() => this.activity++);
+    this.agent.bus.subscribe((event) => {
+      this.activity++;
+      // A clip's thumbnail is the camera frame nearest to its trigger (the ding, the motion start); a ding's
+      // snapshot is the frame on screen when the button was pressed.
+      if (event.kind === 'ding') this.lastDingFrame = this.shownFrame;
+      if (event.kind === 'ding' || (event.kind === 'motion' && event.payload.type === 'start')) {
+        this.triggerFrames.set(event.payload.id, this.frameNearest(event.payload.at));
+      }
+    });
     await this.waitUntil(() => this.agent?.acceptingCommands === true, 'the device to connect');
     await this.settle();
   }
@@ -320,6 +370,7 @@ class ScenarioRun {
       const width =
         agent.cameraFeed?.currentSettings.analysisWidth ?? camera!.fixtures.get(shown.path)!.width;
       const fixture = await lumaFixture(shown.path, width);
+      this.shownFrame = k;
       agent.cameraFeed?.pushFrame({
         index: k,
         ptsMs: roundMs(k * frameMs),
@@ -510,7 +561,10 @@ class ScenarioRun {
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
-  private sniff(sniffed: Sniffed): void {
+  private sniff(message: Omit<Sniffed, 'snapshotFrame'>): void {
+    const sniffed: Sniffed = message.publish.topic.endsWith('/snapshot')
+      ? { ...message, snapshotFrame: this.lastDingFrame >= 0 ? this.lastDingFrame : this.shownFrame }
+      : message;
     this.sniffed.push(sniffed);
     const { topic, payload } = sniffed.publish;
     const counts = this.liveCounts;
@@ -608,7 +662,9 @@ class ScenarioRun {
     if (sniffed.via) line.via = sniffed.via;
     if (publish.topic.endsWith('/snapshot')) {
       line.payload = {
-        jpeg: await jpegFacts(publish.payload).catch((error: Error) => ({ error: error.message })),
+        jpeg: await this.stillFacts(publish.payload, sniffed.snapshotFrame ?? -1).catch((error: Error) => ({
+          error: error.message,
+        })),
       };
       return line;
     }
@@ -645,22 +701,69 @@ class ScenarioRun {
         const { sha256: storedSha, ...metadata } = head?.metadata ?? {};
         const line: TapeObject = { object: summary.key, metadata };
         if (summary.key.endsWith('.mp4')) {
-          line['video'] = await (this.videoFacts.get(summary.key) ?? videoFacts(path));
+          line['video'] = await this.clipFacts(summary.key, path, metadata);
+        } else if (summary.key.endsWith('.jpg')) {
+          // A continuation clip (event id "<trigger>-partN") is triggered where it starts.
+          const triggerFrame =
+            this.triggerFrames.get(metadata['event-id'] ?? '') ??
+            this.frameNearest(metadata['started-at'] ?? '');
+          line['picture'] = await this.stillFacts(await readFile(path), triggerFrame, MIN_THUMBNAIL_PSNR_DB);
         } else {
           const data = await readFile(path);
           line['bytes'] = data.length;
           line['sha256'] = createHash('sha256').update(data).digest('hex');
-          if (summary.key.endsWith('.jpg')) {
-            const facts = await jpegFacts(data);
-            line['width'] = facts.width;
-            line['height'] = facts.height;
-          }
         }
         return Object.assign(line, {
           stored: { bytes: summary.bytes, sha256: storedSha ?? head?.sha256 ?? '' },
         });
       }),
     );
+  }
+
+  /**
+   * A stored clip as the tape states it: its size, frame count, the camera frames its window holds (from its
+   * metadata's started-at/ended-at, on the timeline the runner played) and whether it shows them (fidelity.ts).
+   */
+  private async clipFacts(key: string, path: string, metadata: Record<string, string>) {
+    const sources = this.sources;
+    if (!sources) return { error: 'a clip, but the scenario has no camera' };
+    const decoded = await (this.clipFrames.get(key) ?? clipLuma(path, sources.size));
+    const startMs = Date.parse(metadata['started-at'] ?? '') - this.epochMs;
+    const endMs = Date.parse(metadata['ended-at'] ?? '') - this.epochMs;
+    const { first, end } = framesInWindow(sources.fps, sources.timeline.frameCount, startMs, endMs);
+    if (!(end > first)) return { error: `window [${startMs}, ${endMs}) ms holds no camera frame` };
+    return {
+      width: decoded.width,
+      height: decoded.height,
+      frames: decoded.frames.length,
+      source: describeFrames(sources.timeline, first, end),
+      fidelity: clipFidelity(decoded.frames, sources.timeline, first, end - first, sources.mask),
+    };
+  }
+
+  /** The camera frame nearest to an ISO time (-1 without a camera or a time). */
+  private frameNearest(iso: string): number {
+    const sources = this.sources;
+    const ms = Date.parse(iso) - this.epochMs;
+    if (!sources || !Number.isFinite(ms)) return -1;
+    return nearestFrameIndex(sources.fps, sources.timeline.frameCount, ms);
+  }
+
+  /** A JPEG (snapshot or thumbnail) as the tape states it: its size, the camera frame it shows, and whether it does. */
+  private async stillFacts(data: Buffer, frame: number, minPsnrDb?: number) {
+    const sources = this.sources;
+    if (!sources) return { error: 'a picture, but the scenario has no camera' };
+    const still = await jpegLuma(data, sources.size);
+    if (frame < 0) return { width: still.width, height: still.height, error: 'taken before the first frame' };
+    return {
+      width: still.width,
+      height: still.height,
+      source: frameName(sources.timeline, frame),
+      fidelity: stillFidelity(still.luma, sources.timeline, frame, {
+        ...(minPsnrDb === undefined ? {} : { minPsnrDb }),
+        ...(sources.mask ? { mask: sources.mask } : {}),
+      }),
+    };
   }
 
   /** A clip event must name an object the bucket holds, with its size and checksum. */
@@ -739,4 +842,36 @@ async function connectWatcher(url: string, filter: string): Promise<MqttClient> 
   });
   await client.subscribeAsync(filter, { qos: 1 });
   return client;
+}
+
+function cameraSources(
+  timeline: CameraTimeline,
+  fixtures: ReadonlyMap<string, LumaFixture>,
+  zones: ReadonlyArray<{ polygon: Polygon }>,
+  fps: number,
+): CameraSources {
+  const first = fixtures.values().next().value as LumaFixture;
+  const size = { width: first.width, height: first.height };
+  const names = new Map([...fixtures.keys()].map((path) => [path, basename(path, extname(path))]));
+  const zoneRaster = rasterizePolygons(
+    size.width,
+    size.height,
+    zones.map((zone) => zone.polygon),
+  );
+  return {
+    timeline: {
+      frameCount: timeline.frameCount,
+      luma: (k) => {
+        const shown = timeline.frameAt(k);
+        return fixtures.get(shown.path)!.frames[shown.index] as Uint8Array;
+      },
+      frame: (k) => {
+        const shown = timeline.frameAt(k);
+        return { file: names.get(shown.path)!, index: shown.index };
+      },
+    },
+    size,
+    mask: zones.length > 0 ? compareMask(zoneRaster, size.width, size.height) : undefined,
+    fps,
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * The tape: what a replay produced, as JSONL that is byte-identical across runs, processes, machines and ffmpeg
- * builds. Line kinds, in order:
- * - header:  {"tape":1,"scenario":…,"device":…,"profile":…,"epoch":…,"durationMs":…,"seed":…,"fps":…,"frames":…}
+ * builds: pictures are stated by their source frames and checked against them, never by their bytes (fidelity.ts).
+ * Line kinds, in order:
+ * - header:  {"tape":2,"scenario":…,"device":…,"profile":…,"epoch":…,"durationMs":…,"seed":…,"fps":…,"frames":…}
  * - action:  {"t":ms,"do":"press",…}                     (a timeline action, as it was applied)
  * - mqtt:    {"t":ms,"mqtt":topic,"qos":1,"retain":true,"payload":…}   (every PUBLISH the device sent, in wire
  *            order; "via":"will" for the broker's last-will message when the device dropped off)
@@ -10,7 +11,8 @@
  * t is virtual ms since the scenario's epoch. See docs/replay.md for the normalization of payloads.
  */
 
-export const TAPE_VERSION = 1;
+/** 2: clips, snapshots and thumbnails by source frames and fidelity instead of pixel hashes. */
+export const TAPE_VERSION = 2;
 
 export interface TapeHeader {
   tape: typeof TAPE_VERSION;

@@ -22,10 +22,22 @@ export function feedFrameCount(feed: FrameRunFeed): number {
   return feed.runs.reduce((sum, run) => sum + run.endFrame - run.startFrame, 0);
 }
 
+/** Feed frames [first, end) shown in [startMs, endMs), clamped to a feed of `frameCount` frames. */
+export function framesInWindow(
+  fps: number,
+  frameCount: number,
+  startMs: number,
+  endMs: number,
+): { first: number; end: number } {
+  return {
+    first: Math.max(0, Math.ceil((startMs * fps) / 1000 - EPSILON_FRAMES)),
+    end: Math.min(frameCount, Math.ceil((endMs * fps) / 1000 - EPSILON_FRAMES)),
+  };
+}
+
 /** The frames of the feed shown in [startMs, endMs), as runs of their files (clamped to the feed). */
 export function runsInWindow(feed: FrameRunFeed, startMs: number, endMs: number): FrameRun[] {
-  const first = Math.max(0, Math.ceil((startMs * feed.fps) / 1000 - EPSILON_FRAMES));
-  const end = Math.min(feedFrameCount(feed), Math.ceil((endMs * feed.fps) / 1000 - EPSILON_FRAMES));
+  const { first, end } = framesInWindow(feed.fps, feedFrameCount(feed), startMs, endMs);
   const out: FrameRun[] = [];
   let offset = 0;
   for (const run of feed.runs) {
@@ -52,8 +64,12 @@ export function runsInWindow(feed: FrameRunFeed, startMs: number, endMs: number)
 export function frameAtMs(feed: FrameRunFeed, ms: number): { path: string; index: number } {
   const total = feedFrameCount(feed);
   if (total === 0) throw new RangeError('the feed has no frames');
-  const k = Math.min(total - 1, Math.max(0, Math.ceil((ms * feed.fps) / 1000 - 0.5 - EPSILON_FRAMES)));
-  return frameAt(feed.runs, k);
+  return frameAt(feed.runs, nearestFrameIndex(feed.fps, total, ms));
+}
+
+/** The frame of a feed of `frameCount` frames nearest to `ms` (earlier on a tie), clamped to the feed. */
+export function nearestFrameIndex(fps: number, frameCount: number, ms: number): number {
+  return Math.min(frameCount - 1, Math.max(0, Math.ceil((ms * fps) / 1000 - 0.5 - EPSILON_FRAMES)));
 }
 
 /** Which file and frame is frame k of the runs played one after another. */

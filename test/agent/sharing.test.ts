@@ -15,7 +15,9 @@ import { type Recorder, subscriber, tempDir } from '../helpers/mqtt.js';
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
 const WINDOW = { from: new Date(T0).toISOString(), to: new Date(T0 + 60 * MIN).toISOString() };
-const requester = { kind: 'neighbour', identity: 'no. 12' };
+/** Who asks is the broker user whose namespace a footage request comes in. */
+const requester = { kind: 'requester', identity: 'neighbour-12' };
+const FOOTAGE_USERS: Record<string, string> = { share: 'neighbour-12', 'legal-demand': 'city-police' };
 
 /** Four stored clips: inside the window (one end-to-end encrypted), outside it, and straddling its end. */
 async function seedClips(bucketDir: string, deviceId: string) {
@@ -57,7 +59,11 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
 
   beforeAll(async () => {
     await broker.start();
-    watch = await subscriber(broker.url, ['doorbell/+/response/+', 'doorbell/+/owner/+']);
+    watch = await subscriber(broker.url, [
+      'doorbell/+/response/+',
+      'doorbell/+/owner/+',
+      'doorbell/+/requester/#',
+    ]);
     const sharing = { policy: 'ask', consentTimeoutMs: 1000, linkTtlMs: 10 * MIN };
     asking = await startAgent(broker.url, 'asking', { privacy: { sharing } } as never, {
       dataDir: join(dir, 'a'),
@@ -79,14 +85,15 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
     await broker.stop();
   });
 
+  /** A request; footage requests go in their requester's namespace and are answered there. */
   async function ask(id: string, command: string, body: object) {
     const before = watch.messages.length;
-    await watch.client.publishAsync(`doorbell/${id}/request/${command}`, JSON.stringify(body), { qos: 1 });
-    await watch.waitFor((ms) =>
-      ms.slice(before).some((m) => m.topic === `doorbell/${id}/response/${command}`),
-    );
+    const user = FOOTAGE_USERS[command];
+    const root = user ? `doorbell/${id}/requester/${user}` : `doorbell/${id}`;
+    await watch.client.publishAsync(`${root}/request/${command}`, JSON.stringify(body), { qos: 1 });
+    await watch.waitFor((ms) => ms.slice(before).some((m) => m.topic === `${root}/response/${command}`));
     return JSON.parse(
-      watch.messages.slice(before).find((m) => m.topic.endsWith(`/response/${command}`))!.text,
+      watch.messages.slice(before).find((m) => m.topic === `${root}/response/${command}`)!.text,
     );
   }
 
@@ -96,14 +103,17 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
       const body = JSON.parse(text);
       return body.transaction === transaction && Array.isArray(body.data?.clips);
     };
-    const reply = await watch.waitForTopic(`doorbell/${id}/response/share`, match, timeoutMs);
+    const reply = await watch.waitForTopic(
+      `doorbell/${id}/requester/neighbour-12/response/share`,
+      match,
+      timeoutMs,
+    );
     return reply.text;
   }
 
   it('deny by default: acknowledged, never prompts the owner, answered with no footage', async () => {
     const ack = await ask('denying', 'share', {
       requestId: 'r-deny',
-      requester,
       reason: 'bike',
       window: WINDOW,
       transaction: 'td',
@@ -117,7 +127,6 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
   it('ask → the owner approves → only clips wholly inside the window are released, as working time-limited links', async () => {
     await ask('asking', 'share', {
       requestId: 'r-ok',
-      requester,
       reason: 'bike stolen',
       window: WINDOW,
       transaction: 't-ok',
@@ -156,7 +165,6 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
     const run = async (transaction: string, act: () => Promise<void>) => {
       await ask('asking', 'share', {
         requestId: 'r-same',
-        requester,
         reason: 'bike',
         window: WINDOW,
         transaction,
@@ -183,7 +191,6 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
   it('a legal demand holds the clips in its window, releases nothing, and the hold survives the 60-day sweep', async () => {
     const ack = await ask('asking', 'legal-demand', {
       requestId: 'ld-1',
-      requester: { kind: 'agency', identity: 'City Police' },
       reason: 'burglary investigation',
       demandRef: 'PR-2026-0042',
       window: WINDOW,
@@ -193,9 +200,7 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
     const notice = await watch.waitForTopic('doorbell/asking/owner/notice', (t) => t.includes('legal-hold'));
     expect(JSON.parse(notice.text).clipIds.sort()).toEqual(['inside', 'sealed', 'straddling']);
     expect(
-      watch.messages.some(
-        (m) => m.topic === 'doorbell/asking/response/legal-demand' && m.text.includes('"url"'),
-      ),
+      watch.messages.some((m) => m.topic.endsWith('/response/legal-demand') && m.text.includes('"url"')),
     ).toBe(false);
     const report = await sweepRetention({ bucket, nowMs: T0 + 61 * 86_400_000 });
     const left: string[] = [];
@@ -221,8 +226,8 @@ describe('share requests over MQTT: the owner decides, nobody can tell who decli
       expect.arrayContaining(['share-request', 'share-decision', 'share-release', 'legal-hold']),
     );
     const lines = readFileSync(path, 'utf8').split('\n');
-    const target = lines.findIndex((line) => line.includes('no. 12'));
-    lines[target] = lines[target]!.replace('no. 12', 'no. 14');
+    const target = lines.findIndex((line) => line.includes('neighbour-12'));
+    lines[target] = lines[target]!.replace('neighbour-12', 'neighbour-14');
     const edited = join(dir, 'edited.jsonl');
     writeFileSync(edited, lines.join('\n'));
     expect(await verifyAuditLog(edited)).toMatchObject({ ok: false, line: target + 1 });

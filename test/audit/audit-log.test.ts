@@ -96,6 +96,29 @@ describe('audit chain verification', () => {
     });
   });
 
+  it('writes canonical lines, and refuses a duplicate key even when JSON.parse keeps the hashed value', () => {
+    for (const line of lines) expect(line).toBe(canonicalJson(JSON.parse(line)));
+    const target = lines.findIndex((line) => line.includes('"decision":"decline"'));
+    const duplicated = [...lines];
+    duplicated[target] = lines[target]!.replace(/^\{/, '{"decision":"approve",');
+    expect(verifyAuditLines(duplicated)).toEqual({
+      ok: false,
+      line: target + 1,
+      reason: 'not in canonical form (a duplicate key, or reformatted) — the line was edited',
+      records: target,
+    });
+    const spaced = [...lines];
+    spaced[target] = JSON.stringify(JSON.parse(lines[target]!), null, 1).replace(/\n/g, '');
+    expect(verifyAuditLines(spaced)).toMatchObject({ ok: false, line: target + 1 });
+    // A log written before lines were canonical (keys in the order appended) still verifies.
+    const legacy = lines.map((line) => {
+      const { seq, at, prevHash, hash, ...entry } = JSON.parse(line) as Record<string, unknown>;
+      return JSON.stringify({ seq, at, ...entry, prevHash, hash });
+    });
+    expect(legacy[0]).not.toBe(lines[0]);
+    expect(verifyAuditLines(legacy)).toMatchObject({ ok: true, records: lines.length });
+  });
+
   it('detects an edited line whose hash was recomputed, at the next line', () => {
     const record = JSON.parse(lines[2]!) as Record<string, unknown>;
     record['decision'] = 'approve';

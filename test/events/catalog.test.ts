@@ -58,6 +58,7 @@ describe('topic catalog', () => {
         .replace('{prefix}', 'doorbell')
         .replace('{discoveryPrefix}', 'homeassistant')
         .replace('{id}', 'front-door')
+        .replace('{user}', 'neighbour-12')
         .replace('{command}', 'press')
         .replace('{component}', 'binary_sensor')
         .replace('{objectId}', 'motion');

@@ -63,13 +63,18 @@ describe('everything the agent publishes follows the contract', () => {
     return agent;
   }
 
-  async function request(deviceId: string, command: string, body: string | Buffer, transaction: string) {
-    await watcher.client.publishAsync(`doorbell/${deviceId}/request/${command}`, body, { qos: 1 });
+  async function request(
+    deviceId: string,
+    command: string,
+    body: string | Buffer,
+    transaction: string,
+    /** Send it in this user's namespace (footage requests are taken only there). */
+    user?: string,
+  ) {
+    const root = user === undefined ? `doorbell/${deviceId}` : `doorbell/${deviceId}/requester/${user}`;
+    await watcher.client.publishAsync(`${root}/request/${command}`, body, { qos: 1 });
     await watcher.waitFor(
-      (ms) =>
-        ms.some(
-          (m) => m.topic === `doorbell/${deviceId}/response/${command}` && m.payload.includes(transaction),
-        ),
+      (ms) => ms.some((m) => m.topic === `${root}/response/${command}` && m.payload.includes(transaction)),
       10_000,
       `${command} response ${transaction}`,
     );
@@ -88,13 +93,13 @@ describe('everything the agent publishes follows the contract', () => {
     await request(id, 'config-set', '{"patch":{"retentionDays":30},"transaction":"t-cfgset"}', 't-cfgset');
     await request(id, 'snapshot', '{"transaction":"t-snap"}', 't-snap');
     const window = { from: '2026-01-01T00:00:00Z', to: '2026-01-01T06:00:00Z' };
-    const requester = { kind: 'neighbour', identity: 'no. 12' };
     await request(id, 'share-policy', '{"policy":"ask","transaction":"t-policy"}', 't-policy');
     await request(
       id,
       'share',
-      JSON.stringify({ requestId: 'r1', requester, reason: 'bike', window, transaction: 't-share' }),
+      JSON.stringify({ requestId: 'r1', reason: 'bike', window, transaction: 't-share' }),
       't-share',
+      'neighbour-12',
     );
     await request(
       id,
@@ -104,12 +109,11 @@ describe('everything the agent publishes follows the contract', () => {
     );
     const demand = {
       requestId: 'ld1',
-      requester: { kind: 'agency', identity: 'Police' },
       reason: 'case',
       demandRef: 'PR-1',
       window,
     };
-    await request(id, 'legal-demand', JSON.stringify({ ...demand, transaction: 't-ld' }), 't-ld');
+    await request(id, 'legal-demand', JSON.stringify({ ...demand, transaction: 't-ld' }), 't-ld', 'police');
     await watcher.waitFor(
       (ms) => ms.some((m) => m.topic === `doorbell/${id}/owner/notice`),
       5000,

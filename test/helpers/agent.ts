@@ -12,7 +12,14 @@ export async function startAgent(
   url: string,
   deviceId: string,
   overrides: Partial<DeviceProfileInput> = {},
-  extra: { dataDir?: string; protocolVersion?: 4 | 5; video?: string } = {},
+  extra: {
+    dataDir?: string;
+    protocolVersion?: 4 | 5;
+    video?: string;
+    /** Broker credentials (a device user). */
+    username?: string;
+    password?: string;
+  } = {},
 ): Promise<Agent> {
   const loaded = await loadProfile('wired-1080p');
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
@@ -28,6 +35,7 @@ export async function startAgent(
         url,
         protocolVersion: extra.protocolVersion ?? 4,
         reconnectPeriodMs: 200,
+        ...(extra.username === undefined ? {} : { username: extra.username, password: extra.password }),
       }),
     },
     dataDir,

@@ -126,6 +126,8 @@ export interface RunningMosquitto {
 /** Starts a real mosquitto on a free loopback port with the given extra config lines. */
 export async function startMosquitto(
   extraConfig: string[] = ['allow_anonymous true'],
+  /** Credentials for the readiness probe, when the config refuses anonymous clients. */
+  probe: IClientOptions = {},
 ): Promise<RunningMosquitto> {
   const binary = mosquittoPath();
   if (!binary) throw new Error('mosquitto is not installed');
@@ -142,8 +144,8 @@ export async function startMosquitto(
   const deadline = Date.now() + 5000;
   for (;;) {
     try {
-      const probe = await connect(url, { reconnectPeriod: 0, connectTimeout: 500 });
-      await probe.endAsync();
+      const client = await connect(url, { reconnectPeriod: 0, connectTimeout: 500, ...probe });
+      await client.endAsync();
       break;
     } catch (error) {
       if (Date.now() > deadline || child.exitCode !== null) {

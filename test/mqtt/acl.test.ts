@@ -138,8 +138,19 @@ describe('owner role: only the owner decides where footage goes', () => {
         reason: `request/${command} is the owner's: integrator ha may not send it`,
       });
     }
-    for (const command of ['press', 'share', 'legal-demand', 'snapshot', 'motion', 'sensitivity'])
+    for (const command of ['press', 'snapshot', 'motion', 'sensitivity']) {
       expect(canPublish(integrator, `doorbell/door-a/request/${command}`, scope).allowed).toBe(true);
+      expect(canPublish(integrator, `doorbell/door-a/requester/ha/request/${command}`, scope).allowed).toBe(
+        true,
+      );
+    }
+    // Footage requests need a requester or agency role, and are taken only in the sender's own namespace.
+    for (const command of ['share', 'legal-demand']) {
+      expect(canPublish(integrator, `doorbell/door-a/request/${command}`, scope).allowed).toBe(false);
+      expect(canPublish(integrator, `doorbell/door-a/requester/ha/request/${command}`, scope).allowed).toBe(
+        false,
+      );
+    }
     expect(canPublish(admin, 'doorbell/door-a/request/share-decision', scope).allowed).toBe(true);
   });
 
@@ -151,9 +162,14 @@ describe('owner role: only the owner decides where footage goes', () => {
       expect(canReceive(integrator, `doorbell/door-a/request/${command}`, scope)).toBe(false);
       expect(canReceive(integrator, `doorbell/door-a/response/${command}`, scope)).toBe(false);
     }
-    expect(canReceive(integrator, 'doorbell/door-a/request/share', scope)).toBe(true);
+    // Nor any share traffic: others' namespaces, or footage commands on the shared topics.
+    expect(canReceive(integrator, 'doorbell/door-a/request/share', scope)).toBe(false);
+    expect(canReceive(integrator, 'doorbell/door-a/response/share', scope)).toBe(false);
+    expect(canReceive(integrator, 'doorbell/door-a/requester/neighbour/response/share', scope)).toBe(false);
+    expect(canReceive(integrator, 'doorbell/door-a/requester/ha/response/press', scope)).toBe(true);
     expect(canReceive(integrator, 'doorbell/door-a/events/ding', scope)).toBe(true);
-    expect(canReceive(integrator, 'doorbell/door-a/response/share', scope)).toBe(true);
+    expect(canReceive(integrator, '$SYS/broker/clients', scope)).toBe(false);
+    expect(canSubscribe(integrator, '$SYS/#', scope).allowed).toBe(false);
     expect(canReceive(admin, 'doorbell/door-a/owner/consent', scope)).toBe(true);
     // A subscription that could only ever match the owner's topics is refused outright, not granted empty.
     for (const filter of [
@@ -167,5 +183,48 @@ describe('owner role: only the owner decides where footage goes', () => {
     expect(
       canReceive(integrator, 'site/doorbell/door-a/owner/consent', { ...scope, prefix: 'site/doorbell' }),
     ).toBe(false);
+  });
+});
+
+describe('requester and agency roles: footage requests in their own namespace, answers only there', () => {
+  const neighbour: Principal = { role: 'requester', username: 'neighbour' };
+  const police: Principal = { role: 'agency', username: 'police' };
+
+  it('a requester asks for footage in its own namespace only, and may not place legal demands', () => {
+    expect(canPublish(neighbour, 'doorbell/door-a/requester/neighbour/request/share', scope).allowed).toBe(
+      true,
+    );
+    for (const topic of [
+      'doorbell/door-a/requester/police/request/share',
+      'doorbell/door-a/request/share',
+      'doorbell/door-a/requester/neighbour/request/legal-demand',
+      'doorbell/door-a/requester/neighbour/request/press',
+      'doorbell/door-a/request/press',
+    ])
+      expect(canPublish(neighbour, topic, scope).allowed, topic).toBe(false);
+    expect(canPublish(police, 'doorbell/door-a/requester/police/request/legal-demand', scope).allowed).toBe(
+      true,
+    );
+    expect(
+      canPublish(police, 'doorbell/door-a/requester/neighbour/request/legal-demand', scope).allowed,
+    ).toBe(false);
+  });
+
+  it('reads its own namespace and nothing else', () => {
+    expect(canSubscribe(neighbour, 'doorbell/+/requester/neighbour/#', scope).allowed).toBe(true);
+    for (const filter of [
+      '#',
+      'doorbell/#',
+      'doorbell/+/requester/+/response/share',
+      'doorbell/door-a/state',
+    ])
+      expect(canSubscribe(neighbour, filter, scope).allowed, filter).toBe(false);
+    expect(canReceive(neighbour, 'doorbell/door-a/requester/neighbour/response/share', scope)).toBe(true);
+    expect(canReceive(neighbour, 'doorbell/door-a/requester/police/response/share', scope)).toBe(false);
+  });
+
+  it("an owner reads every requester's answers on its own doorbells", () => {
+    expect(canReceive(owner, 'doorbell/door-a/requester/neighbour/response/share', scope)).toBe(true);
+    expect(canSubscribe(owner, 'doorbell/door-b/requester/#', scope).allowed).toBe(false);
   });
 });

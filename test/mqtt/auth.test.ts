@@ -236,7 +236,7 @@ describe('doorbell auth', () => {
         ['add-user', file, '--user', 'x', '--role', 'root', '--password', 'longenough'],
         captureIo({ cwd: tempDir() }),
       ),
-    ).rejects.toThrow(/--role "root": use one of device, owner, integrator, admin/);
+    ).rejects.toThrow(/--role "root": use one of device, owner, integrator, requester, agency, admin/);
     await expect(
       authCommand.run(
         ['add-user', file, '--user', 'x', '--role', 'owner', '--password', 'longenough'],

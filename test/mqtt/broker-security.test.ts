@@ -199,6 +199,36 @@ describe('embedded broker with --auth', () => {
     expect(integrator.on('doorbell/door-a/response/share-decision')).toEqual([]);
   });
 
+  it("a known device's client id is its device user's alone (CONNACK 2); other doorbell- ids stay free", async () => {
+    const takeover = await connectError(broker.url, {
+      username: 'ha',
+      password: 'pw-integrator',
+      clientId: 'doorbell-door-a',
+    });
+    expect(takeover.code).toBe(2);
+    const owner = await connectError(broker.url, {
+      username: 'kim',
+      password: 'pw-owner',
+      clientId: 'doorbell-door-b',
+    });
+    expect(owner.code).toBe(2);
+    const itself = await connect(broker.url, {
+      username: 'door-a',
+      password: 'pw-door-a',
+      clientId: 'doorbell-door-a',
+      reconnectPeriod: 0,
+    });
+    cleanup.push(itself);
+    const tool = await connect(broker.url, {
+      username: 'kim',
+      password: 'pw-owner',
+      clientId: 'doorbell-cli-1234',
+      reconnectPeriod: 0,
+    });
+    cleanup.push(tool);
+    expect(itself.connected && tool.connected).toBe(true);
+  });
+
   it('session credentials let the host process run its own device without a users-file entry', async () => {
     const session = broker.auth!.issueSessionCredentials({ role: 'device', deviceId: 'door-c' });
     const device = await connect(broker.url, { ...session, reconnectPeriod: 0 });

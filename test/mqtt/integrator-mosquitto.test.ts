@@ -199,16 +199,16 @@ describe.skipIf(!available)(
       }
     });
 
-    it('mosquitto_rr (MQTT 5 request/response) gets the answer on its response topic', async () => {
+    it('mosquitto_rr (MQTT 5 request/response) gets the answer on its response topic in its namespace', async () => {
       // Not spawnSync: the agent answering lives in this process and needs the event loop.
       const result = await run('mosquitto_rr', [
         ...host,
         '-p',
         String(broker.port),
         '-t',
-        'doorbell/mq5-door/request/state',
+        'doorbell/mq5-door/requester/rr/request/state',
         '-e',
-        'replies/rr-test',
+        'doorbell/mq5-door/requester/rr/replies/rr-test',
         '-m',
         '{"transaction":"rr-1"}',
         '-W',
@@ -223,7 +223,7 @@ describe.skipIf(!available)(
       };
       expect(response).toMatchObject({ status: 'ok', transaction: 'rr-1', data: { deviceId: 'mq5-door' } });
       expect(
-        checkMessage('doorbell/mq5-door/response/state', Buffer.from(result.stdout.trim()), {
+        checkMessage('doorbell/mq5-door/requester/rr/response/state', Buffer.from(result.stdout.trim()), {
           prefix: 'doorbell',
         }),
       ).toMatchObject({ ok: true });
@@ -371,9 +371,9 @@ describe.skipIf(!available)(
         '-P',
         'integrator-pass',
         '-t',
-        'doorbell/tls-door/request/press',
+        'doorbell/tls-door/requester/integrator/request/press',
         '-e',
-        'replies/tls',
+        'doorbell/tls-door/requester/integrator/replies/tls',
         '-m',
         '{"transaction":"tls-rr"}',
         '-W',

@@ -17,13 +17,20 @@ describe.skipIf(!mosquittoPath())(
       await broker?.stop();
     });
 
-    it('honours the response topic and correlation data of an MQTT 5 request', async () => {
-      const requester = await subscriber(broker.url, 'replies/me', { protocolVersion: 5 });
+    it("honours the response topic and correlation data of an MQTT 5 request inside the asker's namespace", async () => {
+      const mine = 'doorbell/v5-door/requester/me/replies/1';
+      const requester = await subscriber(broker.url, [mine, 'replies/me'], { protocolVersion: 5 });
+      // Outside the asker's namespace (or with no namespace at all), the response topic is not honoured.
       await requester.client.publishAsync('doorbell/v5-door/request/state', '{}', {
         qos: 1,
-        properties: { responseTopic: 'replies/me', correlationData: Buffer.from('corr-123') },
+        properties: { responseTopic: 'replies/me', correlationData: Buffer.from('corr-0') },
       });
-      const reply = await requester.waitForTopic('replies/me');
+      await requester.client.publishAsync('doorbell/v5-door/requester/me/request/state', '{}', {
+        qos: 1,
+        properties: { responseTopic: mine, correlationData: Buffer.from('corr-123') },
+      });
+      const reply = await requester.waitForTopic(mine);
+      expect(requester.on('replies/me')).toEqual([]);
       expect(JSON.parse(reply.text)).toMatchObject({ status: 'ok', data: { deviceId: 'v5-door' } });
       expect(Buffer.from(reply.properties?.['correlationData'] as Buffer).toString()).toBe('corr-123');
       await requester.client.endAsync();

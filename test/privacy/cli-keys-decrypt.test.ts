@@ -84,6 +84,7 @@ describe('doorbell keys / decrypt', () => {
       join(dir, 'clip.mp4'),
       join(dir, 'for-bucket.enc'),
       await readFile(join(dir, 'keys/owner.pub.pem'), 'utf8'),
+      { binding: { key, clipId: 'clip-1' } },
     );
     await bucket.put(key, join(dir, 'for-bucket.enc'), { encrypted: 'true', ...metadata });
     const stored = await readFile(join(dir, 'bucket', key));
@@ -92,7 +93,14 @@ describe('doorbell keys / decrypt', () => {
     const result = await cli(['decrypt', key, '--key', 'keys/owner.pem', '--bucket', 'bucket']);
     expect(result.code).toBe(0);
     expect((await readFile(join(dir, 'clip-1.mp4'))).equals(clip)).toBe(true);
-    const missing = await cli(['decrypt', 'clips/none.mp4', '--key', 'keys/owner.pem', '--bucket', 'bucket']);
+    const missing = await cli([
+      'decrypt',
+      'clips/front-door/2026/05/10/none.mp4',
+      '--key',
+      'keys/owner.pem',
+      '--bucket',
+      'bucket',
+    ]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/not found/);
   });

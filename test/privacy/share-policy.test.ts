@@ -47,7 +47,7 @@ function shareRequest(transaction: string | number = 'tx-1'): ShareRequest {
   return {
     type: 'share',
     requestId: 'req-42',
-    requester: { kind: 'agency', identity: 'Springfield PD' },
+    requester: { kind: 'requester', identity: 'springfield-pd' },
     reason: 'burglary on Elm St',
     window: WINDOW,
     transaction,
@@ -58,7 +58,7 @@ function legalDemand(): LegalDemand {
   return {
     type: 'legal-demand',
     requestId: 'legal-7',
-    requester: { kind: 'agency', identity: 'Springfield PD' },
+    requester: { kind: 'agency', identity: 'springfield-pd' },
     reason: 'preservation order',
     demandRef: 'CASE-2026-0042',
     window: WINDOW,
@@ -129,6 +129,7 @@ describe('share policy: deny by default', () => {
       {
         type: 'respond',
         requestId: 'req-42',
+        requester: 'springfield-pd',
         transaction: 'tx-1',
         data: { requestId: 'req-42', clips: [] },
         at: T0 + TIMEOUT,
@@ -147,7 +148,7 @@ describe('share policy: ask', () => {
     const { of } = run({ policy: 'ask' }, [[T0, request()]]);
     expect(of('prompt-owner')[0]!.prompt).toEqual({
       requestId: 'req-42',
-      requester: { kind: 'agency', identity: 'Springfield PD' },
+      requester: { kind: 'requester', identity: 'springfield-pd' },
       reason: 'burglary on Elm St',
       window: { from: new Date(WINDOW.from).toISOString(), to: new Date(WINDOW.to).toISOString() },
       clipsInWindow: 3,
@@ -311,11 +312,38 @@ describe('share policy: other rules', () => {
     ]);
     expect(dup.of('reject-request')).toMatchObject([{ code: 'duplicate-request', transaction: 'b' }]);
     expect(dup.of('prompt-owner')).toHaveLength(1);
+    const other = { kind: 'requester' as const, identity: 'flat-3' };
     const busy = run({ policy: 'ask', maxPending: 1 }, [
       [T0, request()],
-      [T0, { type: 'request', request: { ...shareRequest(), requestId: 'req-43' }, clips: [] }],
+      [
+        T0,
+        { type: 'request', request: { ...shareRequest(), requestId: 'req-43', requester: other }, clips: [] },
+      ],
     ]);
     expect(busy.of('reject-request')).toMatchObject([{ requestId: 'req-43', code: 'busy' }]);
+  });
+
+  it("one requester has one request pending at a time, under every policy, and its flood leaves room for others'", () => {
+    const from = (identity: string, requestId: string): SharePolicyInput => ({
+      type: 'request',
+      request: { ...shareRequest(requestId), requestId, requester: { kind: 'requester', identity } },
+      clips: [],
+    });
+    for (const policy of ['deny', 'ask', 'allow'] as const) {
+      const flood = Array.from({ length: 20 }, (_, i): [number, SharePolicyInput] => [
+        T0,
+        from('mallory', `m-${i}`),
+      ]);
+      const { of } = run({ policy }, [...flood, [T0 + 1, from('alice', 'a-1')]]);
+      const rejected = of('reject-request');
+      expect(rejected.map((r) => r.requestId)).toEqual(
+        flood.slice(1).map(([, input]) => (input as { request: { requestId: string } }).request.requestId),
+      );
+      expect(new Set(rejected.map((r) => r.code))).toEqual(new Set(['busy']));
+      expect(of('acknowledge').map((a) => a.requestId)).toEqual(['m-0', 'a-1']);
+      if (policy === 'ask')
+        expect(of('prompt-owner').map((p) => p.prompt.requester.identity)).toEqual(['mallory', 'alice']);
+    }
   });
 
   it('a legal demand holds every clip overlapping the window, is recorded, and releases nothing', () => {
@@ -377,18 +405,19 @@ describe('share policy: other rules', () => {
 describe('share request parsing', () => {
   const args = {
     requestId: 'req-1',
-    requester: { kind: 'neighbour', identity: 'Flat 3' },
     reason: 'parcel went missing',
     window: { from: '2026-05-10T10:00:00Z', to: '2026-05-10T11:00:00Z' },
   };
+  const from = { user: 'flat-3' };
 
-  it('accepts a valid request and carries the transaction', () => {
-    const parsed = parseShareRequest(args, { transaction: 7 });
+  it('accepts a valid request, the requester being the broker user it came from, and carries the transaction', () => {
+    const parsed = parseShareRequest(args, { ...from, transaction: 7 });
     expect(parsed).toEqual({
       ok: true,
       request: {
         type: 'share',
         ...args,
+        requester: { kind: 'requester', identity: 'flat-3' },
         window: { from: Date.UTC(2026, 4, 10, 10), to: Date.UTC(2026, 4, 10, 11) },
         transaction: 7,
       },
@@ -396,35 +425,51 @@ describe('share request parsing', () => {
   });
 
   it('names the field and problem for bad requests', () => {
-    const backwards = parseShareRequest({ ...args, window: { from: args.window.to, to: args.window.from } });
+    const backwards = parseShareRequest(
+      { ...args, window: { from: args.window.to, to: args.window.from } },
+      from,
+    );
     expect(backwards).toEqual({
       ok: false,
       error: expect.stringMatching(/^window: from .* must be before to/),
     });
-    const tooLong = parseShareRequest({
-      ...args,
-      window: { from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z' },
-    });
+    const tooLong = parseShareRequest(
+      { ...args, window: { from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z' } },
+      from,
+    );
     expect(tooLong).toMatchObject({ ok: false, error: expect.stringMatching(/at most 168 h/) });
-    expect(parseShareRequest({ ...args, extra: 1 })).toMatchObject({
+    expect(parseShareRequest({ ...args, extra: 1 }, from)).toMatchObject({
       ok: false,
       error: expect.stringMatching(/extra/),
     });
-    expect(parseShareRequest({ ...args, requester: { kind: 'stalker', identity: 'x' } })).toMatchObject({
-      ok: false,
-      error: expect.stringMatching(/^requester\.kind/),
-    });
-    expect(parseShareRequest({ ...args, reason: 'a\u0007b' })).toMatchObject({
+    expect(parseShareRequest({ ...args, reason: 'a\u0007b' }, from)).toMatchObject({
       ok: false,
       error: expect.stringMatching(/^reason/),
     });
   });
 
-  it('a legal demand needs a demand reference', () => {
-    expect(parseLegalDemand(args)).toMatchObject({ ok: false, error: expect.stringMatching(/demandRef/) });
-    expect(parseLegalDemand({ ...args, demandRef: 'CASE-1' })).toMatchObject({
+  it('refuses a self-declared requester: who asks is the broker login, not the payload', () => {
+    const forged = { ...args, demandRef: 'X-1', requester: { kind: 'agency', identity: 'City Police' } };
+    for (const parsed of [parseShareRequest(forged, from), parseLegalDemand(forged, from)]) {
+      expect(parsed).toEqual({
+        ok: false,
+        error: expect.stringMatching(/^requester: not taken from the payload/),
+      });
+    }
+  });
+
+  it('a legal demand needs a demand reference, and its requester is an agency', () => {
+    expect(parseLegalDemand(args, from)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/demandRef/),
+    });
+    expect(parseLegalDemand({ ...args, demandRef: 'CASE-1' }, { user: 'city-police' })).toMatchObject({
       ok: true,
-      request: { type: 'legal-demand', demandRef: 'CASE-1' },
+      request: {
+        type: 'legal-demand',
+        demandRef: 'CASE-1',
+        requester: { kind: 'agency', identity: 'city-police' },
+      },
     });
   });
 });

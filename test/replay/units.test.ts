@@ -106,11 +106,12 @@ describe('scenario validation', () => {
 
   it('exports a JSON Schema for editors, and the committed copy is current', () => {
     const schema = scenarioJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-    const committed = JSON.parse(readFileSync(join(SCENARIOS_DIR, 'scenario.schema.json'), 'utf8'));
-    expect(
-      committed,
-      'regenerate: doorbell replay --schema > fixtures/scenarios/scenario.schema.json',
-    ).toEqual(schema);
+    const committed = JSON.parse(
+      readFileSync(join(SCENARIOS_DIR, '../../docs/schema/scenario.schema.json'), 'utf8'),
+    );
+    expect(committed, 'regenerate: doorbell replay --schema > docs/schema/scenario.schema.json').toEqual(
+      schema,
+    );
     expect(Object.keys(schema.properties)).toEqual(
       expect.arrayContaining(['name', 'video', 'timeline', 'expect']),
     );

@@ -11,29 +11,34 @@ import {
   withoutUser,
   withUser,
 } from '../../mqtt/auth.js';
+import { mosquittoAcl } from '../../mqtt/mosquitto-acl.js';
 import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
 
-const USAGE = `doorbell auth add-user FILE --user NAME --role device|owner|integrator|admin [--device ID[,ID…]] [--password P]
+const USAGE = `doorbell auth add-user FILE --user NAME --role device|owner|integrator|requester|agency|admin [--device ID[,ID…]] [--password P]
        doorbell auth remove-user FILE --user NAME
        doorbell auth list FILE
+       doorbell auth mosquitto-acl FILE [--prefix doorbell] [--discovery-prefix homeassistant]
 
   add-user      add or replace a user in the broker's users file (created if missing, mode 0600). The password
                 is read from the first line of stdin unless --password is given (which leaves it in your shell
                 history); it is stored as a salted scrypt hash. A device user needs --device: the one device id
                 whose topics it may use. An owner needs --device with the ids of their doorbells: only an owner
                 (or an admin) may send share-decision, share-policy, config-set and config-get, and read owner/
-                topics and those commands' answers; integrators may not.
+                topics and those commands' answers; integrators may not. A requester may ask for footage
+                (share), an agency may also place legal demands (legal-demand), each only in its own namespace
+                <prefix>/<id>/requester/<user>/…, which only it (and the owners) can read.
   remove-user   remove a user
   list          print the users and their roles (never the hashes)
+  mosquitto-acl print the same rules as a mosquitto acl_file (for an external broker; see docs/security.md)
 
 The embedded broker uses the file with: doorbell start --auth FILE, doorbell broker --auth FILE`;
 
-const ROLES = ['device', 'owner', 'integrator', 'admin'] as const;
+const ROLES = ['device', 'owner', 'integrator', 'requester', 'agency', 'admin'] as const;
 const MIN_PASSWORD = 8;
 
 export const command: CliCommand = {
   summary:
-    'manage the embedded broker users file (scrypt password hashes, device/owner/integrator/admin roles)',
+    'manage the broker users file (scrypt hashes; device/owner/integrator/requester/agency/admin roles; mosquitto ACL)',
   usage: USAGE,
   async run(args, io) {
     const [action, ...rest] = args;
@@ -44,9 +49,11 @@ export const command: CliCommand = {
         return removeUser(rest, io);
       case 'list':
         return list(rest, io);
+      case 'mosquitto-acl':
+        return printMosquittoAcl(rest, io);
       default:
         throw new UsageError(
-          `${action ? `unknown action "${action}"` : 'missing action'} (use add-user, remove-user or list)`,
+          `${action ? `unknown action "${action}"` : 'missing action'} (use add-user, remove-user, list or mosquitto-acl)`,
         );
     }
   },
@@ -137,6 +144,33 @@ async function list(args: string[], io: CliIo): Promise<number> {
       `${user.username}\t${user.role}${user.role === 'device' ? `\t${user.deviceId}` : user.role === 'owner' ? `\t${user.devices.join(',')}` : ''}`,
     );
   }
+  return 0;
+}
+
+async function printMosquittoAcl(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { prefix: { type: 'string' }, 'discovery-prefix': { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const path = fileFrom(positionals, io);
+  const file = await readUsers(path, { missingOk: false });
+  const scope = {
+    prefix: values.prefix ?? 'doorbell',
+    discoveryPrefix: values['discovery-prefix'] ?? 'homeassistant',
+  };
+  for (const [flag, value] of [
+    ['--prefix', scope.prefix],
+    ['--discovery-prefix', scope.discoveryPrefix],
+  ] as const) {
+    if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(value)) {
+      throw new UsageError(
+        `${flag} ${JSON.stringify(value)}: topic levels of A-Z a-z 0-9 _ - separated by /`,
+      );
+    }
+  }
+  io.stdout.write(mosquittoAcl(file, scope));
   return 0;
 }
 

@@ -7,7 +7,7 @@ import { brokerSecurityFrom, brokerSecurityOptionSpec, portFrom } from '../optio
 export const command: CliCommand = {
   summary: 'run only the embedded MQTT broker (for several doorbells or external tools)',
   usage:
-    'doorbell broker [--port N] [--host ADDR] [--auth USERS.json]\n' +
+    'doorbell broker [--port N] [--host ADDR] [--auth USERS.json | --insecure-anonymous]\n' +
     '                [--tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-port N] [--tls-identity]]',
   async run(args, io) {
     const { values } = parseArgs({

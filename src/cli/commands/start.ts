@@ -26,6 +26,7 @@ export const command: CliCommand = {
     '               [--retention-cron EXPR] [--owner-key owner.pub.pem]\n' +
     '               [--ui [--ui-port 8080] [--ui-host 127.0.0.1] [--ui-token TOKEN]]\n' +
     '               [--auth USERS.json] [--tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-port N] [--tls-identity]]\n' +
+    '               [--insecure-anonymous]   (a broker off loopback needs --auth, or this and a warning)\n' +
     '               [--discovery-prefix homeassistant] [--no-discovery]',
   async run(args, io) {
     const { values } = parseArgs({
