@@ -90,6 +90,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
     const dataDir = join(work, 'data');
     const bundle = await bundleDevice();
+    cleanups.push(async () => rmSync(bundle, { force: true }));
     let recovered = 0;
     const device = (run: number, motion = true) =>
       startDevice({
@@ -319,7 +320,8 @@ function startDevice(options: {
  * as dist/cli/main.js does, so the package's own paths resolve the same.
  */
 async function bundleDevice(): Promise<string> {
-  const outfile = join(REPO, '.cache', 'chaos', 'device.mjs');
+  // One file per harness process: `npm test` and `npm run chaos` may bundle at the same time.
+  const outfile = join(REPO, '.cache', 'chaos', `device-${process.pid}.mjs`);
   await build({
     entryPoints: [join(REPO, 'scripts/lib/chaos-device.ts')],
     outfile,
