@@ -45,6 +45,8 @@ const SUFFIX = '.intent.json';
  * removed once the clip is spooled or announced lost. What is left at start is what a crash interrupted.
  */
 export class IntentJournal {
+  private dirMade = false;
+
   constructor(readonly dir: string) {}
 
   /**
@@ -53,7 +55,10 @@ export class IntentJournal {
    * Like the outbox, it survives a process crash (the page cache does), not a power cut.
    */
   save(intent: RecordingIntent): void {
-    mkdirSync(this.dir, { recursive: true });
+    if (!this.dirMade) {
+      mkdirSync(this.dir, { recursive: true });
+      this.dirMade = true;
+    }
     const path = this.pathOf(intent.clipId);
     const temp = `${path}.tmp`;
     writeFileSync(temp, JSON.stringify(intent));
