@@ -206,6 +206,7 @@ export class Agent {
     });
     await disk.start();
     const outbox = this.outbox;
+    if (outbox.lastEventSeq !== undefined) seq.giveBackAfter(outbox.lastEventSeq);
     const announced = new SeenIds(join(deviceDir, 'announced-clips'));
 
     this.bucket = options.bucketInstance ?? openBucket(options.bucket, options.cwd ?? process.cwd());

@@ -95,6 +95,11 @@ export class DurableOutbox extends MemoryOutbox {
   private appendedBytes = 0;
 
   private held: OutboxEntry[] = [];
+  /**
+   * The highest event seq in the file when it was loaded (undefined if it holds no event, e.g. just compacted): a
+   * seq the counter gave out after it never reached the broker (a kill -9 between the two writes).
+   */
+  lastEventSeq: number | undefined;
   private readonly maxHeld: number;
   private tornTail = false;
 
@@ -189,7 +194,19 @@ export class DurableOutbox extends MemoryOutbox {
       if (!entry) continue;
       this.lastN = Math.max(this.lastN, entry.n);
       if (entry.n > watermark) this.pending.set(entry.n, entry);
+      const seq = eventSeqOf(entry);
+      if (seq !== undefined) this.lastEventSeq = Math.max(this.lastEventSeq ?? 0, seq);
     }
+  }
+}
+
+function eventSeqOf(entry: OutboxEntry): number | undefined {
+  if (!entry.topic.includes('/events/')) return undefined;
+  try {
+    const seq = (JSON.parse(entry.payload) as { seq?: unknown }).seq;
+    return typeof seq === 'number' ? seq : undefined;
+  } catch {
+    return undefined;
   }
 }
 
