@@ -21,7 +21,7 @@ import {
   discoveryStatusTopic,
   isDiscoveryRequest,
 } from '../mqtt/discovery.js';
-import { DurableOutbox } from '../mqtt/outbox.js';
+import { DurableOutbox, OutboxFullError } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
@@ -29,6 +29,7 @@ import type { Recorder } from '../recording/recorder.js';
 import { RetentionSweeper } from '../retention/sweeper.js';
 import type { Bucket } from '../storage/bucket.js';
 import { openBucket } from '../storage/bucket-url.js';
+import { DiskGuard } from '../storage/disk-guard.js';
 import { type UploadedClip, UploadQueue } from '../storage/upload-queue.js';
 import { seededRandom } from '../util/random.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
@@ -78,6 +79,8 @@ export interface AgentOptions {
   drivenCamera?: boolean;
   /** Seeds the simulated radio noise and the upload retry jitter (default: from the device id / Math.random). */
   seed?: number;
+  /** Free space kept for events: below it the device reports `disk` and refuses clips (default 4 MiB). */
+  diskReserveBytes?: number;
 }
 
 /** Wires one doorbell to its camera, recorder, bucket and broker, and owns start/stop order. No I/O in the constructor. */
@@ -89,6 +92,7 @@ export class Agent {
   private core: DeviceCore | undefined;
   private outbox: DurableOutbox | undefined;
   private queue: UploadQueue | undefined;
+  private disk: DiskGuard | undefined;
   private sweeper: RetentionSweeper | undefined;
   private feed: CameraFeed | undefined;
   private pipeline: RecordingPipeline | undefined;
@@ -181,6 +185,23 @@ export class Agent {
     const { options } = this;
     const deviceDir = join(options.dataDir, options.deviceId);
     mkdirSync(deviceDir, { recursive: true });
+    // Disk pressure is a state: the guard and the outbox report it, events wait in memory, clips are refused.
+    const disk = new DiskGuard({
+      dir: deviceDir,
+      ...(options.diskReserveBytes === undefined ? {} : { reserveBytes: options.diskReserveBytes }),
+      onChange: (problem) => {
+        if (problem) options.logger.error({ dir: deviceDir }, problem);
+        else options.logger.info({ dir: deviceDir }, 'disk takes writes again');
+        if (!problem) this.outbox?.persistHeld();
+        this.refreshStorageProblems();
+      },
+    });
+    this.disk = disk;
+    this.outbox = new DurableOutbox(join(deviceDir, 'outbox'), {
+      onStorageError: (error, path) => disk.report(error, 'cannot append to', path),
+    });
+    await disk.start();
+    const outbox = this.outbox;
     const core = new DeviceCore({
       deviceId: options.deviceId,
       profile: options.profile.profile,
@@ -189,11 +210,16 @@ export class Agent {
       stateDir: deviceDir,
       bootMs: options.bootMs,
       seed: options.seed,
+      // An event the disk cannot take and memory cannot hold is refused before it takes a sequence number.
+      beforeSeq: () => {
+        if (!outbox.hasRoom) throw new OutboxFullError(`event refused: ${disk.problem ?? 'outbox full'}`);
+      },
     });
+    // A number taken for an event that a kill -9 kept from the outbox is given back.
+    if (outbox.lastEventSeq !== undefined) core.resumeSeqAfter(outbox.lastEventSeq);
     this.core = core;
     const { doorbell } = core;
     const profile = core.profile;
-    this.outbox = new DurableOutbox(join(deviceDir, 'outbox'));
     const announced = new SeenIds(join(deviceDir, 'announced-clips'));
 
     this.bucket = options.bucketInstance ?? openBucket(options.bucket, options.cwd ?? process.cwd());
@@ -264,11 +290,13 @@ export class Agent {
         doorbell.setUploadDepth(Math.max(0, queue.health().depth - 1));
       }),
       queue.on('health', (health) => {
-        doorbell.setProblem('uploads', !health.healthy);
+        this.refreshStorageProblems();
         doorbell.setUploadDepth(health.depth);
       }),
       queue.on('spooled', () => doorbell.setUploadDepth(queue.health().depth)),
     );
+    // The queue and the guard may have found problems while starting, before the doorbell existed.
+    this.refreshStorageProblems();
     this.announce();
     await this.startCamera(profile, deviceDir);
     doorbell.start();
@@ -317,6 +345,7 @@ export class Agent {
     this.shareDesk?.stop();
     await this.audit?.stop();
     await this.queue?.stop();
+    this.disk?.stop();
     this.core?.close();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await this.link?.stop();
@@ -425,6 +454,8 @@ export class Agent {
       onFrame: (frame, feedMs) => this.showFrame(frame, feedMs),
       onFeedError: () => this.doorbell.setProblem('camera feed stopped', true),
       onRecordingFailure: () => this.doorbell.setProblem('a clip failed to record', true),
+      clipRefusal: () => this.disk?.problem ?? this.queue?.spoolRefusal,
+      onClipLost: (lost) => this.doorbell.clipLost(lost),
     });
     this.unsubscribers.push(this.device.onProfile((next) => rig.reconfigure(next)));
     this.feed = rig.feed;
@@ -443,11 +474,28 @@ export class Agent {
     }
   }
 
+  /** `disk`: full, read-only or below the reserve; `spool`: the spool refuses writes; `uploads`: the bucket. */
+  private refreshStorageProblems(): void {
+    const doorbell = this.core?.doorbell;
+    if (!doorbell) return;
+    const codes = this.queue?.health().problemCodes ?? [];
+    doorbell.setProblem('disk', this.disk?.problem !== undefined || (this.outbox?.heldInMemory ?? 0) > 0);
+    doorbell.setProblem(
+      'spool',
+      codes.some((code) => code.startsWith('spool-')),
+    );
+    doorbell.setProblem(
+      'uploads',
+      codes.some((code) => !code.startsWith('spool-')),
+    );
+  }
+
   private onDeviceEvent(event: DeviceEvent): void {
-    this.pipeline?.onDeviceEvent(event);
     const link = this.link;
+    // The event goes into the outbox first, its clip's plan into the journal right after (see IntentJournal.save).
+    if (link) publishDeviceEvent(link, this.topics, event);
+    this.pipeline?.onDeviceEvent(event);
     if (!link) return;
-    publishDeviceEvent(link, this.topics, event);
     if (event.kind === 'ding' && this.feed?.live)
       this.inBackground(this.publishSnapshot(), 'the snapshot after a ding failed');
     if (event.kind === 'motion' && event.payload.type === 'start' && this.feed?.live)

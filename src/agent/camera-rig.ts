@@ -2,13 +2,20 @@
  * The camera side of one device: the feed (decode, detect, pace), the recorder (clips and snapshots cut from the
  * source, privacy zones, encryption) and the pipeline that decides when to record. The agent wires its callbacks.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Clock } from '../clock/clock.js';
 import { PACKAGE_ROOT } from '../config/paths.js';
 import type { DeviceProfile } from '../config/profile.js';
 import type { Logger } from '../log/logger.js';
 import type { MotionEvent } from '../motion/detector.js';
+import {
+  IntentJournal,
+  type IntentSource,
+  type LostClip,
+  recoverIntents,
+  removeLeftoverEncodes,
+} from '../recording/intents.js';
 import { Recorder } from '../recording/recorder.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
 import { probe } from '../video/ffmpeg.js';
@@ -45,21 +52,35 @@ export interface CameraRigOptions {
   onFrame(frame: GrayFrame, feedMs: number): void;
   onFeedError(): void;
   onRecordingFailure(): void;
+  /** Why clips cannot be recorded now (disk pressure), or undefined. */
+  clipRefusal?: () => string | undefined;
+  /** A trigger's clip will never be stored (events/clip, status "lost"). */
+  onClipLost?: (lost: LostClip) => void;
 }
 
 /** Builds the rig and starts the feed. */
 export async function startCameraRig(options: CameraRigOptions): Promise<CameraRig> {
   const { profile, source, cameraRuns, logger } = options;
   const ownerKey = options.ownerPublicKey ?? profile.privacy.encryption.ownerPublicKey;
+  const loopDurationMs = cameraRuns ? 0 : (await probe(source)).durationMs;
+  const workDir = join(options.deviceDir, 'recording');
+  // Encodes a kill -9 interrupted (*.partial-<pid>): their clips are cut again from the journal below.
+  const leftovers = removeLeftoverEncodes(workDir);
+  if (leftovers > 0) logger.warn({ workDir, removed: leftovers }, 'removed encodes a crash interrupted');
+  const intentSource: IntentSource = cameraRuns
+    ? { kind: 'unrecoverable', why: 'a composed (replay) camera cannot be cut again after a restart' }
+    : { kind: 'looped-file', path: source, bytes: (await stat(source)).size, loopDurationMs };
+  const journal = new IntentJournal(join(options.deviceDir, 'recording-intents'));
   const recorder = new Recorder({
     deviceId: options.deviceId,
     source: cameraRuns
       ? { kind: 'frame-runs', feed: cameraRuns }
-      : { kind: 'looped-file', path: source, loopDurationMs: (await probe(source)).durationMs },
-    workDir: join(options.deviceDir, 'recording'),
+      : { kind: 'looped-file', path: source, loopDurationMs },
+    workDir,
     queue: options.queue,
     retentionDays: profile.retentionDays,
     blackout: profile.privacy.zones.map((zone) => zone.polygon),
+    ...(options.clipRefusal ? { refusal: options.clipRefusal } : {}),
     ...(profile.privacy.encryption.enabled && ownerKey
       ? { ownerPublicKey: await readOwnerKey(ownerKey, options.cwd) }
       : {}),
@@ -87,7 +108,24 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     clock: options.clock,
     logger,
     onFailure: options.onRecordingFailure,
+    intents: { journal, source: intentSource },
+    ...(options.onClipLost ? { onLost: options.onClipLost } : {}),
   });
+  const recovery = await recoverIntents({
+    journal,
+    source: intentSource,
+    maxClipMs: profile.recording.maxClipMs,
+    now: () => new Date(options.clock.now()).toISOString(),
+    alreadyKept: (intent, startedAt) => options.queue.keeps(options.deviceId, intent.clipId, startedAt),
+    record: (plan, times) => recorder.record(plan, times),
+    onLost: (lost) => options.onClipLost?.(lost),
+  });
+  if (recovery.recut.length + recovery.lost + recovery.alreadyKept > 0) {
+    logger.warn(
+      { recut: recovery.recut.length, lost: recovery.lost, alreadyKept: recovery.alreadyKept },
+      'recordings a crash interrupted: cutting again what the source still has, announcing the rest as lost',
+    );
+  }
   feed.start();
   return {
     feed,

@@ -4,7 +4,9 @@ import { iso } from '../events/envelope.js';
 import type { DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import { ClipPlanner, type PlannedClip } from '../recording/clip-planner.js';
+import { type IntentJournal, type IntentSource, intentOf, type LostClip } from '../recording/intents.js';
 import type { Recorder } from '../recording/recorder.js';
+import { describeFsError } from '../storage/durable-fs.js';
 import type { CameraFeed } from './camera-feed.js';
 
 export interface RecordingPipelineOptions {
@@ -15,12 +17,17 @@ export interface RecordingPipelineOptions {
   logger: Logger;
   /** Called when a recording fails (the clip is lost: say so loudly). */
   onFailure?: (clipId: string, error: Error) => void;
+  /** Each open clip's plan is journaled here, so a crash cannot lose it silently. */
+  intents?: { journal: IntentJournal; source: IntentSource };
+  /** A trigger's clip will never be stored: announce it (events/clip, status "lost"). */
+  onLost?: (lost: LostClip) => void;
 }
 
 /** Device events → planned clips → the recorder, in feed time. */
 export class RecordingPipeline {
   private planner: ClipPlanner;
   private continuation = 0;
+  private journaled = '';
 
   constructor(private readonly options: RecordingPipelineOptions) {
     this.planner = new ClipPlanner(options.profile.recording);
@@ -32,7 +39,20 @@ export class RecordingPipeline {
 
   onDeviceEvent(event: DeviceEvent): void {
     const { feed } = this.options;
-    if (!feed.live) return;
+    if (!feed.live) {
+      if (event.kind === 'ding' || (event.kind === 'motion' && event.payload.type === 'start')) {
+        const { id, at } = event.payload;
+        const trigger = event.kind;
+        this.options.onLost?.({
+          clipId: id,
+          trigger,
+          startedAt: at,
+          endedAt: at,
+          reason: 'the camera had no picture yet',
+        });
+      }
+      return;
+    }
     if (event.kind === 'ding') {
       this.planner.trigger('ding', feed.deviceToFeed(Date.parse(event.payload.at)), event.payload.id);
     } else if (event.kind === 'motion') {
@@ -40,11 +60,15 @@ export class RecordingPipeline {
       if (event.payload.type === 'start') this.planner.trigger('motion', feedMs, event.payload.id);
       if (event.payload.type === 'end') this.planner.motionEnded(feedMs);
     }
+    this.journalOpenClip();
   }
 
   /** Called as the feed advances: clips whose footage now exists are recorded. */
   onFeedTime(feedMs: number): void {
-    for (const plan of this.planner.advance(feedMs, () => this.nextContinuationId())) this.record(plan);
+    const done = this.planner.advance(feedMs, () => this.nextContinuationId());
+    if (done.length === 0) return;
+    for (const plan of done) this.record(plan);
+    this.journalOpenClip();
   }
 
   /** Records whatever is open (cut at the current feed time) and waits for every recording. */
@@ -62,7 +86,45 @@ export class RecordingPipeline {
       eventId: plan.clipId,
     };
     logger.info({ clipId: plan.clipId, trigger: plan.trigger, ...times }, 'recording clip');
-    recorder.record(plan, times).catch((error: Error) => this.options.onFailure?.(plan.clipId, error));
+    this.journal(plan);
+    recorder.record(plan, times).then(
+      () => this.options.intents?.journal.finish(plan.clipId),
+      (error: Error) => {
+        this.options.onFailure?.(plan.clipId, error);
+        const { startedAt, endedAt } = times;
+        this.options.onLost?.({
+          clipId: plan.clipId,
+          trigger: plan.trigger,
+          startedAt,
+          endedAt,
+          reason: error.message,
+        });
+        this.options.intents?.journal.finish(plan.clipId);
+      },
+    );
+  }
+
+  private journalOpenClip(): void {
+    if (this.planner.current) this.journal(this.planner.current);
+  }
+
+  private journal(plan: PlannedClip): void {
+    const { intents, feed } = this.options;
+    if (!intents) return;
+    const intent = intentOf(plan, intents.source, (feedMs) => feed.feedToDevice(feedMs));
+    // Written (fsync'd) only when the plan changed, not on every event while a clip is open.
+    const text = JSON.stringify(intent);
+    if (text === this.journaled) return;
+    try {
+      intents.journal.save(intent);
+      this.journaled = text;
+    } catch (error) {
+      // A full or read-only disk: the clip itself will be refused and announced lost, so it is not silent either.
+      this.options.logger.error(
+        { clipId: plan.clipId, err: describeFsError(error, 'cannot journal', intents.journal.dir) },
+        'recording plan not journaled',
+      );
+    }
   }
 
   private nextContinuationId(): string {

@@ -109,9 +109,14 @@ export function renderMqttDocs(): string {
       push('', `Values: ${((schema['enum'] as string[]) ?? []).map((v) => `\`${v}\``).join(', ')}.`);
       continue;
     }
-    const rows = fieldRows(schema);
-    if (rows.length) {
-      push('', '| field | type | required | notes |', '|---|---|---|---|', ...rows);
+    // A payload of several shapes (events/clip: stored or lost) gets one table per shape.
+    const shapes = (schema['anyOf'] as Json[] | undefined) ?? [schema];
+    for (const [index, shape] of shapes.entries()) {
+      const rows = fieldRows(shape);
+      if (shapes.length > 1) push('', `Shape ${index + 1} of ${shapes.length}:`);
+      if (rows.length) {
+        push('', '| field | type | required | notes |', '|---|---|---|---|', ...rows);
+      }
     }
     push('', 'Example:', '', '```json', JSON.stringify(payload.example, null, 2), '```');
   }

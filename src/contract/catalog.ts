@@ -3,7 +3,7 @@ import { DEVICE_ID_PATTERN, DeviceProfileSchema } from '../config/profile.js';
 import {
   AuditHeadSchema,
   AvailabilitySchema,
-  ClipEventSchema,
+  ClipTopicSchema,
   ConsentPromptSchema,
   DeviceStateSchema,
   DingEventSchema,
@@ -280,7 +280,7 @@ const deviceEntries: TopicEntry[] = [
     qos: 1,
     payload: {
       format: 'json',
-      schema: ClipEventSchema,
+      schema: ClipTopicSchema,
       example: {
         ...envelope(44),
         clipId: 'front-door-20250601T180358Z-ding',
@@ -295,7 +295,10 @@ const deviceEntries: TopicEntry[] = [
         encrypted: false,
       },
     },
-    description: 'A clip is durably stored in the bucket (sent only after the bucket confirmed it).',
+    description:
+      'A clip is durably stored in the bucket (sent only after the bucket confirmed it), or, with `status: "lost"` ' +
+      "and a `reason`, a trigger's clip could not be recorded (disk refused it; a crash lost it and its footage " +
+      'could not be cut again).',
   },
   ...(Object.keys(CommandArgs) as CommandName[]).map(
     (command): TopicEntry => ({

@@ -20,6 +20,8 @@ export interface DeviceCoreOptions {
   bootMs?: number | undefined;
   /** Seeds the simulated radio noise (default: from the device id). */
   seed?: number | undefined;
+  /** Called before an event takes a sequence number; throws to refuse the event (e.g. nowhere to keep it). */
+  beforeSeq?: () => void;
 }
 
 export type ProfileListener = (profile: DeviceProfile) => void;
@@ -35,6 +37,7 @@ export class DeviceCore {
   private readonly profiles: ProfileStore;
   private readonly profileListeners = new Set<ProfileListener>();
   private readonly closeSeq: () => void;
+  private readonly rewindSeq: (lastUsed: number) => void;
 
   constructor(options: DeviceCoreOptions) {
     const { logger, stateDir } = options;
@@ -45,16 +48,27 @@ export class DeviceCore {
       options.profile,
       stateDir === undefined ? undefined : join(stateDir, 'profile.overrides.json'),
     );
-    let nextSeq: () => number;
+    let takeSeq: () => number;
     if (stateDir === undefined) {
       let seq = 0;
-      nextSeq = () => ++seq;
+      takeSeq = () => ++seq;
+      this.rewindSeq = (lastUsed) => {
+        seq = Math.min(seq, lastUsed);
+      };
       this.closeSeq = () => {};
     } else {
       const seq = new PersistentCounter(join(stateDir, 'seq'));
-      nextSeq = () => seq.next();
+      takeSeq = () => seq.next();
+      this.rewindSeq = (lastUsed) => seq.giveBackAfter(lastUsed);
       this.closeSeq = () => seq.close();
     }
+    const { beforeSeq } = options;
+    const nextSeq = beforeSeq
+      ? () => {
+          beforeSeq();
+          return takeSeq();
+        }
+      : takeSeq;
     this.doorbell = new Doorbell({
       deviceId: options.deviceId,
       profile: this.profiles.profile,
@@ -64,6 +78,11 @@ export class DeviceCore {
       ...(options.bootMs === undefined ? {} : { bootMs: options.bootMs }),
       ...(options.seed === undefined ? {} : { seed: options.seed }),
     });
+  }
+
+  /** Numbers after `lastUsed` were never used (their events never reached the outbox): the next event takes them. */
+  resumeSeqAfter(lastUsed: number): void {
+    this.rewindSeq(lastUsed);
   }
 
   /** The effective profile: bundled plus the owner's changes. */

@@ -4,7 +4,14 @@ import type { PressRefusal } from '../contract/commands.js';
 import type { EventBus } from '../events/bus.js';
 import type { Envelope } from '../events/envelope.js';
 import { envelope, iso } from '../events/envelope.js';
-import type { Box, ClipEventPayload, DeviceState, DeviceStatus, PressSource } from '../events/schemas.js';
+import type {
+  Box,
+  ClipEventPayload,
+  DeviceState,
+  DeviceStatus,
+  LostClipEventPayload,
+  PressSource,
+} from '../events/schemas.js';
 import type { Sensitivity } from '../motion/settings.js';
 import { seededRandom, seedFrom } from '../util/random.js';
 import { Battery } from './battery.js';
@@ -158,6 +165,15 @@ export class Doorbell {
     this.options.bus.emit({
       kind: 'clip',
       payload: { ...envelope(this.deviceId, seq, this.options.clock.now()), ...clip },
+    });
+  }
+
+  /** A trigger's clip will never be stored: announce it on the clip topic with the reason. */
+  clipLost(clip: Omit<LostClipEventPayload, keyof Envelope | 'status'>): void {
+    const seq = this.options.nextSeq();
+    this.options.bus.emit({
+      kind: 'clip-lost',
+      payload: { ...envelope(this.deviceId, seq, this.options.clock.now()), ...clip, status: 'lost' },
     });
   }
 

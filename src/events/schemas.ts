@@ -56,6 +56,22 @@ export const ClipEventSchema = EnvelopeSchema.extend({
   encrypted: z.boolean(),
 });
 
+/**
+ * On events/clip too: a trigger's clip could not be recorded (the disk refused it, a crash lost the encode and the
+ * footage could not be cut again). Sent instead of the stored-clip event, so no trigger is silently without one.
+ */
+export const LostClipEventSchema = EnvelopeSchema.extend({
+  clipId: z.string().min(1).max(128),
+  trigger: z.enum(['ding', 'motion', 'manual']),
+  startedAt: IsoTime,
+  endedAt: IsoTime,
+  status: z.literal('lost'),
+  reason: z.string().min(1).max(1000),
+});
+
+/** What events/clip carries: a stored clip, or a lost one (`status: "lost"`). */
+export const ClipTopicSchema = z.union([ClipEventSchema, LostClipEventSchema]);
+
 export const AvailabilitySchema = z.enum(['online', 'offline']);
 export const MotionStateSchema = z.enum(['ON', 'OFF']);
 
@@ -101,6 +117,7 @@ export const ResponseSchema = z.object({
 export type DingEvent = z.infer<typeof DingEventSchema>;
 export type MotionEventPayload = z.infer<typeof MotionEventSchema>;
 export type ClipEventPayload = z.infer<typeof ClipEventSchema>;
+export type LostClipEventPayload = z.infer<typeof LostClipEventSchema>;
 export type DeviceState = z.infer<typeof DeviceStateSchema>;
 export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
 export type CommandResponse = z.infer<typeof ResponseSchema>;
@@ -111,6 +128,7 @@ export type DeviceEvent =
   | { kind: 'ding'; payload: DingEvent }
   | { kind: 'motion'; payload: MotionEventPayload }
   | { kind: 'clip'; payload: ClipEventPayload }
+  | { kind: 'clip-lost'; payload: LostClipEventPayload }
   | { kind: 'state'; payload: DeviceState };
 
 export type EventKind = DeviceEvent['kind'];

@@ -12,7 +12,8 @@ export function publishDeviceEvent(link: DeviceLink, topics: DeviceTopics, event
   switch (event.kind) {
     case 'ding':
     case 'motion':
-    case 'clip': {
+    case 'clip':
+    case 'clip-lost': {
       const topic =
         event.kind === 'ding'
           ? topics.dingEvents

@@ -1,6 +1,7 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { PersistentCounter } from '../persist/counter.js';
+import { isStorageUnavailable } from '../storage/durable-fs.js';
 
 export interface OutboxMessage {
   topic: string;
@@ -63,6 +64,24 @@ export class MemoryOutbox implements Outbox {
   }
 }
 
+/** Events kept in memory while the disk refuses them (~300 bytes each): a few MB at most. */
+const DEFAULT_MAX_HELD = 10_000;
+
+export interface DurableOutboxOptions {
+  /** Bound of the memory queue used while the disk is full or read-only (default 10,000 events). */
+  maxHeldInMemory?: number;
+  /** The disk refused an append (full, read-only): the events stay in memory until persistHeld() succeeds. */
+  onStorageError?: (error: unknown, path: string) => void;
+}
+
+/** The disk refuses events and the memory queue is full: the event was not created (no seq taken for it). */
+export class OutboxFullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutboxFullError';
+  }
+}
+
 /**
  * The durable, ordered outbox for events: a message is appended to disk before it is handed to the
  * MQTT client and forgotten only once the broker acknowledged it (and everything before it).
@@ -75,20 +94,70 @@ export class DurableOutbox extends MemoryOutbox {
   /** Size of the outbox file, kept here rather than asked of the file system on every ack. */
   private appendedBytes = 0;
 
-  constructor(dir: string) {
+  private held: OutboxEntry[] = [];
+  /**
+   * The highest event seq in the file when it was loaded (undefined if it holds no event, e.g. just compacted): a
+   * seq the counter gave out after it never reached the broker (a kill -9 between the two writes).
+   */
+  lastEventSeq: number | undefined;
+  private readonly maxHeld: number;
+  private tornTail = false;
+
+  constructor(
+    dir: string,
+    private readonly options: DurableOutboxOptions = {},
+  ) {
     super();
+    this.maxHeld = options.maxHeldInMemory ?? DEFAULT_MAX_HELD;
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'outbox.jsonl');
     this.acked = new PersistentCounter(join(dir, 'outbox.acked'));
     this.load();
   }
 
+  /** Events held in memory only because the disk refused them; written as soon as it takes them again. */
+  get heldInMemory(): number {
+    return this.held.length;
+  }
+
+  /** Whether one more event can be kept (on disk, or in the bounded memory queue while the disk refuses). */
+  get hasRoom(): boolean {
+    return this.held.length < this.maxHeld;
+  }
+
   override append(message: OutboxMessage): OutboxEntry {
-    const entry: OutboxEntry = { n: this.lastN + 1, ...message };
-    const line = `${JSON.stringify(entry)}\n`;
-    appendFileSync(this.file, line);
-    this.appendedBytes += Buffer.byteLength(line);
-    return this.admit(entry);
+    if (!this.hasRoom) {
+      throw new OutboxFullError(
+        `disk full: ${this.file} cannot take events and ${this.held.length} are already held in memory`,
+      );
+    }
+    const entry = this.admit({ n: this.lastN + 1, ...message });
+    this.held.push(entry);
+    this.persistHeld();
+    return entry;
+  }
+
+  /**
+   * Writes the events held in memory, in order. A disk that is full or read-only leaves them held (still sent to the
+   * broker from memory) and is reported; false while any remain.
+   */
+  persistHeld(): boolean {
+    if (this.held.length === 0) return true;
+    const lines = this.held.map((entry) => `${JSON.stringify(entry)}\n`).join('');
+    const text = this.tornTail ? `\n${lines}` : lines;
+    try {
+      appendFileSync(this.file, text);
+    } catch (error) {
+      if (!isStorageUnavailable(error)) throw error;
+      // A partial append may have left a torn line: start the next write on a fresh one (load() skips torn lines).
+      this.tornTail = true;
+      this.options.onStorageError?.(error, this.file);
+      return false;
+    }
+    this.appendedBytes += Buffer.byteLength(text);
+    this.held = [];
+    this.tornTail = false;
+    return true;
   }
 
   override acknowledge(n: number): void {
@@ -125,7 +194,19 @@ export class DurableOutbox extends MemoryOutbox {
       if (!entry) continue;
       this.lastN = Math.max(this.lastN, entry.n);
       if (entry.n > watermark) this.pending.set(entry.n, entry);
+      const seq = eventSeqOf(entry);
+      if (seq !== undefined) this.lastEventSeq = Math.max(this.lastEventSeq ?? 0, seq);
     }
+  }
+}
+
+function eventSeqOf(entry: OutboxEntry): number | undefined {
+  if (!entry.topic.includes('/events/')) return undefined;
+  try {
+    const seq = (JSON.parse(entry.payload) as { seq?: unknown }).seq;
+    return typeof seq === 'number' ? seq : undefined;
+  } catch {
+    return undefined;
   }
 }
 

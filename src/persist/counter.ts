@@ -27,6 +27,14 @@ export class PersistentCounter {
     if (value > this.value) this.store(value);
   }
 
+  /**
+   * Takes back numbers given out after `lastUsed` that nobody saw (the outbox never got their events): so a kill -9
+   * between taking a seq and writing its event leaves no gap.
+   */
+  giveBackAfter(lastUsed: number): void {
+    if (lastUsed < this.value) this.store(lastUsed);
+  }
+
   next(): number {
     this.store(this.value + 1);
     return this.value;

@@ -45,6 +45,16 @@ export interface RecorderOptions {
   ownerPublicKey?: KeyInput;
   thumbnailWidth?: number;
   logger: Logger;
+  /** Why no clip can be recorded now (a full or read-only disk), or undefined: asked before each clip. */
+  refusal?: () => string | undefined;
+}
+
+/** The clip was not recorded; the message says why ("disk full: <path> …", "… read-only file system …"). */
+export class ClipRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClipRefusedError';
+  }
 }
 
 /**
@@ -109,8 +119,10 @@ export class Recorder {
   private async encodeAndSpool(plan: PlannedClip, times: ClipTimes): Promise<void> {
     const { options } = this;
     const dir = join(options.workDir, plan.clipId);
-    await mkdir(dir, { recursive: true });
     try {
+      const refused = options.refusal?.();
+      if (refused) throw new ClipRefusedError(`clip ${plan.clipId} refused: ${refused}`);
+      await mkdir(dir, { recursive: true });
       const clipFile = join(dir, `${plan.clipId}.mp4`);
       const { source } = options;
       await encodeClip({
@@ -160,8 +172,11 @@ export class Recorder {
         ...(sealed.extraMetadata ? { extraMetadata: sealed.extraMetadata } : {}),
       });
     } catch (error) {
-      options.logger.error({ clipId: plan.clipId, err: (error as Error).message }, 'clip recording failed');
-      throw error;
+      // ffmpeg says only "Conversion failed!" when the disk fills under it: name the cause the device has seen.
+      const cause = error instanceof ClipRefusedError ? undefined : options.refusal?.();
+      const failure = cause ? new ClipRefusedError(`clip ${plan.clipId} not recorded: ${cause}`) : error;
+      options.logger.error({ clipId: plan.clipId, err: (failure as Error).message }, 'clip recording failed');
+      throw failure;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,3 +1,8 @@
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { withFileLock } from '../persist/file-lock.js';
 import type { Bucket } from '../storage/bucket.js';
 import { CLIP_META } from '../storage/clip-metadata.js';
 import { assertClipId, CLIPS_PREFIX, devicePrefix, parseClipKey } from '../storage/keys.js';
@@ -31,6 +36,27 @@ export interface HoldableSpool {
   setLegalHold(clipId: string, held: boolean, deviceId?: string): Promise<string[]>;
 }
 
+/**
+ * Where a bucket's clip locks live: inside a folder bucket (hidden, so never listed as an object), for any other
+ * bucket in the host's temp dir, keyed by the bucket's name. Every process on this host that sets holds or sweeps
+ * the bucket meets there.
+ */
+export function clipLockDir(bucket: Bucket): string {
+  const where = bucket.describe();
+  if (where.startsWith('file://')) return join(fileURLToPath(where), '.locks');
+  const id = createHash('sha256').update(where).digest('hex').slice(0, 16);
+  return join(tmpdir(), 'virtual-doorbell-locks', id);
+}
+
+/**
+ * Runs `action` holding the clip's lock: a legal hold and a retention delete of the same clip never interleave,
+ * so whichever comes second sees what the first did.
+ */
+export function withClipLock<T>(bucket: Bucket, clipId: string, action: () => Promise<T>): Promise<T> {
+  assertClipId(clipId);
+  return withFileLock(clipLockDir(bucket), `clip-${clipId}`, action);
+}
+
 /** Keys of a clip's objects (.mp4 and .jpg), found by clip id, optionally within one device. */
 export async function findClipObjects(bucket: Bucket, clipId: string, deviceId?: string): Promise<string[]> {
   assertClipId(clipId);
@@ -55,8 +81,18 @@ export async function setLegalHold(
 ): Promise<HoldResult> {
   assertClipId(clipId);
   const spooled = options.spool ? await options.spool.setLegalHold(clipId, held, options.deviceId) : [];
-  const keys = await findClipObjects(bucket, clipId, options.deviceId);
-  const where = options.deviceId === undefined ? '' : ` for device "${options.deviceId}"`;
+  return withClipLock(bucket, clipId, () => holdInBucket(bucket, clipId, held, spooled, options.deviceId));
+}
+
+async function holdInBucket(
+  bucket: Bucket,
+  clipId: string,
+  held: boolean,
+  spooled: string[],
+  deviceId: string | undefined,
+): Promise<HoldResult> {
+  const keys = await findClipObjects(bucket, clipId, deviceId);
+  const where = deviceId === undefined ? '' : ` for device "${deviceId}"`;
   if (keys.length === 0 && spooled.length === 0) {
     throw new ClipLookupError(`clip "${clipId}" not found${where} in ${bucket.describe()}`);
   }
@@ -74,5 +110,5 @@ export async function setLegalHold(
     if (before !== held) await bucket.updateMetadata(key, { [CLIP_META.legalHold]: String(held) });
     changes.push({ key, before, after: held });
   }
-  return { clipId, deviceId: devices[0] ?? options.deviceId, held, changes, spooled };
+  return { clipId, deviceId: devices[0] ?? deviceId, held, changes, spooled };
 }

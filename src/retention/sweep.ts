@@ -2,6 +2,7 @@ import type { Logger } from '../log/logger.js';
 import type { Bucket, ObjectHead } from '../storage/bucket.js';
 import { clipObjectMetadata, type NormalizedClip } from '../storage/clip-metadata.js';
 import { CLIPS_PREFIX } from '../storage/keys.js';
+import { withClipLock } from './legal-hold.js';
 import {
   type DeleteDecision,
   isExpired,
@@ -13,7 +14,8 @@ import {
 /** The part of the upload queue the sweep needs (UploadQueue satisfies it). */
 export interface SpoolView {
   entries(): Array<{ entryId: string; clip: NormalizedClip; uploading: boolean }>;
-  discard(entryId: string, reason: string): Promise<boolean>;
+  /** `keep` is asked about the entry as it is at that moment; true leaves it (a hold set since entries()). */
+  discard(entryId: string, reason: string, keep?: (clip: NormalizedClip) => boolean): Promise<boolean>;
 }
 
 export interface SweepOptions {
@@ -78,22 +80,9 @@ export async function sweepRetention(options: SweepOptions): Promise<SweepReport
     }
   }
   const plan = planRetention(heads, nowMs);
-  for (const keep of plan.keep) {
-    if (keep.reason === 'legal-hold') report.held.push(keep);
-    else if (keep.reason === 'undated') report.undated.push(keep.key);
-    else report.retained += 1;
-  }
-  for (const decision of plan.delete) {
-    if (!dryRun) {
-      try {
-        await bucket.delete(decision.key);
-      } catch (error) {
-        report.errors.push({ key: decision.key, error: messageOf(error) });
-        continue;
-      }
-    }
-    report.deleted.push(decision);
-  }
+  tallyKept(report, plan.keep);
+  if (dryRun) report.deleted.push(...plan.delete);
+  else for (const group of groupByClip(plan.delete)) await deleteGroup(bucket, group, nowMs, report);
   if (options.spool) await sweepSpool(options.spool, nowMs, dryRun, report);
   options.logger?.info(
     {
@@ -111,6 +100,64 @@ export async function sweepRetention(options: SweepOptions): Promise<SweepReport
   return report;
 }
 
+function tallyKept(report: SweepReport, kept: readonly KeepDecision[]): void {
+  for (const keep of kept) {
+    if (keep.reason === 'legal-hold') report.held.push(keep);
+    else if (keep.reason === 'undated') report.undated.push(keep.key);
+    else report.retained += 1;
+  }
+}
+
+/** Delete decisions of one clip (its .mp4 and .jpg) together; objects that are no clip's stand alone. */
+function groupByClip(decisions: readonly DeleteDecision[]): DeleteDecision[][] {
+  const groups = new Map<string, DeleteDecision[]>();
+  for (const decision of decisions) {
+    const group = decision.clipId === undefined ? `key:${decision.key}` : `clip:${decision.clipId}`;
+    groups.set(group, [...(groups.get(group) ?? []), decision]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Deletes one clip's objects if, read again under the clip's lock, they are still expired and not held: a hold
+ * set (or a retain-until moved) after the sweep listed the bucket wins.
+ */
+async function deleteGroup(
+  bucket: Bucket,
+  group: DeleteDecision[],
+  nowMs: number,
+  report: SweepReport,
+): Promise<void> {
+  const recheck = async (): Promise<void> => {
+    const heads: ObjectHead[] = [];
+    for (const decision of group) {
+      try {
+        const head = await bucket.head(decision.key);
+        if (head) heads.push(head);
+      } catch (error) {
+        report.errors.push({ key: decision.key, error: messageOf(error) });
+        return;
+      }
+    }
+    const plan = planRetention(heads, nowMs);
+    tallyKept(report, plan.keep);
+    for (const decision of plan.delete) {
+      try {
+        await bucket.delete(decision.key);
+        report.deleted.push(decision);
+      } catch (error) {
+        report.errors.push({ key: decision.key, error: messageOf(error) });
+      }
+    }
+  };
+  const clipId = group[0]?.clipId;
+  try {
+    await (clipId === undefined ? recheck() : withClipLock(bucket, clipId, recheck));
+  } catch (error) {
+    for (const decision of group) report.errors.push({ key: decision.key, error: messageOf(error) });
+  }
+}
+
 async function sweepSpool(
   spool: SpoolView,
   nowMs: number,
@@ -123,7 +170,8 @@ async function sweepSpool(
     const expiredAt = new Date(facts.expiresAtMs!).toISOString();
     const reason = `retention expired at ${expiredAt} before the clip could be uploaded`;
     try {
-      if (dryRun || (await spool.discard(entry.entryId, reason))) {
+      const keep = (clip: NormalizedClip) => !isExpired(retentionFacts(clipObjectMetadata(clip)), nowMs);
+      if (dryRun || (await spool.discard(entry.entryId, reason, keep))) {
         report.spoolDiscarded.push({ entryId: entry.entryId, clipId: entry.clip.clipId, expiredAt });
       }
     } catch (error) {

@@ -248,7 +248,8 @@ export class Spool {
     await this.ops.writeDurable(join(this.entryDir(entry.entryId), JOURNAL), JSON.stringify(entry));
   }
 
-  private async probeWritable(): Promise<void> {
+  /** Throws when the spool cannot take a small durable write (full, read-only). */
+  async probeWritable(): Promise<void> {
     const probe = join(this.entriesDir, `.probe-${process.pid}`);
     await this.ops.writeDurable(probe, 'ok');
     await rm(probe, { force: true });

@@ -111,6 +111,8 @@ export interface UploadQueueHealth {
   state: UploadQueueState;
   /** One line per problem; empty when healthy. */
   problems: string[];
+  /** The kind of each problem, same order: spool-unavailable, spool-full, bucket-failing, failed-clips. */
+  problemCodes: string[];
   /** Clips waiting in the spool (not counting failed ones). */
   depth: number;
   /** Bytes held by the spool, waiting and failed. */
@@ -213,6 +215,7 @@ export class UploadQueue {
   private wanted = false;
   private wakeTimer: TimerHandle | undefined;
   private reopenTimer: TimerHandle | undefined;
+  private probeTimer: TimerHandle | undefined;
   private reopenFailures = 0;
 
   private spoolProblem: string | undefined;
@@ -265,6 +268,8 @@ export class UploadQueue {
     this.running = false;
     this.clock.clearTimer(this.wakeTimer);
     this.clock.clearTimer(this.reopenTimer);
+    this.clock.clearTimer(this.probeTimer);
+    this.probeTimer = undefined;
     this.wakeTimer = undefined;
     this.reopenTimer = undefined;
     await this.startPromise;
@@ -272,6 +277,12 @@ export class UploadQueue {
     await this.pumping;
     this.state = 'stopped';
     this.tracked.clear();
+  }
+
+  /** Whether the clip is in the spool or already in the bucket (a recording a crash interrupted may be). */
+  async keeps(deviceId: string, clipId: string, recordedAt: string): Promise<boolean> {
+    if (this.tracked.has(entryIdOf(deviceId, clipId))) return true;
+    return (await this.bucket.head(clipObjectKey({ deviceId, clipId, recordedAt }, 'clip'))) !== undefined;
   }
 
   /** Resolves once the clip is durably in the spool (not uploaded). Rejects with SpoolError when refused. */
@@ -287,8 +298,14 @@ export class UploadQueue {
     return admission;
   }
 
+  /** Why the spool refuses clips right now (full or read-only disk under it), or undefined. */
+  get spoolRefusal(): string | undefined {
+    return this.spoolProblem;
+  }
+
   health(): UploadQueueHealth {
-    const problems = this.currentProblems().map((p) => p.text);
+    const current = this.currentProblems();
+    const problems = current.map((p) => p.text);
     let oldest: string | undefined;
     for (const tracked of this.tracked.values()) {
       if (oldest === undefined || tracked.entry.enqueuedAt < oldest) oldest = tracked.entry.enqueuedAt;
@@ -297,6 +314,7 @@ export class UploadQueue {
       healthy: problems.length === 0,
       state: this.state,
       problems,
+      problemCodes: current.map((p) => p.code),
       depth: this.tracked.size,
       bytes: this.spoolBytes(),
       maxEntries: this.maxEntries,
@@ -352,9 +370,13 @@ export class UploadQueue {
    * Removes a waiting clip without uploading it (retention expired it). Logged loudly and emitted as
    * `discarded`. Returns false if the clip is absent or uploading right now.
    */
-  async discard(entryId: string, reason: string): Promise<boolean> {
+  async discard(
+    entryId: string,
+    reason: string,
+    keep?: (clip: SpoolEntry['clip']) => boolean,
+  ): Promise<boolean> {
     const tracked = this.tracked.get(entryId);
-    if (!tracked || tracked.uploading) return false;
+    if (!tracked || tracked.uploading || keep?.(tracked.entry.clip)) return false;
     this.tracked.delete(entryId);
     try {
       await this.spool.remove(entryId);
@@ -440,6 +462,27 @@ export class UploadQueue {
     }
   }
 
+  /**
+   * After a write to an open spool failed (full, read-only), checks every second whether it takes writes again, so
+   * the problem clears by itself rather than on the next clip that happens to come.
+   */
+  private scheduleSpoolProbe(): void {
+    if (this.probeTimer || !this.running) return;
+    this.probeTimer = this.clock.setTimeout(async () => {
+      this.probeTimer = undefined;
+      if (!this.running || this.state !== 'open' || !this.spoolProblem) return;
+      try {
+        await this.spool.probeWritable();
+      } catch {
+        this.scheduleSpoolProbe();
+        return;
+      }
+      this.spoolProblem = undefined;
+      this.log.info({ spool: this.spool.dir }, 'spool takes writes again');
+      this.publishHealth();
+    }, SPOOL_PROBE_MS);
+  }
+
   private async admit(entryId: string, clip: NormalizedClip, request: EnqueueRequest): Promise<SpooledClip> {
     if (!this.running || this.state === 'stopped') {
       throw new SpoolError('stopped', 'upload queue is not started: call start() before enqueue()');
@@ -503,6 +546,7 @@ export class UploadQueue {
         this.spoolProblem = `spool unavailable: ${describeFsError(error, 'cannot write', this.spool.dir)}`;
         this.log.error({ clipId: clip.clipId }, `clip refused, ${this.spoolProblem}`);
         this.publishHealth();
+        this.scheduleSpoolProbe();
         throw new SpoolError('unavailable', `clip ${clip.clipId} refused: ${this.spoolProblem}`);
       }
       if (errnoCode(error) === 'ENOENT') {
@@ -857,6 +901,8 @@ export class UploadQueue {
     this.emit('health', health);
   }
 }
+
+const SPOOL_PROBE_MS = 1_000;
 
 /** A clip that no retry can fix (its spooled data is gone, its key is invalid). */
 class PermanentFailure extends Error {}

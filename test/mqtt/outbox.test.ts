@@ -2,11 +2,37 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DurableOutbox } from '../../src/mqtt/outbox.js';
+import { PersistentCounter } from '../../src/persist/counter.js';
 import { tempDir } from '../helpers/mqtt.js';
 
 const message = (i: number) => ({ topic: `t/${i}`, payload: `p${i}`, qos: 1 as const, retain: false });
 
 describe('DurableOutbox', () => {
+  it('gives back a seq taken for an event a kill -9 kept out of the outbox', () => {
+    const dir = tempDir();
+    const seq = new PersistentCounter(join(dir, 'seq'));
+    const outbox = new DurableOutbox(join(dir, 'outbox'));
+    for (let i = 0; i < 3; i++) {
+      const n = seq.next();
+      outbox.append({
+        topic: 'doorbell/d/events/ding',
+        payload: JSON.stringify({ seq: n }),
+        qos: 1,
+        retain: false,
+      });
+    }
+    outbox.append({ topic: 'doorbell/d/state', payload: '{"v":1}', qos: 1, retain: true });
+    seq.next(); // taken, then the process died before its event was appended
+    seq.close();
+
+    const restarted = new PersistentCounter(join(dir, 'seq'));
+    const reopened = new DurableOutbox(join(dir, 'outbox'));
+    expect(reopened.lastEventSeq).toBe(3);
+    restarted.giveBackAfter(reopened.lastEventSeq!);
+    expect(restarted.next()).toBe(4);
+    restarted.close();
+  });
+
   it('keeps unacknowledged messages across a restart, in order', async () => {
     const dir = tempDir();
     const first = new DurableOutbox(dir);

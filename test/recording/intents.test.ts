@@ -1,0 +1,128 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { PlannedClip } from '../../src/recording/clip-planner.js';
+import {
+  IntentJournal,
+  type IntentSource,
+  intentOf,
+  type LostClip,
+  recoverIntents,
+  removeLeftoverEncodes,
+} from '../../src/recording/intents.js';
+import { tempDir } from '../helpers/mqtt.js';
+
+const SOURCE: IntentSource = {
+  kind: 'looped-file',
+  path: '/videos/porch.mp4',
+  bytes: 1000,
+  loopDurationMs: 10_000,
+};
+const DEVICE_T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+function plan(clipId: string, startFeedMs = 1_000): PlannedClip {
+  return {
+    clipId,
+    trigger: 'ding',
+    triggers: ['ding'],
+    triggerFeedMs: startFeedMs + 1_000,
+    startFeedMs,
+    endFeedMs: startFeedMs + 3_000,
+  };
+}
+const feedToDevice = (feedMs: number) => DEVICE_T0 + feedMs;
+
+async function recover(
+  journal: IntentJournal,
+  source: IntentSource,
+  kept: string[] = [],
+  failing: string[] = [],
+) {
+  const recorded: Array<{ plan: PlannedClip; startedAt: string; endedAt: string; eventId: string }> = [];
+  const lost: LostClip[] = [];
+  const report = await recoverIntents({
+    journal,
+    source,
+    maxClipMs: 60_000,
+    now: () => new Date(DEVICE_T0).toISOString(),
+    alreadyKept: async (intent) => kept.includes(intent.clipId),
+    record: async (p, times) => {
+      if (failing.includes(p.clipId)) throw new Error('ffmpeg exited with code 1');
+      recorded.push({ plan: p, ...times });
+    },
+    onLost: (clip) => lost.push(clip),
+  });
+  await Promise.all(report.recut);
+  return { report, recorded, lost };
+}
+
+describe('recording intents', () => {
+  it('cuts a crash-interrupted clip again with its journaled window and device times, then forgets it', async () => {
+    const journal = new IntentJournal(tempDir());
+    journal.save(intentOf(plan('front-000007'), SOURCE, feedToDevice));
+    const { recorded, lost, report } = await recover(journal, SOURCE);
+    expect(lost).toEqual([]);
+    expect(report.recut).toHaveLength(1);
+    expect(recorded).toEqual([
+      {
+        plan: { ...plan('front-000007'), triggers: ['ding'] },
+        startedAt: '2026-01-01T12:00:01.000Z',
+        endedAt: '2026-01-01T12:00:04.000Z',
+        eventId: 'front-000007',
+      },
+    ]);
+    expect(journal.leftovers().intents).toEqual([]);
+  });
+
+  it('announces as lost, with a reason, what cannot be cut again; skips what was already kept', async () => {
+    const journal = new IntentJournal(tempDir());
+    journal.save(intentOf(plan('gone-source'), SOURCE, feedToDevice));
+    journal.save(intentOf(plan('encode-fails'), SOURCE, feedToDevice));
+    journal.save(intentOf(plan('in-spool'), SOURCE, feedToDevice));
+    journal.save(intentOf(plan('replay'), { kind: 'unrecoverable', why: 'a replay camera' }, feedToDevice));
+    const other: IntentSource = { ...SOURCE, bytes: 999 };
+    const first = await recover(journal, other, ['in-spool']);
+    expect(first.report.alreadyKept).toBe(1);
+    expect(first.lost.map((l) => [l.clipId, l.reason])).toEqual([
+      [
+        'encode-fails',
+        "the recording was interrupted (crash) and its source /videos/porch.mp4 is no longer the camera's source",
+      ],
+      [
+        'gone-source',
+        "the recording was interrupted (crash) and its source /videos/porch.mp4 is no longer the camera's source",
+      ],
+      ['replay', 'the recording was interrupted (crash) and a replay camera'],
+    ]);
+    expect(first.lost[0]).toMatchObject({ trigger: 'ding', startedAt: '2026-01-01T12:00:01.000Z' });
+    expect(journal.leftovers()).toEqual({ intents: [], unreadable: [] });
+
+    journal.save(intentOf(plan('encode-fails'), SOURCE, feedToDevice));
+    const second = await recover(journal, SOURCE, [], ['encode-fails']);
+    expect(second.lost.map((l) => l.reason)).toEqual([
+      'the recording was interrupted (crash) and cutting it again failed: ffmpeg exited with code 1',
+    ]);
+  });
+
+  it('keeps a first plan killed between write and rename; a torn one becomes a lost clip', async () => {
+    const dir = tempDir();
+    const journal = new IntentJournal(dir);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'a.intent.json.tmp'), JSON.stringify(intentOf(plan('a'), SOURCE, feedToDevice)));
+    writeFileSync(join(dir, 'b.intent.json.tmp'), '');
+    const { recorded, lost } = await recover(journal, SOURCE);
+    expect(recorded.map((r) => r.plan.clipId)).toEqual(['a']);
+    expect(lost.map((l) => l.clipId)).toEqual(['b']);
+    expect(lost[0]!.reason).toContain('b.intent.json unreadable');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('removes encodes a kill -9 left behind', () => {
+    const work = tempDir();
+    mkdirSync(join(work, 'front-000003'));
+    writeFileSync(join(work, 'front-000003', 'front-000003.mp4.partial-4242'), 'half a clip');
+    expect(removeLeftoverEncodes(work)).toBe(1);
+    expect(existsSync(join(work, 'front-000003'))).toBe(false);
+    expect(removeLeftoverEncodes(join(work, 'absent'))).toBe(0);
+  });
+});
