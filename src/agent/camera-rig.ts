@@ -16,7 +16,7 @@ import {
   recoverIntents,
   removeLeftoverEncodes,
 } from '../recording/intents.js';
-import { Recorder } from '../recording/recorder.js';
+import { ClipRefusedError, Recorder } from '../recording/recorder.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
 import { probe } from '../video/ffmpeg.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
@@ -107,7 +107,10 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     recorder,
     clock: options.clock,
     logger,
-    onFailure: options.onRecordingFailure,
+    // A clip refused for the disk or spool is that problem (already in state), not a failed recording.
+    onFailure: (_clipId, error) => {
+      if (!(error instanceof ClipRefusedError)) options.onRecordingFailure();
+    },
     intents: { journal, source: intentSource },
     ...(options.onClipLost ? { onLost: options.onClipLost } : {}),
   });

@@ -58,7 +58,8 @@ export function renderMqttDocs(): string {
     `Publish a JSON object (or an empty payload, meaning \`{}\`) of at most ${MAX_REQUEST_BYTES / 1024} KiB to`,
     '`{prefix}/{id}/request/{command}`. Add `"transaction"` (a string of at most 128 characters, or a number) to match the',
     'answer, which arrives on `{prefix}/{id}/response/{command}`. Unknown arguments are errors; nothing changes when a',
-    'request is refused. A retained request is ignored (the embedded broker refuses to retain one). An ok answer',
+    'request is refused. A retained request is never run (the embedded broker refuses the whole retained publish and, as',
+    'for every refused publish, closes that connection; on another broker the device ignores it). An ok answer',
     "carries `data`, shaped per command (each response topic's schema below has it in full).",
     '',
     'Every broker user also has its own namespace, `{prefix}/{id}/requester/{user}/`, that only it (and the',
@@ -85,12 +86,15 @@ export function renderMqttDocs(): string {
     '```',
     '',
     'Response topics and correlation data are MQTT 5 features, and the embedded broker (aedes) speaks 3.1.1 only, so',
-    '`mosquitto_rr` and `doorbell start --mqtt-version 5` need an external MQTT 5 broker, e.g. mosquitto:',
+    '`mosquitto_rr` and `doorbell start --mqtt-version 5` need an external MQTT 5 broker, e.g. mosquitto. The device',
+    "honours a response topic only inside the asker's namespace, so the request goes there too (`me` stands for the",
+    "asker's broker username; on a broker without logins any name works):",
     '',
     '```sh',
     'mosquitto -p 1884 &',
     'doorbell start --broker mqtt://127.0.0.1:1884 --mqtt-version 5 &',
-    "mosquitto_rr -h 127.0.0.1 -p 1884 -t doorbell/front-door/request/state -e replies/me -m '{}'",
+    'mosquitto_rr -h 127.0.0.1 -p 1884 -t doorbell/front-door/requester/me/request/state \\',
+    "  -e doorbell/front-door/requester/me/replies/1 -m '{}'",
     '```',
     '',
     '## Payloads',
@@ -319,11 +323,13 @@ export function renderReadmeTopics(): string {
 
 function readmePayload(entry: TopicEntry, kind: 'request' | 'response' | undefined): string {
   if (kind === 'request') {
-    const commands = Object.keys(COMMAND_SUMMARIES).map((c) => `\`${c}\``);
-    return `JSON arguments + optional \`transaction\`: ${commands.join(', ')}`;
+    const commands = (Object.keys(COMMAND_SUMMARIES) as CommandName[])
+      .filter((c) => !FOOTAGE_COMMANDS.includes(c))
+      .map((c) => `\`${c}\``);
+    return `JSON arguments + optional \`transaction\`: ${commands.join(', ')} (footage requests only in a requester namespace)`;
   }
   if (kind === 'response')
-    return '`{status: ok\\|error, data?, error?: {code, message}, transaction?}`; MQTT 5 response topic + correlation data honoured';
+    return "`{status: ok\\|error, data?, error?: {code, message}, transaction?}`; an MQTT 5 response topic is honoured only in the asker's namespace";
   const sentence = entry.description.split(/(?<=\.) /)[0]!;
   if (entry.payload.format === 'binary') return `JPEG bytes. ${sentence}`;
   const schema = jsonSchemaOf(entry);

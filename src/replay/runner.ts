@@ -569,7 +569,7 @@ class ScenarioRun {
     const { topic, payload } = sniffed.publish;
     const counts = this.liveCounts;
     if (topic.endsWith('/events/ding')) counts['ding']!++;
-    else if (topic.endsWith('/events/clip')) counts['clip']!++;
+    else if (topic.endsWith('/events/clip') && !payload.includes('"status":"lost"')) counts['clip']!++;
     else if (topic.endsWith('/events/motion') && payload.includes('"type":"start"')) counts['motion']!++;
   }
 
@@ -676,7 +676,13 @@ class ScenarioRun {
     } catch {
       // plain text payloads (online, ON) stay strings
     }
-    if (publish.topic.endsWith('/events/clip') && payload && typeof payload === 'object') {
+    // A stored clip (a lost one, `status: "lost"`, names no object and stays as it is).
+    if (
+      publish.topic.endsWith('/events/clip') &&
+      payload &&
+      typeof payload === 'object' &&
+      'key' in payload
+    ) {
       const clip = payload as Record<string, unknown>;
       clipEvents.push({
         key: String(clip['key']),

@@ -112,7 +112,12 @@ export function countEvents(lines: readonly TapeLine[]): Record<string, number> 
     if (!isMessage(line)) continue;
     const topic = line.mqtt;
     if (topic.endsWith('/events/ding')) counts['ding']!++;
-    else if (topic.endsWith('/events/clip')) counts['clip']!++;
+    // `clip` counts stored clips; a lost one (`status: "lost"`) is not a clip.
+    else if (
+      topic.endsWith('/events/clip') &&
+      (line.payload as { status?: string } | null)?.status !== 'lost'
+    )
+      counts['clip']!++;
     else if (topic.endsWith('/snapshot')) counts['snapshot']!++;
     else if (topic.endsWith('/events/motion')) {
       const type = (line.payload as { type?: string } | null)?.type;
