@@ -16,7 +16,7 @@ import { FOOTAGE_COMMANDS } from '../mqtt/acl.js';
 import { DiscoveryConfigSchema } from '../mqtt/discovery.js';
 import { COMMAND_PATTERN, USERNAME_PATTERN } from '../mqtt/topics.js';
 import { COMMAND_SUMMARIES, CommandArgs, type CommandName, CommandResults } from './commands.js';
-import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { ERROR_CODES, type ErrorCode, namespaceRequiredMessage } from './errors.js';
 
 /** How a payload is encoded on the wire. */
 export type PayloadSpec =
@@ -146,6 +146,14 @@ const PROFILE_EXAMPLE = DeviceProfileSchema.parse({
   power: { source: 'wired' },
 });
 
+function outsideNamespace(command: CommandName, transaction?: string): Record<string, unknown> {
+  return {
+    status: 'error',
+    error: { code: 'requester-namespace-required', message: namespaceRequiredMessage(command) },
+    ...(transaction === undefined ? {} : { transaction }),
+  };
+}
+
 /** A valid answer per command (documentation examples, checked against their schema in tests). */
 export const RESPONSE_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
   press: { status: 'ok', data: { rang: true, seq: 42 }, transaction: 'tx-1' },
@@ -167,23 +175,8 @@ export const RESPONSE_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
     transaction: 'cfg-1',
   },
   // Footage requests are answered here only with this refusal; their real answers go to requesterResponse.
-  share: {
-    status: 'error',
-    error: {
-      code: 'requester-namespace-required',
-      message:
-        'send share on <prefix>/<id>/requester/<your broker username>/request/share: who asks is the broker login, not the payload',
-    },
-    transaction: 'share-1',
-  },
-  'legal-demand': {
-    status: 'error',
-    error: {
-      code: 'requester-namespace-required',
-      message:
-        'send legal-demand on <prefix>/<id>/requester/<your broker username>/request/legal-demand: who asks is the broker login, not the payload',
-    },
-  },
+  share: outsideNamespace('share', 'share-1'),
+  'legal-demand': outsideNamespace('legal-demand'),
   'share-decision': { status: 'ok', data: { ok: true } },
   'share-policy': {
     status: 'ok',

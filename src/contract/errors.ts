@@ -22,3 +22,8 @@ export const ERROR_CODES = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The refusal of a footage request sent outside the sender's namespace (device and docs say it alike). */
+export function namespaceRequiredMessage(command: string): string {
+  return `send ${command} on <prefix>/<id>/requester/<your broker username>/request/${command}: who asks is the broker login, not the payload`;
+}

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { DeviceProfile } from '../config/profile.js';
 import { CommandArgs } from '../contract/commands.js';
+import { namespaceRequiredMessage } from '../contract/errors.js';
 import { CommandError, type CommandTable, type Transaction } from '../mqtt/requests.js';
 import type { Doorbell } from './doorbell.js';
 
@@ -107,8 +108,5 @@ export function deviceCommands(targets: CommandTargets): CommandTable {
 /** Footage requests are taken only from a namespace the broker vouches for, never from `request/<command>`. */
 function requesterOf(command: string, requester: string | undefined): string {
   if (requester !== undefined) return requester;
-  throw new CommandError(
-    'requester-namespace-required',
-    `send ${command} on <prefix>/<id>/requester/<your broker username>/request/${command}: who asks is the broker login, not the payload`,
-  );
+  throw new CommandError('requester-namespace-required', namespaceRequiredMessage(command));
 }

@@ -1038,35 +1038,39 @@ export async function decodeScaledGray(
   const assembler = new FrameAssembler();
   assembler.setFrameSize(size.width * size.height);
   let frames = 0;
+  const scale = `scale=${size.width}:${size.height}:flags=area,format=gray`;
+  await streamRawVideo(file, 'gray', scale, (chunk) => {
+    assembler.write(chunk);
+    for (let frame = assembler.take(); frame; frame = assembler.take()) {
+      frames++;
+      onFrame(frame);
+    }
+  });
+  return { frames };
+}
+
+/** Every frame of the file's first video stream, as raw `pixelFormat` bytes off ffmpeg's stdout. */
+async function streamRawVideo(
+  file: string,
+  pixelFormat: 'yuv420p' | 'gray',
+  filter: string | undefined,
+  onChunk: (chunk: Buffer) => void,
+): Promise<void> {
   const cmd = command(file).outputOptions([
     '-map',
     '0:v:0',
     '-vsync',
     'passthrough',
-    '-vf',
-    `scale=${size.width}:${size.height}:flags=area,format=gray`,
+    ...(filter ? ['-vf', filter] : []),
     '-f',
     'rawvideo',
     '-pix_fmt',
-    'gray',
+    pixelFormat,
   ]);
   const timeoutMs = 600_000;
-  const run = await runToStdout(
-    cmd,
-    `cannot decode ${file}`,
-    file,
-    (chunk) => {
-      assembler.write(chunk);
-      for (let frame = assembler.take(); frame; frame = assembler.take()) {
-        frames++;
-        onFrame(frame);
-      }
-    },
-    timeoutMs,
-  );
+  const run = await runToStdout(cmd, `cannot decode ${file}`, file, onChunk, timeoutMs);
   if (run.stopRequested)
     throw new VideoError(`cannot decode ${file}: ffmpeg did not finish within ${timeoutMs} ms`);
-  return { frames };
 }
 
 function rawYuv420FrameBytes(file: string, info: VideoInfo): number {
@@ -1081,24 +1085,10 @@ async function streamRawYuv420(
   onChunk: (chunk: Buffer) => void,
 ): Promise<{ frames: number }> {
   let bytes = 0;
-  const cmd = command(file).outputOptions([
-    '-map',
-    '0:v:0',
-    '-vsync',
-    'passthrough',
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'yuv420p',
-  ]);
-  const timeoutMs = 600_000;
-  const counted = (chunk: Buffer) => {
+  await streamRawVideo(file, 'yuv420p', undefined, (chunk) => {
     bytes += chunk.length;
     onChunk(chunk);
-  };
-  const run = await runToStdout(cmd, `cannot decode ${file}`, file, counted, timeoutMs);
-  if (run.stopRequested)
-    throw new VideoError(`cannot decode ${file}: ffmpeg did not finish within ${timeoutMs} ms`);
+  });
   const frameBytes = rawYuv420FrameBytes(file, await info);
   if (bytes === 0 || bytes % frameBytes !== 0) throw new VideoError(`cannot decode ${file}: no whole frames`);
   return { frames: bytes / frameBytes };
