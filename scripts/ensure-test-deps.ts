@@ -7,8 +7,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { findOnPath } from '../src/video/locate.js';
 
-const onPath = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+const onPath = (command: string) => findOnPath(command) !== undefined;
 
 /** Debian package → is it installed. */
 const needs: Array<{ pkg: string; present: () => boolean }> = [

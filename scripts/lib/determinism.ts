@@ -4,11 +4,11 @@
  * another time zone and locale. Used by `npm run test:determinism` (all of it) and by a test in `npm test` (the
  * cheap part).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { findOnPath, locateFfmpeg } from '../../src/video/locate.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const SCENARIO_DIR = join(REPO_ROOT, 'fixtures/scenarios');
@@ -27,21 +27,6 @@ export interface Variant {
   unavailable?: string;
   /** Part of `npm test` (fast), or only of the full matrix. */
   cheap: boolean;
-}
-
-const require = createRequire(import.meta.url);
-
-function which(command: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() : undefined;
-}
-
-/** The bundled static ffmpeg and ffprobe (@ffmpeg-installer, @ffprobe-installer). */
-export function bundledFfmpeg(): { ffmpeg: string; ffprobe: string } {
-  return {
-    ffmpeg: (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
-    ffprobe: (require('@ffprobe-installer/ffprobe') as { path: string }).path,
-  };
 }
 
 /** Writes an executable shell wrapper and returns its path. */
@@ -66,13 +51,14 @@ function wrappers(): string {
 /** Every variant of the matrix, with the ffmpeg wrappers they run written (once per process). */
 export function prepareVariants(): Variant[] {
   const dir = wrappers();
-  const bundled = bundledFfmpeg();
+  // With no DOORBELL_FFMPEG and no PATH, the locator falls back to the bundled static build.
+  const bundled = locateFfmpeg({});
   const system = ['/usr/bin', '/usr/local/bin'].find((bin) => existsSync(join(bin, 'ffmpeg')));
   const onSystem = system
     ? { DOORBELL_FFMPEG: join(system, 'ffmpeg'), DOORBELL_FFPROBE: join(system, 'ffprobe') }
     : undefined;
-  const qemu = which('qemu-x86_64');
-  const taskset = which('taskset');
+  const qemu = findOnPath('qemu-x86_64');
+  const taskset = findOnPath('taskset');
   const onBundled = { DOORBELL_FFMPEG: bundled.ffmpeg, DOORBELL_FFPROBE: bundled.ffprobe };
   const noSimd = (name: string, ffmpeg: string) =>
     wrapper(dir, `${name}-no-simd`, `exec ${ffmpeg} -cpuflags 0 "$@"`);

@@ -33,6 +33,7 @@ import { OutageBucket } from './outage-bucket.js';
 import type { ResolvedScenario, ScenarioAction } from './scenario.js';
 import {
   countEvents,
+  isStoredClipEvent,
   serializeTape,
   TAPE_VERSION,
   type TapeAction,
@@ -569,7 +570,8 @@ class ScenarioRun {
     const { topic, payload } = sniffed.publish;
     const counts = this.liveCounts;
     if (topic.endsWith('/events/ding')) counts['ding']!++;
-    else if (topic.endsWith('/events/clip') && !payload.includes('"status":"lost"')) counts['clip']!++;
+    else if (topic.endsWith('/events/clip') && isStoredClipEvent(topic, decodedPayload(payload)))
+      counts['clip']!++;
     else if (topic.endsWith('/events/motion') && payload.includes('"type":"start"')) counts['motion']!++;
   }
 
@@ -668,21 +670,8 @@ class ScenarioRun {
       };
       return line;
     }
-    const text = publish.payload.toString('utf8');
-    let payload: unknown = text;
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (parsed !== null && typeof parsed === 'object') payload = parsed;
-    } catch {
-      // plain text payloads (online, ON) stay strings
-    }
-    // A stored clip (a lost one, `status: "lost"`, names no object and stays as it is).
-    if (
-      publish.topic.endsWith('/events/clip') &&
-      payload &&
-      typeof payload === 'object' &&
-      'key' in payload
-    ) {
+    let payload = decodedPayload(publish.payload);
+    if (isStoredClipEvent(publish.topic, payload)) {
       const clip = payload as Record<string, unknown>;
       clipEvents.push({
         key: String(clip['key']),
@@ -880,4 +869,15 @@ function cameraSources(
     mask: zones.length > 0 ? compareMask(zoneRaster, size.width, size.height) : undefined,
     fps,
   };
+}
+
+/** A JSON object or array payload, parsed; anything else (online, ON) as its text. */
+function decodedPayload(bytes: Buffer): unknown {
+  const text = bytes.toString('utf8');
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? parsed : text;
+  } catch {
+    return text;
+  }
 }

@@ -112,12 +112,7 @@ export function countEvents(lines: readonly TapeLine[]): Record<string, number> 
     if (!isMessage(line)) continue;
     const topic = line.mqtt;
     if (topic.endsWith('/events/ding')) counts['ding']!++;
-    // `clip` counts stored clips; a lost one (`status: "lost"`) is not a clip.
-    else if (
-      topic.endsWith('/events/clip') &&
-      (line.payload as { status?: string } | null)?.status !== 'lost'
-    )
-      counts['clip']!++;
+    else if (isStoredClipEvent(topic, line.payload)) counts['clip']!++;
     else if (topic.endsWith('/snapshot')) counts['snapshot']!++;
     else if (topic.endsWith('/events/motion')) {
       const type = (line.payload as { type?: string } | null)?.type;
@@ -126,4 +121,14 @@ export function countEvents(lines: readonly TapeLine[]): Record<string, number> 
   }
   counts['motion'] = counts['motion.start']!;
   return counts;
+}
+
+/** An `events/clip` message about a stored clip; a lost one (`status: "lost"`) names no object and is not a clip. */
+export function isStoredClipEvent(topic: string, payload: unknown): boolean {
+  return (
+    topic.endsWith('/events/clip') &&
+    payload !== null &&
+    typeof payload === 'object' &&
+    (payload as { status?: unknown }).status !== 'lost'
+  );
 }

@@ -22,7 +22,11 @@ function isExecutableFile(path: string): boolean {
   }
 }
 
-function findOnPath(name: string, pathVariable: string | undefined): string | undefined {
+/** An executable `name` in one of PATH's folders, or undefined. */
+export function findOnPath(
+  name: string,
+  pathVariable: string | undefined = process.env['PATH'],
+): string | undefined {
   for (const dir of (pathVariable ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, name);
