@@ -11,7 +11,7 @@ import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
 import type { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
-import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../mqtt/broker.js';
+import { type BrokerPersistenceKind, EmbeddedBroker, type EmbeddedBrokerOptions } from '../mqtt/broker.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
 import { publishDeviceEvent } from '../mqtt/device-events.js';
 import { DeviceLink } from '../mqtt/device-link.js';
@@ -44,6 +44,8 @@ export type BrokerChoice =
       host: string;
       port: number;
       security?: Pick<EmbeddedBrokerOptions, 'auth' | 'tls' | 'insecureAnonymous'>;
+      /** `disk` (default): sessions, queued QoS 1 messages and retained messages survive restarts. */
+      persistence?: BrokerPersistenceKind;
     }
   | { kind: 'external'; connection: BrokerConnection };
 
@@ -239,7 +241,7 @@ export class Agent {
       ...(options.retentionCron ? { cron: options.retentionCron } : {}),
     });
 
-    const connection = await this.startBroker(profile);
+    const connection = await this.startBroker(profile, deviceDir);
     const sharing = this.createShareDesk(profile, deviceDir);
     this.unsubscribers.push(
       core.onProfile((next) => {
@@ -408,7 +410,7 @@ export class Agent {
     for (const message of messages) link.publishRetained(message.topic, message.payload, { force: true });
   }
 
-  private async startBroker(profile: DeviceProfile): Promise<BrokerConnection> {
+  private async startBroker(profile: DeviceProfile, deviceDir: string): Promise<BrokerConnection> {
     const { broker, logger } = this.options;
     if (broker.kind === 'external') return broker.connection;
     this.broker = new EmbeddedBroker({
@@ -417,6 +419,10 @@ export class Agent {
       prefix: profile.topicPrefix,
       discoveryPrefix: this.discoveryPrefix,
       logger,
+      persistence:
+        (broker.persistence ?? 'disk') === 'disk'
+          ? { kind: 'disk', dir: join(deviceDir, 'broker') }
+          : { kind: 'memory' },
       ...broker.security,
     });
     await this.broker.start();

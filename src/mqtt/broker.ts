@@ -1,6 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { Aedes, type AedesOptions } from 'aedes';
+import persistenceLevel from 'aedes-persistence-level';
+import { ClassicLevel } from 'classic-level';
 import type { Logger } from '../log/logger.js';
 import { aedesAuthHooks, type BrokerAuth } from './auth.js';
 import { exposureProblem } from './broker-security.js';
@@ -35,13 +37,24 @@ export interface EmbeddedBrokerOptions {
   insecureAnonymous?: boolean;
   /** Set false to listen on TLS only (requires `tls`). */
   plain?: boolean;
+  /**
+   * Where sessions, queued QoS 1 messages and retained messages live. `disk` (a LevelDB under `dir`) survives a
+   * restart and a kill -9; `memory` (the default here) is faster and forgets everything on exit.
+   */
+  persistence?: BrokerPersistence;
   /** Extra aedes hooks (authentication, ACLs); the device-id check runs first, then `auth`, then these. */
   hooks?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>;
 }
 
+export type BrokerPersistence = { kind: 'memory' } | { kind: 'disk'; dir: string };
+
+export const BROKER_PERSISTENCE_KINDS = ['disk', 'memory'] as const;
+export type BrokerPersistenceKind = (typeof BROKER_PERSISTENCE_KINDS)[number];
+
 /** The embedded MQTT 3.1.1 broker (aedes) that `doorbell start` runs by default. */
 export class EmbeddedBroker {
   private aedes: Aedes | undefined;
+  private store: ClassicLevel | undefined;
   private servers: Array<Server | TlsServer> = [];
   private readonly sockets = new Set<Socket | TLSSocket>();
   private boundPort = 0;
@@ -90,7 +103,7 @@ export class EmbeddedBroker {
     if (options.tls?.requireClientCert && !options.tls.ca) {
       throw new Error('requireClientCert needs the CA that signs client certificates (tls.ca)');
     }
-    const aedes = await Aedes.createBroker(this.aedesOptions());
+    const aedes = await this.createAedes();
     aedes.on('clientError', (client, error) => {
       options.logger?.debug({ clientId: client?.id, err: error.message }, 'broker client error');
     });
@@ -125,6 +138,7 @@ export class EmbeddedBroker {
     } catch (error) {
       await this.closeServers();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await this.closeStore();
       throw error;
     }
     this.aedes = aedes;
@@ -137,6 +151,33 @@ export class EmbeddedBroker {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     await this.closeServers();
+    await this.closeStore();
+  }
+
+  private async createAedes(): Promise<Aedes> {
+    const persistence = this.options.persistence;
+    if (persistence?.kind !== 'disk') return Aedes.createBroker(this.aedesOptions());
+    const store = new ClassicLevel(persistence.dir);
+    try {
+      await store.open();
+    } catch (error) {
+      throw new Error(
+        `cannot open the broker's session store ${persistence.dir}: ${describeOpenError(error)}`,
+      );
+    }
+    this.store = store;
+    try {
+      return await Aedes.createBroker({ ...this.aedesOptions(), persistence: persistenceLevel(store) });
+    } catch (error) {
+      await this.closeStore();
+      throw error;
+    }
+  }
+
+  private async closeStore(): Promise<void> {
+    const store = this.store;
+    this.store = undefined;
+    await store?.close();
   }
 
   private aedesOptions(): AedesOptions {
@@ -213,6 +254,14 @@ export class EmbeddedBroker {
       ),
     );
   }
+}
+
+function describeOpenError(error: unknown): string {
+  const cause = (error as { cause?: { message?: string } }).cause?.message;
+  const message = error instanceof Error ? error.message : String(error);
+  // LevelDB holds an exclusive lock: a second agent on the same data dir and device id is the usual cause.
+  if (/lock/i.test(cause ?? message)) return `it is in use by another process (${cause ?? message})`;
+  return cause ?? message;
 }
 
 type Authenticate = NonNullable<AedesOptions['authenticate']>;
