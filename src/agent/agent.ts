@@ -300,7 +300,7 @@ export class Agent {
     // The queue and the guard may have found problems while starting, before the doorbell existed.
     this.refreshStorageProblems();
     this.announce();
-    await this.startCamera(profile, deviceDir);
+    await this.startCamera(profile, deviceDir, outbox.lastEventSeq);
     doorbell.start();
     this.sweeper.start();
     await link.start();
@@ -439,7 +439,12 @@ export class Agent {
     return resolveVideoSource(profile, this.options.video, this.options.cwd);
   }
 
-  private async startCamera(profile: DeviceProfile, deviceDir: string): Promise<void> {
+  /** `lastPublishedSeq`: the outbox's last event before this run, which tells recovery which triggers were seen. */
+  private async startCamera(
+    profile: DeviceProfile,
+    deviceDir: string,
+    lastPublishedSeq: number | undefined,
+  ): Promise<void> {
     const { options } = this;
     const source = this.cameraSource(profile);
     if (!source || !this.queue) return;
@@ -462,6 +467,7 @@ export class Agent {
       onRecordingFailure: () => this.doorbell.setProblem('a clip failed to record', true),
       clipRefusal: () => this.disk?.problem ?? this.queue?.spoolRefusal,
       onClipLost: (lost) => this.doorbell.clipLost(lost),
+      lastPublishedSeq,
     });
     this.unsubscribers.push(this.device.onProfile((next) => rig.reconfigure(next)));
     this.feed = rig.feed;
@@ -498,9 +504,10 @@ export class Agent {
 
   private onDeviceEvent(event: DeviceEvent): void {
     const link = this.link;
-    // The event goes into the outbox first, its clip's plan into the journal right after (see IntentJournal.save).
+    // The clip's plan goes into the journal first, the event into the outbox right after (see RecordingPipeline).
+    const afterPublished = this.pipeline?.onDeviceEvent(event);
     if (link) publishDeviceEvent(link, this.topics, event);
-    this.pipeline?.onDeviceEvent(event);
+    afterPublished?.();
     if (!link) return;
     if (event.kind === 'ding' && this.feed?.live)
       this.inBackground(this.publishSnapshot(), 'the snapshot after a ding failed');
