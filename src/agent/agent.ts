@@ -22,7 +22,7 @@ import {
   isDiscoveryRequest,
 } from '../mqtt/discovery.js';
 import { DurableOutbox, OutboxFullError } from '../mqtt/outbox.js';
-import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
+import { type DeviceTopics, deviceClientId, deviceTopics } from '../mqtt/topics.js';
 import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
 import type { Recorder } from '../recording/recorder.js';
@@ -265,6 +265,7 @@ export class Agent {
       logger: options.logger,
       onConnected: () => link.republishRetained(),
       onOutboxDepth: (depth) => doorbell.setOutboxDepth(depth),
+      ...this.brokerStoredFor(options.deviceId),
       listeners: this.discoveryEnabled
         ? [
             {
@@ -432,6 +433,15 @@ export class Agent {
       deviceId: this.options.deviceId,
     });
     return BrokerConnectionSchema.parse({ url: this.broker.url, ...session });
+  }
+
+  /** With the embedded broker, the outbox waits for it to store what it acknowledged (see DeviceLink). */
+  private brokerStoredFor(deviceId: string): { brokerStored?: () => Promise<void> } {
+    const broker = this.broker;
+    if (!broker) return {};
+    const clientId = deviceClientId(deviceId);
+    broker.watchClient(clientId);
+    return { brokerStored: () => broker.storedFrom(clientId) };
   }
 
   /** The video the camera plays; undefined: this device has no camera. */

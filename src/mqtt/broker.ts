@@ -46,6 +46,11 @@ export interface EmbeddedBrokerOptions {
   hooks?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>;
 }
 
+interface StoredWaiter {
+  target: number;
+  resolve: () => void;
+}
+
 export type BrokerPersistence = { kind: 'memory' } | { kind: 'disk'; dir: string };
 
 export const BROKER_PERSISTENCE_KINDS = ['disk', 'memory'] as const;
@@ -55,6 +60,8 @@ export type BrokerPersistenceKind = (typeof BROKER_PERSISTENCE_KINDS)[number];
 export class EmbeddedBroker {
   private aedes: Aedes | undefined;
   private store: ClassicLevel | undefined;
+  /** Per watched client: publishes authorized, publishes through aedes' store-and-route chain, and who waits. */
+  private readonly watched = new Map<string, { accepted: number; stored: number; waiters: StoredWaiter[] }>();
   private servers: Array<Server | TlsServer> = [];
   private readonly sockets = new Set<Socket | TLSSocket>();
   private boundPort = 0;
@@ -104,6 +111,9 @@ export class EmbeddedBroker {
       throw new Error('requireClientCert needs the CA that signs client certificates (tls.ca)');
     }
     const aedes = await this.createAedes();
+    aedes.on('publish', (_packet, client) => {
+      if (client) this.countStored(client.id);
+    });
     aedes.on('clientError', (client, error) => {
       options.logger?.debug({ clientId: client?.id, err: error.message }, 'broker client error');
     });
@@ -154,6 +164,37 @@ export class EmbeddedBroker {
     await this.closeStore();
   }
 
+  /** Starts counting `clientId`'s publishes, so that `storedFrom` can tell when they are safe. */
+  watchClient(clientId: string): void {
+    if (!this.watched.has(clientId)) this.watched.set(clientId, { accepted: 0, stored: 0, waiters: [] });
+  }
+
+  /**
+   * Resolves once every publish of a watched client authorized so far has been stored (retained, queued for offline
+   * persistent sessions) and routed. aedes sends a QoS 1 PUBACK before it stores: a publisher in this process that
+   * counted the PUBACK as delivery could lose the message to a kill -9 in between.
+   */
+  storedFrom(clientId: string): Promise<void> {
+    const counts = this.watched.get(clientId);
+    if (!counts || counts.stored >= counts.accepted) return Promise.resolve();
+    return new Promise((resolve) => counts.waiters.push({ target: counts.accepted, resolve }));
+  }
+
+  private countAccepted(clientId: string): void {
+    const counts = this.watched.get(clientId);
+    if (counts) counts.accepted += 1;
+  }
+
+  private countStored(clientId: string): void {
+    const counts = this.watched.get(clientId);
+    if (!counts) return;
+    counts.stored += 1;
+    const ready = counts.waiters.filter((waiter) => waiter.target <= counts.stored);
+    if (ready.length === 0) return;
+    counts.waiters = counts.waiters.filter((waiter) => waiter.target > counts.stored);
+    for (const waiter of ready) waiter.resolve();
+  }
+
   private async createAedes(): Promise<Aedes> {
     const persistence = this.options.persistence;
     if (persistence?.kind !== 'disk') return Aedes.createBroker(this.aedesOptions());
@@ -197,7 +238,11 @@ export class EmbeddedBroker {
       ...(authenticate ? { authenticate } : {}),
       ...(authorizeSubscribe ? { authorizeSubscribe } : {}),
       ...(auth ? { authorizeForward: auth.authorizeForward } : {}),
-      authorizePublish: (client, packet, callback) => {
+      authorizePublish: (client, packet, authorized) => {
+        const callback = (error?: Error | null) => {
+          if (!error && client) this.countAccepted(client.id);
+          authorized(error);
+        };
         if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
         const parsed = parseTopic(prefix, packet.topic);
         // A retained request would run again on every device reconnect, long after whoever sent it.

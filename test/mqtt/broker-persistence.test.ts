@@ -81,6 +81,32 @@ describe('the embedded broker keeps persistent sessions across restarts', () => 
     expect(seqs).toEqual([1, 2, 3].map((n) => seqs[0]! + n - 1));
   });
 
+  it("the doorbell's outbox lets an event go only once its own broker has stored it", async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    const agent = await embeddedAgent(dataDir, port);
+    running.push(() => agent.stop());
+    await (await persistentSubscriber(`mqtt://127.0.0.1:${port}`, DING('porch'))).endAsync();
+    const persistence = (
+      agent.embeddedBroker!.instance as unknown as { persistence: Record<string, unknown> }
+    ).persistence;
+    const enqueue = persistence['outgoingEnqueueCombi'] as (...args: unknown[]) => Promise<void>;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    persistence['outgoingEnqueueCombi'] = async (...args: unknown[]) => {
+      await held;
+      await enqueue.apply(persistence, args);
+    };
+    agent.press('button');
+    // PUBACK has long come back; the event stays in the outbox while the broker has not stored it.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(agent.doorbell.state().queues.outbox).toBe(1);
+    release();
+    await expect.poll(() => agent.doorbell.state().queues.outbox, { timeout: 5000 }).toBe(0);
+  });
+
   it('--broker-persistence memory forgets them (the old speed, the old promise)', async () => {
     const dataDir = tempDir();
     const port = await freePort();
@@ -147,5 +173,43 @@ describe('the embedded broker keeps persistent sessions across restarts', () => 
     running.push(() => one.stop());
     const two = new EmbeddedBroker({ port: 0, persistence: { kind: 'disk', dir } });
     await expect(two.start()).rejects.toThrow(`cannot open the broker's session store ${dir}: it is in use`);
+  });
+});
+
+describe('the embedded broker tells an in-process publisher when a QoS 1 message is stored, not just acknowledged', () => {
+  it('storedFrom waits for the offline queue write that aedes does after its PUBACK', async () => {
+    const broker = new EmbeddedBroker({
+      port: 0,
+      persistence: { kind: 'disk', dir: join(tempDir(), 'broker') },
+    });
+    await broker.start();
+    try {
+      const offline = await mqtt.connectAsync(broker.url, {
+        clientId: 'sub1',
+        clean: false,
+        reconnectPeriod: 0,
+      });
+      await offline.subscribeAsync('t/#', { qos: 1 });
+      await offline.endAsync();
+      const persistence = (broker.instance as unknown as { persistence: Record<string, unknown> })
+        .persistence;
+      const enqueue = persistence['outgoingEnqueueCombi'] as (...args: unknown[]) => Promise<void>;
+      let storedAt = 0;
+      persistence['outgoingEnqueueCombi'] = async (...args: unknown[]) => {
+        await new Promise((r) => setTimeout(r, 300));
+        await enqueue.apply(persistence, args);
+        storedAt = performance.now();
+      };
+      broker.watchClient('device');
+      const device = await mqtt.connectAsync(broker.url, { clientId: 'device', reconnectPeriod: 0 });
+      await device.publishAsync('t/x', 'event', { qos: 1 });
+      const ackedAt = performance.now();
+      expect(storedAt).toBe(0);
+      await broker.storedFrom('device');
+      expect(storedAt).toBeGreaterThan(ackedAt);
+      await device.endAsync();
+    } finally {
+      await broker.stop();
+    }
   });
 });
