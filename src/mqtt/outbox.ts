@@ -1,7 +1,7 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { PersistentCounter } from '../persist/counter.js';
-import { isStorageUnavailable } from '../storage/durable-fs.js';
+import { isStorageUnavailable } from '../persist/fs-errors.js';
 
 export interface OutboxMessage {
   topic: string;

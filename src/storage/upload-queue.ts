@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { type Logger, silentLogger } from '../log/logger.js';
+import { describeFsError, errnoCode, isStorageUnavailable } from '../persist/fs-errors.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { type Bucket, InvalidMetadataError, type ObjectMetadata, type PutResult } from './bucket.js';
 import {
@@ -9,7 +10,6 @@ import {
   type NormalizedClip,
   normalizeClip,
 } from './clip-metadata.js';
-import { describeFsError, errnoCode, isStorageUnavailable } from './durable-fs.js';
 import { hashFile } from './hashing.js';
 import { type ClipObjectKind, clipObjectKey, InvalidKeyError } from './keys.js';
 import {
