@@ -31,10 +31,13 @@ function startHashWorker(): Worker {
   const compiled = new URL('./hash-worker.js', import.meta.url);
   if (existsSync(compiled)) return new Worker(compiled);
   const source = JSON.stringify(new URL('./hash-worker.ts', import.meta.url).href);
-  return new Worker(
-    `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); });`,
-    { eval: true },
+  // Resolved here, from this file: the eval'd worker would resolve a bare name from the working directory.
+  const tsx = JSON.stringify(
+    typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api',
   );
+  return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${source}); });`, {
+    eval: true,
+  });
 }
 
 type WorkerReply = Extract<HashReply, { done: true }>;
