@@ -3,6 +3,7 @@ import type { DeviceProfile } from '../config/profile.js';
 import { iso } from '../events/envelope.js';
 import type { DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
+import { describeFsError } from '../persist/fs-errors.js';
 import { ClipPlanner, type PlannedClip } from '../recording/clip-planner.js';
 import {
   type IntentJournal,
@@ -12,7 +13,6 @@ import {
   type RecordingIntent,
 } from '../recording/intents.js';
 import type { Recorder } from '../recording/recorder.js';
-import { describeFsError } from '../storage/durable-fs.js';
 import type { CameraFeed } from './camera-feed.js';
 
 export interface RecordingPipelineOptions {

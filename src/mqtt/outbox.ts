@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { PersistentCounter } from '../persist/counter.js';
-import { isStorageUnavailable } from '../storage/durable-fs.js';
+import { isStorageUnavailable } from '../persist/fs-errors.js';
 
 export interface OutboxMessage {
   topic: string;
