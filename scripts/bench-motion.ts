@@ -18,12 +18,9 @@ import type { CliIo } from '../src/cli/io.js';
 import { analyzeVideo } from '../src/motion/analyze-video.js';
 import { MotionDetector } from '../src/motion/detector.js';
 import { MotionSettingsSchema } from '../src/motion/settings.js';
-import {
-  decodeGrayFrames,
-  decodeToNullSink,
-  type GrayFrame,
-  openRawVideoEncoder,
-} from '../src/video/ffmpeg.js';
+import { decodeGrayFrames } from '../src/video/ffmpeg/gray-decode.js';
+import type { GrayFrame } from '../src/video/frames.js';
+import { decodeToNullSink, openRawVideoEncoder } from './lib/ffmpeg-dev.js';
 import { median, printResult, round } from './lib/stats.js';
 
 const ROUNDS = Number(process.env['BENCH_MOTION_ROUNDS'] ?? 9);

@@ -2,7 +2,8 @@ import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import { MotionDetector, type MotionEvent } from '../motion/detector.js';
 import type { MotionSettings } from '../motion/settings.js';
-import { decodeGrayFrames, type GrayFrame } from '../video/ffmpeg.js';
+import { decodeGrayFrames } from '../video/ffmpeg/gray-decode.js';
+import type { GrayFrame } from '../video/frames.js';
 import { paceFrames } from '../video/pace.js';
 
 export interface CameraFeedOptions {

@@ -18,7 +18,7 @@ import {
 } from '../recording/intents.js';
 import { ClipRefusedError, Recorder } from '../recording/recorder.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
-import { probe } from '../video/ffmpeg.js';
+import { probe } from '../video/ffmpeg/probe.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
 import type { GrayFrame } from '../video/frames.js';
 import { CameraFeed } from './camera-feed.js';

@@ -5,7 +5,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { decodeGrayFrames, type GrayFrame } from '../video/ffmpeg.js';
+import { decodeGrayFrames } from '../video/ffmpeg/gray-decode.js';
+import type { GrayFrame } from '../video/frames.js';
 import { MotionDetector, type MotionEvent } from './detector.js';
 import { renderHeatmap } from './heatmap.js';
 import { type MotionSettings, type MotionSettingsInput, MotionSettingsSchema } from './settings.js';

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
-import { decodeScaledGray, probe } from '../video/ffmpeg.js';
+import { probe } from '../video/ffmpeg/probe.js';
+import { decodeScaledGray } from '../video/ffmpeg/raw-decode.js';
 import { lumaFromRgb } from './fidelity.js';
 import { areaDownscaler } from './luma-frames.js';
 

@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeVideo } from '../../src/motion/analyze-video.js';
 import type { MotionEvent } from '../../src/motion/detector.js';
 import { SENSITIVITIES, type Sensitivity } from '../../src/motion/settings.js';
-import { decodeGrayFrames, type GrayFrame } from '../../src/video/ffmpeg.js';
+import { decodeGrayFrames } from '../../src/video/ffmpeg/gray-decode.js';
+import type { GrayFrame } from '../../src/video/frames.js';
 
 interface Interval {
   startFrame: number;

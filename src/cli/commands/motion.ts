@@ -9,7 +9,8 @@ import {
   SENSITIVITIES,
   type Sensitivity,
 } from '../../motion/settings.js';
-import { probe, VideoError } from '../../video/ffmpeg.js';
+import { VideoError } from '../../video/ffmpeg/errors.js';
+import { probe } from '../../video/ffmpeg/probe.js';
 import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
 import { profileFrom } from '../options.js';
 
