@@ -14,6 +14,7 @@ import { FsBucket } from '../storage/fs-bucket.js';
 import { probe } from '../video/ffmpeg/probe.js';
 import { type FrameRunFeed, framesInWindow, nearestFrameIndex } from '../video/frame-runs.js';
 import { roundMs } from '../video/frames.js';
+import { type LumaFixture, lumaFixture } from '../video/luma-frames.js';
 import { CameraTimeline } from './camera-timeline.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import {
@@ -27,7 +28,6 @@ import {
   type SourceTimeline,
   stillFidelity,
 } from './fidelity.js';
-import { type LumaFixture, lumaFixture } from './luma-frames.js';
 import { type ComparisonSize, clipLuma, jpegLuma } from './object-facts.js';
 import { OutageBucket } from './outage-bucket.js';
 import type { ResolvedScenario, ScenarioAction } from './scenario.js';

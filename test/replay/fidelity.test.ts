@@ -17,7 +17,6 @@ import {
   type SourceTimeline,
   stillFidelity,
 } from '../../src/replay/fidelity.js';
-import { type LumaFixture, lumaFixture } from '../../src/replay/luma-frames.js';
 import { clipLuma, jpegLuma } from '../../src/replay/object-facts.js';
 import { runScenario } from '../../src/replay/runner.js';
 import { resolveScenario, VIDEO_FIXTURES_DIR } from '../../src/replay/scenario.js';
@@ -25,6 +24,7 @@ import { serializeTape, TAPE_VERSION, type TapeLine } from '../../src/replay/tap
 import { encodeClip } from '../../src/video/ffmpeg/clip.js';
 import { grabFrame } from '../../src/video/ffmpeg/still.js';
 import type { FrameRun } from '../../src/video/frame-runs.js';
+import { type LumaFixture, lumaFixture } from '../../src/video/luma-frames.js';
 
 const VIDEO = join(VIDEO_FIXTURES_DIR, 'visitor-at-door.mp4');
 const FPS = 15;

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyzeVideo } from '../../motion/analyze-video.js';
+import { analyzeVideo } from '../../analysis/analyze-video.js';
 import type { MotionEvent } from '../../motion/detector.js';
 import {
   type MotionSettings,
