@@ -179,45 +179,17 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
   const temp = `${output}.partial-${process.pid}`;
   let mask: MaskFile | undefined;
   try {
-    const videoMap: string[] = [];
+    let maskInput: number | undefined;
     if (blackout.length > 0) {
       const { width, height } = await selection.size();
       mask = await writeMaskFile(width, height, blackout);
       cmd.input(mask.file);
-      const base = selection.graph ?? '[0:v:0]null[cut]';
-      videoMap.push(
-        '-filter_complex',
-        `${base};[cut][${selection.inputCount}:v]overlay=0:0:format=auto[v]`,
-        '-map',
-        '[v]',
-      );
-    } else if (selection.graph) {
-      videoMap.push('-filter_complex', selection.graph, '-map', '[cut]');
-    } else {
-      videoMap.push('-map', '0:v:0');
+      maskInput = selection.inputCount;
     }
     cmd.outputOptions([
-      ...videoMap,
+      ...videoMapOptions(selection, maskInput),
       ...selection.outputOptions,
-      '-an',
-      '-sn',
-      '-dn',
-      '-vsync',
-      'passthrough',
-      '-c:v',
-      'libx264',
-      '-preset',
-      options.preset ?? 'veryfast',
-      '-crf',
-      String(options.crf ?? 23),
-      ...CLIP_X264_TUNING,
-      '-pix_fmt',
-      'yuv420p',
-      ...DETERMINISTIC_H264,
-      '-movflags',
-      '+faststart',
-      '-f',
-      'mp4',
+      ...h264Options(options),
     ]);
     cmd.output(temp);
     // ffmpeg's own error line is shortened by the input's path only when there is one input.
@@ -230,4 +202,39 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
     await rm(temp, { force: true });
     await mask?.dispose();
   }
+}
+
+/** The filter graph and map that take the cut, with the mask (input `maskInput`) overlaid when there is one. */
+function videoMapOptions(selection: ClipSelection, maskInput: number | undefined): string[] {
+  if (maskInput !== undefined) {
+    const base = selection.graph ?? '[0:v:0]null[cut]';
+    return ['-filter_complex', `${base};[cut][${maskInput}:v]overlay=0:0:format=auto[v]`, '-map', '[v]'];
+  }
+  if (selection.graph) return ['-filter_complex', selection.graph, '-map', '[cut]'];
+  return ['-map', '0:v:0'];
+}
+
+/** Video only, every frame kept, H.264 for any player, deterministic, playable while it downloads. */
+function h264Options(options: Pick<EncodeClipOptions, 'preset' | 'crf'>): string[] {
+  return [
+    '-an',
+    '-sn',
+    '-dn',
+    '-vsync',
+    'passthrough',
+    '-c:v',
+    'libx264',
+    '-preset',
+    options.preset ?? 'veryfast',
+    '-crf',
+    String(options.crf ?? 23),
+    ...CLIP_X264_TUNING,
+    '-pix_fmt',
+    'yuv420p',
+    ...DETERMINISTIC_H264,
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+  ];
 }
