@@ -18,8 +18,9 @@ import {
 } from '../recording/intents.js';
 import { ClipRefusedError, Recorder } from '../recording/recorder.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
-import { probe } from '../video/ffmpeg.js';
+import { probe } from '../video/ffmpeg/probe.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
+import { cameraSource } from '../video/frame-source.js';
 import type { GrayFrame } from '../video/frames.js';
 import { CameraFeed } from './camera-feed.js';
 import { RecordingPipeline } from './recording-pipeline.js';
@@ -89,11 +90,12 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     logger,
   });
   let pipeline: RecordingPipeline | undefined;
+  const speed = options.feedSpeed || 1;
   const feed = new CameraFeed({
-    source,
+    source: cameraSource(source, { clock: options.clock, speed }),
     settings: withPrivacyMasks(profile),
     clock: options.clock,
-    ...(options.feedSpeed ? { speed: options.feedSpeed } : {}),
+    speed,
     ...(options.drivenCamera ? { driven: true } : {}),
     logger,
     onMotion: options.onMotion,

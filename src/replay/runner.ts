@@ -5,15 +5,16 @@ import { basename, extname, join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Agent } from '../agent/agent.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
+import { type NormalizedPolygon, rasterizePolygons } from '../geometry/polygon.js';
 import { type Logger, silentLogger } from '../log/logger.js';
-import { type Polygon, rasterizePolygons } from '../motion/polygon.js';
 import { EmbeddedBroker } from '../mqtt/broker.js';
 import { BrokerConnectionSchema } from '../mqtt/connection.js';
 import { deviceTopics } from '../mqtt/topics.js';
 import { FsBucket } from '../storage/fs-bucket.js';
-import { probe } from '../video/ffmpeg.js';
+import { probe } from '../video/ffmpeg/probe.js';
 import { type FrameRunFeed, framesInWindow, nearestFrameIndex } from '../video/frame-runs.js';
 import { roundMs } from '../video/frames.js';
+import { type LumaFixture, lumaFixture } from '../video/luma-frames.js';
 import { CameraTimeline } from './camera-timeline.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import {
@@ -27,7 +28,6 @@ import {
   type SourceTimeline,
   stillFidelity,
 } from './fidelity.js';
-import { type LumaFixture, lumaFixture } from './luma-frames.js';
 import { type ComparisonSize, clipLuma, jpegLuma } from './object-facts.js';
 import { OutageBucket } from './outage-bucket.js';
 import type { ResolvedScenario, ScenarioAction } from './scenario.js';
@@ -842,7 +842,7 @@ async function connectWatcher(url: string, filter: string): Promise<MqttClient> 
 function cameraSources(
   timeline: CameraTimeline,
   fixtures: ReadonlyMap<string, LumaFixture>,
-  zones: ReadonlyArray<{ polygon: Polygon }>,
+  zones: ReadonlyArray<{ polygon: NormalizedPolygon }>,
   fps: number,
 ): CameraSources {
   const first = fixtures.values().next().value as LumaFixture;

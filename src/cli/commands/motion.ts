@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyzeVideo } from '../../motion/analyze-video.js';
+import { analyzeVideo } from '../../analysis/analyze-video.js';
 import type { MotionEvent } from '../../motion/detector.js';
 import {
   type MotionSettings,
@@ -9,7 +9,8 @@ import {
   SENSITIVITIES,
   type Sensitivity,
 } from '../../motion/settings.js';
-import { probe, VideoError } from '../../video/ffmpeg.js';
+import { VideoError } from '../../video/ffmpeg/errors.js';
+import { probe } from '../../video/ffmpeg/probe.js';
 import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
 import { profileFrom } from '../options.js';
 
