@@ -427,6 +427,8 @@ export class Agent {
       ...broker.security,
     });
     await this.broker.start();
+    // A kill -9 left the last run's retained "online" in the session store: say the truth until this run is ready.
+    await this.broker.publishRetained(this.topics.availability, 'offline');
     // With --auth, the device next to the broker logs in with credentials issued for this run.
     const session = this.broker.auth?.issueSessionCredentials({
       role: 'device',
@@ -436,12 +438,13 @@ export class Agent {
   }
 
   /** With the embedded broker, the outbox waits for it to store what it acknowledged (see DeviceLink). */
-  private brokerStoredFor(deviceId: string): { brokerStored?: () => Promise<void> } {
+  private brokerStoredFor(deviceId: string): {
+    brokerStored?: (topic: string, payload: string) => Promise<void>;
+  } {
     const broker = this.broker;
     if (!broker) return {};
     const clientId = deviceClientId(deviceId);
-    broker.watchClient(clientId);
-    return { brokerStored: () => broker.storedFrom(clientId) };
+    return { brokerStored: (topic, payload) => broker.storedFrom(clientId, topic, payload) };
   }
 
   /** The video the camera plays; undefined: this device has no camera. */

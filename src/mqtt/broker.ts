@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { Aedes, type AedesOptions } from 'aedes';
@@ -46,9 +47,22 @@ export interface EmbeddedBrokerOptions {
   hooks?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>;
 }
 
-interface StoredWaiter {
-  target: number;
-  resolve: () => void;
+const RUN_KEY = 'virtual-doorbell:broker-run';
+
+/**
+ * The store keys a queued message by broker id and a counter that starts at 0 in every run, and reads a session's
+ * queue back in key order. A random id per run (aedes' default) would replay a restart's queue out of order, a fixed
+ * one would overwrite it; an id that grows with each run keeps both apart and in order.
+ */
+async function nextRunId(store: ClassicLevel): Promise<string> {
+  const previous = Number((await store.get(RUN_KEY)) ?? 0);
+  const run = (Number.isSafeInteger(previous) ? previous : 0) + 1;
+  await store.put(RUN_KEY, String(run), { sync: true });
+  return `doorbell-run-${String(run).padStart(12, '0')}`;
+}
+
+function storedKey(clientId: string, topic: string, payload: string | Buffer): string {
+  return `${clientId}\u0000${topic}\u0000${payload.toString()}`;
 }
 
 export type BrokerPersistence = { kind: 'memory' } | { kind: 'disk'; dir: string };
@@ -60,8 +74,8 @@ export type BrokerPersistenceKind = (typeof BROKER_PERSISTENCE_KINDS)[number];
 export class EmbeddedBroker {
   private aedes: Aedes | undefined;
   private store: ClassicLevel | undefined;
-  /** Per watched client: publishes authorized, publishes through aedes' store-and-route chain, and who waits. */
-  private readonly watched = new Map<string, { accepted: number; stored: number; waiters: StoredWaiter[] }>();
+  /** Publishes an in-process publisher waits to see stored, by client, topic and payload. */
+  private readonly expected = new Map<string, Array<() => void>>();
   private servers: Array<Server | TlsServer> = [];
   private readonly sockets = new Set<Socket | TLSSocket>();
   private boundPort = 0;
@@ -111,8 +125,21 @@ export class EmbeddedBroker {
       throw new Error('requireClientCert needs the CA that signs client certificates (tls.ca)');
     }
     const aedes = await this.createAedes();
-    aedes.on('publish', (_packet, client) => {
-      if (client) this.countStored(client.id);
+    // aedes emits 'publish' only after the message is retained and queued for offline sessions; never if that failed.
+    aedes.on('publish', (packet, client) => {
+      if (!client || this.expected.size === 0) return;
+      const key = storedKey(client.id, packet.topic, packet.payload);
+      const waiters = this.expected.get(key);
+      if (!waiters) return;
+      this.expected.delete(key);
+      for (const resolve of waiters) resolve();
+    });
+    // aedes declares only its client errors, but emits 'error' when its persistence fails.
+    (aedes as unknown as EventEmitter).on('error', (error: Error) => {
+      options.logger?.error(
+        { err: error.message },
+        'the embedded broker failed to read or write its sessions',
+      );
     });
     aedes.on('clientError', (client, error) => {
       options.logger?.debug({ clientId: client?.id, err: error.message }, 'broker client error');
@@ -164,35 +191,31 @@ export class EmbeddedBroker {
     await this.closeStore();
   }
 
-  /** Starts counting `clientId`'s publishes, so that `storedFrom` can tell when they are safe. */
-  watchClient(clientId: string): void {
-    if (!this.watched.has(clientId)) this.watched.set(clientId, { accepted: 0, stored: 0, waiters: [] });
-  }
-
   /**
-   * Resolves once every publish of a watched client authorized so far has been stored (retained, queued for offline
-   * persistent sessions) and routed. aedes sends a QoS 1 PUBACK before it stores: a publisher in this process that
-   * counted the PUBACK as delivery could lose the message to a kill -9 in between.
+   * Resolves once the broker has stored (retained, queued for offline persistent sessions) and routed this publish.
+   * Call it before publishing. aedes sends a QoS 1 PUBACK before it stores, so a publisher in this process that
+   * counted the PUBACK as delivery could lose the message to a kill -9 in between; a store that fails never resolves
+   * (the publisher sends the message again after its reconnect).
    */
-  storedFrom(clientId: string): Promise<void> {
-    const counts = this.watched.get(clientId);
-    if (!counts || counts.stored >= counts.accepted) return Promise.resolve();
-    return new Promise((resolve) => counts.waiters.push({ target: counts.accepted, resolve }));
+  storedFrom(clientId: string, topic: string, payload: string | Buffer): Promise<void> {
+    const key = storedKey(clientId, topic, payload);
+    return new Promise((resolve) => {
+      const waiters = this.expected.get(key);
+      if (waiters) waiters.push(resolve);
+      else this.expected.set(key, [resolve]);
+    });
   }
 
-  private countAccepted(clientId: string): void {
-    const counts = this.watched.get(clientId);
-    if (counts) counts.accepted += 1;
-  }
-
-  private countStored(clientId: string): void {
-    const counts = this.watched.get(clientId);
-    if (!counts) return;
-    counts.stored += 1;
-    const ready = counts.waiters.filter((waiter) => waiter.target <= counts.stored);
-    if (ready.length === 0) return;
-    counts.waiters = counts.waiters.filter((waiter) => waiter.target > counts.stored);
-    for (const waiter of ready) waiter.resolve();
+  /** A retained message from the broker itself (no client). */
+  async publishRetained(topic: string, payload: string): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes) throw new Error('the broker is not running');
+    await new Promise<void>((resolve, reject) =>
+      aedes.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: true, dup: false },
+        (error) => (error ? reject(error) : resolve()),
+      ),
+    );
   }
 
   private async createAedes(): Promise<Aedes> {
@@ -208,7 +231,8 @@ export class EmbeddedBroker {
     }
     this.store = store;
     try {
-      return await Aedes.createBroker({ ...this.aedesOptions(), persistence: persistenceLevel(store) });
+      const id = await nextRunId(store);
+      return await Aedes.createBroker({ ...this.aedesOptions(), id, persistence: persistenceLevel(store) });
     } catch (error) {
       await this.closeStore();
       throw error;
@@ -238,11 +262,7 @@ export class EmbeddedBroker {
       ...(authenticate ? { authenticate } : {}),
       ...(authorizeSubscribe ? { authorizeSubscribe } : {}),
       ...(auth ? { authorizeForward: auth.authorizeForward } : {}),
-      authorizePublish: (client, packet, authorized) => {
-        const callback = (error?: Error | null) => {
-          if (!error && client) this.countAccepted(client.id);
-          authorized(error);
-        };
+      authorizePublish: (client, packet, callback) => {
         if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
         const parsed = parseTopic(prefix, packet.topic);
         // A retained request would run again on every device reconnect, long after whoever sent it.

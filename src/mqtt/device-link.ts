@@ -23,7 +23,7 @@ export interface DeviceLinkOptions {
    * With the embedded broker in this process: resolves once the broker has stored what it acknowledged (it sends a
    * QoS 1 PUBACK first), so an entry leaves the outbox only when a kill -9 can no longer lose it.
    */
-  brokerStored?: () => Promise<void>;
+  brokerStored?: (topic: string, payload: string) => Promise<void>;
   /** Extra topics the device listens to (e.g. Home Assistant's birth message). Retained copies are ignored. */
   listeners?: Array<{ topic: string; onMessage: (payload: Buffer) => void }>;
 }
@@ -233,14 +233,15 @@ export class DeviceLink {
     const client = this.client;
     if (!client) return;
     const opts: IClientPublishOptions = { qos: entry.qos, retain: entry.retain };
+    // Asked before publishing, so the broker cannot store it before anyone waits.
+    const stored = this.options.brokerStored?.(entry.topic, entry.payload);
     client.publish(entry.topic, entry.payload, opts, (error) => {
       if (error) return;
       const delivered = () => {
         this.options.outbox.acknowledge(entry.n);
         this.options.onOutboxDepth?.(this.options.outbox.depth);
       };
-      const stored = this.options.brokerStored;
-      if (stored) void stored().then(delivered);
+      if (stored) void stored.then(delivered);
       else delivered();
     });
   }

@@ -104,8 +104,9 @@ export class DurableOutbox extends MemoryOutbox {
 
   private held: OutboxEntry[] = [];
   /**
-   * The highest event seq in the file when it was loaded (undefined if it holds no event, e.g. just compacted): a
-   * seq the counter gave out after it never reached the broker (a kill -9 between the two writes).
+   * The highest event seq in the file when it was loaded (0 when nothing was ever appended; undefined when entries
+   * were but no event is left, as an older version's compaction left it): a seq the counter gave out after it never
+   * reached the broker (a kill -9 between the two writes).
    */
   lastEventSeq: number | undefined;
   /** The newest event appended: compaction keeps it, so the file still tells the last seq that reached it. */
@@ -220,6 +221,8 @@ export class DurableOutbox extends MemoryOutbox {
         this.lastEventEntry = entry;
       }
     }
+    // Nothing was ever appended: no seq has reached the outbox yet, so a seq the counter gave out is given back.
+    if (this.lastEventSeq === undefined && this.lastN === 0) this.lastEventSeq = 0;
   }
 }
 

@@ -29,7 +29,9 @@ async function collectQueued(url: string, count: number): Promise<number[]> {
     seqs.push(DingEventSchema.parse(JSON.parse(payload.toString())).seq),
   );
   try {
-    await expect.poll(() => seqs.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(count);
+    await expect
+      .poll(() => seqs.length, { timeout: 10_000, message: `got seqs ${seqs.join(',')}` })
+      .toBeGreaterThanOrEqual(count);
     return seqs;
   } finally {
     await client.endAsync();
@@ -55,6 +57,7 @@ async function embeddedAgent(dataDir: string, port: number, persistence?: 'memor
     bootMs: 0,
   });
   await agent.start();
+  await expect.poll(() => agent.doorbell.state().status, { timeout: 5000 }).not.toBe('booting');
   return agent;
 }
 
@@ -79,6 +82,28 @@ describe('the embedded broker keeps persistent sessions across restarts', () => 
     running.push(() => second.stop());
     const seqs = await collectQueued(url, 3);
     expect(seqs).toEqual([1, 2, 3].map((n) => seqs[0]! + n - 1));
+  });
+
+  it('events queued before and after a restart arrive in seq order', async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    const url = `mqtt://127.0.0.1:${port}`;
+    const first = await embeddedAgent(dataDir, port);
+    await (await persistentSubscriber(url, DING('porch'))).endAsync();
+    for (let i = 0; i < 3; i++) first.press('button');
+    await expect.poll(() => first.doorbell.state().queues.outbox, { timeout: 5000 }).toBe(0);
+    await first.stop();
+    for (let run = 0; run < 2; run++) {
+      const next = await embeddedAgent(dataDir, port);
+      for (let i = 0; i < 3; i++) next.press('button');
+      await expect.poll(() => next.doorbell.state().queues.outbox, { timeout: 5000 }).toBe(0);
+      await next.stop();
+    }
+    const last = await embeddedAgent(dataDir, port);
+    running.push(() => last.stop());
+    const seqs = await collectQueued(url, 9);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(9);
   });
 
   it("the doorbell's outbox lets an event go only once its own broker has stored it", async () => {
@@ -176,40 +201,85 @@ describe('the embedded broker keeps persistent sessions across restarts', () => 
   });
 });
 
+/** Wraps the broker's offline-queue write, so a test can hold it back or make it fail per message. */
+function interceptQueueWrites(
+  broker: EmbeddedBroker,
+  around: (payload: string, write: () => Promise<void>) => Promise<void>,
+) {
+  const persistence = (broker.instance as unknown as { persistence: Record<string, unknown> }).persistence;
+  const enqueue = persistence['outgoingEnqueueCombi'] as (
+    subs: unknown,
+    packet: { payload: Buffer },
+  ) => Promise<void>;
+  persistence['outgoingEnqueueCombi'] = (subs: unknown, packet: { payload: Buffer }) =>
+    around(packet.payload.toString(), () => enqueue.call(persistence, subs, packet));
+}
+
 describe('the embedded broker tells an in-process publisher when a QoS 1 message is stored, not just acknowledged', () => {
-  it('storedFrom waits for the offline queue write that aedes does after its PUBACK', async () => {
+  const stops: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+
+  async function brokerWithOfflineSubscriber() {
     const broker = new EmbeddedBroker({
       port: 0,
       persistence: { kind: 'disk', dir: join(tempDir(), 'broker') },
     });
     await broker.start();
-    try {
-      const offline = await mqtt.connectAsync(broker.url, {
-        clientId: 'sub1',
-        clean: false,
-        reconnectPeriod: 0,
-      });
-      await offline.subscribeAsync('t/#', { qos: 1 });
-      await offline.endAsync();
-      const persistence = (broker.instance as unknown as { persistence: Record<string, unknown> })
-        .persistence;
-      const enqueue = persistence['outgoingEnqueueCombi'] as (...args: unknown[]) => Promise<void>;
-      let storedAt = 0;
-      persistence['outgoingEnqueueCombi'] = async (...args: unknown[]) => {
-        await new Promise((r) => setTimeout(r, 300));
-        await enqueue.apply(persistence, args);
-        storedAt = performance.now();
-      };
-      broker.watchClient('device');
-      const device = await mqtt.connectAsync(broker.url, { clientId: 'device', reconnectPeriod: 0 });
-      await device.publishAsync('t/x', 'event', { qos: 1 });
-      const ackedAt = performance.now();
-      expect(storedAt).toBe(0);
-      await broker.storedFrom('device');
-      expect(storedAt).toBeGreaterThan(ackedAt);
-      await device.endAsync();
-    } finally {
-      await broker.stop();
-    }
+    stops.push(() => broker.stop());
+    const offline = await mqtt.connectAsync(broker.url, {
+      clientId: 'sub1',
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    await offline.subscribeAsync('t/#', { qos: 1 });
+    await offline.endAsync();
+    const device = await mqtt.connectAsync(broker.url, { clientId: 'device', reconnectPeriod: 0 });
+    stops.push(() => device.endAsync(true));
+    return { broker, device };
+  }
+
+  it('each message is matched to its own store: a slow one is not released by a fast one after it', async () => {
+    const { broker, device } = await brokerWithOfflineSubscriber();
+    const storedAt = new Map<string, number>();
+    interceptQueueWrites(broker, async (payload, write) => {
+      if (payload === 'A') await new Promise((r) => setTimeout(r, 400));
+      await write();
+      storedAt.set(payload, performance.now());
+    });
+    const waits = ['A', 'B', 'C'].map((payload) => broker.storedFrom('device', 't/x', payload));
+    const released = new Map<string, number>();
+    waits.forEach((wait, i) => void wait.then(() => released.set('ABC'[i]!, performance.now())));
+    for (const payload of ['A', 'B', 'C']) await device.publishAsync('t/x', payload, { qos: 1 });
+    await Promise.all(waits);
+    for (const payload of ['A', 'B', 'C'])
+      expect(released.get(payload)!).toBeGreaterThanOrEqual(storedAt.get(payload)!);
+  });
+
+  it('a store that fails is never reported stored; the same message stored on a resend is', async () => {
+    const { broker, device } = await brokerWithOfflineSubscriber();
+    let failNext = true;
+    interceptQueueWrites(broker, async (payload, write) => {
+      if (payload === 'event-1' && failNext) {
+        failNext = false;
+        throw new Error('ENOSPC: no space left on device');
+      }
+      await write();
+    });
+    let stored = false;
+    void broker.storedFrom('device', 't/x', 'event-1').then(() => {
+      stored = true;
+    });
+    await device.publishAsync('t/x', 'event-1', { qos: 1 }).catch(() => undefined);
+    await device.endAsync(true);
+    const again = await mqtt.connectAsync(broker.url, { clientId: 'device', reconnectPeriod: 0 });
+    stops.push(() => again.endAsync(true));
+    const after = broker.storedFrom('device', 't/x', 'after');
+    await again.publishAsync('t/x', 'after', { qos: 1 });
+    await after;
+    expect(stored).toBe(false);
+    await again.publishAsync('t/x', 'event-1', { qos: 1 });
+    await expect.poll(() => stored, { timeout: 5000 }).toBe(true);
   });
 });

@@ -33,6 +33,19 @@ describe('DurableOutbox', () => {
     restarted.close();
   });
 
+  it('a kill -9 before the very first event reached the outbox gives its seq back', () => {
+    const dir = tempDir();
+    const seq = new PersistentCounter(join(dir, 'seq'));
+    seq.next();
+    seq.close();
+    const outbox = new DurableOutbox(join(dir, 'outbox'));
+    expect(outbox.lastEventSeq).toBe(0);
+    const restarted = new PersistentCounter(join(dir, 'seq'));
+    restarted.giveBackAfter(outbox.lastEventSeq!);
+    expect(restarted.next()).toBe(1);
+    restarted.close();
+  });
+
   it('compaction keeps the last event, so a restart still knows the last seq that reached the outbox', async () => {
     const dir = tempDir();
     const outbox = new DurableOutbox(dir);
