@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { issueLine } from '../util/zod-errors.js';
 
 export const SENSITIVITIES = ['low', 'medium', 'high'] as const;
 export type Sensitivity = (typeof SENSITIVITIES)[number];
@@ -151,10 +152,5 @@ export function parseMotionSettings(
 ): { ok: true; value: MotionSettings } | { ok: false; error: string } {
   const result = MotionSettingsSchema.safeParse(input ?? {});
   if (result.success) return { ok: true, value: result.data };
-  const first = result.error.issues[0]!;
-  const path = first.path.length > 0 ? first.path.map(String).join('.') : '(root)';
-  let value: unknown = input;
-  for (const key of first.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
-  const shown = value === undefined ? 'missing' : `got ${JSON.stringify(value)?.slice(0, 80)}`;
-  return { ok: false, error: `${source}: ${path}: ${first.message} (${shown})` };
+  return { ok: false, error: issueLine(result.error.issues[0]!, { source, root: '(root)', input }) };
 }
