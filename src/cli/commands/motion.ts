@@ -1,6 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { analyzeVideo } from '../../motion/analyze-video.js';
 import type { MotionEvent } from '../../motion/detector.js';
 import {
@@ -10,37 +9,41 @@ import {
   type Sensitivity,
 } from '../../motion/settings.js';
 import { probe, VideoError } from '../../video/ffmpeg.js';
-import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
+import { type CliIo, UserError, writeLine } from '../io.js';
 import { profileFrom } from '../options.js';
+import { defineCommand } from '../spec.js';
 
-export const command: CliCommand = {
+export const command = defineCommand('motion', {
   summary: 'detect motion in a video file as fast as it decodes; one line (or JSON object) per event',
-  usage:
-    'doorbell motion FILE [--profile NAME|PATH] [--zones FILE] [--sensitivity low|medium|high] [--json] ' +
-    '[--debug-dir DIR]\n\n' +
-    '  --profile      take the motion block (sensitivity, zones, masks…) of a device profile\n' +
-    '  --zones        JSON with a motion block: {zones, masks, …}, or an object holding one under "motion" or\n' +
-    '                 "settings" (a fixture ground-truth file works); applied over the profile\n' +
-    '  --sensitivity  overrides both\n' +
-    '  --json         one JSON object per event: {type, ptsMs, score, box, zones}\n' +
-    '  --debug-dir    write a heat-map PNG of every frame with motion into DIR\n\n' +
+  synopsis: 'FILE [options]',
+  positionals: true,
+  options: {
+    profile: {
+      type: 'string',
+      value: 'NAME|PATH',
+      help: 'take the motion block (sensitivity, zones, masks…) of a device profile',
+    },
+    zones: {
+      type: 'string',
+      value: 'FILE',
+      help:
+        'JSON with a motion block: {zones, masks, …}, or an object holding one under "motion" or "settings" ' +
+        '(a fixture ground-truth file works); applied over the profile',
+    },
+    sensitivity: { type: 'string', value: 'low|medium|high', help: 'overrides both' },
+    json: { type: 'boolean', help: 'one JSON object per event: {type, ptsMs, score, box, zones}' },
+    'debug-dir': {
+      type: 'string',
+      value: 'DIR',
+      help: 'write a heat-map PNG of every frame with motion into DIR',
+    },
+  },
+  notes:
     'Exit codes: 0 analysed (with or without motion), 2 bad arguments, settings or video (also a truncated\n' +
     'video: the events found in the part that decodes are printed, then what is missing).',
-  async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        profile: { type: 'string' },
-        zones: { type: 'string' },
-        sensitivity: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'debug-dir': { type: 'string' },
-      },
-      strict: true,
-    });
+  async run({ values, positionals }, io) {
     if (positionals.length !== 1)
-      throw new UsageError('expected exactly one video FILE (see doorbell motion --help)');
+      throw new UserError('expected exactly one video FILE (see doorbell motion --help)');
     const file = resolve(io.cwd, positionals[0]!);
     const settings = await settingsFrom(values, io);
     const debugDir = values['debug-dir'] ? resolve(io.cwd, values['debug-dir']) : undefined;
@@ -64,11 +67,11 @@ export const command: CliCommand = {
       // What the header promises, to tell a truncated file from a short one.
       expectedFrames = (await probe(file)).frameCount;
     } catch (error) {
-      if (error instanceof VideoError) throw new UsageError(error.message, 2);
+      if (error instanceof VideoError) throw new UserError(error.message, 2);
       throw error;
     }
     if (expectedFrames !== undefined && frames < expectedFrames - 1) {
-      throw new UsageError(
+      throw new UserError(
         `${positionals[0]}: truncated or damaged: ${frames} of the ${expectedFrames} frames its header promises ` +
           `decoded (${(lastPts / 1000).toFixed(2)} s of video); the analysis above covers only those`,
       );
@@ -87,7 +90,7 @@ export const command: CliCommand = {
     }
     return 0;
   },
-};
+});
 
 function jsonEvent(event: MotionEvent): MotionEvent {
   return { type: event.type, ptsMs: event.ptsMs, score: event.score, box: event.box, zones: event.zones };
@@ -103,7 +106,7 @@ function readableEvent(event: MotionEvent): string {
 }
 
 async function settingsFrom(
-  values: { profile?: string; zones?: string; sensitivity?: string },
+  values: { profile?: string | undefined; zones?: string | undefined; sensitivity?: string | undefined },
   io: CliIo,
 ): Promise<MotionSettings> {
   let block: Record<string, unknown> = {};
@@ -122,23 +125,23 @@ async function settingsFrom(
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'no such file' : code ? String(code) : 'not valid JSON';
-      throw new UsageError(`--zones ${values.zones}: cannot read (${why})`);
+      throw new UserError(`--zones ${values.zones}: cannot read (${why})`);
     }
     const inner = pickMotionBlock(parsed);
-    if (!inner) throw new UsageError(`--zones ${values.zones}: expected a JSON object with a motion block`);
+    if (!inner) throw new UserError(`--zones ${values.zones}: expected a JSON object with a motion block`);
     block = { ...block, ...inner };
     source = `--zones ${values.zones}`;
   }
   if (values.sensitivity !== undefined) {
     if (!(SENSITIVITIES as readonly string[]).includes(values.sensitivity)) {
-      throw new UsageError(
+      throw new UserError(
         `--sensitivity must be one of ${SENSITIVITIES.join(', ')}, got "${values.sensitivity}"`,
       );
     }
     block = { ...block, sensitivity: values.sensitivity as Sensitivity };
   }
   const result = parseMotionSettings(block, source);
-  if (!result.ok) throw new UsageError(result.error);
+  if (!result.ok) throw new UserError(result.error);
   return result.value;
 }
 
