@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createLogger } from '../../log/logger.js';
-import { compareTapes } from '../../replay/compare.js';
 import { goldenPathFor } from '../../replay/golden.js';
-import { type JunitCase, type JunitSuite, junitXml } from '../../replay/junit.js';
+import { type JunitSuite, junitXml } from '../../replay/junit.js';
 import { type ReplayProgress, runScenario } from '../../replay/runner.js';
 import { loadScenario, type ResolvedScenario, scenarioJsonSchema } from '../../replay/scenario.js';
+import { type GoldenCheck, replayVerdict } from '../../replay/verdict.js';
 import { type CliIo, UserError, writeLine } from '../io.js';
 import { defineCommand } from '../spec.js';
 
@@ -86,52 +86,29 @@ async function replayOne(
   }).finally(() => bar?.done());
 
   if (values.record) writeFile(resolve(io.cwd, values.record), result.text);
-  const cases: JunitCase[] = [];
-  let failed = false;
-  const speedup = result.simMs / Math.max(1, result.wallMs);
-  writeLine(
-    io.stdout,
-    `replayed ${scenario.name}: ${(result.simMs / 1000).toFixed(1)} s simulated in ${(result.wallMs / 1000).toFixed(2)} s (${speedup.toFixed(1)}x); ` +
-      `${result.tape.length} tape lines; ${summarizeCounts(result.counts)}`,
-  );
-  for (const check of result.expectations) {
-    writeLine(io.stdout, `  ${check.ok ? 'ok  ' : 'FAIL'} expect ${check.label} (got ${check.actual})`);
-    cases.push({
-      name: `expect ${check.label}`,
-      ...(check.ok ? {} : { failure: `expected ${check.label}, got ${check.actual}` }),
-    });
-    failed ||= !check.ok;
+  if (goldenPath && values.update) writeFile(goldenPath, result.text);
+  const goldenText = goldenPath && !values.update ? readGolden(goldenPath) : undefined;
+  const golden: GoldenCheck | undefined = !goldenPath
+    ? undefined
+    : values.update
+      ? { path: goldenPath, updated: true }
+      : goldenText === undefined
+        ? undefined
+        : { path: goldenPath, text: goldenText };
+  const verdict = replayVerdict(result, golden);
+  for (const line of verdict.lines) writeLine(io.stdout, line);
+  if (goldenPath && !values.update && goldenText === undefined) {
+    throw new UserError(`${goldenPath}: cannot read the golden tape (record one with --update)`, 2);
   }
-  for (const problem of result.problems) writeLine(io.stdout, `  FAIL ${problem}`);
-  cases.push({
-    name: 'replay ran cleanly',
-    ...(result.problems.length > 0 ? { failure: result.problems.join('\n') } : {}),
-  });
-  failed ||= result.problems.length > 0;
+  return verdict;
+}
 
-  if (goldenPath) {
-    if (values.update) {
-      writeFile(goldenPath, result.text);
-      writeLine(io.stdout, `  golden tape written: ${goldenPath}`);
-    } else {
-      let golden: string | undefined;
-      try {
-        golden = readFileSync(goldenPath, 'utf8');
-      } catch {
-        throw new UserError(`${goldenPath}: cannot read the golden tape (record one with --update)`, 2);
-      }
-      const diff = compareTapes(golden, result.text);
-      if (diff.equal) writeLine(io.stdout, `  ok   tape matches ${goldenPath}`);
-      else {
-        writeLine(io.stdout, `  FAIL tape differs from ${goldenPath}`);
-        writeLine(io.stdout, diff.report);
-        failed = true;
-      }
-      cases.push({ name: 'tape matches the golden', ...(diff.equal ? {} : { failure: diff.report }) });
-    }
+function readGolden(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
   }
-  if (result.workDir) writeLine(io.stdout, `  kept: ${result.workDir}`);
-  return { suite: { name: scenario.name, time: result.wallMs / 1000, cases }, failed };
 }
 
 function speedFrom(value: string | undefined): number | 'max' {
@@ -146,12 +123,6 @@ function speedFrom(value: string | undefined): number | 'max' {
 function writeFile(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
-}
-
-function summarizeCounts(counts: Record<string, number>): string {
-  return ['ding', 'motion.start', 'motion.end', 'clip', 'snapshot', 'objects']
-    .map((name) => `${name} ${counts[name] ?? 0}`)
-    .join(', ');
 }
 
 /** A one-line progress bar on stderr, only on a terminal. */
