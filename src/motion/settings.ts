@@ -154,3 +154,20 @@ export function parseMotionSettings(
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, error: issueLine(result.error.issues[0]!, { source, root: '(root)', input }) };
 }
+
+/**
+ * The motion block a JSON file holds: under "motion" (a profile) or "settings" (a fixture ground truth), without
+ * `enabled` (the device's switch, not a detector setting); else the object itself.
+ */
+export function motionBlockOf(json: unknown): Record<string, unknown> | undefined {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  const record = json as Record<string, unknown>;
+  for (const key of ['motion', 'settings']) {
+    const inner = record[key];
+    if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
+      const { enabled: _enabled, ...rest } = inner as Record<string, unknown>;
+      return rest;
+    }
+  }
+  return record;
+}

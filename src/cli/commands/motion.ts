@@ -4,6 +4,7 @@ import { analyzeVideo } from '../../motion/analyze-video.js';
 import type { MotionEvent } from '../../motion/detector.js';
 import {
   type MotionSettings,
+  motionBlockOf,
   parseMotionSettings,
   SENSITIVITIES,
   type Sensitivity,
@@ -127,7 +128,7 @@ async function settingsFrom(
       const why = code === 'ENOENT' ? 'no such file' : code ? String(code) : 'not valid JSON';
       throw new UserError(`--zones ${values.zones}: cannot read (${why})`);
     }
-    const inner = pickMotionBlock(parsed);
+    const inner = motionBlockOf(parsed);
     if (!inner) throw new UserError(`--zones ${values.zones}: expected a JSON object with a motion block`);
     block = { ...block, ...inner };
     source = `--zones ${values.zones}`;
@@ -143,17 +144,4 @@ async function settingsFrom(
   const result = parseMotionSettings(block, source);
   if (!result.ok) throw new UserError(result.error);
   return result.value;
-}
-
-function pickMotionBlock(json: unknown): Record<string, unknown> | undefined {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
-  const record = json as Record<string, unknown>;
-  for (const key of ['motion', 'settings']) {
-    const inner = record[key];
-    if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
-      const { enabled: _enabled, ...rest } = inner as Record<string, unknown>;
-      return rest;
-    }
-  }
-  return record;
 }
