@@ -13,17 +13,14 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { analyzeVideo } from '../src/analysis/analyze-video.js';
 import { command as motionCommand } from '../src/cli/commands/motion.js';
 import type { CliIo } from '../src/cli/io.js';
-import { analyzeVideo } from '../src/motion/analyze-video.js';
 import { MotionDetector } from '../src/motion/detector.js';
 import { MotionSettingsSchema } from '../src/motion/settings.js';
-import {
-  decodeGrayFrames,
-  decodeToNullSink,
-  type GrayFrame,
-  openRawVideoEncoder,
-} from '../src/video/ffmpeg.js';
+import { decodeGrayFrames } from '../src/video/ffmpeg/gray-decode.js';
+import type { GrayFrame } from '../src/video/frames.js';
+import { decodeToNullSink, openRawVideoEncoder } from './lib/ffmpeg-dev.js';
 import { median, printResult, round } from './lib/stats.js';
 
 const ROUNDS = Number(process.env['BENCH_MOTION_ROUNDS'] ?? 9);

@@ -18,8 +18,8 @@ import { parseArgs } from 'node:util';
 import type { MotionSettingsInput, Sensitivity } from '../src/motion/settings.js';
 import { MotionSettingsSchema, SENSITIVITIES } from '../src/motion/settings.js';
 import { seededRandom } from '../src/util/random.js';
-import { openRawVideoEncoder } from '../src/video/ffmpeg.js';
 import { roundMs } from '../src/video/frames.js';
+import { openRawVideoEncoder } from './lib/ffmpeg-dev.js';
 
 const WIDTH = 640;
 const HEIGHT = 360;

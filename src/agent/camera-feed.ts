@@ -2,12 +2,12 @@ import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import { MotionDetector, type MotionEvent } from '../motion/detector.js';
 import type { MotionSettings } from '../motion/settings.js';
-import { decodeGrayFrames, type GrayFrame } from '../video/ffmpeg.js';
-import { paceFrames } from '../video/pace.js';
+import type { FrameSource } from '../video/frame-source.js';
+import type { GrayFrame } from '../video/frames.js';
 
 export interface CameraFeedOptions {
-  /** The sample video played, looped, as the camera. */
-  source: string;
+  /** The camera's frames, paced to the clock at `speed` (video/frame-source.ts cameraSource); unread when driven. */
+  source: FrameSource;
   settings: MotionSettings;
   clock: Clock;
   logger: Logger;
@@ -25,7 +25,8 @@ export interface CameraFeedOptions {
 }
 
 /**
- * The doorbell's camera: the sample video decoded in a loop, paced to the clock, through the motion detector.
+ * The doorbell's camera: frames from its source (the sample video decoded in a loop, paced to the clock) through the
+ * motion detector.
  * Feed time is the video's own presentation time (monotonic across loops); device time = feed start + feed time.
  */
 export class CameraFeed {
@@ -106,16 +107,8 @@ export class CameraFeed {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    const { options } = this;
-    const decoded = decodeGrayFrames(options.source, {
-      width: this.settings.analysisWidth,
-      loop: true,
-      signal,
-      recycleBuffers: true,
-    });
-    for await (const frame of paceFrames(decoded, options.clock, { speed: this.speed, signal })) {
-      this.show(frame);
-    }
+    const frames = this.options.source.frames({ width: this.settings.analysisWidth, signal });
+    for await (const frame of frames) this.show(frame);
   }
 
   private show(frame: GrayFrame): void {

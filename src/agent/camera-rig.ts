@@ -18,8 +18,9 @@ import {
 } from '../recording/intents.js';
 import { ClipRefusedError, Recorder } from '../recording/recorder.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
-import { probe } from '../video/ffmpeg.js';
+import { probe } from '../video/ffmpeg/probe.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
+import { cameraSource } from '../video/frame-source.js';
 import type { GrayFrame } from '../video/frames.js';
 import { CameraFeed } from './camera-feed.js';
 import { RecordingPipeline } from './recording-pipeline.js';
@@ -56,6 +57,8 @@ export interface CameraRigOptions {
   clipRefusal?: () => string | undefined;
   /** A trigger's clip will never be stored (events/clip, status "lost"). */
   onClipLost?: (lost: LostClip) => void;
+  /** The outbox's last event seq when this run started (see recoverIntents). */
+  lastPublishedSeq?: number | undefined;
 }
 
 /** Builds the rig and starts the feed. */
@@ -87,11 +90,12 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     logger,
   });
   let pipeline: RecordingPipeline | undefined;
+  const speed = options.feedSpeed || 1;
   const feed = new CameraFeed({
-    source,
+    source: cameraSource(source, { clock: options.clock, speed }),
     settings: withPrivacyMasks(profile),
     clock: options.clock,
-    ...(options.feedSpeed ? { speed: options.feedSpeed } : {}),
+    speed,
     ...(options.drivenCamera ? { driven: true } : {}),
     logger,
     onMotion: options.onMotion,
@@ -122,10 +126,16 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     alreadyKept: (intent, startedAt) => options.queue.keeps(options.deviceId, intent.clipId, startedAt),
     record: (plan, times) => recorder.record(plan, times),
     onLost: (lost) => options.onClipLost?.(lost),
+    ...(options.lastPublishedSeq === undefined ? {} : { lastPublishedSeq: options.lastPublishedSeq }),
   });
-  if (recovery.recut.length + recovery.lost + recovery.alreadyKept > 0) {
+  if (recovery.recut.length + recovery.lost + recovery.alreadyKept + recovery.unpublished > 0) {
     logger.warn(
-      { recut: recovery.recut.length, lost: recovery.lost, alreadyKept: recovery.alreadyKept },
+      {
+        recut: recovery.recut.length,
+        lost: recovery.lost,
+        alreadyKept: recovery.alreadyKept,
+        unpublished: recovery.unpublished,
+      },
       'recordings a crash interrupted: cutting again what the source still has, announcing the rest as lost',
     );
   }

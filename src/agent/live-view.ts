@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { Box } from '../events/schemas.js';
-import type { NormalizedPolygon } from '../video/ffmpeg.js';
+import type { NormalizedPolygon } from '../geometry/polygon.js';
 import type { GrayFrame } from '../video/frames.js';
 import { polygonsSvg } from '../video/polygon-svg.js';
 

@@ -1,7 +1,8 @@
 import type { DeviceProfile } from '../config/profile.js';
 import { MotionDetector, type MotionEvent } from '../motion/detector.js';
 import type { MotionSettings } from '../motion/settings.js';
-import { lumaFixture } from '../replay/luma-frames.js';
+import { lumaFileSource } from '../video/frame-source.js';
+import { lumaFixture } from '../video/luma-frames.js';
 
 /** The motion a looping fixture produces, detected once: events at their offset within one loop. */
 export interface MotionTimeline {
@@ -37,15 +38,13 @@ async function detect(fixture: string, settings: MotionSettings): Promise<Motion
   const loopMs = luma.frames.length * luma.frameMs;
   const detector = new MotionDetector(settings, { width: luma.width, height: luma.height });
   const events: Array<{ offsetMs: number; event: MotionEvent }> = [];
-  for (let loop = 0; loop < 3; loop++) {
-    luma.frames.forEach((data, i) => {
-      const ptsMs = (loop * luma.frames.length + i) * luma.frameMs;
-      for (const event of detector.push({ ptsMs, width: luma.width, height: luma.height, data })) {
-        if (event.ptsMs >= loopMs && event.ptsMs < 2 * loopMs) {
-          events.push({ offsetMs: event.ptsMs - loopMs, event: { ...event, ptsMs: event.ptsMs - loopMs } });
-        }
+  const frames = lumaFileSource(fixture, { loops: 3 }).frames({ width: settings.analysisWidth });
+  for await (const frame of frames) {
+    for (const event of detector.push(frame)) {
+      if (event.ptsMs >= loopMs && event.ptsMs < 2 * loopMs) {
+        events.push({ offsetMs: event.ptsMs - loopMs, event: { ...event, ptsMs: event.ptsMs - loopMs } });
       }
-    });
+    }
   }
   events.sort((a, b) => a.offsetMs - b.offsetMs);
   return { loopMs, events };

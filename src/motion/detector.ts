@@ -1,5 +1,5 @@
+import { rasterizePolygons } from '../geometry/polygon.js';
 import { CellDiffKernel } from './cell-diff.js';
-import { rasterizePolygons } from './polygon.js';
 import { type DetectorParams, MAX_ZONES, type MotionSettings, resolveDetectorParams } from './settings.js';
 
 /** Normalized [0,1] bounding box of the changed area. */

@@ -2,13 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type { NormalizedPolygon } from '../geometry/polygon.js';
 import type { Logger } from '../log/logger.js';
 import { encryptFile } from '../privacy/envelope.js';
 import type { KeyInput } from '../privacy/owner-keys.js';
 import { hashFile } from '../storage/hashing.js';
 import { type ClipKeyParts, type ClipObjectKind, clipObjectKey } from '../storage/keys.js';
 import type { EnqueueRequest, UploadQueue } from '../storage/upload-queue.js';
-import { encodeClip, grabFrame, type NormalizedPolygon } from '../video/ffmpeg.js';
+import { encodeClip } from '../video/ffmpeg/clip.js';
+import { grabFrame } from '../video/ffmpeg/still.js';
 import { type FrameRunFeed, frameAtMs } from '../video/frame-runs.js';
 import type { PlannedClip } from './clip-planner.js';
 

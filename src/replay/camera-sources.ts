@@ -1,10 +1,10 @@
 import { basename, extname } from 'node:path';
-import { type Polygon, rasterizePolygons } from '../motion/polygon.js';
-import { probe } from '../video/ffmpeg.js';
+import { type NormalizedPolygon, rasterizePolygons } from '../geometry/polygon.js';
+import { probe } from '../video/ffmpeg/probe.js';
 import { type FrameRunFeed, nearestFrameIndex } from '../video/frame-runs.js';
+import { type LumaFixture, lumaFixture } from '../video/luma-frames.js';
 import { CameraTimeline } from './camera-timeline.js';
 import { COMPARISON_WIDTH, type CompareMask, compareMask, type SourceTimeline } from './fidelity.js';
-import { type LumaFixture, lumaFixture } from './luma-frames.js';
 import type { ComparisonSize } from './object-facts.js';
 import type { ResolvedScenario } from './scenario.js';
 
@@ -84,7 +84,7 @@ export async function prepareCamera(resolved: ResolvedScenario): Promise<Prepare
 function cameraSources(
   timeline: CameraTimeline,
   fixtures: ReadonlyMap<string, LumaFixture>,
-  zones: ReadonlyArray<{ polygon: Polygon }>,
+  zones: ReadonlyArray<{ polygon: NormalizedPolygon }>,
   fps: number,
 ): CameraSources {
   const first = fixtures.values().next().value as LumaFixture;

@@ -1,7 +1,8 @@
 import sharp from 'sharp';
-import { decodeScaledGray, probe } from '../video/ffmpeg.js';
+import { probe } from '../video/ffmpeg/probe.js';
+import { decodeScaledGray } from '../video/ffmpeg/raw-decode.js';
+import { areaDownscaler } from '../video/luma-frames.js';
 import { lumaFromRgb } from './fidelity.js';
-import { areaDownscaler } from './luma-frames.js';
 
 export interface ComparisonSize {
   width: number;

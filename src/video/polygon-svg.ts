@@ -1,4 +1,4 @@
-import type { NormalizedPolygon } from './ffmpeg.js';
+import type { NormalizedPolygon } from '../geometry/polygon.js';
 
 /** An SVG of `width`×`height` with the polygons filled black and `extra` SVG elements drawn over them. */
 export function polygonsSvg(

@@ -16,7 +16,8 @@ import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
 import { decryptFile } from '../../src/privacy/envelope.js';
 import { generateOwnerKeys } from '../../src/privacy/owner-keys.js';
-import { grabFrame, probe } from '../../src/video/ffmpeg.js';
+import { probe } from '../../src/video/ffmpeg/probe.js';
+import { grabFrame } from '../../src/video/ffmpeg/still.js';
 import { REPO_ROOT, type Recorder, subscriber, tempDir } from '../helpers/mqtt.js';
 
 const FIXTURE = join(REPO_ROOT, 'fixtures/video/person-crossing.mp4');

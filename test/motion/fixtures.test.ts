@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyzeVideo } from '../../src/motion/analyze-video.js';
+import { analyzeVideo } from '../../src/analysis/analyze-video.js';
+import { analyzeFrames } from '../../src/motion/analyze-frames.js';
 import type { MotionEvent } from '../../src/motion/detector.js';
-import { SENSITIVITIES, type Sensitivity } from '../../src/motion/settings.js';
-import { decodeGrayFrames, type GrayFrame } from '../../src/video/ffmpeg.js';
+import { MotionSettingsSchema, SENSITIVITIES, type Sensitivity } from '../../src/motion/settings.js';
+import { decodeGrayFrames } from '../../src/video/ffmpeg/gray-decode.js';
+import type { GrayFrame } from '../../src/video/frames.js';
 
 interface Interval {
   startFrame: number;
@@ -47,7 +49,7 @@ async function eventsOf(truth: Truth, settings: Record<string, unknown>): Promis
     yield* frames;
   }
   const events: MotionEvent[] = [];
-  for await (const event of analyzeVideo('', settings, { frames: replay() })) events.push(event);
+  for await (const event of analyzeFrames(replay(), MotionSettingsSchema.parse(settings))) events.push(event);
   return events;
 }
 

@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Polygon } from '../../src/motion/polygon.js';
-import { rasterizePolygons } from '../../src/motion/polygon.js';
+import { type NormalizedPolygon, rasterizePolygons } from '../../src/geometry/polygon.js';
 import { compareTapes } from '../../src/replay/compare.js';
 import {
   clipFidelity,
@@ -18,13 +17,14 @@ import {
   type SourceTimeline,
   stillFidelity,
 } from '../../src/replay/fidelity.js';
-import { type LumaFixture, lumaFixture } from '../../src/replay/luma-frames.js';
 import { clipLuma, jpegLuma } from '../../src/replay/object-facts.js';
 import { runScenario } from '../../src/replay/runner.js';
 import { resolveScenario, VIDEO_FIXTURES_DIR } from '../../src/replay/scenario.js';
 import { serializeTape, TAPE_VERSION, type TapeLine } from '../../src/replay/tape.js';
-import { encodeClip, grabFrame } from '../../src/video/ffmpeg.js';
+import { encodeClip } from '../../src/video/ffmpeg/clip.js';
+import { grabFrame } from '../../src/video/ffmpeg/still.js';
 import type { FrameRun } from '../../src/video/frame-runs.js';
+import { type LumaFixture, lumaFixture } from '../../src/video/luma-frames.js';
 
 const VIDEO = join(VIDEO_FIXTURES_DIR, 'visitor-at-door.mp4');
 const FPS = 15;
@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let clipCount = 0;
-async function clipOf(runs: Array<[number, number]>, blackout?: Polygon[]) {
+async function clipOf(runs: Array<[number, number]>, blackout?: NormalizedPolygon[]) {
   const output = join(dir, `clip-${clipCount++}.mp4`);
   const frameRuns: FrameRun[] = runs.map(([startFrame, endFrame]) => ({ path: VIDEO, startFrame, endFrame }));
   const frames = runs.reduce((sum, [a, b]) => sum + b - a, 0);
@@ -175,7 +175,7 @@ describe('clip fidelity against the source frames', () => {
   });
 
   it('privacy zones: a masked clip passes against the mask, an unmasked one is caught', async () => {
-    const zone: Polygon = [
+    const zone: NormalizedPolygon = [
       [0.05, 0.05],
       [0.3, 0.05],
       [0.3, 0.4],

@@ -7,12 +7,12 @@ import { CameraTimeline } from '../../src/replay/camera-timeline.js';
 import { compareTapes } from '../../src/replay/compare.js';
 import { checkExpectations } from '../../src/replay/expectations.js';
 import { junitXml } from '../../src/replay/junit.js';
-import { areaDownscaler } from '../../src/replay/luma-frames.js';
 import { BucketOutageError, OutageBucket } from '../../src/replay/outage-bucket.js';
 import { resolveScenario, SCENARIOS_DIR, scenarioJsonSchema } from '../../src/replay/scenario.js';
 import { countEvents, parseTape, serializeTape } from '../../src/replay/tape.js';
 import { PublishSniffer, type WirePublish } from '../../src/replay/wire-proxy.js';
 import { FsBucket } from '../../src/storage/fs-bucket.js';
+import { areaDownscaler } from '../../src/video/luma-frames.js';
 
 describe('scenario validation', () => {
   it('names every problem with its field path and value', async () => {

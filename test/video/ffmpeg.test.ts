@@ -4,15 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  decodeGrayFrames,
-  encodeClip,
-  type GrayFrame,
-  grabFrame,
-  openRawVideoEncoder,
-  probe,
-  VideoError,
-} from '../../src/video/ffmpeg.js';
+import { openRawVideoEncoder } from '../../scripts/lib/ffmpeg-dev.js';
+import { encodeClip } from '../../src/video/ffmpeg/clip.js';
+import { VideoError } from '../../src/video/ffmpeg/errors.js';
+import { decodeGrayFrames } from '../../src/video/ffmpeg/gray-decode.js';
+import { probe } from '../../src/video/ffmpeg/probe.js';
+import { grabFrame } from '../../src/video/ffmpeg/still.js';
+import type { GrayFrame } from '../../src/video/frames.js';
 import { locateFfmpeg } from '../../src/video/locate.js';
 
 /** A 3 s, 15 fps video whose frames carry their own index as 6 bars (white = 1), robust to compression. */

@@ -2,7 +2,8 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decodeGrayFrames, VideoError } from '../../src/video/ffmpeg.js';
+import { VideoError } from '../../src/video/ffmpeg/errors.js';
+import { decodeGrayFrames } from '../../src/video/ffmpeg/gray-decode.js';
 import { locateFfmpeg } from '../../src/video/locate.js';
 
 // An "ffmpeg" that answers capability queries like the real one but then hangs without output, as a wedged

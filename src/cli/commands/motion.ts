@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { analyzeVideo } from '../../motion/analyze-video.js';
+import { analyzeVideo } from '../../analysis/analyze-video.js';
 import type { MotionEvent } from '../../motion/detector.js';
 import {
   type MotionSettings,
@@ -9,7 +9,8 @@ import {
   SENSITIVITIES,
   type Sensitivity,
 } from '../../motion/settings.js';
-import { probe, VideoError } from '../../video/ffmpeg.js';
+import { VideoError } from '../../video/ffmpeg/errors.js';
+import { probe } from '../../video/ffmpeg/probe.js';
 import { type CliIo, UserError, writeLine } from '../io.js';
 import { profileFrom } from '../options.js';
 import { defineCommand } from '../spec.js';

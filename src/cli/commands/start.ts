@@ -6,7 +6,8 @@ import { consoleBackend } from '../../agent/console-backend.js';
 import { createLogger } from '../../log/logger.js';
 import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
 import { startConsoleServer } from '../../ui/server.js';
-import { assertWholeVideo, VideoError } from '../../video/ffmpeg.js';
+import { VideoError } from '../../video/ffmpeg/errors.js';
+import { assertWholeVideo } from '../../video/ffmpeg/probe.js';
 import type { CliIo } from '../io.js';
 import { UserError, waitForSignal, writeLine } from '../io.js';
 import {

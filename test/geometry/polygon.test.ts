@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rasterizePolygons } from '../../src/motion/polygon.js';
+import { rasterizePolygons } from '../../src/geometry/polygon.js';
 
 const count = (grid: Uint8Array) => grid.reduce((sum, v) => sum + v, 0);
 const rows = (grid: Uint8Array, width: number) =>

@@ -7,7 +7,9 @@
  * into analysis frames in TypeScript: limited → full range like swscale's yuv420p→gray (round((Y−16)·255/219),
  * clamped), then an area (box) downscale to the analysis width.
  */
-import { decodeRawYuv420, probe, VideoError } from '../video/ffmpeg.js';
+import { VideoError } from './ffmpeg/errors.js';
+import { probe } from './ffmpeg/probe.js';
+import { decodeRawYuv420 } from './ffmpeg/raw-decode.js';
 
 export interface LumaFixture {
   path: string;

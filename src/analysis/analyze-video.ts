@@ -1,14 +1,17 @@
 /**
- * The adapter between a video file and the pure detector: decode (video/ffmpeg) → MotionDetector → events.
- * Shared by `doorbell motion`, the agent's camera feed and the benchmark. The detector itself stays pure.
+ * `doorbell motion`'s pipeline: a video file's frames (video/) through the pure detector (motion/) into events,
+ * with heat-map PNGs of the interesting frames written on request. The file and image I/O lives here so that
+ * motion/ stays pure.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { decodeGrayFrames, type GrayFrame } from '../video/ffmpeg.js';
-import { MotionDetector, type MotionEvent } from './detector.js';
-import { renderHeatmap } from './heatmap.js';
-import { type MotionSettings, type MotionSettingsInput, MotionSettingsSchema } from './settings.js';
+import { analyzeFrames } from '../motion/analyze-frames.js';
+import type { MotionDetector, MotionEvent } from '../motion/detector.js';
+import { renderHeatmap } from '../motion/heatmap.js';
+import { type MotionSettings, type MotionSettingsInput, MotionSettingsSchema } from '../motion/settings.js';
+import { type FrameSource, videoFileSource } from '../video/frame-source.js';
+import type { GrayFrame } from '../video/frames.js';
 
 export interface AnalyzeOptions {
   /** Loop the file as a live feed (ends only when `signal` aborts). */
@@ -23,8 +26,8 @@ export interface AnalyzeOptions {
     detector: MotionDetector,
     events: readonly MotionEvent[],
   ) => void | Promise<void>;
-  /** Frames to analyse instead of decoding `file` (a shared decode, a paced feed). */
-  frames?: AsyncIterable<GrayFrame>;
+  /** Where the frames come from instead of decoding `file` (a shared decode, a paced feed). */
+  source?: FrameSource;
   /** Write a heat-map PNG of every frame with (weak) motion, a lightswitch or an event into this directory. */
   debugDir?: string;
   /** At most this many heat maps (default 2000). */
@@ -41,28 +44,23 @@ export async function* analyzeVideo(
   options: AnalyzeOptions = {},
 ): AsyncGenerator<MotionEvent, void, undefined> {
   const parsed = MotionSettingsSchema.parse(settings);
-  const frames =
-    options.frames ??
-    decodeGrayFrames(file, {
-      width: parsed.analysisWidth,
-      loop: options.loop,
-      signal: options.signal,
-      recycleBuffers: true,
-    });
+  const source =
+    options.source ?? videoFileSource(file, { loop: options.loop === true, recycleBuffers: true });
+  const frames = source.frames({ width: parsed.analysisWidth, signal: options.signal });
   const debug = options.debugDir
     ? new HeatmapWriter(options.debugDir, options.debugMaxFrames ?? 2000)
     : undefined;
-  let detector: MotionDetector | undefined;
-  for await (const frame of frames) {
-    detector ??= new MotionDetector(parsed, { width: frame.width, height: frame.height });
-    const events = detector.push(frame);
-    if (debug) await debug.maybeWrite(frame, detector, events);
-    if (options.onFrame) await options.onFrame(frame, detector, events);
-    for (const event of events) yield event;
-  }
-  if (detector && !options.signal?.aborted) for (const event of detector.finish()) yield event;
+  const { onFrame } = options;
+  yield* analyzeFrames(frames, parsed, {
+    signal: options.signal,
+    onFrame: debug
+      ? async (frame, detector, events) => {
+          await debug.maybeWrite(frame, detector, events);
+          if (onFrame) await onFrame(frame, detector, events);
+        }
+      : onFrame,
+  });
 }
-
 class HeatmapWriter {
   written = 0;
   private ready: Promise<unknown> | undefined;

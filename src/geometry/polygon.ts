@@ -1,5 +1,5 @@
 /** A polygon in normalized [0,1] picture coordinates: [x, y] pairs, (0,0) top-left. */
-export type Polygon = ReadonlyArray<readonly [number, number]>;
+export type NormalizedPolygon = ReadonlyArray<readonly [number, number]>;
 
 /**
  * Sets `value` in every cell of a width×height grid whose centre lies inside the polygon (even-odd rule).
@@ -9,7 +9,7 @@ export function fillPolygon(
   target: Uint8Array,
   width: number,
   height: number,
-  polygon: Polygon,
+  polygon: NormalizedPolygon,
   value = 1,
 ): void {
   const n = polygon.length;
@@ -34,7 +34,11 @@ export function fillPolygon(
   }
 }
 
-export function rasterizePolygons(width: number, height: number, polygons: readonly Polygon[]): Uint8Array {
+export function rasterizePolygons(
+  width: number,
+  height: number,
+  polygons: readonly NormalizedPolygon[],
+): Uint8Array {
   const grid = new Uint8Array(width * height);
   for (const polygon of polygons) fillPolygon(grid, width, height, polygon);
   return grid;
