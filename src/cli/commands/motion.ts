@@ -9,7 +9,6 @@ import {
   SENSITIVITIES,
   type Sensitivity,
 } from '../../motion/settings.js';
-import { VideoError } from '../../video/ffmpeg/errors.js';
 import { probe } from '../../video/ffmpeg/probe.js';
 import { type CliIo, UserError, writeLine } from '../io.js';
 import { profileFrom } from '../options.js';
@@ -54,24 +53,18 @@ export const command = defineCommand('motion', {
     let frames = 0;
     let lastPts = 0;
     let events = 0;
-    let expectedFrames: number | undefined;
-    try {
-      for await (const event of analyzeVideo(file, settings, {
-        debugDir,
-        onFrame: (frame) => {
-          frames++;
-          lastPts = frame.ptsMs;
-        },
-      })) {
-        events++;
-        writeLine(io.stdout, values.json ? JSON.stringify(jsonEvent(event)) : readableEvent(event));
-      }
-      // What the header promises, to tell a truncated file from a short one.
-      expectedFrames = (await probe(file)).frameCount;
-    } catch (error) {
-      if (error instanceof VideoError) throw new UserError(error.message, 2);
-      throw error;
+    for await (const event of analyzeVideo(file, settings, {
+      debugDir,
+      onFrame: (frame) => {
+        frames++;
+        lastPts = frame.ptsMs;
+      },
+    })) {
+      events++;
+      writeLine(io.stdout, values.json ? JSON.stringify(jsonEvent(event)) : readableEvent(event));
     }
+    // What the header promises, to tell a truncated file from a short one.
+    const expectedFrames = (await probe(file)).frameCount;
     if (expectedFrames !== undefined && frames < expectedFrames - 1) {
       throw new UserError(
         `${positionals[0]}: truncated or damaged: ${frames} of the ${expectedFrames} frames its header promises ` +
