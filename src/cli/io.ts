@@ -11,19 +11,12 @@ export interface CliCommand {
   /** One line for `doorbell help`. */
   summary: string;
   usage: string;
+  /** Every option it takes (of every action), as its spec declares them. */
+  options?: Readonly<Record<string, { env?: string }>>;
   run(args: string[], io: CliIo): Promise<number>;
 }
 
-/** A user error: printed as one line, exit code `exitCode`, never a stack trace. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UserError } from '../util/user-error.js';
 
 export function processIo(): CliIo {
   return {

@@ -6,22 +6,79 @@ import type { EmbeddedBrokerOptions } from '../mqtt/broker.js';
 import { exposureProblem, loadBrokerSecurity } from '../mqtt/broker-security.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
 import { isValidDeviceId } from '../mqtt/topics.js';
-import { type CliIo, UsageError, writeLine } from './io.js';
+import { issuePath } from '../util/zod-errors.js';
+import { type CliIo, UserError, writeLine } from './io.js';
+import type { OptionSpec, OptionSpecs } from './spec.js';
 
 export const DEFAULT_DEVICE_ID = 'front-door';
 export const DEFAULT_PORT = 1883;
 
 /** Options every command that talks to a broker shares. */
 export const brokerOptionSpec = {
-  broker: { type: 'string' },
-  username: { type: 'string' },
-  password: { type: 'string' },
-  ca: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  insecure: { type: 'boolean' },
-  'mqtt-version': { type: 'string' },
-} as const;
+  broker: {
+    type: 'string',
+    value: 'URL',
+    help: 'the MQTT broker (mqtt://, mqtts://, ws://, wss://)',
+    env: 'DOORBELL_BROKER',
+  },
+  username: { type: 'string', value: 'U', help: 'broker login', env: 'DOORBELL_MQTT_USERNAME' },
+  password: { type: 'string', value: 'P', help: 'broker password', env: 'DOORBELL_MQTT_PASSWORD' },
+  ca: { type: 'string', value: 'FILE', help: 'CA certificate (PEM) the broker is checked against' },
+  cert: { type: 'string', value: 'FILE', help: 'client certificate (PEM), with --key' },
+  key: { type: 'string', value: 'FILE', help: 'client private key (PEM), with --cert' },
+  insecure: { type: 'boolean', help: "do not check the broker's TLS certificate" },
+  'mqtt-version': {
+    type: 'string',
+    value: '3.1.1|5',
+    help: 'MQTT protocol version (default 3.1.1)',
+    env: 'DOORBELL_MQTT_VERSION',
+  },
+} satisfies OptionSpecs;
+
+export const deviceIdOption = {
+  id: {
+    type: 'string',
+    value: 'ID',
+    help: `device id, 1-64 of a-z 0-9 _ - (default ${DEFAULT_DEVICE_ID})`,
+    env: 'DOORBELL_ID',
+  },
+} satisfies OptionSpecs;
+
+export const profileOption = {
+  profile: {
+    type: 'string',
+    value: 'NAME|PATH',
+    help: `device profile: a name in device-profiles/ or a JSON file (default ${DEFAULT_PROFILE})`,
+    env: 'DOORBELL_PROFILE',
+  },
+} satisfies OptionSpecs;
+
+export const dataDirOption = {
+  'data-dir': {
+    type: 'string',
+    value: 'DIR',
+    help: 'per-device state (seq, outbox, spool, config) and the default bucket (default .doorbell)',
+    env: 'DOORBELL_DATA_DIR',
+  },
+} satisfies OptionSpecs;
+
+/** A bucket a command reads or changes. */
+export const bucketOption = {
+  type: 'string',
+  value: 'URL',
+  help: 'DIR | file:///DIR | s3://NAME?endpoint=URL&region=R (default ./.doorbell/bucket)',
+} satisfies OptionSpec;
+
+/** Where an embedded broker listens. */
+export const listenOptionSpec = {
+  port: {
+    type: 'string',
+    value: 'N',
+    help: `port of the embedded broker (default ${DEFAULT_PORT}; 0 picks a free port)`,
+    env: 'DOORBELL_PORT',
+  },
+  host: { type: 'string', value: 'ADDR', help: 'address of the embedded broker (default 127.0.0.1)' },
+} satisfies OptionSpecs;
 
 export interface BrokerFlags {
   broker?: string | undefined;
@@ -34,37 +91,36 @@ export interface BrokerFlags {
   'mqtt-version'?: string | undefined;
 }
 
-export function deviceIdFrom(value: string | undefined, io: CliIo): string {
-  const id = value ?? io.env['DOORBELL_ID'] ?? DEFAULT_DEVICE_ID;
+export function deviceIdFrom(value: string | undefined): string {
+  const id = value ?? DEFAULT_DEVICE_ID;
   if (!isValidDeviceId(id)) {
-    throw new UsageError(
+    throw new UserError(
       `--id ${JSON.stringify(id)} is not a valid device id (1-64 characters of a-z, 0-9, _ or -)`,
     );
   }
   return id;
 }
 
-export function portFrom(value: string | undefined, io: CliIo, fallback = DEFAULT_PORT): number {
-  const raw = value ?? io.env['DOORBELL_PORT'];
+export function portFrom(raw: string | undefined, fallback = DEFAULT_PORT, flag = '--port'): number {
   if (raw === undefined) return fallback;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--port ${JSON.stringify(raw)} is not a port number (0-65535; 0 picks a free port)`);
+    throw new UserError(`${flag} ${JSON.stringify(raw)} is not a port number (0-65535; 0 picks a free port)`);
   }
   return port;
 }
 
-/** Broker connection from flags, then env (DOORBELL_BROKER, DOORBELL_MQTT_USERNAME/PASSWORD). */
-export function connectionFrom(flags: BrokerFlags, io: CliIo, fallbackUrl: string): BrokerConnection {
-  const version = flags['mqtt-version'] ?? io.env['DOORBELL_MQTT_VERSION'];
+/** Broker connection from the broker options (their env vars already applied by the spec). */
+export function connectionFrom(flags: BrokerFlags, fallbackUrl: string): BrokerConnection {
+  const version = flags['mqtt-version'];
   const protocolVersion =
     version === undefined ? 4 : version === '5' ? 5 : version === '3.1.1' || version === '4' ? 4 : NaN;
   if (Number.isNaN(protocolVersion))
-    throw new UsageError(`--mqtt-version ${JSON.stringify(version)}: use 3.1.1 or 5`);
+    throw new UserError(`--mqtt-version ${JSON.stringify(version)}: use 3.1.1 or 5`);
   const input = {
-    url: flags.broker ?? io.env['DOORBELL_BROKER'] ?? fallbackUrl,
-    username: flags.username ?? io.env['DOORBELL_MQTT_USERNAME'],
-    password: flags.password ?? io.env['DOORBELL_MQTT_PASSWORD'],
+    url: flags.broker ?? fallbackUrl,
+    username: flags.username,
+    password: flags.password,
     caFile: flags.ca,
     certFile: flags.cert,
     keyFile: flags.key,
@@ -76,8 +132,9 @@ export function connectionFrom(flags: BrokerFlags, io: CliIo, fallbackUrl: strin
   );
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const field = issue.path.join('.') === 'url' ? '--broker' : String(issue.path.join('.'));
-    throw new UsageError(`${field} ${JSON.stringify(input.url)}: ${issue.message}`);
+    const path = issuePath(issue, '');
+    const field = path === 'url' ? '--broker' : path;
+    throw new UserError(`${field} ${JSON.stringify(input.url)}: ${issue.message}`);
   }
   return result.data;
 }
@@ -89,46 +146,67 @@ export async function brokerChoiceFrom(
   io: CliIo,
 ): Promise<BrokerChoice> {
   const securityFlags = [flags.auth, flags['tls-cert'], flags['tls-key'], flags['tls-ca'], flags['tls-port']];
-  if (flags.broker ?? io.env['DOORBELL_BROKER']) {
+  if (flags.broker) {
     if (securityFlags.some((flag) => flag !== undefined)) {
-      throw new UsageError(
+      throw new UserError(
         '--auth and --tls-* secure the embedded broker; with --broker use --username/--password/--ca/--cert/--key',
       );
     }
-    return { kind: 'external', connection: connectionFrom(flags, io, '') };
+    return { kind: 'external', connection: connectionFrom(flags, '') };
   }
-  const version = flags['mqtt-version'] ?? io.env['DOORBELL_MQTT_VERSION'];
-  if (version === '5') {
-    throw new UsageError(
+  if (flags['mqtt-version'] === '5') {
+    throw new UserError(
       '--mqtt-version 5 needs --broker: the embedded broker (aedes) speaks MQTT 3.1.1 only; run an MQTT 5 broker ' +
         '(e.g. mosquitto) and pass --broker mqtt://HOST:1883, or leave --mqtt-version out',
     );
   }
   const security = await brokerSecurityFrom(flags, io);
-  return { kind: 'embedded', host: flags.host ?? '127.0.0.1', port: portFrom(flags.port, io), security };
+  return { kind: 'embedded', host: flags.host ?? '127.0.0.1', port: portFrom(flags.port), security };
 }
 
 export async function profileFrom(value: string | undefined, io: CliIo): Promise<NamedProfile> {
-  const loaded = await loadProfile(value ?? io.env['DOORBELL_PROFILE'] ?? DEFAULT_PROFILE);
+  const loaded = await loadProfile(value ?? DEFAULT_PROFILE);
   if (loaded.ok) return loaded.value;
   for (const error of loaded.errors) writeLine(io.stderr, error);
-  throw new UsageError(`${loaded.errors.length} problem(s) in the profile`, 2);
+  throw new UserError(`${loaded.errors.length} problem(s) in the profile`, 2);
 }
 
 export function dataDirFrom(value: string | undefined, io: CliIo): string {
-  return resolve(io.cwd, value ?? io.env['DOORBELL_DATA_DIR'] ?? '.doorbell');
+  return resolve(io.cwd, value ?? '.doorbell');
 }
 
 /** Flags that secure the embedded broker (`doorbell start` without --broker, `doorbell broker`). */
 export const brokerSecurityOptionSpec = {
-  auth: { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'tls-ca': { type: 'string' },
-  'tls-port': { type: 'string' },
-  'tls-identity': { type: 'boolean' },
-  'insecure-anonymous': { type: 'boolean' },
-} as const;
+  auth: {
+    type: 'string',
+    value: 'USERS.json',
+    help: 'require logins on the embedded broker (users and per-device ACL, see doorbell auth)',
+  },
+  'tls-cert': {
+    type: 'string',
+    value: 'FILE',
+    help: 'PEM server certificate: adds an mqtts:// listener to the embedded broker',
+  },
+  'tls-key': { type: 'string', value: 'FILE', help: 'the PEM private key of --tls-cert' },
+  'tls-ca': {
+    type: 'string',
+    value: 'FILE',
+    help: 'require client certificates signed by this CA (mutual TLS)',
+  },
+  'tls-port': {
+    type: 'string',
+    value: 'N',
+    help: 'port of the mqtts listener (default 8883; 0 picks a free port)',
+  },
+  'tls-identity': {
+    type: 'boolean',
+    help: "a verified client certificate's CN is the username (no password needed)",
+  },
+  'insecure-anonymous': {
+    type: 'boolean',
+    help: 'let an embedded broker off loopback run without --auth (with a warning)',
+  },
+} satisfies OptionSpecs;
 
 export async function brokerSecurityFrom(
   values: {
@@ -145,17 +223,17 @@ export async function brokerSecurityFrom(
 ): Promise<Pick<EmbeddedBrokerOptions, 'auth' | 'tls' | 'insecureAnonymous'>> {
   const insecureAnonymous = values['insecure-anonymous'] ?? false;
   const exposure = exposureProblem(values.host ?? '127.0.0.1', values.auth !== undefined, insecureAnonymous);
-  if (exposure.refuse) throw new UsageError(exposure.message ?? 'refused');
+  if (exposure.refuse) throw new UserError(exposure.message ?? 'refused');
   if (exposure.message) writeLine(io.stderr, exposure.message);
   const security = await loadBrokerSecurity({
     authFile: values.auth,
     tlsCert: values['tls-cert'],
     tlsKey: values['tls-key'],
     tlsCa: values['tls-ca'],
-    tlsPort: values['tls-port'] === undefined ? undefined : portFrom(values['tls-port'], io),
+    tlsPort: values['tls-port'] === undefined ? undefined : portFrom(values['tls-port'], 0, '--tls-port'),
     certificateIdentity: values['tls-identity'],
   }).catch((error: Error) => {
-    throw new UsageError(error.message);
+    throw new UserError(error.message);
   });
   return { ...security, ...(insecureAnonymous ? { insecureAnonymous } : {}) };
 }

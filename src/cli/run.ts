@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/paths.js';
-import { InvalidKeyError } from '../storage/keys.js';
-import { type CliCommand, type CliIo, UsageError, writeLine } from './io.js';
+import { type CliCommand, type CliIo, UserError, writeLine } from './io.js';
 
 type CommandModule = { command: CliCommand };
 
 /** Every `doorbell` command, loaded only when used (start pulls in far more than `press` needs). */
-const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   start: () => import('./commands/start.js'),
   press: () => import('./commands/press.js'),
   motion: () => import('./commands/motion.js'),
@@ -24,7 +23,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   audit: () => import('./commands/audit.js'),
 };
 
-async function loadCommand(name: string): Promise<CliCommand | undefined> {
+export async function loadCommand(name: string): Promise<CliCommand | undefined> {
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   return load ? (await load()).command : undefined;
 }
@@ -71,14 +70,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
+    // Every error the user can fix, from the CLI or a domain module, with the exit code it carries.
+    if (error instanceof UserError) {
       writeLine(io.stderr, `doorbell ${name}: ${error.message}`);
       return error.exitCode;
-    }
-    // A bucket key that could escape the bucket, from any command: bad input, not a crash.
-    if (error instanceof InvalidKeyError) {
-      writeLine(io.stderr, `doorbell ${name}: ${error.message}`);
-      return 2;
     }
     if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       writeLine(io.stderr, `doorbell ${name}: ${error.message}`);

@@ -3,16 +3,13 @@ import type { DeviceProfile } from '../config/profile.js';
 import { CommandArgs } from '../contract/commands.js';
 import { namespaceRequiredMessage } from '../contract/errors.js';
 import { CommandError, type CommandTable, type Transaction } from '../mqtt/requests.js';
+import { issueLines } from '../util/zod-errors.js';
 import type { Doorbell } from './doorbell.js';
 
 export function parseArgs<T>(schema: z.ZodType<T>, args: Record<string, unknown>): T {
   const result = schema.safeParse(args);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.join('.') || 'arguments';
-    const unknown = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
-    return `${path}: ${issue.message}${unknown}`;
-  });
+  const problems = issueLines(result.error, { root: 'arguments', unknownKeys: 'plain' });
   throw new CommandError('invalid-arguments', problems.join('; '));
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { issueLine } from '../util/zod-errors.js';
 
 export const SENSITIVITIES = ['low', 'medium', 'high'] as const;
 export type Sensitivity = (typeof SENSITIVITIES)[number];
@@ -151,10 +152,22 @@ export function parseMotionSettings(
 ): { ok: true; value: MotionSettings } | { ok: false; error: string } {
   const result = MotionSettingsSchema.safeParse(input ?? {});
   if (result.success) return { ok: true, value: result.data };
-  const first = result.error.issues[0]!;
-  const path = first.path.length > 0 ? first.path.map(String).join('.') : '(root)';
-  let value: unknown = input;
-  for (const key of first.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
-  const shown = value === undefined ? 'missing' : `got ${JSON.stringify(value)?.slice(0, 80)}`;
-  return { ok: false, error: `${source}: ${path}: ${first.message} (${shown})` };
+  return { ok: false, error: issueLine(result.error.issues[0]!, { source, root: '(root)', input }) };
+}
+
+/**
+ * The motion block a JSON file holds: under "motion" (a profile) or "settings" (a fixture ground truth), without
+ * `enabled` (the device's switch, not a detector setting); else the object itself.
+ */
+export function motionBlockOf(json: unknown): Record<string, unknown> | undefined {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  const record = json as Record<string, unknown>;
+  for (const key of ['motion', 'settings']) {
+    const inner = record[key];
+    if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
+      const { enabled: _enabled, ...rest } = inner as Record<string, unknown>;
+      return rest;
+    }
+  }
+  return record;
 }

@@ -5,6 +5,7 @@ import type { AedesOptions, Client } from 'aedes';
 import { z } from 'zod';
 import { DeviceIdSchema } from '../config/profile.js';
 import type { Logger } from '../log/logger.js';
+import { issueLines } from '../util/zod-errors.js';
 import { type AclScope, canPublish, canReceive, canSubscribe, type Principal } from './acl.js';
 import { deviceClientId, USERNAME_PATTERN } from './topics.js';
 
@@ -127,10 +128,7 @@ export function parseUsersFile(input: unknown, source: string): ParsedUsers {
   if (result.success) return { ok: true, value: result.data };
   return {
     ok: false,
-    errors: result.error.issues.map((issue) => {
-      const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
-      return `${source}: ${path}: ${issue.message}`;
-    }),
+    errors: issueLines(result.error, { source, root: '(root)' }),
   };
 }
 

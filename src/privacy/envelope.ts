@@ -4,6 +4,7 @@ import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { UserError } from '../util/user-error.js';
 import { ByteQueue } from './byte-queue.js';
 import {
   ENVELOPE_MAGIC,
@@ -34,7 +35,7 @@ export type EnvelopeFailure =
   | 'wrong-object';
 
 /** Why a file could not be decrypted. `message` is one line that starts with the file's label. */
-export class EnvelopeError extends Error {
+export class EnvelopeError extends UserError {
   constructor(
     readonly failure: EnvelopeFailure,
     message: string,

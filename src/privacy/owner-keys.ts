@@ -5,6 +5,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
+import { UserError } from '../util/user-error.js';
 
 /**
  * Owner keys are X25519 (see key-wrap.ts for why). Public keys travel as SPKI PEM, private keys as PKCS#8 PEM.
@@ -18,7 +19,7 @@ export interface OwnerKeyPair {
 
 export type KeyInput = string | Buffer | KeyObject;
 
-export class OwnerKeyError extends Error {
+export class OwnerKeyError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'OwnerKeyError';

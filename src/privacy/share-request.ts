@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { issueLine } from '../util/zod-errors.js';
 
 /**
  * Requests as they arrive on `doorbell/<id>/requester/<user>/request/share` (and `…/request/legal-demand`),
@@ -127,12 +128,10 @@ function transactionOf(transaction: Transaction | undefined): { transaction?: Tr
 function describe(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
-      const path = issue.path.join('.') || 'request';
       if (issue.code === 'unrecognized_keys' && issue.keys.includes('requester')) {
         return 'requester: not taken from the payload; who asks is the broker login whose namespace the request came in';
       }
-      const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
-      return `${path}: ${issue.message}${keys}`;
+      return issueLine(issue, { root: 'request', unknownKeys: 'plain' });
     })
     .join('; ');
 }

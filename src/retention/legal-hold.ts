@@ -6,11 +6,12 @@ import { withFileLock } from '../persist/file-lock.js';
 import type { Bucket } from '../storage/bucket.js';
 import { CLIP_META } from '../storage/clip-metadata.js';
 import { assertClipId, CLIPS_PREFIX, devicePrefix, parseClipKey } from '../storage/keys.js';
+import { UserError } from '../util/user-error.js';
 
 /** The clip id matched no object, or more than one device: the message says which. */
-export class ClipLookupError extends Error {
+export class ClipLookupError extends UserError {
   constructor(message: string) {
-    super(message);
+    super(message, 1);
     this.name = 'ClipLookupError';
   }
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UserError } from '../util/user-error.js';
 import type { Bucket } from './bucket.js';
 import { DEFAULT_FS_BUCKET_ROOT, FsBucket } from './fs-bucket.js';
 import { S3Bucket, type S3BucketOptions, type S3Verification } from './s3-bucket.js';
@@ -16,7 +17,7 @@ export type BucketSpec =
     };
 
 /** A --bucket value that cannot be used; the message names the bad part. */
-export class BucketUrlError extends Error {
+export class BucketUrlError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'BucketUrlError';

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { UserError } from '../util/user-error.js';
 
 /**
  * User metadata stored with an object: lower-case keys (a-z, 0-9, "-"), printable ASCII values.
@@ -67,7 +68,7 @@ export interface Bucket {
   updateMetadata(key: string, patch: ObjectMetadata): Promise<ObjectHead>;
 }
 
-export class ObjectNotFoundError extends Error {
+export class ObjectNotFoundError extends UserError {
   constructor(
     readonly bucket: string,
     readonly key: string,

@@ -2,6 +2,7 @@
  * Object keys are built here from validated parts, never concatenated from user input.
  * Layout (DESIGN.md): clips/<deviceId>/<yyyy>/<mm>/<dd>/<clipId>.mp4 (+ .jpg thumbnail).
  */
+import { UserError } from '../util/user-error.js';
 
 export const DEVICE_ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
 /** Letters, digits, "_" and "-"; starts with a letter or digit. No dots, so no "..", no extension games. */
@@ -20,7 +21,7 @@ export type ClipObjectKind = 'clip' | 'thumbnail';
 const EXTENSION: Record<ClipObjectKind, string> = { clip: '.mp4', thumbnail: '.jpg' };
 
 /** A key or key part that could escape the bucket root or is otherwise unsafe. */
-export class InvalidKeyError extends Error {
+export class InvalidKeyError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'InvalidKeyError';

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { CommandArgs } from '../contract/commands.js';
 import { type Logger, silentLogger } from '../log/logger.js';
 import { CLIP_ID_PATTERN } from '../storage/keys.js';
+import { UserError } from '../util/user-error.js';
+import { issueLines, issuePath, valueAt } from '../util/zod-errors.js';
 import {
   cookieNameFor,
   hostForUrl,
@@ -50,7 +52,7 @@ export interface ConsoleServer {
 }
 
 /** A console that cannot start as configured; the message is one line naming the option and value. */
-export class ConsoleConfigError extends Error {
+export class ConsoleConfigError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'ConsoleConfigError';
@@ -83,8 +85,8 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.path.join('.') || 'options';
-    const value = (options as unknown as Record<string, unknown>)[String(issue.path[0])];
+    const field = issuePath(issue, 'options');
+    const value = issue.path.length ? valueAt(options, issue.path.slice(0, 1)) : undefined;
     const shown = field === 'token' ? '(hidden)' : JSON.stringify(value);
     throw new ConsoleConfigError(`console ${field} ${shown} is invalid: ${issue.message}`);
   }
@@ -323,11 +325,7 @@ class ConsoleHttp {
     const raw = await readJsonBody(req, BODY_LIMIT_BYTES);
     const result = schema.safeParse(raw);
     if (result.success) return result.data;
-    const problems = result.error.issues.map((issue) => {
-      const field = issue.path.join('.') || 'body';
-      const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
-      return `${field}: ${issue.message}${keys}`;
-    });
+    const problems = issueLines(result.error, { root: 'body', unknownKeys: 'parenthesized' });
     throw new HttpError(400, 'invalid-body', problems.join('; '));
   }
 

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { command } from '../../src/cli/commands/replay.js';
 import type { CliIo } from '../../src/cli/io.js';
-import { UsageError } from '../../src/cli/io.js';
+import { UserError } from '../../src/cli/io.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -68,8 +68,8 @@ describe('doorbell replay', () => {
     );
     const run = io(dir);
     const error = await command.run(['bad.json'], run.io).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).exitCode).toBe(2);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).exitCode).toBe(2);
     expect(run.err().trim().split('\n')).toEqual([
       expect.stringMatching(/bad\.json: timeline\.0\.source: .*"elbow"/),
     ]);

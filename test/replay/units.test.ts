@@ -214,6 +214,11 @@ describe('wire sniffer', () => {
     ]);
   });
 
+  it('throws on a stream it cannot parse (the proxy drops that connection)', () => {
+    const sniffer = new PublishSniffer(() => {});
+    expect(() => sniffer.push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow();
+  });
+
   it('skips MQTT 5 publish properties after a v5 CONNECT, and reads a multi-byte remaining length', () => {
     const seen: WirePublish[] = [];
     const sniffer = new PublishSniffer((p) => seen.push(p));
@@ -221,7 +226,8 @@ describe('wire sniffer', () => {
     const connectBody = Buffer.concat([
       Buffer.from([0, name.length]),
       name,
-      Buffer.from([5, 0x02, 0, 60, 0]),
+      Buffer.from([5, 0x02, 0, 60, 0]), // level 5, clean start, keep-alive 60, no properties
+      Buffer.from([0, 1, 0x61]), // client id "a"
     ]);
     const topic = Buffer.from('doorbell/a/state');
     const payload = 'x'.repeat(200);

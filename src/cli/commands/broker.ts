@@ -1,23 +1,17 @@
-import { parseArgs } from 'node:util';
 import { createLogger } from '../../log/logger.js';
 import { EmbeddedBroker } from '../../mqtt/broker.js';
-import { type CliCommand, waitForSignal, writeLine } from '../io.js';
-import { brokerSecurityFrom, brokerSecurityOptionSpec, portFrom } from '../options.js';
+import { waitForSignal, writeLine } from '../io.js';
+import { brokerSecurityFrom, brokerSecurityOptionSpec, listenOptionSpec, portFrom } from '../options.js';
+import { defineCommand } from '../spec.js';
 
-export const command: CliCommand = {
+export const command = defineCommand('broker', {
   summary: 'run only the embedded MQTT broker (for several doorbells or external tools)',
-  usage:
-    'doorbell broker [--port N] [--host ADDR] [--auth USERS.json | --insecure-anonymous]\n' +
-    '                [--tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-port N] [--tls-identity]]',
-  async run(args, io) {
-    const { values } = parseArgs({
-      args,
-      options: { port: { type: 'string' }, host: { type: 'string' }, ...brokerSecurityOptionSpec },
-      strict: true,
-    });
+  synopsis: '[options]',
+  options: { ...listenOptionSpec, ...brokerSecurityOptionSpec },
+  async run({ values }, io) {
     const broker = new EmbeddedBroker({
       host: values.host ?? '127.0.0.1',
-      port: portFrom(values.port, io),
+      port: portFrom(values.port),
       logger: createLogger(),
       ...(await brokerSecurityFrom(values, io)),
     });
@@ -29,4 +23,4 @@ export const command: CliCommand = {
     await broker.stop();
     return 0;
   },
-};
+});

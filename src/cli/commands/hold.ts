@@ -1,61 +1,66 @@
-import { parseArgs } from 'node:util';
-import { ClipLookupError, setLegalHold } from '../../retention/legal-hold.js';
-import { BucketUrlError, openBucket } from '../../storage/bucket-url.js';
-import { InvalidKeyError } from '../../storage/keys.js';
-import { type CliCommand, UsageError, writeLine } from '../io.js';
+import { setLegalHold } from '../../retention/legal-hold.js';
+import { openBucket } from '../../storage/bucket-url.js';
+import { type CliIo, UserError, writeLine } from '../io.js';
+import { bucketOption } from '../options.js';
+import { action, defineActions } from '../spec.js';
 
-export const command: CliCommand = {
+const holdAction = (held: boolean) =>
+  action({
+    synopsis: 'CLIP_ID [options]',
+    about: "CLIP_ID: the clip's id (its .mp4 and .jpg objects are both changed)",
+    positionals: true,
+    options: {
+      bucket: bucketOption,
+      device: {
+        type: 'string',
+        value: 'ID',
+        help: 'the device id, needed when two devices have a clip with this id',
+      },
+      json: { type: 'boolean', help: 'print the changes as one JSON object' },
+    },
+    run: ({ values, positionals }, io) => hold(held, values, positionals, io),
+  });
+
+export const command = defineActions('hold', {
   summary: 'set or clear a legal hold on a clip (held clips survive retention)',
-  usage: `doorbell hold set|clear CLIP_ID [--bucket URL] [--device ID] [--json]
+  actions: { set: holdAction(true), clear: holdAction(false) },
+  notes: 'exit 1 when the clip is not found',
+});
 
-  CLIP_ID    the clip's id (its .mp4 and .jpg objects are both changed)
-  --bucket   DIR | file:///DIR | s3://NAME?endpoint=URL&region=R   default ./.doorbell/bucket
-  --device   the device id, needed when two devices have a clip with this id
-  exit 1 when the clip is not found`,
-  async run(args, io) {
-    const [action, ...rest] = args;
-    if (action !== 'set' && action !== 'clear') {
-      throw new UsageError(
-        action ? `unknown action "${action}" (use set or clear)` : 'missing action (use set or clear)',
-      );
+async function hold(
+  held: boolean,
+  values: { bucket?: string | undefined; device?: string | undefined; json?: boolean | undefined },
+  positionals: string[],
+  io: CliIo,
+): Promise<number> {
+  const verb = held ? 'set' : 'clear';
+  const [clipId, extra] = positionals;
+  if (clipId === undefined) throw new UserError('missing CLIP_ID');
+  if (extra !== undefined) throw new UserError(`unexpected argument "${extra}"`);
+  let result: Awaited<ReturnType<typeof setLegalHold>>;
+  try {
+    const bucket = openBucket(values.bucket, io.cwd);
+    result = await setLegalHold(
+      bucket,
+      clipId,
+      held,
+      values.device === undefined ? {} : { deviceId: values.device },
+    );
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`hold ${verb} failed: ${(error as Error).message}`, 1);
+  }
+  if (values.json) {
+    writeLine(io.stdout, JSON.stringify(result));
+  } else {
+    for (const change of result.changes) {
+      const what = change.before === change.after ? 'unchanged' : held ? 'held' : 'released';
+      writeLine(io.stdout, `${what.padEnd(9)} ${change.key}`);
     }
-    const { values, positionals } = parseArgs({
-      args: rest,
-      options: { bucket: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    const [clipId, extra] = positionals;
-    if (clipId === undefined) throw new UsageError('missing CLIP_ID');
-    if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
-    const held = action === 'set';
-    let result: Awaited<ReturnType<typeof setLegalHold>>;
-    try {
-      const bucket = openBucket(values.bucket, io.cwd);
-      result = await setLegalHold(
-        bucket,
-        clipId,
-        held,
-        values.device === undefined ? {} : { deviceId: values.device },
-      );
-    } catch (error) {
-      if (error instanceof BucketUrlError || error instanceof InvalidKeyError)
-        throw new UsageError(error.message);
-      if (error instanceof ClipLookupError) throw new UsageError(error.message, 1);
-      throw new UsageError(`hold ${action} failed: ${(error as Error).message}`, 1);
-    }
-    if (values.json) {
-      writeLine(io.stdout, JSON.stringify(result));
-    } else {
-      for (const change of result.changes) {
-        const what = change.before === change.after ? 'unchanged' : held ? 'held' : 'released';
-        writeLine(io.stdout, `${what.padEnd(9)} ${change.key}`);
-      }
-      writeLine(
-        io.stdout,
-        `clip ${result.clipId} (${result.deviceId}): legal hold ${held ? 'set' : 'cleared'}`,
-      );
-    }
-    return 0;
-  },
-};
+    writeLine(
+      io.stdout,
+      `clip ${result.clipId} (${result.deviceId}): legal hold ${held ? 'set' : 'cleared'}`,
+    );
+  }
+  return 0;
+}

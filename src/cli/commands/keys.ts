@@ -1,37 +1,44 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generateOwnerKeys, OwnerKeyError, ownerKeyId } from '../../privacy/owner-keys.js';
-import { type CliCommand, UsageError, writeLine } from '../io.js';
+import { type CliIo, UserError, writeLine } from '../io.js';
+import { action, defineActions } from '../spec.js';
 
-const USAGE = `doorbell keys generate [--out DIR] [--force]
-       doorbell keys id FILE
-
-  generate   write an owner key pair: DIR/owner.pem (private, mode 0600 — keep it off the device) and
-             DIR/owner.pub.pem (give this to the device profile); DIR defaults to the current directory
-  id         print the key id of a public or private owner key (matches the enc-key-id object metadata)`;
-
-export const command: CliCommand = {
+export const command = defineActions('keys', {
   summary: 'generate the owner key pair for end-to-end clip encryption, or show a key id',
-  usage: USAGE,
-  async run(args, io) {
-    const [action, ...rest] = args;
-    if (action === 'generate') return generate(rest, io);
-    if (action === 'id') return showId(rest, io);
-    throw new UsageError(
-      action ? `unknown action "${action}" (use generate or id)` : 'missing action (use generate or id)',
-    );
+  actions: {
+    generate: action({
+      synopsis: '[--out DIR] [--force]',
+      about:
+        'write an owner key pair: DIR/owner.pem (private, mode 0600 — keep it off the device) and\n' +
+        'DIR/owner.pub.pem (give this to the device profile)',
+      positionals: true,
+      options: {
+        out: {
+          type: 'string',
+          value: 'DIR',
+          help: 'where to write the pair (default: the current directory)',
+        },
+        force: { type: 'boolean', help: 'replace an existing key pair' },
+      },
+      run: ({ values, positionals }, io) => generate(values, positionals, io),
+    }),
+    id: action({
+      synopsis: 'FILE',
+      about: 'print the key id of a public or private owner key (matches the enc-key-id object metadata)',
+      positionals: true,
+      options: {},
+      run: ({ positionals }, io) => showId(positionals, io),
+    }),
   },
-};
+});
 
-async function generate(args: string[], io: Parameters<CliCommand['run']>[1]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { out: { type: 'string' }, force: { type: 'boolean' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+async function generate(
+  values: { out?: string | undefined; force?: boolean | undefined },
+  positionals: string[],
+  io: CliIo,
+): Promise<number> {
+  if (positionals.length > 0) throw new UserError(`unexpected argument "${positionals[0]}"`);
   const dir = resolve(io.cwd, values.out ?? '.');
   const privatePath = resolve(dir, 'owner.pem');
   const publicPath = resolve(dir, 'owner.pub.pem');
@@ -43,7 +50,7 @@ async function generate(args: string[], io: Parameters<CliCommand['run']>[1]): P
     await writeFile(publicPath, keys.publicKeyPem, { mode: 0o644, flag });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new UsageError(
+      throw new UserError(
         `${(error as NodeJS.ErrnoException).path} already exists (use --force to replace the key pair)`,
       );
     }
@@ -56,19 +63,18 @@ async function generate(args: string[], io: Parameters<CliCommand['run']>[1]): P
   return 0;
 }
 
-async function showId(args: string[], io: Parameters<CliCommand['run']>[1]): Promise<number> {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+async function showId(positionals: string[], io: CliIo): Promise<number> {
   const [file] = positionals;
   if (!file || positionals.length > 1)
-    throw new UsageError('give exactly one key file: doorbell keys id FILE');
+    throw new UserError('give exactly one key file: doorbell keys id FILE');
   const path = resolve(io.cwd, file);
   const pem = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot read ${path}: ${error.code ?? error.message}`);
+    throw new UserError(`cannot read ${path}: ${error.code ?? error.message}`);
   });
   try {
     writeLine(io.stdout, ownerKeyId(pem));
   } catch (error) {
-    if (error instanceof OwnerKeyError) throw new UsageError(`${path}: ${error.message}`);
+    if (error instanceof OwnerKeyError) throw new UserError(`${path}: ${error.message}`);
     throw error;
   }
   return 0;

@@ -1,47 +1,50 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { analyzeVideo } from '../../analysis/analyze-video.js';
 import type { MotionEvent } from '../../motion/detector.js';
 import {
   type MotionSettings,
+  motionBlockOf,
   parseMotionSettings,
   SENSITIVITIES,
   type Sensitivity,
 } from '../../motion/settings.js';
-import { VideoError } from '../../video/ffmpeg/errors.js';
 import { probe } from '../../video/ffmpeg/probe.js';
-import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
+import { type CliIo, UserError, writeLine } from '../io.js';
 import { profileFrom } from '../options.js';
+import { defineCommand } from '../spec.js';
 
-export const command: CliCommand = {
+export const command = defineCommand('motion', {
   summary: 'detect motion in a video file as fast as it decodes; one line (or JSON object) per event',
-  usage:
-    'doorbell motion FILE [--profile NAME|PATH] [--zones FILE] [--sensitivity low|medium|high] [--json] ' +
-    '[--debug-dir DIR]\n\n' +
-    '  --profile      take the motion block (sensitivity, zones, masks…) of a device profile\n' +
-    '  --zones        JSON with a motion block: {zones, masks, …}, or an object holding one under "motion" or\n' +
-    '                 "settings" (a fixture ground-truth file works); applied over the profile\n' +
-    '  --sensitivity  overrides both\n' +
-    '  --json         one JSON object per event: {type, ptsMs, score, box, zones}\n' +
-    '  --debug-dir    write a heat-map PNG of every frame with motion into DIR\n\n' +
+  synopsis: 'FILE [options]',
+  positionals: true,
+  options: {
+    profile: {
+      type: 'string',
+      value: 'NAME|PATH',
+      help: 'take the motion block (sensitivity, zones, masks…) of a device profile',
+    },
+    zones: {
+      type: 'string',
+      value: 'FILE',
+      help:
+        'JSON with a motion block: {zones, masks, …}, or an object holding one under "motion" or "settings" ' +
+        '(a fixture ground-truth file works); applied over the profile',
+    },
+    sensitivity: { type: 'string', value: 'low|medium|high', help: 'overrides both' },
+    json: { type: 'boolean', help: 'one JSON object per event: {type, ptsMs, score, box, zones}' },
+    'debug-dir': {
+      type: 'string',
+      value: 'DIR',
+      help: 'write a heat-map PNG of every frame with motion into DIR',
+    },
+  },
+  notes:
     'Exit codes: 0 analysed (with or without motion), 2 bad arguments, settings or video (also a truncated\n' +
     'video: the events found in the part that decodes are printed, then what is missing).',
-  async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        profile: { type: 'string' },
-        zones: { type: 'string' },
-        sensitivity: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'debug-dir': { type: 'string' },
-      },
-      strict: true,
-    });
+  async run({ values, positionals }, io) {
     if (positionals.length !== 1)
-      throw new UsageError('expected exactly one video FILE (see doorbell motion --help)');
+      throw new UserError('expected exactly one video FILE (see doorbell motion --help)');
     const file = resolve(io.cwd, positionals[0]!);
     const settings = await settingsFrom(values, io);
     const debugDir = values['debug-dir'] ? resolve(io.cwd, values['debug-dir']) : undefined;
@@ -50,26 +53,20 @@ export const command: CliCommand = {
     let frames = 0;
     let lastPts = 0;
     let events = 0;
-    let expectedFrames: number | undefined;
-    try {
-      for await (const event of analyzeVideo(file, settings, {
-        debugDir,
-        onFrame: (frame) => {
-          frames++;
-          lastPts = frame.ptsMs;
-        },
-      })) {
-        events++;
-        writeLine(io.stdout, values.json ? JSON.stringify(jsonEvent(event)) : readableEvent(event));
-      }
-      // What the header promises, to tell a truncated file from a short one.
-      expectedFrames = (await probe(file)).frameCount;
-    } catch (error) {
-      if (error instanceof VideoError) throw new UsageError(error.message, 2);
-      throw error;
+    for await (const event of analyzeVideo(file, settings, {
+      debugDir,
+      onFrame: (frame) => {
+        frames++;
+        lastPts = frame.ptsMs;
+      },
+    })) {
+      events++;
+      writeLine(io.stdout, values.json ? JSON.stringify(jsonEvent(event)) : readableEvent(event));
     }
+    // What the header promises, to tell a truncated file from a short one.
+    const expectedFrames = (await probe(file)).frameCount;
     if (expectedFrames !== undefined && frames < expectedFrames - 1) {
-      throw new UsageError(
+      throw new UserError(
         `${positionals[0]}: truncated or damaged: ${frames} of the ${expectedFrames} frames its header promises ` +
           `decoded (${(lastPts / 1000).toFixed(2)} s of video); the analysis above covers only those`,
       );
@@ -88,7 +85,7 @@ export const command: CliCommand = {
     }
     return 0;
   },
-};
+});
 
 function jsonEvent(event: MotionEvent): MotionEvent {
   return { type: event.type, ptsMs: event.ptsMs, score: event.score, box: event.box, zones: event.zones };
@@ -104,7 +101,7 @@ function readableEvent(event: MotionEvent): string {
 }
 
 async function settingsFrom(
-  values: { profile?: string; zones?: string; sensitivity?: string },
+  values: { profile?: string | undefined; zones?: string | undefined; sensitivity?: string | undefined },
   io: CliIo,
 ): Promise<MotionSettings> {
   let block: Record<string, unknown> = {};
@@ -123,35 +120,22 @@ async function settingsFrom(
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'no such file' : code ? String(code) : 'not valid JSON';
-      throw new UsageError(`--zones ${values.zones}: cannot read (${why})`);
+      throw new UserError(`--zones ${values.zones}: cannot read (${why})`);
     }
-    const inner = pickMotionBlock(parsed);
-    if (!inner) throw new UsageError(`--zones ${values.zones}: expected a JSON object with a motion block`);
+    const inner = motionBlockOf(parsed);
+    if (!inner) throw new UserError(`--zones ${values.zones}: expected a JSON object with a motion block`);
     block = { ...block, ...inner };
     source = `--zones ${values.zones}`;
   }
   if (values.sensitivity !== undefined) {
     if (!(SENSITIVITIES as readonly string[]).includes(values.sensitivity)) {
-      throw new UsageError(
+      throw new UserError(
         `--sensitivity must be one of ${SENSITIVITIES.join(', ')}, got "${values.sensitivity}"`,
       );
     }
     block = { ...block, sensitivity: values.sensitivity as Sensitivity };
   }
   const result = parseMotionSettings(block, source);
-  if (!result.ok) throw new UsageError(result.error);
+  if (!result.ok) throw new UserError(result.error);
   return result.value;
-}
-
-function pickMotionBlock(json: unknown): Record<string, unknown> | undefined {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
-  const record = json as Record<string, unknown>;
-  for (const key of ['motion', 'settings']) {
-    const inner = record[key];
-    if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
-      const { enabled: _enabled, ...rest } = inner as Record<string, unknown>;
-      return rest;
-    }
-  }
-  return record;
 }

@@ -1,13 +1,13 @@
-import { parseArgs } from 'node:util';
 import { listProfileNames, loadProfile } from '../../config/load-profile.js';
 import { DEFAULT_PROFILE } from '../../config/paths.js';
-import { type CliCommand, writeLine } from '../io.js';
+import { writeLine } from '../io.js';
+import { defineCommand } from '../spec.js';
 
-export const command: CliCommand = {
+export const command = defineCommand('profiles', {
   summary: 'list the bundled device profiles',
-  usage: 'doorbell profiles [--json]',
-  async run(args, io) {
-    const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
+  synopsis: '[--json]',
+  options: { json: { type: 'boolean', help: 'print the profiles as one JSON array' } },
+  async run({ values }, io) {
     let failures = 0;
     const rows = [];
     for (const name of await listProfileNames()) {
@@ -33,4 +33,4 @@ export const command: CliCommand = {
     if (values.json) writeLine(io.stdout, JSON.stringify(rows, null, 2));
     return failures ? 2 : 0;
   },
-};
+});

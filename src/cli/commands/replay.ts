@@ -1,45 +1,38 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createLogger } from '../../log/logger.js';
-import { compareTapes } from '../../replay/compare.js';
 import { goldenPathFor } from '../../replay/golden.js';
-import { type JunitCase, type JunitSuite, junitXml } from '../../replay/junit.js';
+import { type JunitSuite, junitXml } from '../../replay/junit.js';
 import { type ReplayProgress, runScenario } from '../../replay/runner.js';
 import { loadScenario, type ResolvedScenario, scenarioJsonSchema } from '../../replay/scenario.js';
-import { type CliCommand, type CliIo, UsageError, writeLine } from '../io.js';
+import { type GoldenCheck, replayVerdict } from '../../replay/verdict.js';
+import { type CliIo, UserError, writeLine } from '../io.js';
+import { defineCommand } from '../spec.js';
 
-export const command: CliCommand = {
+export const command = defineCommand('replay', {
   summary: 'replay scenarios on a virtual clock; write, or compare against, golden event tapes',
-  usage:
-    'doorbell replay SCENARIO… [--golden | --expect TAPE] [--update] [--record TAPE] [--speed max|N] [--junit FILE]\n' +
-    '               [--keep] [--verbose]     SCENARIO: a name in fixtures/scenarios or a JSON file\n' +
-    '  --golden compares with <scenario>.tape.jsonl next to the scenario; --update rewrites it (or --expect TAPE)\n' +
-    'doorbell replay --schema                print the scenario JSON Schema',
-  async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: {
-        record: { type: 'string' },
-        expect: { type: 'string' },
-        golden: { type: 'boolean' },
-        update: { type: 'boolean' },
-        speed: { type: 'string' },
-        junit: { type: 'string' },
-        schema: { type: 'boolean' },
-        keep: { type: 'boolean' },
-        verbose: { type: 'boolean' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+  synopsis: 'SCENARIO… [options]',
+  about: 'SCENARIO: a name in fixtures/scenarios or a JSON file',
+  positionals: true,
+  options: {
+    golden: { type: 'boolean', help: 'compare with <scenario>.tape.jsonl next to the scenario' },
+    expect: { type: 'string', value: 'TAPE', help: 'compare with this tape (one scenario)' },
+    update: { type: 'boolean', help: 'rewrite the golden tape (or --expect TAPE) instead of comparing' },
+    record: { type: 'string', value: 'TAPE', help: 'write the tape to this file (one scenario)' },
+    speed: { type: 'string', value: 'max|N', help: 'max (default) or N virtual seconds per real second' },
+    junit: { type: 'string', value: 'FILE', help: 'write a JUnit XML report' },
+    keep: { type: 'boolean', help: 'keep the temporary data dir and bucket, and print where' },
+    verbose: { type: 'boolean', help: "print the device's log" },
+    schema: { type: 'boolean', help: 'print the scenario JSON Schema and exit' },
+  },
+  async run({ values, positionals }, io) {
     if (values.schema) {
       writeLine(io.stdout, JSON.stringify(scenarioJsonSchema(), null, 2));
       return 0;
     }
-    if (positionals.length === 0) throw new UsageError('replay which scenario? doorbell replay SCENARIO');
+    if (positionals.length === 0) throw new UserError('replay which scenario? doorbell replay SCENARIO');
     if (positionals.length > 1 && (values.record || values.expect)) {
-      throw new UsageError('--record and --expect take one scenario; use --golden for several');
+      throw new UserError('--record and --expect take one scenario; use --golden for several');
     }
     const speed = speedFrom(values.speed);
     const loaded = [];
@@ -47,7 +40,7 @@ export const command: CliCommand = {
       const scenario = await loadScenario(target, io.cwd);
       if (!scenario.ok) {
         for (const error of scenario.errors) writeLine(io.stderr, error);
-        throw new UsageError(`${scenario.errors.length} problem(s) in the scenario ${target}`, 2);
+        throw new UserError(`${scenario.errors.length} problem(s) in the scenario ${target}`, 2);
       }
       loaded.push(scenario.value);
     }
@@ -61,7 +54,7 @@ export const command: CliCommand = {
     if (values.junit) writeFile(resolve(io.cwd, values.junit), junitXml(suites));
     return failed ? 1 : 0;
   },
-};
+});
 
 interface ReplayFlags {
   record?: string | undefined;
@@ -93,59 +86,36 @@ async function replayOne(
   }).finally(() => bar?.done());
 
   if (values.record) writeFile(resolve(io.cwd, values.record), result.text);
-  const cases: JunitCase[] = [];
-  let failed = false;
-  const speedup = result.simMs / Math.max(1, result.wallMs);
-  writeLine(
-    io.stdout,
-    `replayed ${scenario.name}: ${(result.simMs / 1000).toFixed(1)} s simulated in ${(result.wallMs / 1000).toFixed(2)} s (${speedup.toFixed(1)}x); ` +
-      `${result.tape.length} tape lines; ${summarizeCounts(result.counts)}`,
-  );
-  for (const check of result.expectations) {
-    writeLine(io.stdout, `  ${check.ok ? 'ok  ' : 'FAIL'} expect ${check.label} (got ${check.actual})`);
-    cases.push({
-      name: `expect ${check.label}`,
-      ...(check.ok ? {} : { failure: `expected ${check.label}, got ${check.actual}` }),
-    });
-    failed ||= !check.ok;
+  if (goldenPath && values.update) writeFile(goldenPath, result.text);
+  const goldenText = goldenPath && !values.update ? readGolden(goldenPath) : undefined;
+  const golden: GoldenCheck | undefined = !goldenPath
+    ? undefined
+    : values.update
+      ? { path: goldenPath, updated: true }
+      : goldenText === undefined
+        ? undefined
+        : { path: goldenPath, text: goldenText };
+  const verdict = replayVerdict(result, golden);
+  for (const line of verdict.lines) writeLine(io.stdout, line);
+  if (goldenPath && !values.update && goldenText === undefined) {
+    throw new UserError(`${goldenPath}: cannot read the golden tape (record one with --update)`, 2);
   }
-  for (const problem of result.problems) writeLine(io.stdout, `  FAIL ${problem}`);
-  cases.push({
-    name: 'replay ran cleanly',
-    ...(result.problems.length > 0 ? { failure: result.problems.join('\n') } : {}),
-  });
-  failed ||= result.problems.length > 0;
+  return verdict;
+}
 
-  if (goldenPath) {
-    if (values.update) {
-      writeFile(goldenPath, result.text);
-      writeLine(io.stdout, `  golden tape written: ${goldenPath}`);
-    } else {
-      let golden: string | undefined;
-      try {
-        golden = readFileSync(goldenPath, 'utf8');
-      } catch {
-        throw new UsageError(`${goldenPath}: cannot read the golden tape (record one with --update)`, 2);
-      }
-      const diff = compareTapes(golden, result.text);
-      if (diff.equal) writeLine(io.stdout, `  ok   tape matches ${goldenPath}`);
-      else {
-        writeLine(io.stdout, `  FAIL tape differs from ${goldenPath}`);
-        writeLine(io.stdout, diff.report);
-        failed = true;
-      }
-      cases.push({ name: 'tape matches the golden', ...(diff.equal ? {} : { failure: diff.report }) });
-    }
+function readGolden(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
   }
-  if (result.workDir) writeLine(io.stdout, `  kept: ${result.workDir}`);
-  return { suite: { name: scenario.name, time: result.wallMs / 1000, cases }, failed };
 }
 
 function speedFrom(value: string | undefined): number | 'max' {
   if (value === undefined || value === 'max') return 'max';
   const speed = Number(value);
   if (!Number.isFinite(speed) || speed <= 0) {
-    throw new UsageError(`--speed ${JSON.stringify(value)}: use "max" or a number > 0 (1 = real time)`);
+    throw new UserError(`--speed ${JSON.stringify(value)}: use "max" or a number > 0 (1 = real time)`);
   }
   return speed;
 }
@@ -153,12 +123,6 @@ function speedFrom(value: string | undefined): number | 'max' {
 function writeFile(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
-}
-
-function summarizeCounts(counts: Record<string, number>): string {
-  return ['ding', 'motion.start', 'motion.end', 'clip', 'snapshot', 'objects']
-    .map((name) => `${name} ${counts[name] ?? 0}`)
-    .join(', ');
 }
 
 /** A one-line progress bar on stderr, only on a terminal. */

@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DeviceProfileSchema } from '../../config/profile.js';
 import { asyncApiDocument, eventsJsonSchema } from '../../contract/asyncapi.js';
 import { renderMqttDocs, renderReadmeTopics } from '../../contract/catalog-docs.js';
 import { scenarioJsonSchema } from '../../replay/scenario.js';
-import { type CliCommand, UsageError, writeLine } from '../io.js';
+import { UserError, writeLine } from '../io.js';
+import { defineCommand } from '../spec.js';
 
 interface SchemaFlags {
   prefix?: string | undefined;
@@ -27,28 +27,31 @@ const SCHEMAS: Record<string, (flags: SchemaFlags) => unknown> = {
 
 const TOPIC_LEVELS = /^[a-zA-Z0-9_-]+(\/[a-zA-Z0-9_-]+)*$/;
 
-export const command: CliCommand = {
+export const command = defineCommand('schema', {
   summary:
     'print a JSON Schema (profile, events), the AsyncAPI document, the MQTT docs or the README topic table (markdown)',
-  usage: `doorbell schema ${Object.keys(SCHEMAS).join('|')} [--prefix P] [--discovery-prefix P]`,
-  async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { prefix: { type: 'string' }, 'discovery-prefix': { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
+  synopsis: `${Object.keys(SCHEMAS).join('|')} [options]`,
+  positionals: true,
+  options: {
+    prefix: { type: 'string', value: 'P', help: 'topic prefix in the AsyncAPI document (default doorbell)' },
+    'discovery-prefix': {
+      type: 'string',
+      value: 'P',
+      help: 'Home Assistant discovery prefix in the AsyncAPI document (default homeassistant)',
+    },
+  },
+  async run({ values, positionals }, io) {
     const [name, ...extra] = positionals;
     const build = name && Object.hasOwn(SCHEMAS, name) ? SCHEMAS[name] : undefined;
     if (!build || extra.length) {
-      throw new UsageError(
+      throw new UserError(
         `which schema? one of: ${Object.keys(SCHEMAS).join(', ')}${name ? ` (got "${name}")` : ''}`,
       );
     }
     for (const flag of ['prefix', 'discovery-prefix'] as const) {
       const value = values[flag];
       if (value !== undefined && !TOPIC_LEVELS.test(value)) {
-        throw new UsageError(
+        throw new UserError(
           `--${flag} ${JSON.stringify(value)}: MQTT topic levels of letters, digits, "_" or "-"`,
         );
       }
@@ -57,4 +60,4 @@ export const command: CliCommand = {
     writeLine(io.stdout, typeof output === 'string' ? output : JSON.stringify(output, null, 2));
     return 0;
   },
-};
+});

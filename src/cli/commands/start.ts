@@ -1,80 +1,81 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { Agent } from '../../agent/agent.js';
 import { consoleBackend } from '../../agent/console-backend.js';
 import { createLogger } from '../../log/logger.js';
 import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
-import { ConsoleConfigError, startConsoleServer } from '../../ui/server.js';
+import { startConsoleServer } from '../../ui/server.js';
 import { VideoError } from '../../video/ffmpeg/errors.js';
 import { assertWholeVideo } from '../../video/ffmpeg/probe.js';
-import type { CliCommand, CliIo } from '../io.js';
-import { UsageError, waitForSignal, writeLine } from '../io.js';
+import type { CliIo } from '../io.js';
+import { UserError, waitForSignal, writeLine } from '../io.js';
 import {
   brokerChoiceFrom,
   brokerOptionSpec,
   brokerSecurityOptionSpec,
   dataDirFrom,
+  dataDirOption,
   deviceIdFrom,
+  deviceIdOption,
+  listenOptionSpec,
   portFrom,
   profileFrom,
+  profileOption,
 } from '../options.js';
+import { defineCommand } from '../spec.js';
 
-export const command: CliCommand = {
+export const command = defineCommand('start', {
   summary: 'run a virtual doorbell (embedded broker unless --broker is given)',
-  usage:
-    'doorbell start [--profile NAME|PATH] [--id ID] [--port N] [--host ADDR] [--broker URL [--username U --password P]\n' +
-    '               [--ca FILE] [--cert FILE --key FILE] [--insecure] [--mqtt-version 3.1.1|5]] [--data-dir DIR]\n' +
-    '               [--video FILE|none] [--bucket DIR|file://DIR|s3://NAME?endpoint=…&region=…]\n' +
-    '               [--retention-cron EXPR] [--owner-key owner.pub.pem]\n' +
-    '               [--ui [--ui-port 8080] [--ui-host 127.0.0.1] [--ui-token TOKEN]]\n' +
-    '               [--auth USERS.json] [--tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-port N] [--tls-identity]]\n' +
-    '               [--insecure-anonymous] [--discovery-prefix homeassistant] [--no-discovery]\n\n' +
-    '  --profile NAME|PATH   device profile: a name in device-profiles/ or a JSON file (default wired-1080p)\n' +
-    '  --id ID               device id, 1-64 of a-z 0-9 _ - (default front-door; env DOORBELL_ID)\n' +
-    '  --port N, --host ADDR where the embedded broker listens (1883 on 127.0.0.1; --port 0 picks a free port)\n' +
-    '  --broker URL          use this broker (mqtt://, mqtts://, ws://, wss://) instead of the embedded one\n' +
-    '  --username, --password, --ca, --cert, --key, --insecure   credentials and TLS for --broker\n' +
-    '  --mqtt-version 3.1.1|5  protocol to --broker (the embedded broker speaks 3.1.1 only)\n' +
-    '  --data-dir DIR        per-device state (seq, outbox, spool, config) and the default bucket (default .doorbell)\n' +
-    '  --video FILE|none     the camera: a video file played in a loop, or none (no motion, no clips, no camera)\n' +
-    '  --bucket DIR|URL      where clips go: a folder, file://DIR or s3://NAME?… (default DATA-DIR/bucket)\n' +
-    '  --retention-cron EXPR when the retention sweep runs (cron, default hourly: 0 * * * *)\n' +
-    '  --owner-key FILE      encrypt clips to this owner public key (PEM)\n' +
-    '  --ui                  serve the web console (--ui-port 8080, --ui-host 127.0.0.1, --ui-token TOKEN)\n' +
-    '  --auth USERS.json     require logins on the embedded broker (users and per-device ACL)\n' +
-    '  --insecure-anonymous  let an embedded broker off loopback run without --auth (with a warning)\n' +
-    '  --tls-cert, --tls-key, --tls-ca, --tls-port, --tls-identity   mqtts on the embedded broker\n' +
-    '  --discovery-prefix P, --no-discovery   Home Assistant MQTT discovery (on, prefix homeassistant)\n\n' +
+  synopsis: '[options]',
+  options: {
+    ...profileOption,
+    ...deviceIdOption,
+    ...listenOptionSpec,
+    ...brokerOptionSpec,
+    ...dataDirOption,
+    video: {
+      type: 'string',
+      value: 'FILE|none',
+      help: 'the camera: a video file played in a loop, or none (no motion, no clips, no camera)',
+      env: 'DOORBELL_VIDEO',
+    },
+    bucket: {
+      type: 'string',
+      value: 'DIR|URL',
+      help: 'where clips go: a folder, file://DIR or s3://NAME?endpoint=…&region=… (default DATA-DIR/bucket)',
+      env: 'DOORBELL_BUCKET',
+    },
+    'retention-cron': {
+      type: 'string',
+      value: 'EXPR',
+      help: 'when the retention sweep runs (cron, default hourly: 0 * * * *)',
+    },
+    'owner-key': { type: 'string', value: 'FILE', help: 'encrypt clips to this owner public key (PEM)' },
+    ui: { type: 'boolean', help: 'serve the web console' },
+    'ui-port': { type: 'string', value: 'N', help: 'port of the web console (default 8080)' },
+    'ui-host': { type: 'string', value: 'ADDR', help: 'address of the web console (default 127.0.0.1)' },
+    'ui-token': {
+      type: 'string',
+      value: 'TOKEN',
+      help: 'token the web console asks for (generated when --ui-host is not loopback)',
+    },
+    ...brokerSecurityOptionSpec,
+    'discovery-prefix': {
+      type: 'string',
+      value: 'P',
+      help: 'Home Assistant MQTT discovery prefix (default homeassistant)',
+    },
+    'no-discovery': { type: 'boolean', help: 'publish no Home Assistant discovery' },
+  },
+  notes:
+    '--username, --password, --ca, --cert, --key, --insecure and --mqtt-version apply to --broker (the embedded\n' +
+    'broker speaks 3.1.1 only); --auth and --tls-* secure the embedded broker.\n\n' +
     'Exit codes: 0 stopped by SIGINT/SIGTERM, 1 could not start, 2 bad arguments or files.',
-  async run(args, io) {
-    const { values } = parseArgs({
-      args,
-      options: {
-        profile: { type: 'string' },
-        id: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'data-dir': { type: 'string' },
-        video: { type: 'string' },
-        bucket: { type: 'string' },
-        'retention-cron': { type: 'string' },
-        'owner-key': { type: 'string' },
-        ui: { type: 'boolean' },
-        'ui-port': { type: 'string' },
-        'ui-host': { type: 'string' },
-        'ui-token': { type: 'string' },
-        'discovery-prefix': { type: 'string' },
-        'no-discovery': { type: 'boolean' },
-        ...brokerOptionSpec,
-        ...brokerSecurityOptionSpec,
-      },
-      strict: true,
-    });
-    const deviceId = deviceIdFrom(values.id, io);
+  async run({ values }, io) {
+    const deviceId = deviceIdFrom(values.id);
     const profile = await profileFrom(values.profile, io);
-    const video = await videoFrom(values.video ?? io.env['DOORBELL_VIDEO'], io.cwd);
+    const video = await videoFrom(values.video, io.cwd);
     const dataDir = dataDirFrom(values['data-dir'], io);
     const credentials = values.auth
       ? { sub: ' -u USER -P PASSWORD', press: ' --username USER --password PASSWORD' }
@@ -92,7 +93,7 @@ export const command: CliCommand = {
       logger,
       cwd: io.cwd,
       ...video,
-      bucket: values.bucket ?? io.env['DOORBELL_BUCKET'] ?? join(dataDir, 'bucket'),
+      bucket: values.bucket ?? join(dataDir, 'bucket'),
       ...optional('retentionCron', values['retention-cron']),
       ...optional('ownerPublicKey', values['owner-key']),
     });
@@ -100,9 +101,9 @@ export const command: CliCommand = {
       await agent.start();
     } catch (error) {
       await agent.stop();
-      throw new UsageError(`cannot start: ${(error as Error).message}`, 1);
+      throw new UserError(`cannot start: ${(error as Error).message}`, 1);
     }
-    const consoleServer = values.ui ? await startConsole(agent, values, io) : undefined;
+    const consoleServer = values.ui ? await startConsole(agent, values) : undefined;
     agent.setLinkOrigin(consoleServer?.url);
     printWelcome(io, agent, deviceId, profile.name, credentials);
     if (consoleServer) writeLine(io.stdout, `  console:   ${consoleServer.openUrl}`);
@@ -114,7 +115,7 @@ export const command: CliCommand = {
     await agent.stop();
     return 0;
   },
-};
+});
 
 /** `credentials`: the flags a client needs on this broker (with --auth), as placeholders, never the secrets. */
 function printWelcome(
@@ -159,12 +160,12 @@ async function videoFrom(value: string | undefined, cwd: string): Promise<{ vide
   if (value === 'none') return { video: null };
   const file = resolve(cwd, value);
   if (!existsSync(file))
-    throw new UsageError(`--video ${JSON.stringify(value)}: no such file (give a video file, or none)`);
+    throw new UserError(`--video ${JSON.stringify(value)}: no such file (give a video file, or none)`);
   try {
     await assertWholeVideo(file);
   } catch (error) {
     if (error instanceof VideoError)
-      throw new UsageError(`--video ${JSON.stringify(value)}: ${error.message}`, 2);
+      throw new UserError(`--video ${JSON.stringify(value)}: ${error.message}`, 2);
     throw error;
   }
   return { video: value };
@@ -177,7 +178,6 @@ function optional<K extends string>(key: K, value: string | undefined): { [P in 
 async function startConsole(
   agent: Agent,
   values: { 'ui-port'?: string | undefined; 'ui-host'?: string | undefined; 'ui-token'?: string | undefined },
-  io: CliIo,
 ) {
   const host = values['ui-host'] ?? '127.0.0.1';
   const token = values['ui-token'] ?? (isLoopbackHost(host) ? undefined : generateConsoleToken());
@@ -185,12 +185,12 @@ async function startConsole(
     return await startConsoleServer({
       backend: consoleBackend(agent),
       host,
-      port: portFrom(values['ui-port'], io, 8080),
+      port: portFrom(values['ui-port'], 8080, '--ui-port'),
       ...(token ? { token } : {}),
     });
   } catch (error) {
     await agent.stop();
-    if (error instanceof ConsoleConfigError) throw new UsageError(error.message);
-    throw new UsageError(`cannot start the console: ${(error as Error).message}`, 1);
+    if (error instanceof UserError) throw error;
+    throw new UserError(`cannot start the console: ${(error as Error).message}`, 1);
   }
 }

@@ -1,8 +1,9 @@
 /** How video failures reach a user: one line naming the file and what went wrong, never a stack or ffmpeg's banner. */
 import { stat } from 'node:fs/promises';
+import { UserError } from '../../util/user-error.js';
 
 /** A user-facing failure with a one-line message naming the file and what went wrong. */
-export class VideoError extends Error {
+export class VideoError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'VideoError';

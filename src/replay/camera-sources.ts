@@ -1,0 +1,121 @@
+import { basename, extname } from 'node:path';
+import { type NormalizedPolygon, rasterizePolygons } from '../geometry/polygon.js';
+import { probe } from '../video/ffmpeg/probe.js';
+import { type FrameRunFeed, nearestFrameIndex } from '../video/frame-runs.js';
+import { type LumaFixture, lumaFixture } from '../video/luma-frames.js';
+import { CameraTimeline } from './camera-timeline.js';
+import { COMPARISON_WIDTH, type CompareMask, compareMask, type SourceTimeline } from './fidelity.js';
+import type { ComparisonSize } from './object-facts.js';
+import type { ResolvedScenario } from './scenario.js';
+
+/** What the camera showed, frame by frame, at the size the tape's pictures are checked at (fidelity.ts). */
+export interface CameraSources {
+  timeline: SourceTimeline;
+  size: ComparisonSize;
+  /** The starting profile's privacy zones (a `config` action that changes them is not followed). */
+  mask: CompareMask | undefined;
+  fps: number;
+}
+
+/** The scenario's camera: what it plays when, decoded at analysis size, and the frames pictures are checked against. */
+export interface PreparedCamera {
+  timeline: CameraTimeline;
+  video: string;
+  /** The frame runs the recorder cuts clips from; undefined for one looped file. */
+  runs: FrameRunFeed | undefined;
+  fixtures: Map<string, LumaFixture>;
+  fps: number;
+  sources: CameraSources;
+}
+
+/** Probes and decodes every video a scenario plays (undefined: the scenario has no camera). */
+export async function prepareCamera(resolved: ResolvedScenario): Promise<PreparedCamera | undefined> {
+  const { scenario } = resolved;
+  if (!resolved.video) return undefined;
+  const width = resolved.profile.profile.motion.analysisWidth;
+  const unique = [...new Set([resolved.video, ...resolved.plays.values()])];
+  const infos = await Promise.all(unique.map((path) => probe(path)));
+  const base = infos[0]!;
+  unique.forEach((path, i) => {
+    const info = infos[i]!;
+    if (Math.abs(info.fps - base.fps) > 1e-6 || info.width !== base.width || info.height !== base.height) {
+      throw new Error(
+        `${path}: every video of a scenario needs the size and frame rate of ${resolved.video} (${base.width}x${base.height} at ${base.fps} fps; got ${info.width}x${info.height} at ${info.fps} fps)`,
+      );
+    }
+  });
+  const plays = scenario.timeline.flatMap((action, i) =>
+    action.do === 'play' ? [{ atMs: action.at, path: resolved.plays.get(i)!, loop: action.loop }] : [],
+  );
+  const frameCountOf = (i: number) =>
+    infos[i]!.frameCount ?? Math.round((infos[i]!.durationMs * infos[i]!.fps) / 1000);
+  const frameCounts = new Map(unique.map((path, i) => [path, frameCountOf(i)]));
+  const timeline = new CameraTimeline(
+    { path: resolved.video, frameCount: frameCounts.get(resolved.video)! },
+    plays,
+    1000 / base.fps,
+    scenario.durationMs,
+    frameCounts,
+  );
+  const decoded = await Promise.all(unique.map((path) => lumaFixture(path, width)));
+  const fixtures = new Map(unique.map((path, i) => [path, decoded[i]!]));
+  for (const [path, fixture] of fixtures) {
+    if (fixture.frames.length !== frameCounts.get(path)) {
+      throw new Error(
+        `${path}: the container says ${frameCounts.get(path)} frames, decoding gave ${fixture.frames.length}`,
+      );
+    }
+  }
+  const sourceFixtures = await Promise.all(
+    unique.map(async (path) => [path, await lumaFixture(path, COMPARISON_WIDTH)] as const),
+  );
+  const sources = cameraSources(
+    timeline,
+    new Map(sourceFixtures),
+    resolved.profile.profile.privacy.zones,
+    base.fps,
+  );
+  // One looped file needs nothing more; otherwise the recorder cuts clips from the timeline's frame runs.
+  const runs =
+    timeline.singleFile && plays.length === 0 ? undefined : { runs: timeline.segments, fps: base.fps };
+  return { timeline, video: resolved.video, runs, fixtures, fps: base.fps, sources };
+}
+
+function cameraSources(
+  timeline: CameraTimeline,
+  fixtures: ReadonlyMap<string, LumaFixture>,
+  zones: ReadonlyArray<{ polygon: NormalizedPolygon }>,
+  fps: number,
+): CameraSources {
+  const first = fixtures.values().next().value as LumaFixture;
+  const size = { width: first.width, height: first.height };
+  const names = new Map([...fixtures.keys()].map((path) => [path, basename(path, extname(path))]));
+  const zoneRaster = rasterizePolygons(
+    size.width,
+    size.height,
+    zones.map((zone) => zone.polygon),
+  );
+  return {
+    timeline: {
+      frameCount: timeline.frameCount,
+      luma: (k) => {
+        const shown = timeline.frameAt(k);
+        return fixtures.get(shown.path)!.frames[shown.index] as Uint8Array;
+      },
+      frame: (k) => {
+        const shown = timeline.frameAt(k);
+        return { file: names.get(shown.path)!, index: shown.index };
+      },
+    },
+    size,
+    mask: zones.length > 0 ? compareMask(zoneRaster, size.width, size.height) : undefined,
+    fps,
+  };
+}
+
+/** The camera frame nearest to an ISO time (-1 without a camera or a time). */
+export function frameNearest(sources: CameraSources | undefined, epochMs: number, iso: string): number {
+  const ms = Date.parse(iso) - epochMs;
+  if (!sources || !Number.isFinite(ms)) return -1;
+  return nearestFrameIndex(sources.fps, sources.timeline.frameCount, ms);
+}
