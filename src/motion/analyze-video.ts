@@ -26,7 +26,7 @@ export interface AnalyzeOptions {
   /** Frames to analyse instead of decoding `file` (a shared decode, a paced feed). */
   frames?: AsyncIterable<GrayFrame>;
   /** Write a heat-map PNG of every frame with (weak) motion, a lightswitch or an event into this directory. */
-  debugDir?: string;
+  debugDir?: string | undefined;
   /** At most this many heat maps (default 2000). */
   debugMaxFrames?: number;
 }
@@ -45,8 +45,8 @@ export async function* analyzeVideo(
     options.frames ??
     decodeGrayFrames(file, {
       width: parsed.analysisWidth,
-      loop: options.loop,
-      signal: options.signal,
+      loop: options.loop ?? false,
+      ...(options.signal && { signal: options.signal }),
       recycleBuffers: true,
     });
   const debug = options.debugDir

@@ -495,9 +495,12 @@ export class UploadQueue {
         `clip ${clip.clipId} refused: ${this.spoolProblem ?? 'spool is not open'}`,
       );
     }
-    const files: Array<{ kind: ClipObjectKind; source: string; sha256?: string; md5?: string }> = [
-      { kind: 'clip', source: request.clipFile, sha256: request.clipSha256, md5: request.clipMd5 },
-    ];
+    const files: Array<{
+      kind: ClipObjectKind;
+      source: string;
+      sha256: string | undefined;
+      md5: string | undefined;
+    }> = [{ kind: 'clip', source: request.clipFile, sha256: request.clipSha256, md5: request.clipMd5 }];
     if (request.thumbnailFile !== undefined) {
       files.push({
         kind: 'thumbnail',
