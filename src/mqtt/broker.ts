@@ -3,20 +3,8 @@ import { createServer as createTlsServer, type TLSSocket, type Server as TlsServ
 import { Aedes, type AedesOptions } from 'aedes';
 import type { Logger } from '../log/logger.js';
 import { aedesAuthHooks, type BrokerAuth } from './auth.js';
-import { exposureProblem } from './broker-security.js';
+import { type BrokerTlsOptions, exposureProblem } from './broker-security.js';
 import { parseTopic } from './topics.js';
-
-export interface BrokerTlsOptions {
-  /** PEM server certificate (chain) and private key. */
-  cert: string | Buffer;
-  key: string | Buffer;
-  /** PEM CA that signs client certificates; required when `requireClientCert` is set. */
-  ca?: string | Buffer;
-  /** Mutual TLS: refuse clients without a certificate signed by `ca`. */
-  requireClientCert?: boolean;
-  /** 0 picks a free port; default 8883. */
-  port?: number;
-}
 
 export interface EmbeddedBrokerOptions {
   host?: string;
