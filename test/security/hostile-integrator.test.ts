@@ -448,7 +448,8 @@ for (const target of brokers) {
           data: { deviceId: DEVICE },
         });
         expect(Buffer.from(reply.properties?.['correlationData'] as Buffer).toString()).toBe('c-good');
-        await sleep(300);
+        // The device answered the bad requests first: once the admin sees the good reply, it has seen those.
+        await admin.waitForTopic(mine);
         const misdirected = admin.messages.filter(
           (m) => forbidden.includes(m.topic) && m.text.includes('bad-'),
         );
@@ -468,8 +469,16 @@ for (const target of brokers) {
         ok: true,
         records: head.seq,
       });
+      // Retained messages come right after each subscription, in order: once '#' has brought the retained
+      // availability, the audit-head subscription before it has brought whatever it was going to.
+      const availability = `${ROOT}/availability`;
+      const known = (await session('int-b')).on(availability).length;
       const intB = await watch('int-b', [`${ROOT}/owner/audit-head`, '#']);
-      await sleep(300);
+      await intB.waitFor(
+        (ms) => ms.filter((m) => m.topic === availability).length > known,
+        5000,
+        availability,
+      );
       expect(intB.messages.filter((m) => m.topic.endsWith('/audit-head'))).toEqual([]);
 
       const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
