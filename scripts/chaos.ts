@@ -10,6 +10,7 @@ const seed = Number(process.env['CHAOS_SEED'] ?? 21);
 const runs: Array<Pick<ChaosOptions, 'broker' | 'bucket'>> = [
   { broker: 'aedes', bucket: 'fs' },
   { broker: 'mosquitto', bucket: 's3' },
+  { broker: 'embedded', bucket: 'fs' },
 ];
 const summaries: ChaosSummary[] = [];
 for (const [index, run] of runs.entries()) {

@@ -11,6 +11,8 @@ import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
 interface ChaosDeviceOptions {
   deviceId: string;
   brokerUrl: string;
+  /** Run the embedded broker (with its on-disk sessions) on this port instead of connecting to brokerUrl. */
+  embeddedPort?: number;
   dataDir: string;
   bucket: string;
   video: string;
@@ -31,10 +33,12 @@ const profile = DeviceProfileSchema.parse({
 const agent = new Agent({
   deviceId: options.deviceId,
   profile: { ...loaded.value, profile },
-  broker: {
-    kind: 'external',
-    connection: BrokerConnectionSchema.parse({ url: options.brokerUrl, reconnectPeriodMs: 200 }),
-  },
+  broker: options.embeddedPort
+    ? { kind: 'embedded', host: '127.0.0.1', port: options.embeddedPort }
+    : {
+        kind: 'external',
+        connection: BrokerConnectionSchema.parse({ url: options.brokerUrl, reconnectPeriodMs: 200 }),
+      },
   dataDir: options.dataDir,
   bucket: options.bucket,
   video: options.video,

@@ -21,8 +21,11 @@ const DEVICE = 'chaos';
 export interface ChaosOptions {
   kills: number;
   seed: number;
-  /** Where the device's broker runs: aedes in this process, or a mosquitto child. */
-  broker: 'aedes' | 'mosquitto';
+  /**
+   * Where the device's broker runs: aedes in this process, a mosquitto child, or the device's own embedded broker
+   * (killed with it: what the harness sees then depends on the broker's sessions surviving on disk).
+   */
+  broker: 'aedes' | 'mosquitto' | 'embedded';
   bucket: 'fs' | 's3';
   /** How long the device runs between its start and the kill (uniform in this range). */
   upMs: [number, number];
@@ -72,30 +75,38 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const work = mkdtempSync(join(tmpdir(), 'doorbell-chaos-'));
   const cleanups: Array<() => Promise<void>> = [];
   try {
-    const brokerUrl = await startBroker(options.broker, cleanups);
+    const broker = await startBroker(options.broker, cleanups);
     const bucket = await startBucket(options.bucket, work, cleanups);
     const events = new Map<string, SeenEvent>();
     let deliveries = 0;
-    const watcher = await connectClient(brokerUrl, { clientId: 'chaos-watch', clean: false });
-    cleanups.push(() => watcher.endAsync());
-    watcher.on('message', (topic, payload) => {
-      if (!topic.includes('/events/')) return;
-      const event = JSON.parse(payload.toString()) as SeenEvent['payload'];
-      deliveries += 1;
-      events.set(event.id, { topic, payload: event });
-    });
-    await watcher.subscribeAsync(`doorbell/${DEVICE}/events/#`, { qos: 1 });
-    const presser = await connectClient(brokerUrl, { clientId: 'chaos-press' });
-    cleanups.push(() => presser.endAsync());
-
     const dataDir = join(work, 'data');
     const bundle = await bundleDevice();
     cleanups.push(async () => rmSync(bundle, { force: true }));
+    // The watcher is a persistent session: across a kill of the device's own broker it must lose nothing.
+    let clients: { presser: MqttClient } | undefined;
+    const connectClients = async () => {
+      if (clients) return clients;
+      const watcher = await connectClient(broker.url, { clientId: 'chaos-watch', clean: false });
+      cleanups.push(() => watcher.endAsync());
+      watcher.on('message', (topic, payload) => {
+        if (!topic.includes('/events/')) return;
+        const event = JSON.parse(payload.toString()) as SeenEvent['payload'];
+        deliveries += 1;
+        events.set(event.id, { topic, payload: event });
+      });
+      await watcher.subscribeAsync(`doorbell/${DEVICE}/events/#`, { qos: 1 });
+      const presser = await connectClient(broker.url, { clientId: 'chaos-press' });
+      cleanups.push(() => presser.endAsync());
+      clients = { presser };
+      return clients;
+    };
+    if (!broker.embeddedPort) await connectClients();
     let recovered = 0;
     const device = (run: number, motion = true) =>
       startDevice({
         motion,
-        brokerUrl,
+        brokerUrl: broker.url,
+        ...(broker.embeddedPort ? { embeddedPort: broker.embeddedPort } : {}),
         dataDir,
         bucket: bucket.url,
         seed: options.seed + run,
@@ -110,6 +121,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       });
     for (let kill = 1; kill <= options.kills; kill++) {
       const child = await device(kill);
+      const { presser } = await connectClients();
       // Half the runs are pressed from the moment they answer (before the camera has a picture), half once it has.
       if (random() < 0.5) await child.camera;
       const until = Date.now() + between(options.upMs);
@@ -263,6 +275,7 @@ async function waitQuiet(count: () => number, dataDir: string): Promise<void> {
 
 function startDevice(options: {
   brokerUrl: string;
+  embeddedPort?: number;
   dataDir: string;
   bucket: string;
   seed: number;
@@ -273,6 +286,7 @@ function startDevice(options: {
   const config = {
     deviceId: DEVICE,
     brokerUrl: options.brokerUrl,
+    ...(options.embeddedPort ? { embeddedPort: options.embeddedPort } : {}),
     dataDir: options.dataDir,
     bucket: options.bucket,
     video: join(REPO, 'fixtures/video/person-crossing.mp4'),
@@ -340,17 +354,22 @@ const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', A
 async function startBroker(
   kind: ChaosOptions['broker'],
   cleanups: Array<() => Promise<void>>,
-): Promise<string> {
+): Promise<{ url: string; embeddedPort?: number }> {
   if (kind === 'mosquitto') {
     const { startMosquitto } = await import('../../test/helpers/mqtt.js');
     const mosquitto = await startMosquitto();
     cleanups.push(() => mosquitto.stop());
-    return mosquitto.url;
+    return { url: mosquitto.url };
+  }
+  if (kind === 'embedded') {
+    const { freePort } = await import('../../test/helpers/mqtt.js');
+    const port = await freePort();
+    return { url: `mqtt://127.0.0.1:${port}`, embeddedPort: port };
   }
   const broker = new EmbeddedBroker({ port: 0 });
   await broker.start();
   cleanups.push(() => broker.stop());
-  return broker.url;
+  return { url: broker.url };
 }
 
 async function startBucket(kind: ChaosOptions['bucket'], work: string, cleanups: Array<() => Promise<void>>) {

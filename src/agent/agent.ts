@@ -11,7 +11,7 @@ import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
 import type { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
-import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../mqtt/broker.js';
+import { type BrokerPersistenceKind, EmbeddedBroker, type EmbeddedBrokerOptions } from '../mqtt/broker.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
 import { publishDeviceEvent } from '../mqtt/device-events.js';
 import { DeviceLink } from '../mqtt/device-link.js';
@@ -22,7 +22,7 @@ import {
   isDiscoveryRequest,
 } from '../mqtt/discovery.js';
 import { DurableOutbox, OutboxFullError } from '../mqtt/outbox.js';
-import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
+import { type DeviceTopics, deviceClientId, deviceTopics } from '../mqtt/topics.js';
 import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
 import type { Recorder } from '../recording/recorder.js';
@@ -45,6 +45,8 @@ export type BrokerChoice =
       host: string;
       port: number;
       security?: Pick<EmbeddedBrokerOptions, 'auth' | 'tls' | 'insecureAnonymous'>;
+      /** `disk` (default): sessions, queued QoS 1 messages and retained messages survive restarts. */
+      persistence?: BrokerPersistenceKind;
     }
   | { kind: 'external'; connection: BrokerConnection };
 
@@ -243,7 +245,7 @@ export class Agent {
       ...(options.retentionCron ? { cron: options.retentionCron } : {}),
     });
 
-    const connection = await this.startBroker(profile);
+    const connection = await this.startBroker(profile, deviceDir);
     const sharing = this.createShareDesk(profile, deviceDir);
     this.unsubscribers.push(
       core.onProfile((next) => {
@@ -267,6 +269,7 @@ export class Agent {
       logger: options.logger,
       onConnected: () => link.republishRetained(),
       onOutboxDepth: (depth) => doorbell.setOutboxDepth(depth),
+      ...this.brokerStoredFor(options.deviceId),
       listeners: this.discoveryEnabled
         ? [
             {
@@ -302,7 +305,7 @@ export class Agent {
     // The queue and the guard may have found problems while starting, before the doorbell existed.
     this.refreshStorageProblems();
     this.announce();
-    await this.startCamera(profile, deviceDir);
+    await this.startCamera(profile, deviceDir, outbox.lastEventSeq);
     doorbell.start();
     this.sweeper.start();
     await link.start();
@@ -411,7 +414,7 @@ export class Agent {
     for (const message of messages) link.publishRetained(message.topic, message.payload, { force: true });
   }
 
-  private async startBroker(profile: DeviceProfile): Promise<BrokerConnection> {
+  private async startBroker(profile: DeviceProfile, deviceDir: string): Promise<BrokerConnection> {
     const { broker, logger } = this.options;
     if (broker.kind === 'external') return broker.connection;
     this.broker = new EmbeddedBroker({
@@ -420,6 +423,10 @@ export class Agent {
       prefix: profile.topicPrefix,
       discoveryPrefix: this.discoveryPrefix,
       logger,
+      persistence:
+        (broker.persistence ?? 'disk') === 'disk'
+          ? { kind: 'disk', dir: join(deviceDir, 'broker') }
+          : { kind: 'memory' },
       ...broker.security,
     });
     await this.broker.start();
@@ -431,12 +438,26 @@ export class Agent {
     return BrokerConnectionSchema.parse({ url: this.broker.url, ...session });
   }
 
+  /** With the embedded broker, the outbox waits for it to store what it acknowledged (see DeviceLink). */
+  private brokerStoredFor(deviceId: string): { brokerStored?: () => Promise<void> } {
+    const broker = this.broker;
+    if (!broker) return {};
+    const clientId = deviceClientId(deviceId);
+    broker.watchClient(clientId);
+    return { brokerStored: () => broker.storedFrom(clientId) };
+  }
+
   /** The video the camera plays; undefined: this device has no camera. */
   private cameraSource(profile: DeviceProfile): string | undefined {
     return resolveVideoSource(profile, this.options.video, this.options.cwd);
   }
 
-  private async startCamera(profile: DeviceProfile, deviceDir: string): Promise<void> {
+  /** `lastPublishedSeq`: the outbox's last event before this run, which tells recovery which triggers were seen. */
+  private async startCamera(
+    profile: DeviceProfile,
+    deviceDir: string,
+    lastPublishedSeq: number | undefined,
+  ): Promise<void> {
     const { options } = this;
     const source = this.cameraSource(profile);
     if (!source || !this.queue) return;
@@ -459,6 +480,7 @@ export class Agent {
       onRecordingFailure: () => this.doorbell.setProblem('a clip failed to record', true),
       clipRefusal: () => this.disk?.problem ?? this.queue?.spoolRefusal,
       onClipLost: (lost) => this.doorbell.clipLost(lost),
+      lastPublishedSeq,
     });
     this.unsubscribers.push(this.device.onProfile((next) => rig.reconfigure(next)));
     this.feed = rig.feed;
@@ -484,9 +506,10 @@ export class Agent {
 
   private onDeviceEvent(event: DeviceEvent): void {
     const link = this.link;
-    // The event goes into the outbox first, its clip's plan into the journal right after (see IntentJournal.save).
+    // The clip's plan goes into the journal first, the event into the outbox right after (see RecordingPipeline).
+    const afterPublished = this.pipeline?.onDeviceEvent(event);
     if (link) publishDeviceEvent(link, this.topics, event);
-    this.pipeline?.onDeviceEvent(event);
+    afterPublished?.();
     if (!link) return;
     if (event.kind === 'ding' && this.feed?.live)
       this.inBackground(this.publishSnapshot(), 'the snapshot after a ding failed');

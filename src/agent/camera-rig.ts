@@ -56,6 +56,8 @@ export interface CameraRigOptions {
   clipRefusal?: () => string | undefined;
   /** A trigger's clip will never be stored (events/clip, status "lost"). */
   onClipLost?: (lost: LostClip) => void;
+  /** The outbox's last event seq when this run started (see recoverIntents). */
+  lastPublishedSeq?: number | undefined;
 }
 
 /** Builds the rig and starts the feed. */
@@ -122,10 +124,16 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     alreadyKept: (intent, startedAt) => options.queue.keeps(options.deviceId, intent.clipId, startedAt),
     record: (plan, times) => recorder.record(plan, times),
     onLost: (lost) => options.onClipLost?.(lost),
+    ...(options.lastPublishedSeq === undefined ? {} : { lastPublishedSeq: options.lastPublishedSeq }),
   });
-  if (recovery.recut.length + recovery.lost + recovery.alreadyKept > 0) {
+  if (recovery.recut.length + recovery.lost + recovery.alreadyKept + recovery.unpublished > 0) {
     logger.warn(
-      { recut: recovery.recut.length, lost: recovery.lost, alreadyKept: recovery.alreadyKept },
+      {
+        recut: recovery.recut.length,
+        lost: recovery.lost,
+        alreadyKept: recovery.alreadyKept,
+        unpublished: recovery.unpublished,
+      },
       'recordings a crash interrupted: cutting again what the source still has, announcing the rest as lost',
     );
   }

@@ -3,10 +3,16 @@ import type { DeviceProfile } from '../config/profile.js';
 import { iso } from '../events/envelope.js';
 import type { DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
+import { describeFsError } from '../persist/fs-errors.js';
 import { ClipPlanner, type PlannedClip } from '../recording/clip-planner.js';
-import { type IntentJournal, type IntentSource, intentOf, type LostClip } from '../recording/intents.js';
+import {
+  type IntentJournal,
+  type IntentSource,
+  intentOf,
+  type LostClip,
+  type RecordingIntent,
+} from '../recording/intents.js';
 import type { Recorder } from '../recording/recorder.js';
-import { describeFsError } from '../storage/durable-fs.js';
 import type { CameraFeed } from './camera-feed.js';
 
 export interface RecordingPipelineOptions {
@@ -28,6 +34,8 @@ export class RecordingPipeline {
   private planner: ClipPlanner;
   private continuation = 0;
   private journaled = '';
+  /** The seq of each open clip's opening trigger, for its journal entry. */
+  private readonly triggerSeqs = new Map<string, number>();
 
   constructor(private readonly options: RecordingPipelineOptions) {
     this.planner = new ClipPlanner(options.profile.recording);
@@ -37,30 +45,56 @@ export class RecordingPipeline {
     if (!this.planner.current) this.planner = new ClipPlanner(profile.recording);
   }
 
-  onDeviceEvent(event: DeviceEvent): void {
+  /**
+   * Plans (and journals) the clip an event calls for. Called before the event enters the outbox; what it returns runs
+   * right after, so a kill -9 between the two leaves a plan whose trigger nobody saw (recovery drops it by its seq),
+   * never a published trigger without an outcome.
+   */
+  onDeviceEvent(event: DeviceEvent): (() => void) | undefined {
     const { feed } = this.options;
+    const trigger = triggerOf(event);
     if (!feed.live) {
-      if (event.kind === 'ding' || (event.kind === 'motion' && event.payload.type === 'start')) {
-        const { id, at } = event.payload;
-        const trigger = event.kind;
-        this.options.onLost?.({
-          clipId: id,
-          trigger,
-          startedAt: at,
-          endedAt: at,
-          reason: 'the camera had no picture yet',
-        });
-      }
-      return;
+      if (!trigger) return undefined;
+      return this.loseWithoutPicture(trigger);
     }
-    if (event.kind === 'ding') {
-      this.planner.trigger('ding', feed.deviceToFeed(Date.parse(event.payload.at)), event.payload.id);
-    } else if (event.kind === 'motion') {
-      const feedMs = feed.deviceToFeed(Date.parse(event.payload.at));
-      if (event.payload.type === 'start') this.planner.trigger('motion', feedMs, event.payload.id);
-      if (event.payload.type === 'end') this.planner.motionEnded(feedMs);
+    if (trigger) {
+      this.triggerSeqs.set(trigger.id, trigger.seq);
+      this.planner.trigger(trigger.kind, feed.deviceToFeed(Date.parse(trigger.at)), trigger.id);
+      // Only a trigger that opened a clip names it; one that extended the open clip needs no seq of its own.
+      if (this.planner.current?.clipId !== trigger.id) this.triggerSeqs.delete(trigger.id);
+    } else if (event.kind === 'motion' && event.payload.type === 'end') {
+      this.planner.motionEnded(feed.deviceToFeed(Date.parse(event.payload.at)));
     }
     this.journalOpenClip();
+    return undefined;
+  }
+
+  /** No picture yet: the clip is lost. Journaled first, announced once the trigger is out, so a crash cannot hide it. */
+  private loseWithoutPicture(trigger: Trigger): () => void {
+    const reason = 'the camera had no picture yet';
+    const deviceMs = Date.parse(trigger.at);
+    this.saveIntent(trigger.id, {
+      v: 1,
+      clipId: trigger.id,
+      trigger: trigger.kind,
+      triggerSeq: trigger.seq,
+      triggerFeedMs: 0,
+      startFeedMs: 0,
+      endFeedMs: 0,
+      feedZeroDeviceMs: deviceMs,
+      deviceMsPerFeedMs: 1,
+      source: { kind: 'unrecoverable', why: reason },
+    });
+    return () => {
+      this.options.onLost?.({
+        clipId: trigger.id,
+        trigger: trigger.kind,
+        startedAt: trigger.at,
+        endedAt: trigger.at,
+        reason,
+      });
+      this.options.intents?.journal.finish(trigger.id);
+    };
   }
 
   /** Called as the feed advances: clips whose footage now exists are recorded. */
@@ -87,6 +121,7 @@ export class RecordingPipeline {
     };
     logger.info({ clipId: plan.clipId, trigger: plan.trigger, ...times }, 'recording clip');
     this.journal(plan);
+    this.triggerSeqs.delete(plan.clipId);
     recorder.record(plan, times).then(
       () => this.options.intents?.journal.finish(plan.clipId),
       (error: Error) => {
@@ -111,8 +146,17 @@ export class RecordingPipeline {
   private journal(plan: PlannedClip): void {
     const { intents, feed } = this.options;
     if (!intents) return;
-    const intent = intentOf(plan, intents.source, (feedMs) => feed.feedToDevice(feedMs));
-    // Written (fsync'd) only when the plan changed, not on every event while a clip is open.
+    const seq = this.triggerSeqs.get(plan.clipId);
+    this.saveIntent(
+      plan.clipId,
+      intentOf(plan, intents.source, (feedMs) => feed.feedToDevice(feedMs), seq),
+    );
+  }
+
+  private saveIntent(clipId: string, intent: RecordingIntent): void {
+    const { intents } = this.options;
+    if (!intents) return;
+    // Written only when the plan changed, not on every event while a clip is open.
     const text = JSON.stringify(intent);
     if (text === this.journaled) return;
     try {
@@ -121,7 +165,7 @@ export class RecordingPipeline {
     } catch (error) {
       // A full or read-only disk: the clip itself will be refused and announced lost, so it is not silent either.
       this.options.logger.error(
-        { clipId: plan.clipId, err: describeFsError(error, 'cannot journal', intents.journal.dir) },
+        { clipId, err: describeFsError(error, 'cannot journal', intents.journal.dir) },
         'recording plan not journaled',
       );
     }
@@ -131,4 +175,23 @@ export class RecordingPipeline {
     const current = this.planner.current?.clipId ?? 'clip';
     return `${current.replace(/-part\d+$/, '')}-part${++this.continuation}`;
   }
+}
+
+interface Trigger {
+  kind: 'ding' | 'motion';
+  id: string;
+  seq: number;
+  at: string;
+}
+
+/** A ding or a motion start: an event that calls for a clip. */
+function triggerOf(event: DeviceEvent): Trigger | undefined {
+  if (event.kind === 'ding') return { kind: 'ding', ...pick(event.payload) };
+  if (event.kind === 'motion' && event.payload.type === 'start')
+    return { kind: 'motion', ...pick(event.payload) };
+  return undefined;
+}
+
+function pick({ id, seq, at }: { id: string; seq: number; at: string }) {
+  return { id, seq, at };
 }

@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   busy: '`share`: too many requests are pending; try again later',
   'requester-namespace-required':
     "`share`, `legal-demand`: sent outside the sender's namespace; send it on `{prefix}/{id}/requester/{user}/request/…`",
+  'hold-failed':
+    '`legal-demand`: the hold could not be set on some clips (the message names them and why); send the demand again',
   internal: 'the device failed unexpectedly; the message says how',
 } as const;
 

@@ -1,7 +1,8 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describeIssues } from '../config/issues.js';
 import { type DeviceProfile, DeviceProfileSchema } from '../config/profile.js';
 import { CommandError } from '../mqtt/requests.js';
+import { removeStaleTempsSync, writeFileAtomicSync } from '../persist/durable-write.js';
 
 /** A partial profile update merged over the current one: objects merge key by key, everything else replaces. */
 export function mergePatch(base: unknown, patch: unknown): unknown {
@@ -42,6 +43,7 @@ export class ProfileStore {
     private readonly base: DeviceProfile,
     private readonly overridesPath: string | undefined,
   ) {
+    if (overridesPath !== undefined) removeStaleTempsSync(overridesPath);
     this.overrides = overridesPath === undefined ? {} : readOverrides(overridesPath);
     const merged = DeviceProfileSchema.safeParse(mergePatch(base, this.overrides));
     // Overrides that no longer fit (a profile changed underneath them) are dropped rather than blocking boot.
@@ -65,9 +67,7 @@ export class ProfileStore {
       throw new CommandError('invalid-config', describeIssues(result.error, candidate, 'config').join('; '));
     }
     if (this.overridesPath !== undefined) {
-      const temp = `${this.overridesPath}.tmp`;
-      writeFileSync(temp, `${JSON.stringify(overrides, null, 2)}\n`);
-      renameSync(temp, this.overridesPath);
+      writeFileAtomicSync(this.overridesPath, `${JSON.stringify(overrides, null, 2)}\n`);
     }
     this.overrides = overrides;
     this.effective = result.data;

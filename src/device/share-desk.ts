@@ -145,14 +145,18 @@ export class ShareDesk {
       else if (effect.type === 'reject-request') refusal = new CommandError(effect.code, effect.message);
       else if (effect.type === 'reject-decision')
         refusal = new CommandError('unknown-request', effect.message);
-      else await this.carryOut(effect);
+      else {
+        const failure = await this.carryOut(effect);
+        if (failure) refusal = failure;
+      }
     }
     this.schedule();
     if (refusal) throw refusal;
     return reply;
   }
 
-  private async carryOut(effect: ShareEffect): Promise<void> {
+  /** Carries out one effect; a hold that could not be set comes back as the refusal the requester must see. */
+  private async carryOut(effect: ShareEffect): Promise<CommandError | undefined> {
     const { send, logger } = this.options;
     switch (effect.type) {
       case 'respond':
@@ -175,12 +179,20 @@ export class ShareDesk {
       case 'hold': {
         const { bucket } = this.options;
         if (!bucket) break;
+        const failed: string[] = [];
         for (const clip of effect.clips) {
           await setLegalHold(bucket, clip.clipId, true, {
             deviceId: this.options.deviceId,
             spool: this.options.queue,
-          }).catch((error: Error) =>
-            logger.error({ clipId: clip.clipId, err: error.message }, 'legal hold failed'),
+          }).catch((error: Error) => {
+            logger.error({ clipId: clip.clipId, err: error.message }, 'legal hold failed');
+            failed.push(`${clip.clipId} (${error.message})`);
+          });
+        }
+        if (failed.length > 0) {
+          return new CommandError(
+            'hold-failed',
+            `legal hold not set on ${failed.length} of ${effect.clips.length} clip(s): ${failed.join('; ')}`,
           );
         }
         break;
@@ -188,6 +200,7 @@ export class ShareDesk {
       default:
         break;
     }
+    return undefined;
   }
 
   private link(key: string, expiresAt: number): string {

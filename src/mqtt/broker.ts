@@ -1,6 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { Aedes, type AedesOptions } from 'aedes';
+import persistenceLevel from 'aedes-persistence-level';
+import { ClassicLevel } from 'classic-level';
 import type { Logger } from '../log/logger.js';
 import { aedesAuthHooks, type BrokerAuth } from './auth.js';
 import { type BrokerTlsOptions, exposureProblem } from './broker-security.js';
@@ -23,13 +25,31 @@ export interface EmbeddedBrokerOptions {
   insecureAnonymous?: boolean;
   /** Set false to listen on TLS only (requires `tls`). */
   plain?: boolean;
+  /**
+   * Where sessions, queued QoS 1 messages and retained messages live. `disk` (a LevelDB under `dir`) survives a
+   * restart and a kill -9; `memory` (the default here) is faster and forgets everything on exit.
+   */
+  persistence?: BrokerPersistence;
   /** Extra aedes hooks (authentication, ACLs); the device-id check runs first, then `auth`, then these. */
   hooks?: Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>;
 }
 
+interface StoredWaiter {
+  target: number;
+  resolve: () => void;
+}
+
+export type BrokerPersistence = { kind: 'memory' } | { kind: 'disk'; dir: string };
+
+export const BROKER_PERSISTENCE_KINDS = ['disk', 'memory'] as const;
+export type BrokerPersistenceKind = (typeof BROKER_PERSISTENCE_KINDS)[number];
+
 /** The embedded MQTT 3.1.1 broker (aedes) that `doorbell start` runs by default. */
 export class EmbeddedBroker {
   private aedes: Aedes | undefined;
+  private store: ClassicLevel | undefined;
+  /** Per watched client: publishes authorized, publishes through aedes' store-and-route chain, and who waits. */
+  private readonly watched = new Map<string, { accepted: number; stored: number; waiters: StoredWaiter[] }>();
   private servers: Array<Server | TlsServer> = [];
   private readonly sockets = new Set<Socket | TLSSocket>();
   private boundPort = 0;
@@ -78,7 +98,10 @@ export class EmbeddedBroker {
     if (options.tls?.requireClientCert && !options.tls.ca) {
       throw new Error('requireClientCert needs the CA that signs client certificates (tls.ca)');
     }
-    const aedes = await Aedes.createBroker(this.aedesOptions());
+    const aedes = await this.createAedes();
+    aedes.on('publish', (_packet, client) => {
+      if (client) this.countStored(client.id);
+    });
     aedes.on('clientError', (client, error) => {
       options.logger?.debug({ clientId: client?.id, err: error.message }, 'broker client error');
     });
@@ -113,6 +136,7 @@ export class EmbeddedBroker {
     } catch (error) {
       await this.closeServers();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await this.closeStore();
       throw error;
     }
     this.aedes = aedes;
@@ -125,6 +149,64 @@ export class EmbeddedBroker {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     await this.closeServers();
+    await this.closeStore();
+  }
+
+  /** Starts counting `clientId`'s publishes, so that `storedFrom` can tell when they are safe. */
+  watchClient(clientId: string): void {
+    if (!this.watched.has(clientId)) this.watched.set(clientId, { accepted: 0, stored: 0, waiters: [] });
+  }
+
+  /**
+   * Resolves once every publish of a watched client authorized so far has been stored (retained, queued for offline
+   * persistent sessions) and routed. aedes sends a QoS 1 PUBACK before it stores: a publisher in this process that
+   * counted the PUBACK as delivery could lose the message to a kill -9 in between.
+   */
+  storedFrom(clientId: string): Promise<void> {
+    const counts = this.watched.get(clientId);
+    if (!counts || counts.stored >= counts.accepted) return Promise.resolve();
+    return new Promise((resolve) => counts.waiters.push({ target: counts.accepted, resolve }));
+  }
+
+  private countAccepted(clientId: string): void {
+    const counts = this.watched.get(clientId);
+    if (counts) counts.accepted += 1;
+  }
+
+  private countStored(clientId: string): void {
+    const counts = this.watched.get(clientId);
+    if (!counts) return;
+    counts.stored += 1;
+    const ready = counts.waiters.filter((waiter) => waiter.target <= counts.stored);
+    if (ready.length === 0) return;
+    counts.waiters = counts.waiters.filter((waiter) => waiter.target > counts.stored);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  private async createAedes(): Promise<Aedes> {
+    const persistence = this.options.persistence;
+    if (persistence?.kind !== 'disk') return Aedes.createBroker(this.aedesOptions());
+    const store = new ClassicLevel(persistence.dir);
+    try {
+      await store.open();
+    } catch (error) {
+      throw new Error(
+        `cannot open the broker's session store ${persistence.dir}: ${describeOpenError(error)}`,
+      );
+    }
+    this.store = store;
+    try {
+      return await Aedes.createBroker({ ...this.aedesOptions(), persistence: persistenceLevel(store) });
+    } catch (error) {
+      await this.closeStore();
+      throw error;
+    }
+  }
+
+  private async closeStore(): Promise<void> {
+    const store = this.store;
+    this.store = undefined;
+    await store?.close();
   }
 
   private aedesOptions(): AedesOptions {
@@ -144,7 +226,11 @@ export class EmbeddedBroker {
       ...(authenticate ? { authenticate } : {}),
       ...(authorizeSubscribe ? { authorizeSubscribe } : {}),
       ...(auth ? { authorizeForward: auth.authorizeForward } : {}),
-      authorizePublish: (client, packet, callback) => {
+      authorizePublish: (client, packet, authorized) => {
+        const callback = (error?: Error | null) => {
+          if (!error && client) this.countAccepted(client.id);
+          authorized(error);
+        };
         if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
         const parsed = parseTopic(prefix, packet.topic);
         // A retained request would run again on every device reconnect, long after whoever sent it.
@@ -201,6 +287,14 @@ export class EmbeddedBroker {
       ),
     );
   }
+}
+
+function describeOpenError(error: unknown): string {
+  const cause = (error as { cause?: { message?: string } }).cause?.message;
+  const message = error instanceof Error ? error.message : String(error);
+  // LevelDB holds an exclusive lock: a second agent on the same data dir and device id is the usual cause.
+  if (/lock/i.test(cause ?? message)) return `it is in use by another process (${cause ?? message})`;
+  return cause ?? message;
 }
 
 type Authenticate = NonNullable<AedesOptions['authenticate']>;

@@ -19,6 +19,11 @@ export interface DeviceLinkOptions {
   onConnectionChange?: (connected: boolean) => void;
   /** The outbox's depth after every append and acknowledgement (the device's state reports it). */
   onOutboxDepth?: (depth: number) => void;
+  /**
+   * With the embedded broker in this process: resolves once the broker has stored what it acknowledged (it sends a
+   * QoS 1 PUBACK first), so an entry leaves the outbox only when a kill -9 can no longer lose it.
+   */
+  brokerStored?: () => Promise<void>;
   /** Extra topics the device listens to (e.g. Home Assistant's birth message). Retained copies are ignored. */
   listeners?: Array<{ topic: string; onMessage: (payload: Buffer) => void }>;
 }
@@ -230,8 +235,13 @@ export class DeviceLink {
     const opts: IClientPublishOptions = { qos: entry.qos, retain: entry.retain };
     client.publish(entry.topic, entry.payload, opts, (error) => {
       if (error) return;
-      this.options.outbox.acknowledge(entry.n);
-      this.options.onOutboxDepth?.(this.options.outbox.depth);
+      const delivered = () => {
+        this.options.outbox.acknowledge(entry.n);
+        this.options.onOutboxDepth?.(this.options.outbox.depth);
+      };
+      const stored = this.options.brokerStored;
+      if (stored) void stored().then(delivered);
+      else delivered();
     });
   }
 

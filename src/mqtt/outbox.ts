@@ -1,7 +1,15 @@
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, truncateSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { PersistentCounter } from '../persist/counter.js';
-import { isStorageUnavailable } from '../storage/durable-fs.js';
+import { isStorageUnavailable } from '../persist/fs-errors.js';
 
 export interface OutboxMessage {
   topic: string;
@@ -99,6 +107,8 @@ export class DurableOutbox extends MemoryOutbox {
    * seq the counter gave out after it never reached the broker (a kill -9 between the two writes).
    */
   lastEventSeq: number | undefined;
+  /** The newest event appended: compaction keeps it, so the file still tells the last seq that reached it. */
+  private lastEventEntry: OutboxEntry | undefined;
   private readonly maxHeld: number;
   private tornTail = false;
 
@@ -131,6 +141,7 @@ export class DurableOutbox extends MemoryOutbox {
       );
     }
     const entry = this.admit({ n: this.lastN + 1, ...message });
+    if (eventSeqOf(entry) !== undefined) this.lastEventEntry = entry;
     this.held.push(entry);
     this.persistHeld();
     return entry;
@@ -174,10 +185,19 @@ export class DurableOutbox extends MemoryOutbox {
   persistWatermark(): void {
     this.persistScheduled = false;
     this.acked.atLeast(this.watermark);
-    if (this.pending.size === 0 && this.appendedBytes > COMPACT_AFTER_BYTES) {
-      truncateSync(this.file, 0);
-      this.appendedBytes = 0;
-    }
+    if (this.pending.size === 0 && this.appendedBytes > COMPACT_AFTER_BYTES) this.compact();
+  }
+
+  /**
+   * Every entry is acknowledged: only the newest event stays (at or below the watermark, so it is not sent again).
+   * Without it, a restart could not tell whether the seq counter's last number ever reached the outbox.
+   */
+  private compact(): void {
+    const kept = this.lastEventEntry ? `${JSON.stringify(this.lastEventEntry)}\n` : '';
+    const temp = `${this.file}.compact`;
+    writeFileSync(temp, kept);
+    renameSync(temp, this.file);
+    this.appendedBytes = Buffer.byteLength(kept);
   }
 
   private load(): void {
@@ -194,7 +214,10 @@ export class DurableOutbox extends MemoryOutbox {
       this.lastN = Math.max(this.lastN, entry.n);
       if (entry.n > watermark) this.pending.set(entry.n, entry);
       const seq = eventSeqOf(entry);
-      if (seq !== undefined) this.lastEventSeq = Math.max(this.lastEventSeq ?? 0, seq);
+      if (seq !== undefined && seq >= (this.lastEventSeq ?? 0)) {
+        this.lastEventSeq = seq;
+        this.lastEventEntry = entry;
+      }
     }
   }
 }

@@ -1,21 +1,21 @@
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { InPlaceRecord } from './durable-write.js';
 
 const WIDTH = 20;
 
 /**
- * A monotonic counter kept in a small file, so event sequence numbers survive restarts.
- * Each change is one synchronous write of a fixed-width record at offset 0 (a kill -9 right after next() returns
- * keeps the value): no temp file and rename per event, which cost several times more on the publish path. A write
- * this small never straddles a disk sector, so it cannot tear.
+ * A monotonic counter kept in a small file, so event sequence numbers survive restarts. Each change is written
+ * before next() returns (an InPlaceRecord: the per-event path cannot afford a temp file and fsync).
  */
 export class PersistentCounter {
   private value: number;
-  private fd: number | undefined;
+  private readonly record: InPlaceRecord;
 
-  constructor(private readonly path: string) {
+  constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.value = readCounter(path);
+    this.record = new InPlaceRecord(path, WIDTH);
   }
 
   current(): number {
@@ -41,16 +41,11 @@ export class PersistentCounter {
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.record.close();
   }
 
   private store(value: number): void {
-    if (this.fd === undefined) {
-      closeSync(openSync(this.path, 'a'));
-      this.fd = openSync(this.path, 'r+');
-    }
-    writeSync(this.fd, `${String(value).padStart(WIDTH, ' ')}\n`, 0);
+    this.record.write(String(value));
     this.value = value;
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errnoCode } from '../storage/durable-fs.js';
+import { errnoCode } from './fs-errors.js';
 
 /** The lock stayed taken longer than the caller would wait; the message names the lock file and its owner. */
 export class LockTimeoutError extends Error {

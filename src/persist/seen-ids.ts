@@ -1,9 +1,11 @@
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { removeStaleTempsSync, writeFileAtomicSync } from './durable-write.js';
 
 /**
  * Ids already acted on, kept in a file so an at-least-once source (the upload queue after a crash) does
- * not make us act twice. Keeps the most recent `limit` ids.
+ * not make us act twice. Keeps the most recent `limit` ids: appends one line per id and, past twice the limit,
+ * compacts the file atomically (a crash mid-compaction keeps the old file, never half of the new one).
  */
 export class SeenIds {
   private readonly ids: string[];
@@ -14,6 +16,7 @@ export class SeenIds {
     private readonly limit = 10_000,
   ) {
     mkdirSync(dirname(path), { recursive: true });
+    removeStaleTempsSync(path);
     let text = '';
     try {
       text = readFileSync(path, 'utf8');
@@ -36,7 +39,7 @@ export class SeenIds {
     if (this.ids.length > this.limit * 2) {
       const keep = this.ids.splice(0, this.ids.length - this.limit);
       for (const old of keep) this.set.delete(old);
-      writeFileSync(this.path, `${this.ids.join('\n')}\n`);
+      writeFileAtomicSync(this.path, `${this.ids.join('\n')}\n`);
     }
   }
 }

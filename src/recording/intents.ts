@@ -12,6 +12,11 @@ export const RecordingIntentSchema = z.object({
   v: z.literal(1),
   clipId: z.string().min(1).max(128),
   trigger: z.enum(['ding', 'motion', 'manual']),
+  /**
+   * The seq of the event that opened the clip. The plan is journaled just before that event enters the outbox, so
+   * a plan whose seq the outbox never reached belongs to a trigger no one ever saw: recovery drops it.
+   */
+  triggerSeq: z.number().int().positive().optional(),
   triggerFeedMs: z.number().nonnegative(),
   startFeedMs: z.number().nonnegative(),
   endFeedMs: z.number().nonnegative(),
@@ -113,12 +118,14 @@ export function intentOf(
   plan: PlannedClip,
   source: IntentSource,
   feedToDevice: (feedMs: number) => number,
+  triggerSeq?: number,
 ): RecordingIntent {
   const feedZeroDeviceMs = feedToDevice(0);
   return {
     v: 1,
     clipId: plan.clipId,
     trigger: plan.trigger,
+    ...(triggerSeq === undefined ? {} : { triggerSeq }),
     triggerFeedMs: plan.triggerFeedMs,
     startFeedMs: plan.startFeedMs,
     endFeedMs: plan.endFeedMs,
@@ -178,6 +185,8 @@ export interface RecoveryOptions {
   /** Cuts the clip again; resolves once it is spooled. */
   record(plan: PlannedClip, times: { startedAt: string; endedAt: string; eventId: string }): Promise<void>;
   onLost(lost: LostClip): void;
+  /** The last seq the outbox holds: a plan whose trigger seq is beyond it was never published. */
+  lastPublishedSeq?: number;
 }
 
 export interface RecoveryReport {
@@ -185,6 +194,8 @@ export interface RecoveryReport {
   recut: Array<Promise<void>>;
   lost: number;
   alreadyKept: number;
+  /** Plans journaled for a trigger that a crash kept from the outbox: nobody saw the trigger, so no clip is owed. */
+  unpublished: number;
 }
 
 /**
@@ -195,7 +206,7 @@ export interface RecoveryReport {
 export async function recoverIntents(options: RecoveryOptions): Promise<RecoveryReport> {
   const { journal } = options;
   const { intents, unreadable } = journal.leftovers();
-  const report: RecoveryReport = { recut: [], lost: 0, alreadyKept: 0 };
+  const report: RecoveryReport = { recut: [], lost: 0, alreadyKept: 0, unpublished: 0 };
   const lose = (lost: LostClip) => {
     options.onLost(lost);
     journal.finish(lost.clipId);
@@ -207,6 +218,11 @@ export async function recoverIntents(options: RecoveryOptions): Promise<Recovery
     lose({ clipId: bad.clipId, trigger: 'manual', startedAt: now, endedAt: now, reason: bad.problem });
   }
   for (const intent of intents) {
+    if (intent.triggerSeq !== undefined && intent.triggerSeq > (options.lastPublishedSeq ?? 0)) {
+      journal.finish(intent.clipId);
+      report.unpublished += 1;
+      continue;
+    }
     const plan = planOf(intent, options.maxClipMs);
     const startedAt = intentDeviceIso(intent, plan.startFeedMs);
     const endedAt = intentDeviceIso(intent, plan.endFeedMs);

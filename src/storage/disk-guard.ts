@@ -1,6 +1,6 @@
 import { rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeFsError, isStorageUnavailable } from './durable-fs.js';
+import { describeFsError, isStorageUnavailable } from '../persist/fs-errors.js';
 
 /** Space kept free for events when clips are refused: about 10,000 events, a few clips' worth. */
 export const DEFAULT_DISK_RESERVE_BYTES = 4 * 1024 * 1024;

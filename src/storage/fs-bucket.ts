@@ -15,6 +15,8 @@ import {
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { fsyncDir, isTempName, tempPathFor, writeFileAtomic } from '../persist/durable-write.js';
+import { errnoCode } from '../persist/fs-errors.js';
 import {
   type Bucket,
   checkMetadata,
@@ -27,7 +29,6 @@ import {
   type PutOptions,
   type PutResult,
 } from './bucket.js';
-import { errnoCode, fsyncDir, isTempName, tempPathFor, writeFileDurable } from './durable-fs.js';
 import { copyAndHash, hashHandle } from './hashing.js';
 import { assertSafeKey, assertSafePrefix, InvalidKeyError } from './keys.js';
 
@@ -130,7 +131,7 @@ export class FsBucket implements Bucket {
       sha256: digest.sha256,
       metadata: { ...checked, sha256: digest.sha256 },
     };
-    await writeFileDurable(path + SIDECAR_SUFFIX, JSON.stringify(sidecar));
+    await writeFileAtomic(path + SIDECAR_SUFFIX, JSON.stringify(sidecar));
     return { key, bytes: digest.bytes, sha256: digest.sha256 };
   }
 
@@ -198,7 +199,7 @@ export class FsBucket implements Bucket {
     }
     const metadata = checkMetadata({ ...current.metadata, ...checkedPatch });
     const sidecar: Sidecar = { v: 1, bytes: current.bytes, sha256: current.sha256, metadata };
-    await writeFileDurable(this.pathOf(key) + SIDECAR_SUFFIX, JSON.stringify(sidecar));
+    await writeFileAtomic(this.pathOf(key) + SIDECAR_SUFFIX, JSON.stringify(sidecar));
     return { ...current, metadata };
   }
 

@@ -1,8 +1,9 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { fsyncDir, writeFileAtomic } from '../persist/durable-write.js';
+import { errnoCode } from '../persist/fs-errors.js';
 import type { NormalizedClip } from './clip-metadata.js';
-import { errnoCode, fsyncDir, writeFileDurable } from './durable-fs.js';
 import { type CopyDigest, copyAndHash } from './hashing.js';
 import type { ClipObjectKind } from './keys.js';
 
@@ -67,7 +68,7 @@ export const realSpoolFileOps: SpoolFileOps = {
       await input.close();
     }
   },
-  writeDurable: writeFileDurable,
+  writeDurable: writeFileAtomic,
 };
 
 const JOURNAL = 'entry.json';
@@ -329,7 +330,7 @@ export class Spool {
     const target = join(this.failedDir, name.replace(INCOMING, ''));
     await rm(target, { recursive: true, force: true });
     await rename(path, target);
-    await writeFileDurable(join(target, 'failure.json'), JSON.stringify({ reason }));
+    await writeFileAtomic(join(target, 'failure.json'), JSON.stringify({ reason }));
     await fsyncDir(this.entriesDir);
   }
 

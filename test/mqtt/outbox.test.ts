@@ -37,6 +37,28 @@ describe('DurableOutbox', () => {
     restarted.close();
   });
 
+  it('compaction keeps the last event, so a restart still knows the last seq that reached the outbox', async () => {
+    const dir = tempDir();
+    const outbox = new DurableOutbox(dir);
+    const padding = 'x'.repeat(64 * 1024);
+    for (let seq = 1; seq <= 20; seq++) {
+      const entry = outbox.append({
+        topic: 'doorbell/d/events/ding',
+        payload: JSON.stringify({ seq, padding }),
+        qos: 1,
+        retain: false,
+      });
+      outbox.acknowledge(entry.n);
+    }
+    outbox.append({ topic: 'doorbell/d/state', payload: '{"v":1}', qos: 1, retain: true });
+    outbox.acknowledge(21);
+    outbox.persistWatermark();
+    expect(readFileSync(join(dir, 'outbox.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+    const reopened = new DurableOutbox(dir);
+    expect(reopened.lastEventSeq).toBe(20);
+    expect([...reopened.unacknowledged()]).toEqual([]);
+  });
+
   it('keeps unacknowledged messages across a restart, in order', async () => {
     const dir = tempDir();
     const first = new DurableOutbox(dir);

@@ -37,6 +37,7 @@ async function recover(
   source: IntentSource,
   kept: string[] = [],
   failing: string[] = [],
+  lastPublishedSeq?: number,
 ) {
   const recorded: Array<{ plan: PlannedClip; startedAt: string; endedAt: string; eventId: string }> = [];
   const lost: LostClip[] = [];
@@ -51,12 +52,33 @@ async function recover(
       recorded.push({ plan: p, ...times });
     },
     onLost: (clip) => lost.push(clip),
+    ...(lastPublishedSeq === undefined ? {} : { lastPublishedSeq }),
   });
   await Promise.all(report.recut);
   return { report, recorded, lost };
 }
 
 describe('recording intents', () => {
+  it('drops a plan whose trigger never reached the outbox (a kill -9 between journal and outbox)', async () => {
+    const journal = new IntentJournal(tempDir());
+    journal.save(intentOf(plan('front-000007'), SOURCE, feedToDevice, 7));
+    journal.save(intentOf(plan('front-000008'), SOURCE, feedToDevice, 8));
+    journal.save(intentOf(plan('front-000008-part1'), SOURCE, feedToDevice));
+    const { recorded, lost, report } = await recover(journal, SOURCE, [], [], 7);
+    expect(report.unpublished).toBe(1);
+    expect(recorded.map((r) => r.eventId)).toEqual(['front-000007', 'front-000008-part1']);
+    expect(lost).toEqual([]);
+    expect(journal.leftovers().intents).toEqual([]);
+  });
+
+  it('with no event ever in the outbox, every plan that names its trigger seq was unseen', async () => {
+    const journal = new IntentJournal(tempDir());
+    journal.save(intentOf(plan('front-000001'), SOURCE, feedToDevice, 1));
+    const { recorded, report } = await recover(journal, SOURCE);
+    expect(report.unpublished).toBe(1);
+    expect(recorded).toEqual([]);
+  });
+
   it('cuts a crash-interrupted clip again with its journaled window and device times, then forgets it', async () => {
     const journal = new IntentJournal(tempDir());
     journal.save(intentOf(plan('front-000007'), SOURCE, feedToDevice));

@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { openHashingJobs, stopHashingWorker, UploadTap } from '../../src/storage/upload-tap.js';
 
@@ -106,5 +112,39 @@ describe('UploadTap (hashing on a worker thread)', () => {
     const received = await through(tap, data, 4 * 1024 * 1024);
     expect(received.length).toBe(data.length);
     expect((await tap.digests()).sha256).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+});
+
+describe('hash-worker.ts as built', () => {
+  it('runs as plain JavaScript in a worker, without tsx (what dist/ loads)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'doorbell-hash-worker-'));
+    try {
+      const built = join(dir, 'hash-worker.js');
+      await build({
+        entryPoints: [join(import.meta.dirname, '../../src/storage/hash-worker.ts')],
+        outfile: built,
+        format: 'esm',
+        platform: 'node',
+        logLevel: 'silent',
+      });
+      const worker = new Worker(pathToFileURL(built), { execArgv: [] });
+      const data = randomBytes(100_000);
+      const reply = new Promise<unknown>((resolve, reject) => {
+        worker.on('message', (message: { done?: true }) => message.done && resolve(message));
+        worker.on('error', reject);
+      });
+      worker.postMessage({ op: 'open', id: 1, partSize: 0, whole: true, parts: false, sha256: true });
+      worker.postMessage({ op: 'update', id: 1, data });
+      worker.postMessage({ op: 'finish', id: 1 });
+      expect(await reply).toEqual({
+        id: 1,
+        done: true,
+        whole: md5(data),
+        sha256: createHash('sha256').update(data).digest('hex'),
+      });
+      await worker.terminate();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
