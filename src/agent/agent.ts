@@ -31,6 +31,7 @@ import type { Bucket } from '../storage/bucket.js';
 import { openBucket } from '../storage/bucket-url.js';
 import { DiskGuard } from '../storage/disk-guard.js';
 import { type UploadedClip, UploadQueue } from '../storage/upload-queue.js';
+import { Emitter } from '../util/emitter.js';
 import { seededRandom } from '../util/random.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
 import type { GrayFrame } from '../video/frames.js';
@@ -101,7 +102,10 @@ export class Agent {
   private recorder: Recorder | undefined;
   private bucket: Bucket | undefined;
   private unsubscribers: Array<() => void> = [];
-  private readonly frameListeners = new Set<(frame: GrayFrame, feedMs: number) => void>();
+  /** A frame listener that throws (a viewer) is logged and skipped: the camera keeps running for the rest. */
+  private readonly frameListeners = new Emitter<[frame: GrayFrame, feedMs: number]>((error) =>
+    this.options.logger.error({ err: (error as Error).message }, 'a camera frame listener failed'),
+  );
   private shareDesk: ShareDesk | undefined;
   private audit: AuditLog | undefined;
   private linkOrigin: string | undefined;
@@ -318,8 +322,7 @@ export class Agent {
 
   /** Every analysed camera frame (its buffer is reused after the call: copy what you keep). */
   onFrame(listener: (frame: GrayFrame, feedMs: number) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frameListeners.on(listener);
   }
 
   press(source: PressSource) {
@@ -475,7 +478,7 @@ export class Agent {
       feedSpeed: options.feedSpeed,
       drivenCamera: options.drivenCamera,
       onMotion: (event, deviceMs) => this.doorbell.motion({ ...event, atMs: deviceMs }),
-      onFrame: (frame, feedMs) => this.showFrame(frame, feedMs),
+      onFrame: (frame, feedMs) => this.frameListeners.emit(frame, feedMs),
       onFeedError: () => this.doorbell.setProblem('camera feed stopped', true),
       onRecordingFailure: () => this.doorbell.setProblem('a clip failed to record', true),
       clipRefusal: () => this.disk?.problem ?? this.queue?.spoolRefusal,
@@ -486,17 +489,6 @@ export class Agent {
     this.feed = rig.feed;
     this.recorder = rig.recorder;
     this.pipeline = rig.pipeline;
-  }
-
-  /** A frame listener that throws (a viewer) is logged and skipped: the camera keeps running for the rest. */
-  private showFrame(frame: GrayFrame, feedMs: number): void {
-    for (const listener of this.frameListeners) {
-      try {
-        listener(frame, feedMs);
-      } catch (error) {
-        this.options.logger.error({ err: (error as Error).message }, 'a camera frame listener failed');
-      }
-    }
   }
 
   /** `disk`: full, read-only or below the reserve; `spool`: the spool refuses writes; `uploads`: the bucket. */

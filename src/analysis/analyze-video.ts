@@ -29,7 +29,7 @@ export interface AnalyzeOptions {
   /** Where the frames come from instead of decoding `file` (a shared decode, a paced feed). */
   source?: FrameSource;
   /** Write a heat-map PNG of every frame with (weak) motion, a lightswitch or an event into this directory. */
-  debugDir?: string;
+  debugDir?: string | undefined;
   /** At most this many heat maps (default 2000). */
   debugMaxFrames?: number;
 }

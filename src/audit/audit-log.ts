@@ -1,6 +1,7 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Clock, isoAt } from '../clock/clock.js';
+import { SerialQueue } from '../util/serial-queue.js';
 import { type AuditEntry, type AuditRecord, GENESIS_HASH, sealRecord } from './audit-record.js';
 import { canonicalJson } from './canonical-json.js';
 
@@ -49,7 +50,7 @@ export class AuditLog implements AuditTrail {
   private readonly clock: Clock;
   private readonly fsync: boolean;
   private log: OpenLog | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly appends = new SerialQueue();
 
   constructor(options: AuditLogOptions) {
     this.path = options.path;
@@ -59,11 +60,11 @@ export class AuditLog implements AuditTrail {
 
   /** Opens the file and reads the chain head. Idempotent; append() starts it on demand. */
   start(): Promise<AuditHead> {
-    return this.serialize(async () => (await this.ensureOpen()).head);
+    return this.appends.run(async () => (await this.ensureOpen()).head);
   }
 
   async stop(): Promise<void> {
-    await this.serialize(async () => {
+    await this.appends.run(async () => {
       const log = this.log;
       this.log = undefined;
       await log?.handle.close();
@@ -76,7 +77,7 @@ export class AuditLog implements AuditTrail {
 
   /** Appends several entries with one write and one fsync; they get consecutive seq numbers. */
   appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
-    return this.serialize(async () => {
+    return this.appends.run(async () => {
       if (entries.length === 0) return [];
       const log = await this.ensureOpen();
       const at = isoAt(this.clock);
@@ -100,12 +101,6 @@ export class AuditLog implements AuditTrail {
       log.head = head;
       return records;
     });
-  }
-
-  private serialize<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private async ensureOpen(): Promise<OpenLog> {

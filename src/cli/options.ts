@@ -2,7 +2,11 @@ import { resolve } from 'node:path';
 import type { BrokerChoice } from '../agent/agent.js';
 import { loadProfile, type NamedProfile } from '../config/load-profile.js';
 import { DEFAULT_PROFILE } from '../config/paths.js';
-import type { EmbeddedBrokerOptions } from '../mqtt/broker.js';
+import {
+  BROKER_PERSISTENCE_KINDS,
+  type BrokerPersistenceKind,
+  type EmbeddedBrokerOptions,
+} from '../mqtt/broker.js';
 import { exposureProblem, loadBrokerSecurity } from '../mqtt/broker-security.js';
 import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
 import { isValidDeviceId } from '../mqtt/topics.js';
@@ -140,9 +144,11 @@ export function connectionFrom(flags: BrokerFlags, fallbackUrl: string): BrokerC
 }
 
 export async function brokerChoiceFrom(
-  flags: BrokerFlags & { port?: string | undefined; host?: string | undefined } & Parameters<
-      typeof brokerSecurityFrom
-    >[0],
+  flags: BrokerFlags & {
+    port?: string | undefined;
+    host?: string | undefined;
+    'broker-persistence'?: string | undefined;
+  } & Parameters<typeof brokerSecurityFrom>[0],
   io: CliIo,
 ): Promise<BrokerChoice> {
   const securityFlags = [flags.auth, flags['tls-cert'], flags['tls-key'], flags['tls-ca'], flags['tls-port']];
@@ -161,7 +167,24 @@ export async function brokerChoiceFrom(
     );
   }
   const security = await brokerSecurityFrom(flags, io);
-  return { kind: 'embedded', host: flags.host ?? '127.0.0.1', port: portFrom(flags.port), security };
+  return {
+    kind: 'embedded',
+    host: flags.host ?? '127.0.0.1',
+    port: portFrom(flags.port),
+    security,
+    persistence: brokerPersistenceFrom(flags['broker-persistence']),
+  };
+}
+
+function brokerPersistenceFrom(value: string | undefined): BrokerPersistenceKind {
+  if (value === undefined) return 'disk';
+  const kind = BROKER_PERSISTENCE_KINDS.find((known) => known === value);
+  if (!kind) {
+    throw new UserError(
+      `--broker-persistence ${JSON.stringify(value)}: use ${BROKER_PERSISTENCE_KINDS.join(' or ')}`,
+    );
+  }
+  return kind;
 }
 
 export async function profileFrom(value: string | undefined, io: CliIo): Promise<NamedProfile> {

@@ -5,6 +5,7 @@ import { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
 import type { CommandTable } from '../mqtt/requests.js';
 import { PersistentCounter } from '../persist/counter.js';
+import { Emitter } from '../util/emitter.js';
 import { type DeviceCapabilities, deviceCommands } from './commands.js';
 import { Doorbell } from './doorbell.js';
 import { ProfileStore } from './profile-store.js';
@@ -35,7 +36,7 @@ export class DeviceCore {
   readonly bus: EventBus;
   readonly doorbell: Doorbell;
   private readonly profiles: ProfileStore;
-  private readonly profileListeners = new Set<ProfileListener>();
+  private readonly profileListeners: Emitter<[DeviceProfile]>;
   private readonly closeSeq: () => void;
   private readonly rewindSeq: (lastUsed: number) => void;
 
@@ -43,6 +44,9 @@ export class DeviceCore {
     const { logger, stateDir } = options;
     this.bus = new EventBus((error, event) =>
       logger.error({ err: (error as Error).message, kind: event.kind }, 'event listener failed'),
+    );
+    this.profileListeners = new Emitter<[DeviceProfile]>((error) =>
+      logger.error({ err: (error as Error).message }, 'a profile listener failed'),
     );
     this.profiles = new ProfileStore(
       options.profile,
@@ -92,14 +96,13 @@ export class DeviceCore {
 
   /** A capability that runs on the profile (camera, sharing) hears every change and applies it itself. */
   onProfile(listener: ProfileListener): () => void {
-    this.profileListeners.add(listener);
-    return () => this.profileListeners.delete(listener);
+    return this.profileListeners.on(listener);
   }
 
   /** Validates and persists a partial profile, then every capability and the doorbell apply it. */
   reconfigure(patch: Record<string, unknown>): DeviceProfile {
     const profile = this.profiles.apply(patch);
-    for (const listener of this.profileListeners) listener(profile);
+    this.profileListeners.emit(profile);
     this.doorbell.reconfigure(profile);
     return profile;
   }

@@ -133,7 +133,7 @@ export class Doorbell {
     });
     this.setStatus('ringing');
     this.timers.chime = this.options.clock.setTimeout(() => {
-      this.timers.chime = undefined;
+      delete this.timers.chime;
       if (this.status === 'ringing') this.setStatus('idle');
     }, chimeWindowMs);
     return { accepted: true, seq };
@@ -280,7 +280,7 @@ export class Doorbell {
     this.emitState();
     clock.clearTimer(this.timers.boot);
     this.timers.boot = clock.setTimeout(() => {
-      this.timers.boot = undefined;
+      delete this.timers.boot;
       this.setStatus('idle');
     }, this.options.bootMs ?? 500);
   }

@@ -23,6 +23,7 @@ import { CLIP_META } from '../storage/clip-metadata.js';
 import { listStoredClips } from '../storage/stored-clips.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
 import type { SharedLinkResult } from '../ui/backend.js';
+import { SerialQueue } from '../util/serial-queue.js';
 
 const SHARED_PATH_PREFIX = '/shared';
 
@@ -61,7 +62,7 @@ export interface ShareDeskOptions {
 export class ShareDesk {
   private state: SharePolicyState;
   private timer: TimerHandle | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly steps = new SerialQueue();
 
   constructor(private readonly options: ShareDeskOptions) {
     this.state = initialShareState(options.config);
@@ -80,20 +81,20 @@ export class ShareDesk {
     const parse = kind === 'share' ? parseShareRequest : parseLegalDemand;
     const parsed = parse(args, { user, ...(transaction === undefined ? {} : { transaction }) });
     if (!parsed.ok) throw new CommandError('invalid-arguments', parsed.error);
-    return this.serialize(async () =>
+    return this.steps.run(async () =>
       this.step({ type: 'request', request: parsed.request, clips: await this.clips() }),
     );
   }
 
   /** `request/share-decision`: the owner approves or declines a prompt. */
   decide(requestId: string, decision: 'approve' | 'decline') {
-    return this.serialize(async () =>
+    return this.steps.run(async () =>
       this.step({ type: 'owner-decision', requestId, decision, clips: await this.clips() }),
     );
   }
 
   configure(config: Partial<SharePolicyConfig>) {
-    return this.serialize(async () => this.step({ type: 'configure', config }));
+    return this.steps.run(async () => this.step({ type: 'configure', config }));
   }
 
   /** Publishes the head of a non-empty audit chain (at start: a log cut shorter since shows against it). */
@@ -125,12 +126,6 @@ export class ShareDesk {
     if (!head) return { status: 404, message: 'the clip is no longer stored' };
     const encrypted = head.metadata[CLIP_META.encrypted] === 'true';
     return { stream: await bucket.get(check.key), bytes: head.bytes, encrypted };
-  }
-
-  private serialize<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(work);
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 
   /** One policy step; returns what the command answers right away. */
@@ -224,9 +219,11 @@ export class ShareDesk {
     this.timer = clock.setTimeout(
       () => {
         this.timer = undefined;
-        this.serialize(() => this.step({ type: 'tick' })).catch((error: Error) =>
-          this.options.logger.error({ err: error.message }, 'share deadline failed'),
-        );
+        this.steps
+          .run(() => this.step({ type: 'tick' }))
+          .catch((error: Error) =>
+            this.options.logger.error({ err: error.message }, 'share deadline failed'),
+          );
       },
       Math.max(0, due - clock.now()),
     );

@@ -98,9 +98,8 @@ export class MotionDetector {
   private readonly lightswitchDelta: number;
 
   /**
-   * The previous frame, downscaled (2×2 sums), updated in place. Measured against a running average
-   * (alpha 0.2) on the fixtures: the previous frame matched every ground-truth start and end within ±1 frame,
-   * the running average ended events 3-8 frames late (ghost trails) and let the cat trigger medium sensitivity.
+   * The previous frame, downscaled (2×2 sums), updated in place: it ends events on time where a running average
+   * leaves ghost trails (docs/measurements.md).
    */
   private readonly kernel: CellDiffKernel;
   private readonly change: Uint16Array;

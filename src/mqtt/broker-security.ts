@@ -1,7 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { isLoopbackHost } from '../ui/access.js';
 import { BrokerAuth, loadUsersFile } from './auth.js';
-import type { BrokerTlsOptions, EmbeddedBrokerOptions } from './broker.js';
+
+/** The broker's mqtts:// listener. */
+export interface BrokerTlsOptions {
+  /** PEM server certificate (chain) and private key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** PEM CA that signs client certificates; required when `requireClientCert` is set. */
+  ca?: string | Buffer;
+  /** Mutual TLS: refuse clients without a certificate signed by `ca`. */
+  requireClientCert?: boolean;
+  /** 0 picks a free port; default 8883. */
+  port?: number;
+}
 
 /** What `doorbell start` / `doorbell broker` flags say about the embedded broker's security. */
 export interface BrokerSecurityFlags {
@@ -41,7 +53,7 @@ export function exposureProblem(host: string, hasAuth: boolean, insecureAnonymou
 /** Reads the files the flags name; every problem is one Error line naming the flag and file. */
 export async function loadBrokerSecurity(
   flags: BrokerSecurityFlags,
-): Promise<Pick<EmbeddedBrokerOptions, 'auth' | 'tls'>> {
+): Promise<{ auth?: BrokerAuth; tls?: BrokerTlsOptions }> {
   if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) {
     throw new Error('--tls-cert and --tls-key go together (a PEM certificate and its private key)');
   }

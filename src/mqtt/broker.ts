@@ -6,20 +6,8 @@ import persistenceLevel from 'aedes-persistence-level';
 import { ClassicLevel } from 'classic-level';
 import type { Logger } from '../log/logger.js';
 import { aedesAuthHooks, type BrokerAuth } from './auth.js';
-import { exposureProblem } from './broker-security.js';
+import { type BrokerTlsOptions, exposureProblem } from './broker-security.js';
 import { parseTopic } from './topics.js';
-
-export interface BrokerTlsOptions {
-  /** PEM server certificate (chain) and private key. */
-  cert: string | Buffer;
-  key: string | Buffer;
-  /** PEM CA that signs client certificates; required when `requireClientCert` is set. */
-  ca?: string | Buffer;
-  /** Mutual TLS: refuse clients without a certificate signed by `ca`. */
-  requireClientCert?: boolean;
-  /** 0 picks a free port; default 8883. */
-  port?: number;
-}
 
 export interface EmbeddedBrokerOptions {
   host?: string;

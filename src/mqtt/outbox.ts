@@ -33,9 +33,8 @@ export interface Outbox {
 }
 
 /**
- * The outbox contract in memory: ordered, forgotten once acknowledged (and everything before). A fleet is a load
- * generator and uses it as is: a file append plus a counter rewrite per event and per acknowledgement is what
- * limited it (measured: at 3,000 devices the event loop spent its time in sync file I/O and connects timed out).
+ * The outbox contract in memory: ordered, forgotten once acknowledged (and everything before). The fleet, a load
+ * generator, uses it as is: per-event file I/O is what limited it (docs/measurements.md).
  */
 export class MemoryOutbox implements Outbox {
   protected readonly pending = new Map<number, OutboxEntry>();

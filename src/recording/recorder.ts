@@ -9,6 +9,7 @@ import type { KeyInput } from '../privacy/owner-keys.js';
 import { hashFile } from '../storage/hashing.js';
 import { type ClipKeyParts, type ClipObjectKind, clipObjectKey } from '../storage/keys.js';
 import type { EnqueueRequest, UploadQueue } from '../storage/upload-queue.js';
+import { SerialQueue } from '../util/serial-queue.js';
 import { encodeClip } from '../video/ffmpeg/clip.js';
 import { grabFrame } from '../video/ffmpeg/still.js';
 import { type FrameRunFeed, frameAtMs } from '../video/frame-runs.js';
@@ -80,26 +81,22 @@ export interface ClipTimes {
  * in order, so encodes never compete for the CPU with each other.
  */
 export class Recorder {
-  private chain: Promise<void> = Promise.resolve();
-  private pending = 0;
+  private readonly encodes = new SerialQueue();
 
   constructor(private options: RecorderOptions) {}
 
   get inProgress(): number {
-    return this.pending;
+    return this.encodes.size;
   }
 
   /** Queues a clip for encoding; resolves when it is spooled (or failed, which is logged and reported). */
   record(plan: PlannedClip, times: ClipTimes): Promise<void> {
-    this.pending++;
-    const job = this.chain.then(() => this.encodeAndSpool(plan, times)).finally(() => this.pending--);
-    this.chain = job.catch(() => undefined);
-    return job;
+    return this.encodes.run(() => this.encodeAndSpool(plan, times));
   }
 
   /** Waits for every queued recording. */
   async idle(): Promise<void> {
-    await this.chain;
+    await this.encodes.idle();
   }
 
   /** The owner changed the privacy zones: clips and snapshots cut from now on black out these. */

@@ -78,7 +78,7 @@ export async function setLegalHold(
   bucket: Bucket,
   clipId: string,
   held: boolean,
-  options: { deviceId?: string; spool?: HoldableSpool } = {},
+  options: { deviceId?: string; spool?: HoldableSpool | undefined } = {},
 ): Promise<HoldResult> {
   assertClipId(clipId);
   const spooled = options.spool ? await options.spool.setLegalHold(clipId, held, options.deviceId) : [];

@@ -7,9 +7,12 @@ import { type EnqueueRequest, SpoolError, type SpooledClip } from './upload-type
 
 /** The objects of a clip about to be spooled, each checked to be a readable file. */
 export async function spoolObjectsOf(clip: NormalizedClip, request: EnqueueRequest): Promise<SpoolObject[]> {
-  const files: Array<{ kind: ClipObjectKind; source: string; sha256?: string; md5?: string }> = [
-    { kind: 'clip', source: request.clipFile, sha256: request.clipSha256, md5: request.clipMd5 },
-  ];
+  const files: Array<{
+    kind: ClipObjectKind;
+    source: string;
+    sha256: string | undefined;
+    md5: string | undefined;
+  }> = [{ kind: 'clip', source: request.clipFile, sha256: request.clipSha256, md5: request.clipMd5 }];
   if (request.thumbnailFile !== undefined) {
     files.push({
       kind: 'thumbnail',

@@ -146,16 +146,27 @@ describe('one contract: an agent device and a fleet device answer every command 
       10_000,
       'both devices online',
     );
-    await availability.client.endAsync();
     for (const kind of ['agent', 'fleet'] as const) {
       const { id } = devices[kind]!;
       answers[kind] = [];
+      let rebootedAt = 0;
       for (const [n, step] of SCRIPT.entries()) {
-        // After the reboot, the next press waits until the device is back.
-        if (step.command === 'press' && n === SCRIPT.length - 1) await new Promise((r) => setTimeout(r, 200));
+        if (step.command === 'reboot') rebootedAt = availability.messages.length;
+        // After the reboot, the next press waits until the device is back: offline, then online again.
+        if (step.command === 'press' && n === SCRIPT.length - 1) {
+          await availability.waitFor(
+            (ms) => {
+              const since = ms.slice(rebootedAt).filter((m) => m.topic === `doorbell/${id}/availability`);
+              return since.some((m) => m.text === 'offline') && since.at(-1)?.text === 'online';
+            },
+            10_000,
+            `${id} back online after the reboot`,
+          );
+        }
         answers[kind].push(await ask(id, step, n));
       }
     }
+    await availability.client.endAsync();
   }, 60_000);
 
   afterAll(async () => {
@@ -217,9 +228,12 @@ describe('one contract: an agent device and a fleet device answer every command 
   });
 
   it('`doorbell press` against a fleet device exits 0 when it rang', async () => {
+    const availability = await subscriber(broker.url, 'doorbell/contract-cli/availability');
     const device = await startFleetDevice('contract-cli');
     try {
-      await new Promise((r) => setTimeout(r, 100));
+      // Online means booted and answering: a press before that is refused.
+      await availability.waitFor((ms) => ms.at(-1)?.text === 'online', 10_000, 'contract-cli online');
+      await availability.client.endAsync();
       const run = spawnCli(['press', '--id', 'contract-cli', '--broker', broker.url]);
       expect(await run.exited, run.output()).toBe(0);
       expect(run.output()).toContain('"rang":true');

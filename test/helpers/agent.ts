@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { expect, vi } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import type { DeviceProfileInput } from '../../src/config/profile.js';
@@ -50,6 +51,10 @@ export async function startAgent(
   });
   await agent.start();
   if (extra.waitForBoot === false) return agent;
-  while (agent.doorbell.currentStatus === 'booting') await new Promise((r) => setTimeout(r, 10));
+  // vi.waitFor, not expect.poll: agents are also started in beforeAll hooks.
+  await vi.waitFor(() => expect(agent.doorbell.currentStatus).not.toBe('booting'), {
+    timeout: 10_000,
+    interval: 10,
+  });
   return agent;
 }

@@ -13,12 +13,17 @@ export const baseProfile: DeviceProfileInput = {
   power: { source: 'wired' },
 };
 
-export function makeDoorbell(overrides: Partial<DeviceProfileInput> = {}, bootMs = 500) {
+/** A Doorbell on a VirtualClock; by default a listener that throws fails the test (its error is rethrown). */
+export function makeDoorbell(
+  overrides: Partial<DeviceProfileInput> = {},
+  bootMs = 500,
+  onListenerError: (error: unknown) => void = (error) => {
+    throw error;
+  },
+) {
   const clock = new VirtualClock(Date.UTC(2026, 0, 1));
   const events: DeviceEvent[] = [];
-  const bus = new EventBus((error) => {
-    throw error;
-  });
+  const bus = new EventBus(onListenerError);
   bus.subscribe((event) => events.push(event));
   let seq = 0;
   const profile = DeviceProfileSchema.parse({ ...baseProfile, ...overrides });

@@ -7,6 +7,7 @@ import { loadProfile } from '../../src/config/load-profile.js';
 import { DingEventSchema } from '../../src/events/schemas.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
+import { runInProcess } from '../helpers/cli.js';
 import { freePort, spawnCli, stopChild, tempDir } from '../helpers/mqtt.js';
 
 // Every press rings, so three presses make three events.
@@ -189,6 +190,15 @@ describe('the embedded broker keeps persistent sessions across restarts', () => 
     await second.waitForOutput('is up', 20_000);
     const seqs = await collectQueued(url, 3);
     expect(seqs.slice(0, 3)).toEqual([seqs[0]!, seqs[0]! + 1, seqs[0]! + 2]);
+  });
+
+  it('--broker-persistence takes disk or memory and names a wrong value', async () => {
+    const dataDir = tempDir();
+    const wrong = await runInProcess(['start', '--broker-persistence', 'sqlite', '--data-dir', dataDir]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--broker-persistence "sqlite": use disk or memory');
+    const help = await runInProcess(['start', '--help']);
+    expect(help.stdout).toMatch(/--broker-persistence disk\|memory.*\n?.*DOORBELL_BROKER_PERSISTENCE/);
   });
 
   it('a second broker on the same session store says which store is busy', async () => {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import { checkMessage } from '../../src/contract/catalog.js';
@@ -48,11 +48,12 @@ function mosquittoSub(args: string[]) {
     child,
     lines,
     async waitFor(predicate: (ls: ReturnType<typeof lines>) => boolean, timeoutMs = 8000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(lines())) {
-        if (Date.now() > deadline) throw new Error(`mosquitto_sub: timed out; got:\n${out}\n${err}`);
-        await new Promise((r) => setTimeout(r, 30));
-      }
+      await vi.waitFor(
+        () => {
+          if (!predicate(lines())) throw new Error(`mosquitto_sub: timed out; got:\n${out}\n${err}`);
+        },
+        { timeout: timeoutMs, interval: 30 },
+      );
     },
     stop: () => stopChild(child),
   };
@@ -150,19 +151,23 @@ describe.skipIf(!available)(
       const clientV4 = await subscriber(broker.url, 'doorbell/mq4-door/events/ding', { protocolVersion: 4 });
       try {
         // mosquitto_sub says nothing when it is subscribed: ask for the state until an answer shows up.
-        for (let i = 0; !watch.lines().some((l) => l.topic.endsWith('/response/state')); i++) {
-          if (i > 40) throw new Error('mosquitto_sub never saw a state response');
-          pub([
-            ...host,
-            '-p',
-            String(broker.port),
-            '-t',
-            'doorbell/mq4-door/request/state',
-            '-m',
-            `{"transaction":"probe-${i}"}`,
-          ]);
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        let probes = 0;
+        await vi.waitFor(
+          () => {
+            if (watch.lines().some((l) => l.topic.endsWith('/response/state'))) return;
+            pub([
+              ...host,
+              '-p',
+              String(broker.port),
+              '-t',
+              'doorbell/mq4-door/request/state',
+              '-m',
+              `{"transaction":"probe-${probes++}"}`,
+            ]);
+            throw new Error('mosquitto_sub never saw a state response');
+          },
+          { timeout: 15_000, interval: 200 },
+        );
         pub([
           ...host,
           '-p',
@@ -281,19 +286,17 @@ describe.skipIf(!available)(
         log += c.toString();
       });
       // Ready when the TLS port accepts TCP connections.
-      for (const deadline = Date.now() + 5000; ; ) {
-        const open = await new Promise<boolean>((resolve) => {
-          const socket = netConnect(port, '127.0.0.1', () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.once('error', () => resolve(false));
-        });
-        if (open) break;
-        if (Date.now() > deadline || started.exitCode !== null)
-          throw new Error(`mosquitto did not start:\n${log}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await vi.waitFor(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const socket = netConnect(port, '127.0.0.1', () => {
+              socket.destroy();
+              resolve();
+            });
+            socket.once('error', () => reject(new Error(`mosquitto did not start:\n${log}`)));
+          }),
+        { timeout: 5000, interval: 50 },
+      );
 
       const loaded = await loadProfile('wired-1080p');
       if (!loaded.ok) throw new Error(loaded.errors.join('\n'));

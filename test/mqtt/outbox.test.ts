@@ -1,11 +1,15 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DurableOutbox } from '../../src/mqtt/outbox.js';
+import { DurableOutbox, MemoryOutbox } from '../../src/mqtt/outbox.js';
 import { PersistentCounter } from '../../src/persist/counter.js';
 import { tempDir } from '../helpers/mqtt.js';
+import { outboxSuite } from './outbox-suite.js';
 
 const message = (i: number) => ({ topic: `t/${i}`, payload: `p${i}`, qos: 1 as const, retain: false });
+
+outboxSuite('MemoryOutbox', () => new MemoryOutbox());
+outboxSuite('DurableOutbox', () => new DurableOutbox(tempDir()));
 
 describe('DurableOutbox', () => {
   it('gives back a seq taken for an event a kill -9 kept out of the outbox', () => {

@@ -22,17 +22,22 @@ describe('the retention sweeper keeps its cron schedule on the device clock', ()
     // Real time passes, virtual time does not: a wall-clock HH:00 must not sweep a replay.
     await new Promise((r) => setTimeout(r, 1200));
     expect(sweeps).toEqual([]);
-    const settle = () => new Promise((r) => setTimeout(r, 20));
+    // A sweep reports when its bucket walk is done: wait for each before the next hour.
+    const sweepsDone = (count: number) => expect.poll(() => sweeps.length).toBe(count);
     clock.advance(30_000);
-    await settle();
+    await sweepsDone(1);
     clock.advance(59 * 60_000);
-    await settle();
+    expect(clock.nextDue()).toBe(Date.parse('2026-03-14T20:00:00.000Z'));
     expect(sweeps).toEqual(['2026-03-14T19:00:00.000Z']);
     clock.advance(60_000);
-    await settle();
-    for (const _hour of [21, 22]) {
+    await sweepsDone(2);
+    for (const [hour, count] of [
+      [21, 3],
+      [22, 4],
+    ] as const) {
       clock.advance(3_600_000);
-      await settle();
+      await sweepsDone(count);
+      expect(sweeps.at(-1)).toBe(`2026-03-14T${hour}:00:00.000Z`);
     }
     expect(sweeps).toEqual([
       '2026-03-14T19:00:00.000Z',
@@ -41,8 +46,9 @@ describe('the retention sweeper keeps its cron schedule on the device clock', ()
       '2026-03-14T22:00:00.000Z',
     ]);
     await sweeper.stop();
+    // Nothing left on the clock: no later hour can sweep.
+    expect(clock.pendingTimers()).toBe(0);
     clock.advance(3_600_000);
-    await settle();
     expect(sweeps).toHaveLength(4);
     expect(sweeper.nextRun()).toBeUndefined();
   });

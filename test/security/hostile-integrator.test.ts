@@ -169,9 +169,9 @@ for (const target of brokers) {
         reconnectPeriod: 0,
         protocolVersion: target.embedded ? 4 : 5,
       });
-      client.publish(topic, payload, { qos: 0 });
-      await sleep(200);
-      await client.endAsync(true);
+      // Resolves once the packet is written; the embedded broker may already have closed the connection.
+      await client.publishAsync(topic, payload, { qos: 0 }).catch(() => undefined);
+      await client.endAsync();
     }
 
     /** Subscribes to each filter on its own; a refused filter (SUBACK 0x80) is fine: it delivers nothing. */
@@ -323,8 +323,7 @@ for (const target of brokers) {
       await attacker.endAsync(true);
       const kim = await login('kim');
       await kim.publishAsync(`${ROOT}/request/motion`, '{"enabled":true}', { qos: 1 });
-      await sleep(300);
-      expect(agent.profile.motion.enabled).toBe(true);
+      await expect.poll(() => agent.profile.motion.enabled).toBe(true);
       const dings = seen['int-a']!.on(`${ROOT}/events/ding`).length;
       await agent.stop();
       agent = await startDevice();
@@ -366,7 +365,7 @@ for (const target of brokers) {
     it("case 5: one requester's flood cannot block another's request; the owner gets one prompt per requester", async () => {
       const kim = await login('kim');
       await kim.publishAsync(`${ROOT}/request/share-policy`, '{"policy":"ask"}', { qos: 1 });
-      await sleep(200);
+      await expect.poll(() => agent.profile.privacy.sharing.policy).toBe('ask');
       seen['kim']!.clear();
       const flooder = await watch('neighbour-2', [`${ROOT}/requester/neighbour-2/response/share`]);
       for (let i = 0; i < 20; i++) {
@@ -449,7 +448,8 @@ for (const target of brokers) {
           data: { deviceId: DEVICE },
         });
         expect(Buffer.from(reply.properties?.['correlationData'] as Buffer).toString()).toBe('c-good');
-        await sleep(300);
+        // The device answered the bad requests first: once the admin sees the good reply, it has seen those.
+        await admin.waitForTopic(mine);
         const misdirected = admin.messages.filter(
           (m) => forbidden.includes(m.topic) && m.text.includes('bad-'),
         );
@@ -469,8 +469,16 @@ for (const target of brokers) {
         ok: true,
         records: head.seq,
       });
+      // Retained messages come right after each subscription, in order: once '#' has brought the retained
+      // availability, the audit-head subscription before it has brought whatever it was going to.
+      const availability = `${ROOT}/availability`;
+      const known = (await session('int-b')).on(availability).length;
       const intB = await watch('int-b', [`${ROOT}/owner/audit-head`, '#']);
-      await sleep(300);
+      await intB.waitFor(
+        (ms) => ms.filter((m) => m.topic === availability).length > known,
+        5000,
+        availability,
+      );
       expect(intB.messages.filter((m) => m.topic.endsWith('/audit-head'))).toEqual([]);
 
       const lines = readFileSync(path, 'utf8').trimEnd().split('\n');

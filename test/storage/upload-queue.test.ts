@@ -278,7 +278,8 @@ describe('UploadQueue', () => {
         if (!head || claim === undefined) return head;
         const stored = await readFile(join(dir, 'bucket', key));
         const contentMd5 = createHash('md5').update(stored).digest('hex');
-        return { ...head, sha256: claim, sha256Verified: undefined, contentMd5 };
+        const { sha256Verified: _unverified, ...claimed } = head;
+        return { ...claimed, sha256: claim, contentMd5 };
       }
     })(new FsBucket(join(dir, 'bucket')));
     const first = newQueue({ bucket: claiming });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
 import { consoleBackend } from '../../src/agent/console-backend.js';
 import type { DingEvent } from '../../src/events/schemas.js';
@@ -273,11 +273,7 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
         { video: join(REPO_ROOT, 'fixtures/video/porch-loop.mp4') },
       );
       agentServer = await startConsoleServer({ backend: consoleBackend(agent), port: 0 });
-      const deadline = Date.now() + 5000;
-      while (agent.doorbell.state().status !== 'idle') {
-        if (Date.now() > deadline) throw new Error(`agent did not boot: ${agent.doorbell.state().status}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await vi.waitFor(() => expect(agent.doorbell.state().status).toBe('idle'), { timeout: 5000 });
     });
 
     afterAll(async () => {

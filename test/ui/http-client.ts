@@ -1,4 +1,5 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { vi } from 'vitest';
 
 export interface HttpResult {
   status: number;
@@ -83,15 +84,16 @@ export function openStream(url: string, headers: Record<string, string> = {}): P
         received,
         onData: (listener) => listeners.push(listener),
         async waitFor(predicate, timeoutMs = 3000) {
-          const deadline = Date.now() + timeoutMs;
-          while (!predicate(received())) {
-            if (Date.now() > deadline) {
-              throw new Error(
-                `stream did not deliver in time; got:\n${received().toString('latin1').slice(0, 600)}`,
-              );
-            }
-            await new Promise((r) => setTimeout(r, 20));
-          }
+          await vi.waitFor(
+            () => {
+              if (!predicate(received())) {
+                throw new Error(
+                  `stream did not deliver in time; got:\n${received().toString('latin1').slice(0, 600)}`,
+                );
+              }
+            },
+            { timeout: timeoutMs, interval: 20 },
+          );
         },
         close: () => req.destroy(),
         ended,

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { Agent } from '../../agent/agent.js';
 import { consoleBackend } from '../../agent/console-backend.js';
 import { createLogger } from '../../log/logger.js';
+import { BROKER_PERSISTENCE_KINDS } from '../../mqtt/broker.js';
 import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
 import { startConsoleServer } from '../../ui/server.js';
 import { VideoError } from '../../video/ffmpeg/errors.js';
@@ -61,6 +62,14 @@ export const command = defineCommand('start', {
       help: 'token the web console asks for (generated when --ui-host is not loopback)',
     },
     ...brokerSecurityOptionSpec,
+    'broker-persistence': {
+      type: 'string',
+      value: BROKER_PERSISTENCE_KINDS.join('|'),
+      help:
+        'where the embedded broker keeps sessions, queued QoS 1 messages and retained messages: disk (default, ' +
+        'DATA-DIR/ID/broker, survives restarts) or memory',
+      env: 'DOORBELL_BROKER_PERSISTENCE',
+    },
     'discovery-prefix': {
       type: 'string',
       value: 'P',
