@@ -54,6 +54,10 @@ export interface ChaosSummary {
   seqGaps: number[];
   /** Different events that carried the same seq. */
   duplicateSeqs: number[];
+  /** Event ids delivered again with different content (a seq given out twice). */
+  conflictingIds: string[];
+  /** First deliveries whose seq is below one already delivered (events must arrive in seq order). */
+  outOfOrder: number[];
   /** The same event delivered again (allowed by at-least-once; counted, not a failure). */
   redelivered: number;
   /** Stored clips whose object is missing or does not hash to the event's sha256. */
@@ -79,6 +83,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const bucket = await startBucket(options.bucket, work, cleanups);
     const events = new Map<string, SeenEvent>();
     let deliveries = 0;
+    const conflictingIds = new Set<string>();
+    const outOfOrder: number[] = [];
+    let highestSeq = 0;
     const dataDir = join(work, 'data');
     const bundle = await bundleDevice();
     cleanups.push(async () => rmSync(bundle, { force: true }));
@@ -92,6 +99,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         if (!topic.includes('/events/')) return;
         const event = JSON.parse(payload.toString()) as SeenEvent['payload'];
         deliveries += 1;
+        const earlier = events.get(event.id);
+        if (earlier && JSON.stringify(earlier.payload) !== JSON.stringify(event))
+          conflictingIds.add(event.id);
+        if (earlier) return;
+        if (event.seq < highestSeq) outOfOrder.push(event.seq);
+        highestSeq = Math.max(highestSeq, event.seq);
         events.set(event.id, { topic, payload: event });
       });
       await watcher.subscribeAsync(`doorbell/${DEVICE}/events/#`, { qos: 1 });
@@ -139,7 +152,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     last.kill('SIGTERM');
     await new Promise((resolve) => last.once('exit', resolve));
     await sleep(300);
-    return { ...(await judge({ options, events, deliveries, dataDir, bucket })), recut: recovered };
+    const delivery = { conflictingIds: [...conflictingIds], outOfOrder };
+    return { ...(await judge({ options, events, deliveries, delivery, dataDir, bucket })), recut: recovered };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
@@ -150,6 +164,7 @@ async function judge(input: {
   options: ChaosOptions;
   events: Map<string, SeenEvent>;
   deliveries: number;
+  delivery: Pick<ChaosSummary, 'conflictingIds' | 'outOfOrder'>;
   dataDir: string;
   bucket: { url: string; hashOf(key: string): Promise<string | undefined> };
 }): Promise<ChaosSummary> {
@@ -227,6 +242,7 @@ async function judge(input: {
     severalOutcomes,
     seqGaps,
     duplicateSeqs,
+    ...input.delivery,
     redelivered: input.deliveries - events.size,
     badClips,
     partialFiles,
@@ -239,6 +255,8 @@ async function judge(input: {
     severalOutcomes.length === 0 &&
     seqGaps.length === 0 &&
     duplicateSeqs.length === 0 &&
+    input.delivery.conflictingIds.length === 0 &&
+    input.delivery.outOfOrder.length === 0 &&
     badClips.length === 0 &&
     partialFiles.length === 0 &&
     openIntents.length === 0;
