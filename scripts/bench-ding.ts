@@ -13,6 +13,8 @@ import { freePort } from '../test/helpers/mqtt.js';
 import { percentile, printResult, round } from './lib/stats.js';
 
 const PRESSES = Number(process.env['BENCH_PRESSES'] ?? 1000);
+/** The embedded broker's persistence: disk (the default) or memory (BENCH_BROKER_PERSISTENCE). */
+const PERSISTENCE = process.env['BENCH_BROKER_PERSISTENCE'];
 const WARMUP = 50;
 const root = resolve(import.meta.dirname, '..');
 
@@ -41,6 +43,7 @@ const agent = spawn(
     join(dir, 'bench.json'),
     '--data-dir',
     dir,
+    ...(PERSISTENCE ? ['--broker-persistence', PERSISTENCE] : []),
   ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -116,5 +119,6 @@ printResult({
   p99_ms: round(p99),
   max_ms: round(Math.max(...latencies)),
   missed,
+  broker_persistence: PERSISTENCE ?? 'disk',
   path: 'MQTT press request → agent process → embedded aedes → subscriber',
 });

@@ -97,6 +97,11 @@ export class OutboxFullError extends Error {
 export class DurableOutbox extends MemoryOutbox {
   private readonly file: string;
   private readonly acked: PersistentCounter;
+  /**
+   * The highest seq of an event the broker acknowledged while the disk refused it (it went out from memory). Written
+   * in place, which a full disk still allows; a restart must not give that seq to another event.
+   */
+  private readonly deliveredFromMemory: PersistentCounter;
   private persistScheduled = false;
   /** Size of the outbox file, kept here rather than asked of the file system on every ack. */
   private appendedBytes = 0;
@@ -122,6 +127,8 @@ export class DurableOutbox extends MemoryOutbox {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'outbox.jsonl');
     this.acked = new PersistentCounter(join(dir, 'outbox.acked'));
+    this.deliveredFromMemory = new PersistentCounter(join(dir, 'outbox.delivered-from-memory'));
+    this.deliveredFromMemory.allocate();
     this.load();
   }
 
@@ -173,6 +180,9 @@ export class DurableOutbox extends MemoryOutbox {
 
   override acknowledge(n: number): void {
     if (!this.pending.has(n)) return;
+    const unwritten = this.held.find((entry) => entry.n === n);
+    const seq = unwritten && eventSeqOf(unwritten);
+    if (seq !== undefined) this.deliveredFromMemory.atLeast(seq);
     super.acknowledge(n);
     // Acks come in bursts: persist the watermark once per burst, off the publish path. Losing the last one in a
     // crash only means those events are sent again (at least once; consumers deduplicate on the event id).
@@ -208,7 +218,8 @@ export class DurableOutbox extends MemoryOutbox {
     this.lastN = watermark;
     const text = readFileSync(this.file, 'utf8');
     this.appendedBytes = Buffer.byteLength(text);
-    if (text.length > 0 && !text.endsWith('\n')) appendFileSync(this.file, '\n');
+    // A torn last line (a crash or a full disk mid-append): the next append starts on a fresh line.
+    this.tornTail = text.length > 0 && !text.endsWith('\n');
     for (const line of text.split('\n')) {
       const entry = parseEntry(line);
       if (!entry) continue;
@@ -222,6 +233,8 @@ export class DurableOutbox extends MemoryOutbox {
     }
     // Nothing was ever appended: no seq has reached the outbox yet, so a seq the counter gave out is given back.
     if (this.lastEventSeq === undefined && this.lastN === 0) this.lastEventSeq = 0;
+    const fromMemory = this.deliveredFromMemory.current();
+    if (fromMemory > (this.lastEventSeq ?? 0)) this.lastEventSeq = fromMemory;
   }
 }
 

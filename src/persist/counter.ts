@@ -40,6 +40,11 @@ export class PersistentCounter {
     return this.value;
   }
 
+  /** Writes the record now, so its block exists: later in-place updates then need no free space (a full disk). */
+  allocate(): void {
+    this.store(this.value);
+  }
+
   close(): void {
     this.record.close();
   }

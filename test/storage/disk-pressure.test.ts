@@ -9,6 +9,7 @@ import { loadProfile } from '../../src/config/load-profile.js';
 import { DeviceProfileSchema } from '../../src/config/profile.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
+import { DurableOutbox } from '../../src/mqtt/outbox.js';
 import { REPO_ROOT, type Recorder, subscriber, tempDir } from '../helpers/mqtt.js';
 
 const VIDEO = join(REPO_ROOT, 'fixtures/video/person-crossing.mp4');
@@ -173,6 +174,30 @@ describe.skipIf(!canMount)('disk pressure is a state (tmpfs)', () => {
     // Recovered: a press's clip reaches the bucket again.
     await expectPressStoresClip(device, 'full');
   }, 90_000);
+
+  it('a seq that went out from memory while the disk was full is never given out again after a crash', async () => {
+    const root = tempDir('doorbell-outbox-full-');
+    if (!mount(root, 'size=1m')) throw new Error(`cannot mount tmpfs on ${root}`);
+    mounted.push(root);
+    const dir = join(root, 'outbox');
+    const outbox = new DurableOutbox(dir);
+    const event = (seq: number) => ({
+      topic: 'doorbell/full/events/ding',
+      // Bigger than the last page of the file, which a full tmpfs may still take.
+      payload: JSON.stringify({ seq, padding: 'x'.repeat(16 * 1024) }),
+      qos: 1 as const,
+      retain: false,
+    });
+    outbox.acknowledge(outbox.append(event(1)).n);
+    const fillers = join(root, 'fill');
+    mkdirSync(fillers);
+    await fillDisk(fillers);
+    const fromMemory = [2, 3, 4].map((seq) => outbox.append(event(seq)));
+    expect(outbox.heldInMemory).toBe(3);
+    for (const entry of fromMemory) outbox.acknowledge(entry.n);
+    // A kill -9 now: the three never reached the file, but the broker has them.
+    expect(new DurableOutbox(dir).lastEventSeq).toBe(4);
+  });
 
   it('a read-only spool from the start: `spool` in state within 1 s, clips refused as read-only, recovery', async () => {
     const root = tempDir('doorbell-ro-');
