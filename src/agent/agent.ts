@@ -430,6 +430,7 @@ export class Agent {
       ...broker.security,
     });
     await this.broker.start();
+    if (this.broker.persistenceProblem) this.core?.doorbell.setProblem('broker-sessions', true);
     // A kill -9 left the last run's retained "online" in the session store: say the truth until this run is ready.
     await this.broker.publishRetained(this.topics.availability, 'offline');
     // With --auth, the device next to the broker logs in with credentials issued for this run.

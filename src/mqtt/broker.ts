@@ -62,6 +62,8 @@ export type BrokerPersistenceKind = (typeof BROKER_PERSISTENCE_KINDS)[number];
 export class EmbeddedBroker {
   private aedes: Aedes | undefined;
   private store: ClassicLevel | undefined;
+  /** Set when disk persistence was asked for but its store could not be opened: the broker runs in memory. */
+  persistenceProblem: string | undefined;
   /** Publishes an in-process publisher waits to see stored, by client, topic and payload. */
   private readonly expected = new Map<string, Array<() => void>>();
   private servers: Array<Server | TlsServer> = [];
@@ -213,9 +215,13 @@ export class EmbeddedBroker {
     try {
       await store.open();
     } catch (error) {
-      throw new Error(
-        `cannot open the broker's session store ${persistence.dir}: ${describeOpenError(error)}`,
-      );
+      const why = describeOpenError(error);
+      const message = `cannot open the broker's session store ${persistence.dir}: ${why}`;
+      // Another agent on this data dir and device id is a mistake to stop on; a full or broken disk is not.
+      if (why.startsWith(IN_USE)) throw new Error(message);
+      this.persistenceProblem = `${message}; sessions are kept in memory until a restart`;
+      this.options.logger?.error({ dir: persistence.dir }, this.persistenceProblem);
+      return Aedes.createBroker(this.aedesOptions());
     }
     this.store = store;
     try {
@@ -309,11 +315,13 @@ export class EmbeddedBroker {
   }
 }
 
+const IN_USE = 'it is in use by another process';
+
 function describeOpenError(error: unknown): string {
   const cause = (error as { cause?: { message?: string } }).cause?.message;
   const message = error instanceof Error ? error.message : String(error);
   // LevelDB holds an exclusive lock: a second agent on the same data dir and device id is the usual cause.
-  if (/lock/i.test(cause ?? message)) return `it is in use by another process (${cause ?? message})`;
+  if (/lock/i.test(cause ?? message)) return `${IN_USE} (${cause ?? message})`;
   return cause ?? message;
 }
 

@@ -201,6 +201,24 @@ describe('the embedded broker keeps persistent sessions across restarts', () => 
     expect(help.stdout).toMatch(/--broker-persistence disk\|memory.*\n?.*DOORBELL_BROKER_PERSISTENCE/);
   });
 
+  it('a session store that cannot be opened (no room, not a dir) leaves the broker running in memory, said loudly', async () => {
+    const notADir = join(tempDir(), 'a-file');
+    writeFileSync(notADir, 'in the way');
+    const broker = new EmbeddedBroker({
+      port: 0,
+      persistence: { kind: 'disk', dir: join(notADir, 'broker') },
+    });
+    await broker.start();
+    running.push(() => broker.stop());
+    expect(broker.persistenceProblem).toContain(
+      `cannot open the broker's session store ${join(notADir, 'broker')}`,
+    );
+    expect(broker.persistenceProblem).toContain('sessions are kept in memory until a restart');
+    const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    await client.publishAsync('t/x', 'still a broker', { qos: 1 });
+    await client.endAsync();
+  });
+
   it('a second broker on the same session store says which store is busy', async () => {
     const dir = join(tempDir(), 'broker');
     const one = new EmbeddedBroker({ port: 0, persistence: { kind: 'disk', dir } });
