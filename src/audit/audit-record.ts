@@ -41,6 +41,8 @@ export type AuditEntry =
       requestId: string;
       demandRef: string;
       clipIds: string[];
+      /** Clips in the demand's window whose hold could not be set. */
+      failedClipIds?: string[];
     };
 
 export type AuditRecordType = AuditEntry['type'];

@@ -134,30 +134,46 @@ export class ShareDesk {
     this.state = state;
     let reply: unknown = { ok: true };
     let refusal: CommandError | undefined;
-    const audit = effects.flatMap((e) => (e.type === 'audit' ? [e.entry] : []));
+    // Holds first, so that the audit record and the owner's notice say which clips are held, not which should be.
+    const failedHolds = new Map<string, string>();
+    for (const effect of effects) {
+      if (effect.type === 'hold')
+        for (const [clipId, why] of await this.hold(effect)) failedHolds.set(clipId, why);
+    }
+    if (failedHolds.size > 0) {
+      const causes = [...failedHolds].map(([clipId, why]) => `${clipId} (${why})`);
+      refusal = new CommandError(
+        'hold-failed',
+        `legal hold not set on ${failedHolds.size} clip(s): ${causes.join('; ')}`,
+      );
+    }
+    const audit = effects.flatMap((e) =>
+      e.type !== 'audit'
+        ? []
+        : [e.entry.type === 'legal-hold' ? withHoldOutcome(e.entry, failedHolds) : e.entry],
+    );
     if (audit.length) {
       const records = await this.options.audit.appendAll(audit);
       const last = records.at(-1)!;
       this.options.send.auditHead({ seq: last.seq, hash: last.hash });
     }
     for (const effect of effects) {
-      if (effect.type === 'acknowledge') reply = effect.data;
-      else if (effect.type === 'reject-request') refusal = new CommandError(effect.code, effect.message);
+      if (effect.type === 'acknowledge') {
+        if (!refusal) reply = effect.data;
+      } else if (effect.type === 'reject-request') refusal = new CommandError(effect.code, effect.message);
       else if (effect.type === 'reject-decision')
         refusal = new CommandError('unknown-request', effect.message);
-      else {
-        const failure = await this.carryOut(effect);
-        if (failure) refusal = failure;
-      }
+      else if (effect.type === 'notify-owner') {
+        this.options.send.ownerNotice({ kind: 'legal-hold', ...withHoldOutcome(effect.notice, failedHolds) });
+      } else this.carryOut(effect);
     }
     this.schedule();
     if (refusal) throw refusal;
     return reply;
   }
 
-  /** Carries out one effect; a hold that could not be set comes back as the refusal the requester must see. */
-  private async carryOut(effect: ShareEffect): Promise<CommandError | undefined> {
-    const { send, logger } = this.options;
+  private carryOut(effect: ShareEffect): void {
+    const { send } = this.options;
     switch (effect.type) {
       case 'respond':
         send.answer(effect.data, effect.transaction, effect.requester);
@@ -173,34 +189,26 @@ export class ShareDesk {
       case 'withdraw-prompt':
         send.ownerNotice({ kind: 'prompt-withdrawn', requestId: effect.requestId, reason: effect.reason });
         break;
-      case 'notify-owner':
-        send.ownerNotice({ kind: 'legal-hold', ...effect.notice });
-        break;
-      case 'hold': {
-        const { bucket } = this.options;
-        if (!bucket) break;
-        const failed: string[] = [];
-        for (const clip of effect.clips) {
-          await setLegalHold(bucket, clip.clipId, true, {
-            deviceId: this.options.deviceId,
-            spool: this.options.queue,
-          }).catch((error: Error) => {
-            logger.error({ clipId: clip.clipId, err: error.message }, 'legal hold failed');
-            failed.push(`${clip.clipId} (${error.message})`);
-          });
-        }
-        if (failed.length > 0) {
-          return new CommandError(
-            'hold-failed',
-            `legal hold not set on ${failed.length} of ${effect.clips.length} clip(s): ${failed.join('; ')}`,
-          );
-        }
-        break;
-      }
       default:
         break;
     }
-    return undefined;
+  }
+
+  /** Sets a legal hold on each clip; returns the clips it could not hold, with the cause. */
+  private async hold(effect: Extract<ShareEffect, { type: 'hold' }>): Promise<Map<string, string>> {
+    const failed = new Map<string, string>();
+    const { bucket, logger } = this.options;
+    if (!bucket) return failed;
+    for (const clip of effect.clips) {
+      await setLegalHold(bucket, clip.clipId, true, {
+        deviceId: this.options.deviceId,
+        spool: this.options.queue,
+      }).catch((error: Error) => {
+        logger.error({ clipId: clip.clipId, err: error.message }, 'legal hold failed');
+        failed.set(clip.clipId, error.message);
+      });
+    }
+    return failed;
   }
 
   private link(key: string, expiresAt: number): string {
@@ -258,5 +266,15 @@ export function shareDeskSends(
     ownerConsent: (prompt) => event(topics.ownerConsent, prompt),
     ownerNotice: (notice) => event(topics.ownerNotice, notice),
     auditHead: (head) => link()?.publishRetained(topics.ownerAuditHead, JSON.stringify(head)),
+  };
+}
+
+/** A legal-hold record or notice as it happened: the clips held, and those whose hold failed. */
+function withHoldOutcome<T extends { clipIds: string[] }>(entry: T, failed: ReadonlyMap<string, string>): T {
+  if (failed.size === 0) return entry;
+  return {
+    ...entry,
+    clipIds: entry.clipIds.filter((clipId) => !failed.has(clipId)),
+    failedClipIds: entry.clipIds.filter((clipId) => failed.has(clipId)),
   };
 }

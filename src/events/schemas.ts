@@ -165,7 +165,10 @@ export const OwnerNoticeSchema = z.discriminatedUnion('kind', [
     demandRef: z.string(),
     reason: z.string(),
     window: WindowSchema,
+    /** The clips now under legal hold. */
     clipIds: z.array(z.string()),
+    /** Clips in the window whose hold could not be set (the requester was answered `hold-failed`). */
+    failedClipIds: z.array(z.string()).optional(),
   }),
   z.object({
     kind: z.literal('prompt-withdrawn'),

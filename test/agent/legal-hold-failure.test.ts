@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
@@ -19,7 +19,7 @@ describe('a legal hold that cannot be set is never answered as recorded', () => 
 
   beforeAll(async () => {
     await broker.start();
-    watch = await subscriber(broker.url, [`${ROOT}/response/+`]);
+    watch = await subscriber(broker.url, [`${ROOT}/response/+`, 'doorbell/porch/owner/notice']);
     agent = await startAgent(broker.url, 'porch', {}, { dataDir: dir });
     const bucket = new FsBucket(join(dir, 'bucket'));
     const file = join(dir, 'clip.mp4');
@@ -62,5 +62,16 @@ describe('a legal hold that cannot be set is never answered as recorded', () => 
     expect(body.error.code).toBe('hold-failed');
     expect(body.error.message).toContain('evidence (EROFS: read-only file system)');
     expect(reply.text).not.toContain('recorded');
+    // The owner and the tamper-evident audit log say what happened, not what was meant to.
+    const notice = await watch.waitForTopic('doorbell/porch/owner/notice', (t) => t.includes('legal-hold'));
+    expect(JSON.parse(notice.text)).toMatchObject({ clipIds: [], failedClipIds: ['evidence'] });
+    const audit = readFileSync(join(dir, 'porch', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(audit.find((record) => record.type === 'legal-hold')).toMatchObject({
+      clipIds: [],
+      failedClipIds: ['evidence'],
+    });
   });
 });
