@@ -11,8 +11,7 @@ import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
 import type { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
-import { type BrokerPersistenceKind, EmbeddedBroker, type EmbeddedBrokerOptions } from '../mqtt/broker.js';
-import { type BrokerConnection, BrokerConnectionSchema } from '../mqtt/connection.js';
+import type { EmbeddedBroker } from '../mqtt/broker.js';
 import { publishDeviceEvent } from '../mqtt/device-events.js';
 import { DeviceLink } from '../mqtt/device-link.js';
 import {
@@ -22,7 +21,7 @@ import {
   isDiscoveryRequest,
 } from '../mqtt/discovery.js';
 import { DurableOutbox, OutboxFullError } from '../mqtt/outbox.js';
-import { type DeviceTopics, deviceClientId, deviceTopics } from '../mqtt/topics.js';
+import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
 import type { Recorder } from '../recording/recorder.js';
@@ -37,18 +36,8 @@ import type { FrameRunFeed } from '../video/frame-runs.js';
 import type { GrayFrame } from '../video/frames.js';
 import type { CameraFeed } from './camera-feed.js';
 import { resolveVideoSource, startCameraRig } from './camera-rig.js';
+import { type BrokerChoice, startDeviceBroker } from './device-broker.js';
 import type { RecordingPipeline } from './recording-pipeline.js';
-
-export type BrokerChoice =
-  | {
-      kind: 'embedded';
-      host: string;
-      port: number;
-      security?: Pick<EmbeddedBrokerOptions, 'auth' | 'tls' | 'insecureAnonymous'>;
-      /** `disk` (default): sessions, queued QoS 1 messages and retained messages survive restarts. */
-      persistence?: BrokerPersistenceKind;
-    }
-  | { kind: 'external'; connection: BrokerConnection };
 
 export interface AgentOptions {
   deviceId: string;
@@ -245,7 +234,17 @@ export class Agent {
       ...(options.retentionCron ? { cron: options.retentionCron } : {}),
     });
 
-    const connection = await this.startBroker(profile, deviceDir);
+    const { broker, connection, brokerStored } = await startDeviceBroker({
+      choice: options.broker,
+      deviceId: options.deviceId,
+      profile,
+      deviceDir,
+      discoveryPrefix: this.discoveryPrefix,
+      availabilityTopic: this.topics.availability,
+      logger: options.logger,
+    });
+    this.broker = broker;
+    if (broker?.persistenceProblem) core.doorbell.setProblem('broker-sessions', true);
     const sharing = this.createShareDesk(profile, deviceDir);
     this.unsubscribers.push(
       core.onProfile((next) => {
@@ -269,7 +268,7 @@ export class Agent {
       logger: options.logger,
       onConnected: () => link.republishRetained(),
       onOutboxDepth: (depth) => doorbell.setOutboxDepth(depth),
-      ...this.brokerStoredFor(options.deviceId),
+      ...(brokerStored ? { brokerStored } : {}),
       listeners: this.discoveryEnabled
         ? [
             {
@@ -412,43 +411,6 @@ export class Agent {
       configurationUrl: this.linkOrigin,
     });
     for (const message of messages) link.publishRetained(message.topic, message.payload, { force: true });
-  }
-
-  private async startBroker(profile: DeviceProfile, deviceDir: string): Promise<BrokerConnection> {
-    const { broker, logger } = this.options;
-    if (broker.kind === 'external') return broker.connection;
-    this.broker = new EmbeddedBroker({
-      host: broker.host,
-      port: broker.port,
-      prefix: profile.topicPrefix,
-      discoveryPrefix: this.discoveryPrefix,
-      logger,
-      persistence:
-        (broker.persistence ?? 'disk') === 'disk'
-          ? { kind: 'disk', dir: join(deviceDir, 'broker') }
-          : { kind: 'memory' },
-      ...broker.security,
-    });
-    await this.broker.start();
-    if (this.broker.persistenceProblem) this.core?.doorbell.setProblem('broker-sessions', true);
-    // A kill -9 left the last run's retained "online" in the session store: say the truth until this run is ready.
-    await this.broker.publishRetained(this.topics.availability, 'offline');
-    // With --auth, the device next to the broker logs in with credentials issued for this run.
-    const session = this.broker.auth?.issueSessionCredentials({
-      role: 'device',
-      deviceId: this.options.deviceId,
-    });
-    return BrokerConnectionSchema.parse({ url: this.broker.url, ...session });
-  }
-
-  /** With the embedded broker, the outbox waits for it to store what it acknowledged (see DeviceLink). */
-  private brokerStoredFor(deviceId: string): {
-    brokerStored?: (topic: string, payload: string) => Promise<void>;
-  } {
-    const broker = this.broker;
-    if (!broker) return {};
-    const clientId = deviceClientId(deviceId);
-    return { brokerStored: (topic, payload) => broker.storedFrom(clientId, topic, payload) };
   }
 
   /** The video the camera plays; undefined: this device has no camera. */

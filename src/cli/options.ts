@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { BrokerChoice } from '../agent/agent.js';
+import type { BrokerChoice } from '../agent/device-broker.js';
 import { loadProfile, type NamedProfile } from '../config/load-profile.js';
 import { DEFAULT_PROFILE } from '../config/paths.js';
 import {

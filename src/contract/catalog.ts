@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEVICE_ID_PATTERN, DeviceProfileSchema } from '../config/profile.js';
+import { DEVICE_ID_PATTERN } from '../config/profile.js';
 import {
   AuditHeadSchema,
   AvailabilitySchema,
@@ -16,7 +16,8 @@ import { FOOTAGE_COMMANDS } from '../mqtt/acl.js';
 import { DiscoveryConfigSchema } from '../mqtt/discovery.js';
 import { COMMAND_PATTERN, USERNAME_PATTERN } from '../mqtt/topics.js';
 import { COMMAND_SUMMARIES, CommandArgs, type CommandName, CommandResults } from './commands.js';
-import { ERROR_CODES, type ErrorCode, namespaceRequiredMessage } from './errors.js';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { AT, envelope, REQUEST_EXAMPLES, RESPONSE_EXAMPLES, STATE_EXAMPLE } from './examples.js';
 
 /** How a payload is encoded on the wire. */
 export type PayloadSpec =
@@ -67,41 +68,6 @@ export function responseSchema(command: CommandName): z.ZodType {
   ]);
 }
 
-const AT = '2025-06-01T18:04:05.123Z';
-const envelope = (seq: number) => ({
-  v: 1,
-  id: `front-door-${seq.toString(36).padStart(6, '0')}`,
-  seq,
-  deviceId: 'front-door',
-  at: AT,
-});
-
-/** A valid request body per command (documentation examples; the fuzz test starts from them too). */
-export const REQUEST_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
-  press: { source: 'homeassistant', transaction: 'tx-1' },
-  state: { transaction: 7 },
-  snapshot: { transaction: 'snap-1' },
-  motion: { enabled: false, transaction: 'tx-2' },
-  sensitivity: { sensitivity: 'high' },
-  reboot: {},
-  'config-get': {},
-  'config-set': { patch: { retentionDays: 30 }, transaction: 'cfg-1' },
-  share: {
-    requestId: 'req-2025-17',
-    reason: 'bike stolen from the porch',
-    window: { from: '2025-06-01T17:00:00Z', to: '2025-06-01T19:00:00Z' },
-    transaction: 'share-1',
-  },
-  'legal-demand': {
-    requestId: 'ld-77',
-    reason: 'preservation request',
-    demandRef: 'PR-2025-0042',
-    window: { from: '2025-06-01T17:00:00Z', to: '2025-06-01T19:00:00Z' },
-  },
-  'share-decision': { requestId: 'req-2025-17', decision: 'decline' },
-  'share-policy': { policy: 'ask' },
-};
-
 /** A topic the device answers requests on (everything but the description). */
 function responseEntry(name: string, pattern: string, example: unknown): Omit<TopicEntry, 'description'> {
   return {
@@ -113,76 +79,6 @@ function responseEntry(name: string, pattern: string, example: unknown): Omit<To
     payload: { format: 'json', schema: ResponseSchema, example },
   };
 }
-
-const STATE_EXAMPLE = {
-  v: 1,
-  deviceId: 'front-door',
-  at: AT,
-  status: 'idle',
-  model: 'VDB-200 Wired Pro',
-  manufacturer: 'Virtual Doorbell Co.',
-  firmware: '2.4.1',
-  power: 'wired',
-  battery: null,
-  rssi: -57,
-  uptimeS: 3600,
-  motionEnabled: true,
-  motion: false,
-  sensitivity: 'medium',
-  lastDingAt: AT,
-  dings: 3,
-  suppressedPresses: 1,
-  queues: { outbox: 0, uploads: 0 },
-  healthy: true,
-  problems: [],
-};
-
-const PROFILE_EXAMPLE = DeviceProfileSchema.parse({
-  model: 'VDB-200 Wired Pro',
-  manufacturer: 'Virtual Doorbell Co.',
-  firmwareVersion: '2.4.1',
-  resolution: { width: 1920, height: 1080 },
-  fps: 15,
-  power: { source: 'wired' },
-});
-
-function outsideNamespace(command: CommandName, transaction?: string): Record<string, unknown> {
-  return {
-    status: 'error',
-    error: { code: 'requester-namespace-required', message: namespaceRequiredMessage(command) },
-    ...(transaction === undefined ? {} : { transaction }),
-  };
-}
-
-/** A valid answer per command (documentation examples, checked against their schema in tests). */
-export const RESPONSE_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
-  press: { status: 'ok', data: { rang: true, seq: 42 }, transaction: 'tx-1' },
-  state: { status: 'ok', data: STATE_EXAMPLE, transaction: 7 },
-  snapshot: { status: 'ok', data: { bytes: 48213, at: AT }, transaction: 'snap-1' },
-  motion: { status: 'ok', data: { motionEnabled: false }, transaction: 'tx-2' },
-  sensitivity: {
-    status: 'error',
-    error: {
-      code: 'invalid-arguments',
-      message: 'sensitivity: Invalid option: expected one of "low"|"medium"|"high"',
-    },
-  },
-  reboot: { status: 'ok', data: { status: 'rebooting' } },
-  'config-get': { status: 'ok', data: PROFILE_EXAMPLE },
-  'config-set': {
-    status: 'error',
-    error: { code: 'read-only', message: 'model cannot be changed on a running device' },
-    transaction: 'cfg-1',
-  },
-  // Footage requests are answered here only with this refusal; their real answers go to requesterResponse.
-  share: outsideNamespace('share', 'share-1'),
-  'legal-demand': outsideNamespace('legal-demand'),
-  'share-decision': { status: 'ok', data: { ok: true } },
-  'share-policy': {
-    status: 'ok',
-    data: { policy: 'ask', optedOut: false, consentTimeoutMs: 900000, linkTtlMs: 86400000 },
-  },
-};
 
 const deviceEntries: TopicEntry[] = [
   {

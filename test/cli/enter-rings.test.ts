@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { REPO_ROOT, tempDir } from '../helpers/mqtt.js';
 
 const hasScript = spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).status === 0;
@@ -14,7 +14,12 @@ describe.skipIf(!hasScript)(
       // `script` gives the doorbell a pseudo-terminal, as a developer's shell would.
       const child = spawn(
         'script',
-        ['-qfec', `${cli} start --port 0 --video none --data-dir ${dir} --bucket ${dir}/bucket`, '/dev/null'],
+        // exec: the doorbell is script's own child, so it can be found (and stopped) by script's pid.
+        [
+          '-qfec',
+          `exec ${cli} start --port 0 --video none --data-dir ${dir} --bucket ${dir}/bucket`,
+          '/dev/null',
+        ],
         { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
       );
       let out = '';
@@ -22,16 +27,20 @@ describe.skipIf(!hasScript)(
         out += chunk.toString();
       });
       try {
-        const deadline = Date.now() + 20_000;
-        while (!out.includes('ding (seq 1)')) {
-          if (Date.now() > deadline) throw new Error(`no ding from Enter; output:\n${out}`);
-          if (out.includes('is up')) child.stdin.write('\r');
-          await new Promise((r) => setTimeout(r, 300));
-        }
+        await vi.waitFor(
+          () => {
+            if (out.includes('is up')) child.stdin.write('\r');
+            if (!out.includes('ding (seq 1)')) throw new Error(`no ding from Enter; output:\n${out}`);
+          },
+          { timeout: 20_000, interval: 300 },
+        );
         expect(out).toContain('(or press Enter here)');
       } finally {
+        // script puts the doorbell in a session of its own: stop it by its pid, then script.
+        const doorbell = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' });
+        for (const pid of doorbell.stdout.split('\n').map(Number).filter(Boolean))
+          process.kill(pid, 'SIGKILL');
         child.kill('SIGKILL');
-        spawnSync('pkill', ['-f', `--data-dir ${dir}`]);
       }
     });
   },

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { REQUEST_EXAMPLES, requestSchema } from '../../src/contract/catalog.js';
+import { requestSchema } from '../../src/contract/catalog.js';
 import { CommandArgs, type CommandName } from '../../src/contract/commands.js';
+import { REQUEST_EXAMPLES } from '../../src/contract/examples.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { parseRequest } from '../../src/mqtt/requests.js';
 import { MAX_REQUEST_BYTES } from '../../src/mqtt/topics.js';
