@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
 import { verifyAuditLog } from '../../src/audit/audit-verify.js';
 import { BrokerAuth, hashPassword, type UsersFile } from '../../src/mqtt/auth.js';
@@ -124,8 +124,6 @@ async function seedClips(bucketDir: string): Promise<FsBucket> {
   return bucket;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 for (const target of brokers) {
   describe.skipIf(!target.available)(`hostile integrator on the ${target.name}`, () => {
     let broker: BrokerUnderTest;
@@ -159,8 +157,9 @@ for (const target of brokers) {
     const login = async (username: string) => (await session(username)).client;
 
     /**
-     * Publishes what should be refused from a connection of its own, QoS 0: the embedded broker closes the
-     * connection (MQTT 3.1.1 has no NACK), and a QoS 1 message would be sent again on every reconnect.
+     * Publishes what should be refused from a connection of its own (no reconnect) and returns once the broker has
+     * refused it: then it was never forwarded to the device. The embedded broker refuses by closing the connection
+     * (MQTT 3.1.1 has no NACK); mosquitto answers an MQTT 5 QoS 1 publish with PUBACK 0x87 (not authorized).
      */
     async function attempt(username: string, topic: string, payload: string): Promise<void> {
       const client = await connect(broker.url, {
@@ -169,9 +168,27 @@ for (const target of brokers) {
         reconnectPeriod: 0,
         protocolVersion: target.embedded ? 4 : 5,
       });
-      // Resolves once the packet is written; the embedded broker may already have closed the connection.
-      await client.publishAsync(topic, payload, { qos: 0 }).catch(() => undefined);
-      await client.endAsync();
+      if (target.embedded) {
+        const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+        client.publish(topic, payload, { qos: 0 });
+        await closed;
+      } else {
+        await expect(client.publishAsync(topic, payload, { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
+      }
+      await client.endAsync(true);
+    }
+
+    /**
+     * A barrier on the device's output: `username` asks for the state and waits for the answer. The device sends
+     * it after everything it published before, and the broker keeps one publisher's order, so once `username` has
+     * the answer it has whatever else the device published to it earlier.
+     */
+    async function roundTrip(username: string, tag: string): Promise<void> {
+      const recorder = await watch(username, [`${ROOT}/response/state`]);
+      await recorder.client.publishAsync(`${ROOT}/request/state`, JSON.stringify({ transaction: tag }), {
+        qos: 1,
+      });
+      await recorder.waitForTopic(`${ROOT}/response/state`, (t) => t.includes(`"transaction":"${tag}"`));
     }
 
     /** Subscribes to each filter on its own; a refused filter (SUBACK 0x80) is fine: it delivers nothing. */
@@ -179,6 +196,25 @@ for (const target of brokers) {
       const recorder = await session(username);
       for (const filter of filters)
         await recorder.client.subscribeAsync(filter, { qos: 1 }).catch(() => undefined);
+      return recorder;
+    }
+
+    /**
+     * watch(), then a subscription to the retained availability, waited for: retained messages come right after
+     * each subscription, in order, so once it has come the filters before it have brought all they were going to.
+     */
+    async function watchSettled(username: string, filters: string[]): Promise<Recorder> {
+      const availability = `${ROOT}/availability`;
+      const recorder = await session(username);
+      // mqtt.js sends no SUBSCRIBE for a filter it already holds: drop it first, so the broker sends it again.
+      await recorder.client.unsubscribeAsync(availability);
+      const known = recorder.on(availability).length;
+      await watch(username, [...filters, availability]);
+      await recorder.waitFor(
+        (ms) => ms.filter((m) => m.topic === availability).length > known,
+        5000,
+        `the retained ${availability}`,
+      );
       return recorder;
     }
 
@@ -246,9 +282,20 @@ for (const target of brokers) {
         `${ROOT}/request/share`,
         JSON.stringify({ requestId: 'req-x', reason: 'x', window: WINDOW }),
       );
-      await sleep(500);
+      // attempt() returned on the broker's refusal; what the device published before (the release) now reaches
+      // int-a ahead of a state answer, and neighbour-2 ahead of the answer to a malformed share of its own.
+      await roundTrip('int-a', 'case-1');
+      const neighbour2 = seen['neighbour-2']!;
+      await neighbour2.client.publishAsync(
+        `${ROOT}/requester/neighbour-2/request/share`,
+        JSON.stringify({ transaction: 'barrier-1' }),
+        { qos: 1 },
+      );
+      await neighbour2.waitForTopic(`${ROOT}/requester/neighbour-2/response/share`, (t) =>
+        t.includes('barrier-1'),
+      );
       expect(shareTraffic(seen['int-a']!.messages)).toEqual([]);
-      expect(shareTraffic(seen['neighbour-2']!.messages)).toEqual([]);
+      expect(shareTraffic(neighbour2.messages).filter((m) => !m.text.includes('barrier-1'))).toEqual([]);
     });
 
     it('case 2: a forged agency is refused; legal holds need the broker agency role; the audit log names the broker user', async () => {
@@ -258,7 +305,7 @@ for (const target of brokers) {
       const forged = { ...demand, requestId: 'ld-2', requester: { kind: 'agency', identity: 'City Police' } };
       await attempt('int-b', `${ROOT}/request/legal-demand`, JSON.stringify(forged));
       await attempt('int-b', `${ROOT}/requester/police/request/legal-demand`, JSON.stringify(forged));
-      await sleep(800);
+      // No wait: attempt() returns on the broker's refusal, so none of the three reached the device.
       for (const clipId of CLIP_IDS) {
         const key = clipObjectKey({ deviceId: DEVICE, clipId, recordedAt: WINDOW.from }, 'clip');
         expect((await bucket.head(key))!.metadata[CLIP_META.legalHold]).toBe('false');
@@ -327,13 +374,15 @@ for (const target of brokers) {
       const dings = seen['int-a']!.on(`${ROOT}/events/ding`).length;
       await agent.stop();
       agent = await startDevice();
-      await sleep(800);
+      // A retained request comes right after the device's subscription, so before a request sent once the broker
+      // has acknowledged it; the press would have sent its ding before the answer.
+      await vi.waitFor(() => expect(agent.acceptingCommands).toBe(true), { timeout: 5000, interval: 10 });
+      await roundTrip('int-a', 'case-3');
       expect(agent.profile.motion.enabled).toBe(true);
       expect(seen['int-a']!.on(`${ROOT}/events/ding`).length).toBe(dings);
       if (target.embedded) {
-        const admin = await watch('root', [`${ROOT}/request/+`]);
-        await sleep(300);
-        expect(admin.messages.filter((m) => m.retain)).toEqual([]);
+        const admin = await watchSettled('root', [`${ROOT}/request/+`]);
+        expect(admin.messages.filter((m) => m.retain && m.topic.includes('/request/'))).toEqual([]);
       }
     });
 
@@ -355,7 +404,9 @@ for (const target of brokers) {
         if (target.embedded) expect(taken).toMatchObject({ code: 2 });
         else await (taken as MqttClient).endAsync(true);
       }
-      await sleep(500);
+      // A takeover would have ended the device's session, and sent its will, before the broker answered the
+      // connect; a state answer after that reaches int-a behind the will.
+      await roundTrip('int-a', 'case-4');
       expect(agent.mqttConnected).toBe(true);
       expect(seen['int-a']!.on(`${ROOT}/availability`).filter((m) => m.text === 'offline').length).toBe(
         offlineBefore,
@@ -400,7 +451,9 @@ for (const target of brokers) {
         5000,
         'two prompts',
       );
-      await sleep(200);
+      // Every request has been answered, and a prompt goes out before its answer: a state answer to the owner
+      // comes behind any further prompt.
+      await roundTrip('kim', 'case-5');
       const prompts = seen['kim']!.on(`${ROOT}/owner/consent`).map(
         (m) => (JSON.parse(m.text) as { requester: { identity: string } }).requester.identity,
       );
@@ -469,16 +522,7 @@ for (const target of brokers) {
         ok: true,
         records: head.seq,
       });
-      // Retained messages come right after each subscription, in order: once '#' has brought the retained
-      // availability, the audit-head subscription before it has brought whatever it was going to.
-      const availability = `${ROOT}/availability`;
-      const known = (await session('int-b')).on(availability).length;
-      const intB = await watch('int-b', [`${ROOT}/owner/audit-head`, '#']);
-      await intB.waitFor(
-        (ms) => ms.filter((m) => m.topic === availability).length > known,
-        5000,
-        availability,
-      );
+      const intB = await watchSettled('int-b', [`${ROOT}/owner/audit-head`, '#']);
       expect(intB.messages.filter((m) => m.topic.endsWith('/audit-head'))).toEqual([]);
 
       const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
@@ -532,23 +576,36 @@ for (const target of brokers) {
     });
 
     it('case 10: integrators cannot read $SYS (client ids, filters)', async () => {
-      const intB = await login('int-b');
+      const intB = await session('int-b');
       const received: string[] = [];
-      intB.on('message', (topic) => received.push(topic));
-      const refused = await intB.subscribeAsync('$SYS/#', { qos: 0 }).then(
+      intB.client.on('message', (topic) => received.push(topic));
+      const refused = await intB.client.subscribeAsync('$SYS/#', { qos: 0 }).then(
         () => false,
         () => true,
       );
-      // A new connection: the embedded broker announces it on $SYS.
-      const probe = await connect(broker.url, {
-        username: 'neighbour',
-        password: password('neighbour'),
-        reconnectPeriod: 0,
-      });
-      await probe.endAsync();
-      await sleep(target.embedded ? 500 : 1500);
+      // Once the retained availability is in, the $SYS/# subscription (if granted) has brought the retained $SYS
+      // topics (mosquitto keeps them all retained).
+      await watchSettled('int-b', []);
+      if (target.embedded) {
+        // A new connection: the embedded broker announces it, and its end, on $SYS. Once the admin has the end,
+        // a round trip of int-b's to the device comes behind anything the broker forwarded to int-b with it.
+        const admin = await watch('root', ['$SYS/#']);
+        const probe = await connect(broker.url, {
+          username: 'neighbour',
+          password: password('neighbour'),
+          reconnectPeriod: 0,
+        });
+        const probeId = probe.options.clientId;
+        await probe.endAsync();
+        await admin.waitFor(
+          (ms) => ms.some((m) => m.topic.endsWith('/disconnect/clients') && m.text === probeId),
+          5000,
+          'the announcement of the probe',
+        );
+        await roundTrip('int-b', 'case-10');
+      }
+      expect(received.filter((topic) => topic.startsWith('$'))).toEqual([]);
       if (target.embedded) expect(refused).toBe(true);
-      expect(received).toEqual([]);
     });
   });
 }
