@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FrameSocket, sweepLeftoverDirs } from '../../src/video/frame-socket.js';
 
 // A Node server stands in for ffmpeg listening on the socket (`-listen 1 unix:PATH`).
@@ -42,13 +42,14 @@ describe('FrameSocket', () => {
       onStateChange: () => {},
       shouldGiveUp: () => false,
     });
-    await sleep(60); // several refused attempts: nothing listens yet
+    // Intrinsic: nothing listens yet, and no event marks a refused attempt; 60 ms is about a dozen of them.
+    await sleep(60);
     expect(socket.state).toBe('connecting');
     const { server, peer } = await listen(socket.path);
     open.at(-1)!.server = server;
     const sent = pattern(300_000);
     (await peer).end(sent);
-    while (socket.state !== 'closed') await sleep(5);
+    await vi.waitFor(() => expect(socket.state).toBe('closed'), { timeout: 5000, interval: 5 });
     expect(Buffer.concat(received).equals(sent)).toBe(true);
   });
 
@@ -70,18 +71,26 @@ describe('FrameSocket', () => {
     const writer = await peer;
     const sent = pattern(8 * 1024 * 1024);
     writer.write(sent);
-    await sleep(200);
-    expect(socket.isPaused).toBe(true);
+    await vi.waitFor(() => expect(socket.isPaused).toBe(true), { timeout: 5000, interval: 5 });
     const whilePaused = count;
     // The kernel buffers a little; the rest waits in the writer, which is what stops ffmpeg.
     expect(whilePaused).toBeLessThan(1024 * 1024);
+    // No event marks bytes not being read, so this waits for a quiet pipe: once the kernel buffer is full the
+    // writer's backlog stops shrinking, and a reader that went on reading would keep draining it (20 ms windows).
+    await vi.waitFor(
+      async () => {
+        const before = writer.writableLength;
+        await sleep(20);
+        expect(writer.writableLength).toBe(before);
+      },
+      { timeout: 5000, interval: 0 },
+    );
     expect(writer.writableLength).toBeGreaterThan(4 * 1024 * 1024);
-    await sleep(100);
     expect(count).toBe(whilePaused);
     count = Number.NEGATIVE_INFINITY; // never pause again
     socket.resume();
     writer.end();
-    while (socket.state !== 'closed') await sleep(5);
+    await vi.waitFor(() => expect(socket.state).toBe('closed'), { timeout: 5000, interval: 5 });
     expect(Buffer.concat(received).equals(sent)).toBe(true);
   });
 
@@ -90,21 +99,46 @@ describe('FrameSocket', () => {
     open.push({ socket });
     let giveUp = false;
     let changes = 0;
-    socket.connect({ onBytes: () => true, onStateChange: () => changes++, shouldGiveUp: () => giveUp });
-    await sleep(20);
+    let asked = 0;
+    socket.connect({
+      onBytes: () => true,
+      onStateChange: () => changes++,
+      shouldGiveUp: () => {
+        asked++;
+        return giveUp;
+      },
+    });
+    // Asked before every attempt: a few asks are a few refused attempts, with nobody listening.
+    await vi.waitFor(() => expect(asked).toBeGreaterThanOrEqual(3), { timeout: 5000, interval: 5 });
+    expect(socket.state).toBe('connecting');
     giveUp = true;
-    while (socket.state === 'connecting') await sleep(5);
-    expect(socket.state).toBe('closed');
+    await vi.waitFor(() => expect(socket.state).toBe('closed'), { timeout: 5000, interval: 5 });
     expect(changes).toBe(1);
   });
 
   it('removes its directory on dispose, connected or not', async () => {
     const socket = await FrameSocket.create();
     const dir = socket.path.replace(/\/raw\.sock$/, '');
-    socket.connect({ onBytes: () => true, onStateChange: () => {}, shouldGiveUp: () => false });
+    let asked = 0;
+    socket.connect({
+      onBytes: () => true,
+      onStateChange: () => {},
+      shouldGiveUp: () => {
+        asked++;
+        return false;
+      },
+    });
     await socket.dispose();
     expect(existsSync(dir)).toBe(false);
-    await sleep(30); // no retry comes back to life after dispose
+    // Someone listens where the socket was, so a retry that came back to life would connect (state 'open')
+    // instead of failing quietly. Intrinsic sleep: nothing signals a retry that does not happen; 30 ms is several
+    // retry periods (5 ms).
+    await mkdir(dir, { recursive: true });
+    const { server } = await listen(socket.path);
+    open.push({ socket, server });
+    const askedAtDispose = asked;
+    await sleep(30);
+    expect(asked).toBe(askedAtDispose);
     expect(socket.state).toBe('connecting');
   });
 });
