@@ -1,7 +1,7 @@
 /**
  * `npm run chaos`: the long seeded crash loop against each broker and bucket. Progress goes to stderr; the last line
  * on stdout is one JSON object: the summary of every run and `ok`.
- *   CHAOS_KILLS (default 40 per run), CHAOS_SEED (default 21)
+ *   CHAOS_KILLS (default 40 per run), CHAOS_SEED (default 21), CHAOS_VERBOSE=1 (every event and device log line)
  */
 import { type ChaosOptions, type ChaosSummary, runChaos } from './lib/chaos.js';
 

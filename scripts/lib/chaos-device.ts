@@ -42,7 +42,11 @@ const agent = new Agent({
   dataDir: options.dataDir,
   bucket: options.bucket,
   video: options.video,
-  logger: createLogger({ deviceId: options.deviceId, pretty: false, level: 'warn' }),
+  logger: createLogger({
+    deviceId: options.deviceId,
+    pretty: false,
+    level: process.env['CHAOS_VERBOSE'] ? 'info' : 'warn',
+  }),
   bootMs: 0,
   seed: options.seed,
   discovery: { enabled: false },

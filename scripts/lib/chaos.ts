@@ -98,6 +98,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       watcher.on('message', (topic, payload) => {
         if (!topic.includes('/events/')) return;
         const event = JSON.parse(payload.toString()) as SeenEvent['payload'];
+        if (process.env['CHAOS_VERBOSE']) log(`event ${topic} ${payload.toString().slice(0, 300)}`);
         deliveries += 1;
         const earlier = events.get(event.id);
         if (earlier && JSON.stringify(earlier.payload) !== JSON.stringify(event))
@@ -128,7 +129,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
           for (const line of text.split('\n')) {
             const cut = /"recut":(\d+)/.exec(line);
             if (cut) recovered += Number(cut[1]);
-            if (line.includes('"level":50')) log(`device error: ${line}`);
+            if (line.includes('"level":50') || (process.env['CHAOS_VERBOSE'] && line.includes('"level"')))
+              log(`device: ${line}`);
           }
         },
       });

@@ -225,7 +225,8 @@ export class Agent {
       logger: options.logger,
       ...(options.seed === undefined ? {} : { random: seededRandom(options.seed ^ 0x5eed) }),
     });
-    await this.queue.start();
+    // Uploads wait until the 'uploaded' listener below exists: a clip left in the spool is announced when it lands.
+    await this.queue.start({ holdUploads: true });
     this.sweeper = new RetentionSweeper({
       bucket: this.bucket,
       clock: this.clock,
@@ -288,7 +289,7 @@ export class Agent {
     const queue = this.queue;
     this.unsubscribers.push(
       queue.on('uploaded', (clip) => {
-        if (!announced.has(clip.clipId)) {
+        if (!announced.has(clip.clipId) && !outbox.announcedBeforeRestart(clip.clipId)) {
           doorbell.clipStored(clipEvent(clip));
           announced.add(clip.clipId);
         }
@@ -301,6 +302,7 @@ export class Agent {
       }),
       queue.on('spooled', () => doorbell.setUploadDepth(queue.health().depth)),
     );
+    queue.resumeUploads();
     // The queue and the guard may have found problems while starting, before the doorbell existed.
     this.refreshStorageProblems();
     this.announce();
@@ -447,6 +449,7 @@ export class Agent {
       clipRefusal: () => this.disk?.problem ?? this.queue?.spoolRefusal,
       onClipLost: (lost) => this.doorbell.clipLost(lost),
       lastPublishedSeq,
+      announced: (clipId) => this.outbox?.announcedBeforeRestart(clipId) ?? false,
     });
     this.unsubscribers.push(this.device.onProfile((next) => rig.reconfigure(next)));
     this.feed = rig.feed;

@@ -59,6 +59,8 @@ export interface CameraRigOptions {
   onClipLost?: (lost: LostClip) => void;
   /** The outbox's last event seq when this run started (see recoverIntents). */
   lastPublishedSeq?: number | undefined;
+  /** Whether a clip's outcome was announced before this run (see recoverIntents). */
+  announced?: (clipId: string) => boolean;
 }
 
 /** Builds the rig and starts the feed. */
@@ -84,7 +86,8 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     retentionDays: profile.retentionDays,
     blackout: profile.privacy.zones.map((zone) => zone.polygon),
     ...(options.clipRefusal ? { refusal: options.clipRefusal } : {}),
-    ...(profile.privacy.encryption.enabled && ownerKey
+    // --owner-key is the owner asking for encryption: it turns it on whatever the profile says.
+    ...((profile.privacy.encryption.enabled || options.ownerPublicKey) && ownerKey
       ? { ownerPublicKey: await readOwnerKey(ownerKey, options.cwd) }
       : {}),
     logger,
@@ -127,6 +130,7 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     record: (plan, times) => recorder.record(plan, times),
     onLost: (lost) => options.onClipLost?.(lost),
     ...(options.lastPublishedSeq === undefined ? {} : { lastPublishedSeq: options.lastPublishedSeq }),
+    ...(options.announced ? { announced: options.announced } : {}),
   });
   if (recovery.recut.length + recovery.lost + recovery.alreadyKept + recovery.unpublished > 0) {
     logger.warn(
@@ -175,7 +179,7 @@ async function readOwnerKey(path: string, cwd: string | undefined): Promise<stri
     return await readFile(resolve(cwd ?? process.cwd(), path), 'utf8');
   } catch (error) {
     throw new Error(
-      `privacy.encryption.ownerPublicKey "${path}": cannot read it (${(error as NodeJS.ErrnoException).code}); ` +
+      `owner public key "${path}" (--owner-key or privacy.encryption.ownerPublicKey): cannot read it (${(error as NodeJS.ErrnoException).code}); ` +
         'create a key pair with `doorbell keys generate --out .doorbell` and keep owner.pem off the device',
     );
   }

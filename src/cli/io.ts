@@ -32,13 +32,23 @@ export function writeLine(stream: NodeJS.WritableStream, line: string): void {
   stream.write(line.endsWith('\n') ? line : `${line}\n`);
 }
 
-/** Resolves with the first SIGINT or SIGTERM (and stops listening for them). */
+/** Seconds after the first SIGINT/SIGTERM within which another one is the same request to stop. */
+const REPEATED_SIGNAL_MS = 2_000;
+
+/**
+ * Resolves with the first SIGINT or SIGTERM. `npm start` forwards the terminal's Ctrl+C, so one press arrives
+ * twice: a repeat within 2 s is ignored (the clean stop goes on); a later one forces the exit (130).
+ */
 export function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    let firstAt: number | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(signal);
+      if (firstAt === undefined) {
+        firstAt = performance.now();
+        resolve(signal);
+      } else if (performance.now() - firstAt > REPEATED_SIGNAL_MS) {
+        process.exit(130);
+      }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

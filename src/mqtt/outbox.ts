@@ -113,6 +113,8 @@ export class DurableOutbox extends MemoryOutbox {
    * reached the broker (a kill -9 between the two writes).
    */
   lastEventSeq: number | undefined;
+  /** Clips whose outcome (events/clip, stored or lost) the file holds: a restart must not announce them again. */
+  private readonly clipOutcomes = new Set<string>();
   /** The newest event appended: compaction keeps it, so the file still tells the last seq that reached it. */
   private lastEventEntry: OutboxEntry | undefined;
   private readonly maxHeld: number;
@@ -130,6 +132,14 @@ export class DurableOutbox extends MemoryOutbox {
     this.deliveredFromMemory = new PersistentCounter(join(dir, 'outbox.delivered-from-memory'));
     this.deliveredFromMemory.allocate();
     this.load();
+  }
+
+  /**
+   * Whether a previous run put this clip's outcome in the outbox: a crash between announcing it and recording
+   * that it was announced must not make the clip announced twice.
+   */
+  announcedBeforeRestart(clipId: string): boolean {
+    return this.clipOutcomes.has(clipId);
   }
 
   /** Events held in memory only because the disk refused them; written as soon as it takes them again. */
@@ -225,6 +235,8 @@ export class DurableOutbox extends MemoryOutbox {
       if (!entry) continue;
       this.lastN = Math.max(this.lastN, entry.n);
       if (entry.n > watermark) this.pending.set(entry.n, entry);
+      const clipId = clipOutcomeOf(entry);
+      if (clipId) this.clipOutcomes.add(clipId);
       const seq = eventSeqOf(entry);
       if (seq !== undefined && seq >= (this.lastEventSeq ?? 0)) {
         this.lastEventSeq = seq;
@@ -240,9 +252,19 @@ export class DurableOutbox extends MemoryOutbox {
 
 function eventSeqOf(entry: OutboxEntry): number | undefined {
   if (!entry.topic.includes('/events/')) return undefined;
+  const seq = payloadField(entry, 'seq');
+  return typeof seq === 'number' ? seq : undefined;
+}
+
+function clipOutcomeOf(entry: OutboxEntry): string | undefined {
+  if (!entry.topic.endsWith('/events/clip')) return undefined;
+  const clipId = payloadField(entry, 'clipId');
+  return typeof clipId === 'string' ? clipId : undefined;
+}
+
+function payloadField(entry: OutboxEntry, field: string): unknown {
   try {
-    const seq = (JSON.parse(entry.payload) as { seq?: unknown }).seq;
-    return typeof seq === 'number' ? seq : undefined;
+    return (JSON.parse(entry.payload) as Record<string, unknown>)[field];
   } catch {
     return undefined;
   }

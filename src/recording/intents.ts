@@ -187,6 +187,8 @@ export interface RecoveryOptions {
   onLost(lost: LostClip): void;
   /** The last seq the outbox holds: a plan whose trigger seq is beyond it was never published. */
   lastPublishedSeq?: number;
+  /** Whether the clip's outcome was already announced (a crash came before its plan was forgotten). */
+  announced?: (clipId: string) => boolean;
 }
 
 export interface RecoveryReport {
@@ -228,7 +230,7 @@ export async function recoverIntents(options: RecoveryOptions): Promise<Recovery
     const endedAt = intentDeviceIso(intent, plan.endFeedMs);
     const lost = (reason: string) =>
       lose({ clipId: intent.clipId, trigger: intent.trigger, startedAt, endedAt, reason });
-    if (await options.alreadyKept(intent, startedAt)) {
+    if (options.announced?.(intent.clipId) || (await options.alreadyKept(intent, startedAt))) {
       journal.finish(intent.clipId);
       report.alreadyKept += 1;
       continue;

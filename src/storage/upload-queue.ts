@@ -116,12 +116,22 @@ export class UploadQueue {
    * Opens the spool and resumes every clip in it. Never rejects for an unusable spool: the queue then
    * reports unhealthy, refuses clips with a SpoolError, and keeps trying to open it.
    */
-  start(): Promise<void> {
+  start(options: { holdUploads?: boolean } = {}): Promise<void> {
     if (this.running) return this.startPromise ?? Promise.resolve();
     this.running = true;
-    this.scheduler.start();
+    if (!options.holdUploads) this.scheduler.start();
     this.startPromise = this.openSpool();
     return this.startPromise;
+  }
+
+  /**
+   * Starts uploading after `start({ holdUploads: true })`: once whoever announces uploaded clips listens, so that a
+   * clip a crash left in the spool is not uploaded (and forgotten) before anyone can say so.
+   */
+  resumeUploads(): void {
+    if (!this.running) return;
+    this.scheduler.start();
+    this.scheduler.kick();
   }
 
   /** Stops scheduling; waits for an upload in progress to finish. What is spooled stays spooled. */

@@ -40,7 +40,8 @@ async function startRecordingAgent(url: string, dir: string, encrypt: { publicKe
     recording: { preRollMs: 1000, postRollMs: 1000, maxClipMs: 60_000 },
     privacy: {
       zones: [{ name: 'neighbour', polygon: PRIVATE }],
-      encryption: encrypt ? { enabled: true, ownerPublicKey: encrypt.publicKeyPath } : { enabled: false },
+      // Encryption off in the profile: the owner's key alone (`--owner-key`) must turn it on.
+      encryption: { enabled: false },
     },
   });
   const agent = new Agent({
@@ -52,6 +53,7 @@ async function startRecordingAgent(url: string, dir: string, encrypt: { publicKe
     video: FIXTURE,
     logger: silentLogger(),
     bootMs: 0,
+    ...(encrypt ? { ownerPublicKey: encrypt.publicKeyPath } : {}),
   });
   await agent.start();
   return agent;

@@ -37,6 +37,21 @@ describe('DurableOutbox', () => {
     restarted.close();
   });
 
+  it('knows which clips a previous run announced (stored or lost)', () => {
+    const dir = tempDir();
+    const outbox = new DurableOutbox(dir);
+    const clip = (clipId: string, seq: number) => ({
+      topic: 'doorbell/d/events/clip',
+      payload: JSON.stringify({ seq, clipId, status: 'lost' }),
+      qos: 1 as const,
+      retain: false,
+    });
+    outbox.acknowledge(outbox.append(clip('d-000001', 2)).n);
+    const reopened = new DurableOutbox(dir);
+    expect(reopened.announcedBeforeRestart('d-000001')).toBe(true);
+    expect(reopened.announcedBeforeRestart('d-000003')).toBe(false);
+  });
+
   it('a kill -9 before the very first event reached the outbox gives its seq back', () => {
     const dir = tempDir();
     const seq = new PersistentCounter(join(dir, 'seq'));

@@ -71,6 +71,28 @@ describe('recording intents', () => {
     expect(journal.leftovers().intents).toEqual([]);
   });
 
+  it('a plan whose outcome was already announced (a crash before it was forgotten) gets no second outcome', async () => {
+    const journal = new IntentJournal(tempDir());
+    journal.save(
+      intentOf(plan('front-000009'), { kind: 'unrecoverable', why: 'no picture yet' }, feedToDevice, 9),
+    );
+    const lost: LostClip[] = [];
+    const report = await recoverIntents({
+      journal,
+      source: SOURCE,
+      maxClipMs: 60_000,
+      now: () => new Date(DEVICE_T0).toISOString(),
+      alreadyKept: async () => false,
+      record: async () => undefined,
+      onLost: (clip) => lost.push(clip),
+      lastPublishedSeq: 9,
+      announced: (clipId) => clipId === 'front-000009',
+    });
+    expect(lost).toEqual([]);
+    expect(report.alreadyKept).toBe(1);
+    expect(journal.leftovers().intents).toEqual([]);
+  });
+
   it('with no event ever in the outbox, every plan that names its trigger seq was unseen', async () => {
     const journal = new IntentJournal(tempDir());
     journal.save(intentOf(plan('front-000001'), SOURCE, feedToDevice, 1));

@@ -83,6 +83,22 @@ async function advance(queue: UploadQueue, ms: number, step = 1_000): Promise<vo
 }
 
 describe('UploadQueue', () => {
+  it('start({ holdUploads }) keeps a spooled clip in the spool until resumeUploads(), so no one misses it', async () => {
+    const first = newQueue();
+    await first.start({ holdUploads: true });
+    await first.enqueue(await request('left-by-a-crash'));
+    await first.stop();
+
+    const restarted = newQueue();
+    await restarted.start({ holdUploads: true });
+    await advance(restarted, 5_000);
+    expect(await listKeys(bucket)).toEqual([]);
+    // Whoever announces uploads listens now; only then does the clip go.
+    const { uploaded } = collect(restarted);
+    restarted.resumeUploads();
+    await expect.poll(() => uploaded.map((clip) => clip.clipId)).toEqual(['left-by-a-crash']);
+  });
+
   it('spools the clip before anything else, uploads it, and emits uploaded only after the bucket confirms', async () => {
     const queue = newQueue();
     const { uploaded } = collect(queue);
