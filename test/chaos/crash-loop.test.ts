@@ -20,7 +20,6 @@ describe('seeded crash loop (short)', () => {
     expect(summary.seqGaps).toEqual([]);
     expect(summary.duplicateSeqs).toEqual([]);
     expect(summary.conflictingIds).toEqual([]);
-    expect(summary.outOfOrder).toEqual([]);
     expect(summary.badClips).toEqual([]);
     expect(summary.partialFiles).toEqual([]);
     expect(summary.openIntents).toEqual([]);
