@@ -30,50 +30,49 @@ const PURE_CORES = [
   '^src/clock/clock\\.ts$',
 ];
 
+/** Every rule is an error: a broken seam fails `npm test`, it is not a warning to scroll past. */
+function forbid(rule) {
+  return { severity: 'error', ...rule };
+}
+
 module.exports = {
   forbidden: [
-    {
+    forbid({
       name: 'no-cycles',
-      severity: 'error',
       comment:
         'Import cycles make start-up order and module-level state depend on who imports first. The swc parser ' +
         'cannot tell `import type` apart, so a cycle through types counts too: give the shared type one home.',
       from: {},
       to: { circular: true },
-    },
-    {
+    }),
+    forbid({
       name: 'events-not-mqtt',
-      severity: 'error',
       comment: 'events/ is the one source of truth for payloads; it must not know about MQTT.',
       from: { path: '^src/events/' },
       to: { path: MQTT },
-    },
-    {
+    }),
+    forbid({
       name: 'pure-cores-no-io',
-      severity: 'error',
       comment:
         'The cores (detector, device state machine, retention policy, clip planner, share policy, topic map, ' +
         'event schemas) are pure: no files, processes, sockets, codecs or brokers.',
       from: { path: PURE_CORES },
       to: { path: IO_MODULES },
-    },
-    {
+    }),
+    forbid({
       name: 'motion-not-video',
-      severity: 'error',
       comment: 'motion/ sees frames, not files: decoding belongs to video/.',
       from: { path: '^src/motion/' },
       to: { path: '^src/video/' },
-    },
-    {
+    }),
+    forbid({
       name: 'video-does-not-detect',
-      severity: 'error',
       comment: 'video/ decodes frames; detecting motion in them is motion/.',
       from: { path: '^src/video/' },
       to: { path: '^src/motion/(detector|cell-diff|diff-cells)' },
-    },
-    {
+    }),
+    forbid({
       name: 'device-not-adapters',
-      severity: 'error',
       comment:
         'device/ must not call ffmpeg, S3 or MQTT directly: the agent hands it what it needs. Command errors and ' +
         'tables (mqtt/requests) and the topic map are plain values; share-desk names the DeviceLink type only.',
@@ -82,26 +81,23 @@ module.exports = {
         path: [...FFMPEG, ...MQTT, '^src/storage/s3-bucket', '(^|/)node_modules/@aws-sdk/', '^@aws-sdk/'],
         pathNot: '^src/mqtt/(requests|topics|device-link)\\.ts$',
       },
-    },
-    {
+    }),
+    forbid({
       name: 'recording-does-not-upload',
-      severity: 'error',
       comment: 'recording/ cuts clips and hands them to the upload queue; it never talks to a bucket.',
       from: { path: '^src/recording/' },
       to: {
         path: ['^src/storage/(bucket|fs-bucket|s3-bucket|bucket-url)\\.ts$', '(^|/)node_modules/@aws-sdk/'],
       },
-    },
-    {
+    }),
+    forbid({
       name: 'storage-does-not-decide-policy',
-      severity: 'error',
       comment: 'storage/ records retention metadata; what expires and when is swept is retention/.',
       from: { path: '^src/storage/' },
       to: { path: '^src/retention/(sweep|sweeper|legal-hold)\\.ts$' },
-    },
-    {
+    }),
+    forbid({
       name: 'config-reads-only',
-      severity: 'error',
       comment: 'config/ reads the file it is given and nothing else: no processes, sockets or capabilities.',
       from: { path: '^src/config/' },
       to: {
@@ -110,30 +106,35 @@ module.exports = {
           '^src/(agent|device|fleet|mqtt|replay|recording|retention|storage|video|ui|cli)/',
         ],
       },
-    },
-    {
+    }),
+    forbid({
+      name: 'stream-serves-only',
+      comment:
+        'stream/ serves the encoded picture (RTSP, HLS, MJPEG, snapshots); what moves is motion/ and what is kept ' +
+        'is storage/ and recording/.',
+      from: { path: '^src/stream/' },
+      to: { path: ['^src/motion/', '^src/storage/', '^src/recording/', '^src/retention/'] },
+    }),
+    forbid({
       name: 'fleet-not-replay',
-      severity: 'error',
       comment: 'The fleet builds devices from the device core like the agent does; it must not lean on replay/.',
       from: { path: '^src/fleet/' },
       to: { path: '^src/replay/' },
-    },
-    {
+    }),
+    forbid({
       name: 'nothing-imports-cli',
-      severity: 'error',
       comment:
         'cli/ is thin: it parses, wires and prints. Anything worth importing from it is logic that belongs in ' +
         'a module, so no module outside cli/ may import it.',
       from: { path: '^src/', pathNot: '^src/cli/' },
       to: { path: '^src/cli/' },
-    },
-    {
+    }),
+    forbid({
       name: 'not-to-unresolvable',
-      severity: 'error',
       comment: 'An import that does not resolve is a typo or a missing dependency.',
       from: {},
       to: { couldNotResolve: true },
-    },
+    }),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -36,6 +36,7 @@ describe('dependency rules (npm run deps)', () => {
       'pure-cores-no-io: src/motion/detector.ts',
       'recording-does-not-upload: src/recording/recorder.ts',
       'storage-does-not-decide-policy: src/storage/upload-queue.ts',
+      'stream-serves-only: src/stream/rtsp.ts',
       'video-does-not-detect: src/video/decode.ts',
     ]);
   });
