@@ -1,6 +1,6 @@
 /**
  * `npm test` runs this first (pretest). Some integration tests talk to a real mosquitto (a second broker, MQTT 5
- * clients) and a real Chromium (the web console); without them those tests are skipped. As root on a machine with
+ * clients), a real Chromium (the web console) and GStreamer (an RTSP player no one here wrote); without them those tests are skipped. As root on a machine with
  * apt, this installs what is missing, so a fresh machine runs every test with no step by hand; anywhere else it
  * prints the one line that would install them and lets the tests run (skipping those). DOORBELL_TEST_INSTALL=0 turns
  * the install off. ffmpeg needs nothing: the bundled build comes with npm ci.
@@ -10,12 +10,19 @@ import { existsSync } from 'node:fs';
 import { findOnPath } from '../src/video/locate.js';
 
 const onPath = (command: string) => findOnPath(command) !== undefined;
+/** A GStreamer element is installed (the live-stream tests play RTSP with rtspsrc ! rtph264depay ! avdec_h264). */
+const gstElement = (element: string) =>
+  onPath('gst-inspect-1.0') && spawnSync('gst-inspect-1.0', [element], { stdio: 'ignore' }).status === 0;
 
 /** Debian package → is it installed. */
 const needs: Array<{ pkg: string; present: () => boolean }> = [
   { pkg: 'mosquitto', present: () => onPath('mosquitto') || existsSync('/usr/sbin/mosquitto') },
   { pkg: 'mosquitto-clients', present: () => onPath('mosquitto_sub') && onPath('mosquitto_rr') },
   { pkg: 'chromium', present: () => existsSync(process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium') },
+  { pkg: 'gstreamer1.0-tools', present: () => onPath('gst-launch-1.0') },
+  { pkg: 'gstreamer1.0-plugins-good', present: () => gstElement('rtspsrc') },
+  { pkg: 'gstreamer1.0-plugins-bad', present: () => gstElement('h264parse') },
+  { pkg: 'gstreamer1.0-libav', present: () => gstElement('avdec_h264') },
 ];
 
 function missing(): string[] {
