@@ -114,13 +114,16 @@ export function portFrom(raw: string | undefined, fallback = DEFAULT_PORT, flag 
   return port;
 }
 
+/** MQTT's protocol level for --mqtt-version: 4 is 3.1.1 (the default), 5 is MQTT 5. */
+function mqttProtocolVersion(version: string | undefined): 4 | 5 {
+  if (version === undefined || version === '3.1.1' || version === '4') return 4;
+  if (version === '5') return 5;
+  throw new UserError(`--mqtt-version ${JSON.stringify(version)}: use 3.1.1 or 5`);
+}
+
 /** Broker connection from the broker options (their env vars already applied by the spec). */
 export function connectionFrom(flags: BrokerFlags, fallbackUrl: string): BrokerConnection {
-  const version = flags['mqtt-version'];
-  const protocolVersion =
-    version === undefined ? 4 : version === '5' ? 5 : version === '3.1.1' || version === '4' ? 4 : NaN;
-  if (Number.isNaN(protocolVersion))
-    throw new UserError(`--mqtt-version ${JSON.stringify(version)}: use 3.1.1 or 5`);
+  const protocolVersion = mqttProtocolVersion(flags['mqtt-version']);
   const input = {
     url: flags.broker ?? fallbackUrl,
     username: flags.username,
@@ -160,7 +163,7 @@ export async function brokerChoiceFrom(
     }
     return { kind: 'external', connection: connectionFrom(flags, '') };
   }
-  if (flags['mqtt-version'] === '5') {
+  if (mqttProtocolVersion(flags['mqtt-version']) === 5) {
     throw new UserError(
       '--mqtt-version 5 needs --broker: the embedded broker (aedes) speaks MQTT 3.1.1 only; run an MQTT 5 broker ' +
         '(e.g. mosquitto) and pass --broker mqtt://HOST:1883, or leave --mqtt-version out',

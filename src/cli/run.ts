@@ -54,6 +54,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     writeLine(io.stdout, packageVersion());
     return 0;
   }
+  if (name === 'help' && rest[0] !== undefined) return runCli([rest[0], '--help'], io);
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     await printHelp(io);
     return name ? 0 : 2;

@@ -1,6 +1,10 @@
 import { type Logger, pino } from 'pino';
+import { UserError } from '../util/user-error.js';
 
 export type { Logger };
+
+/** pino's levels, quietest last. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export interface LoggerOptions {
   level?: string;
@@ -11,6 +15,10 @@ export interface LoggerOptions {
 /** JSON logs by default, pretty on a TTY; every line carries the deviceId when one is given. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env['DOORBELL_LOG_LEVEL'] ?? 'info';
+  if (!LOG_LEVELS.includes(level)) {
+    const from = options.level === undefined ? 'DOORBELL_LOG_LEVEL' : '--log-level';
+    throw new UserError(`${from} ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  }
   const pretty = options.pretty ?? (process.stderr.isTTY && process.env['DOORBELL_LOG_FORMAT'] !== 'json');
   const base = options.deviceId ? { deviceId: options.deviceId } : {};
   if (pretty) {

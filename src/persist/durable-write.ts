@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   fsyncSync,
+  mkdirSync,
   openSync,
   readdirSync,
   renameSync,
@@ -10,7 +12,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /**
  * The one home for writing small files so that a crash (kill -9 or power loss) leaves either the old content or
@@ -140,4 +142,17 @@ export class InPlaceRecord {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+/**
+ * `mkdir -p` that always ends: each missing level is made on its own, so the first refusal is the error. Node's
+ * recursive mkdir never returns under a path like /proc/nope (ENOENT from a filesystem where the parent exists).
+ */
+export function makeDirectories(dir: string): void {
+  const missing: string[] = [];
+  for (let at = resolve(dir); !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const level of missing) mkdirSync(level);
 }

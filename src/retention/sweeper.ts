@@ -2,6 +2,7 @@ import { createTask, type ScheduledTask, validateDetailed } from 'node-cron';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { type Logger, silentLogger } from '../log/logger.js';
 import type { Bucket } from '../storage/bucket.js';
+import { UserError } from '../util/user-error.js';
 import { type SpoolView, type SweepReport, sweepRetention } from './sweep.js';
 
 export const DEFAULT_RETENTION_CRON = '0 * * * *';
@@ -21,7 +22,7 @@ export interface RetentionSweeperOptions {
 }
 
 /** A cron expression node-cron cannot run; the message names the field. */
-export class CronExpressionError extends Error {
+export class CronExpressionError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'CronExpressionError';

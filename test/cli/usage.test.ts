@@ -36,6 +36,44 @@ describe('doorbell: bad input is exit 2 with one clear line', () => {
     expect(err).toContain('3.1.1');
   });
 
+  it('start with a bad log level, bucket URL, cron, MQTT version or data dir: exit 2, one line naming it', async () => {
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [[], { DOORBELL_LOG_LEVEL: 'bogus' }, 'DOORBELL_LOG_LEVEL "bogus": expected one of'],
+      [['--bucket', 's3://x'], {}, 'S3 bucket name "x" is invalid'],
+      [['--retention-cron', 'foo'], {}, 'retention cron "foo" is invalid'],
+      [['--mqtt-version', '6'], {}, '--mqtt-version "6": use 3.1.1 or 5'],
+      // Node's recursive mkdir never returns under /proc: the data dir is made level by level.
+      [['--data-dir', '/proc/nope'], {}, '--data-dir "/proc/nope": cannot create /proc/nope: no such file'],
+    ];
+    for (const [args, env, message] of cases) {
+      const saved = { ...process.env };
+      Object.assign(process.env, env);
+      try {
+        const { code, err } = await doorbell(
+          'start',
+          '--video',
+          'none',
+          '--port',
+          '0',
+          '--data-dir',
+          tempDir(),
+          ...args,
+        );
+        expect(err.trim().split('\n'), args.join(' ')).toHaveLength(1);
+        expect(err).toContain(message);
+        expect(code, err).toBe(2);
+      } finally {
+        process.env = saved;
+      }
+    }
+  });
+
+  it("help COMMAND prints that command's usage", async () => {
+    const { code, out } = await doorbell('help', 'press');
+    expect(code).toBe(0);
+    expect(out).toContain('Usage: doorbell press');
+  });
+
   it('start --video with a file that is not there: exit 2, as motion does', async () => {
     const start = await doorbell('start', '--video', 'no-such.mp4', '--port', '0');
     expect(start.code).toBe(2);

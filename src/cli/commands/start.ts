@@ -5,6 +5,8 @@ import { Agent } from '../../agent/agent.js';
 import { consoleBackend } from '../../agent/console-backend.js';
 import { createLogger } from '../../log/logger.js';
 import { BROKER_PERSISTENCE_KINDS } from '../../mqtt/broker.js';
+import { makeDirectories } from '../../persist/durable-write.js';
+import { describeFsError } from '../../persist/fs-errors.js';
 import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
 import { startConsoleServer } from '../../ui/server.js';
 import { VideoError } from '../../video/ffmpeg/errors.js';
@@ -86,6 +88,13 @@ export const command = defineCommand('start', {
     const profile = await profileFrom(values.profile, io);
     const video = await videoFrom(values.video, io.cwd);
     const dataDir = dataDirFrom(values['data-dir'], io);
+    try {
+      makeDirectories(dataDir);
+    } catch (error) {
+      throw new UserError(
+        `--data-dir ${JSON.stringify(dataDir)}: ${describeFsError(error, 'cannot create', dataDir)}`,
+      );
+    }
     const credentials = values.auth
       ? { sub: ' -u USER -P PASSWORD', press: ' --username USER --password PASSWORD' }
       : { sub: '', press: '' };
@@ -110,7 +119,9 @@ export const command = defineCommand('start', {
       await agent.start();
     } catch (error) {
       await agent.stop();
-      throw new UserError(`cannot start: ${(error as Error).message}`, 1);
+      // A setting the user can fix keeps its exit code (2); anything else failed at run time (1).
+      const exitCode = error instanceof UserError ? error.exitCode : 1;
+      throw new UserError(`cannot start: ${(error as Error).message}`, exitCode);
     }
     const consoleServer = values.ui ? await startConsole(agent, values) : undefined;
     agent.setLinkOrigin(consoleServer?.url);
