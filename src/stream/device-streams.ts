@@ -3,6 +3,7 @@
  * RTSP server, the HTTP routes, the state's URLs and the docs all take them from here). Pure.
  */
 import type { DeviceProfile } from '../config/profile.js';
+import type { StreamUrls } from '../events/schemas.js';
 import { evenPictureSize, type PictureSize } from '../video/ffmpeg/picture.js';
 import { STREAM_NAMES, type StreamName } from './live-video.js';
 
@@ -63,14 +64,7 @@ export function parseRtspPath(deviceId: string, path: string): StreamName | unde
   return STREAM_NAMES.find((name) => rtspPath(deviceId, name) === bare);
 }
 
-/** The URLs a client copies (state, console, docs); parts not served are omitted. */
-export interface StreamUrls {
-  rtsp?: Record<StreamName, string>;
-  mjpeg?: Record<StreamName, string>;
-  snapshot?: string;
-}
-
-/** `rtspOrigin` like rtsp://host:8554, `httpOrigin` like http://host:8080 (no trailing slash). */
+/** The URLs a client copies (state, console, docs); parts not served are omitted. `rtspOrigin` like rtsp://host:8554, `httpOrigin` like http://host:8080 (no trailing slash). */
 export function streamUrls(
   deviceId: string,
   origins: { rtsp?: string | undefined; http?: string | undefined },

@@ -6,9 +6,10 @@
 import type ffmpeg from 'fluent-ffmpeg';
 import type { NormalizedPolygon } from '../geometry/polygon.js';
 import { seconds } from '../video/ffmpeg/args.js';
+import { VideoError } from '../video/ffmpeg/errors.js';
 import { drawablePolygons, type MaskFile, writeMaskFile } from '../video/ffmpeg/mask.js';
 import { cameraFramingFilter, evenPictureSize, type PictureSize } from '../video/ffmpeg/picture.js';
-import { command } from '../video/ffmpeg/process.js';
+import { command, runToStdout } from '../video/ffmpeg/process.js';
 
 export interface LiveSourceOptions {
   /** The sample video the camera loops. */
@@ -73,4 +74,35 @@ export async function liveSourceCommand(options: LiveSourceOptions): Promise<Liv
   });
   cmd.outputOptions(['-filter_complex', graph, '-map', '[v]', '-an', '-sn', '-dn']);
   return { cmd, mask };
+}
+
+/** One JPEG of the camera's live picture at `feedMs` (privacy zones burned in), as fast as ffmpeg makes it. */
+export async function liveStillJpeg(
+  options: Omit<LiveSourceOptions, 'realTime'>,
+  timeoutMs = 15_000,
+): Promise<Buffer> {
+  const { cmd, mask } = await liveSourceCommand({ ...options, realTime: false });
+  try {
+    cmd.outputOptions([
+      '-frames:v',
+      '1',
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      '3',
+      '-pix_fmt',
+      'yuvj420p',
+      '-f',
+      'image2pipe',
+    ]);
+    const chunks: Buffer[] = [];
+    const what = `cannot take a snapshot from ${options.source}`;
+    const run = await runToStdout(cmd, what, options.source, (chunk) => chunks.push(chunk), timeoutMs);
+    const jpeg = Buffer.concat(chunks);
+    if (run.stopRequested || jpeg.length === 0)
+      throw new VideoError(`${what}: no picture within ${timeoutMs} ms`);
+    return jpeg;
+  } finally {
+    await mask?.dispose();
+  }
 }
