@@ -145,4 +145,60 @@ describe('LiveEncoder (real ffmpeg)', () => {
     for (const value of inside) expect(value).toBeLessThan(24);
     expect(Math.max(...outside)).toBeGreaterThan(40);
   });
+
+  it('restarts with the new privacy zones when the owner changes them; viewers stay, the clock runs on', async () => {
+    let zones: Array<ReadonlyArray<readonly [number, number]>> = [];
+    const live = await encoder({ privacyZones: () => zones });
+    const units: AccessUnit[] = [];
+    const ended: Array<Error | undefined> = [];
+    await live.subscribe(
+      (unit) => units.push(unit),
+      (error) => ended.push(error),
+    );
+    await expect.poll(() => units.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
+    zones = [
+      [
+        [0, 0],
+        [1, 0],
+        [1, 1],
+        [0, 1],
+      ],
+    ];
+    await live.restart();
+    const restartAt = units.length;
+    await expect.poll(() => units.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(restartAt + 3);
+    expect(live.starts).toBe(2);
+    expect(ended).toEqual([]);
+    for (let i = 1; i < units.length; i++) expect(units[i]!.ptsMs).toBeGreaterThan(units[i - 1]!.ptsMs);
+    const afterRestart = units.slice(restartAt);
+    expect(afterRestart[0]!.keyframe).toBe(true);
+    const file = join(tempDir(), 'masked.h264');
+    writeFileSync(file, annexB(afterRestart.slice(0, 3)));
+    const decoded = await run(
+      locateFfmpeg().ffmpeg,
+      ['-v', 'error', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'],
+      { encoding: 'buffer', maxBuffer: 1 << 24 },
+    );
+    expect(Math.max(...(decoded.stdout as Buffer))).toBeLessThan(24);
+  });
+
+  it('tells its viewers when the encoder fails, and starts afresh on the next subscribe', async () => {
+    const live = await encoder({ source: join(REPO_ROOT, 'package.json'), startTimeoutMs: 10_000 });
+    await expect(live.subscribe(() => {})).rejects.toThrow(/cannot encode the main live stream/);
+    expect(live.running).toBe(false);
+    await expect(live.subscribe(() => {})).rejects.toThrow(/cannot encode/);
+    expect(live.starts).toBe(2);
+
+    // An encoder that dies mid-stream: its viewers hear it.
+    const healthy = await encoder();
+    const ended: Array<Error | undefined> = [];
+    await healthy.subscribe(
+      () => {},
+      (error) => ended.push(error),
+    );
+    process.kill(healthy.pid!, 'SIGKILL');
+    await expect.poll(() => ended.length, { timeout: 5_000 }).toBe(1);
+    expect(ended[0]).toBeInstanceOf(Error);
+    expect(healthy.running).toBe(false);
+  });
 });
