@@ -68,13 +68,14 @@ export class LiveStreams {
   async start(): Promise<void> {
     if (this.live) return;
     const { options } = this;
-    const { durationMs } = await probe(options.source);
+    const { durationMs, width, height } = await probe(options.source);
     const live = new DeviceLive({
       deviceId: options.deviceId,
       profile: options.profile,
       privacyZones: zonesOf(options.profile),
       source: options.source,
       loopDurationMs: durationMs,
+      sourceSize: { width, height },
       feedNow: () => options.feed.feedNow(),
       logger: options.logger.child({ capability: 'stream' }),
     });

@@ -5,6 +5,7 @@
 import type { DeviceProfile } from '../config/profile.js';
 import type { NormalizedPolygon } from '../geometry/polygon.js';
 import type { Logger } from '../log/logger.js';
+import type { PictureSize } from '../video/ffmpeg/picture.js';
 import { deviceStreamSpecs, parseRtspPath } from './device-streams.js';
 import { LiveEncoder } from './encoder.js';
 import { liveStillJpeg } from './live-source.js';
@@ -18,6 +19,8 @@ export interface DeviceLiveOptions {
   /** The sample video the camera feed loops, and its duration. */
   source: string;
   loopDurationMs: number;
+  /** The sample video's own size. */
+  sourceSize?: PictureSize | undefined;
   /** The camera feed's time now: streams start where the feed is. */
   feedNow(): number;
   logger: Logger;
@@ -29,6 +32,8 @@ export class DeviceLive {
   readonly encoders: Record<StreamName, LiveEncoder>;
   readonly mjpeg: Record<StreamName, MjpegStream>;
   private zones: readonly NormalizedPolygon[];
+  /** The still being taken: requests meanwhile share it (one ffmpeg however many clients ask). */
+  private still: Promise<Buffer> | undefined;
 
   constructor(private readonly options: DeviceLiveOptions) {
     this.zones = options.privacyZones;
@@ -38,6 +43,7 @@ export class DeviceLive {
         ...specs[name],
         source: options.source,
         loopDurationMs: options.loopDurationMs,
+        sourceSize: options.sourceSize,
         feedNow: options.feedNow,
         privacyZones: () => this.zones,
         logger: options.logger,
@@ -79,14 +85,18 @@ export class DeviceLive {
     const latest = this.mjpeg.main.latest;
     if (latest) return latest;
     const { main } = deviceStreamSpecs(this.options.profile);
-    return liveStillJpeg({
+    this.still ??= liveStillJpeg({
       source: this.options.source,
       loopDurationMs: this.options.loopDurationMs,
       feedMs: this.options.feedNow(),
       size: main.size,
       fps: main.fps,
       privacyZones: this.zones,
+      sourceSize: this.options.sourceSize,
+    }).finally(() => {
+      this.still = undefined;
     });
+    return this.still;
   }
 
   async close(): Promise<void> {

@@ -112,7 +112,9 @@ describe('LiveEncoder (real ffmpeg)', () => {
     ] as const;
     const live = await encoder({
       name: 'sub',
-      size: { width: 384, height: 216 },
+      // Larger than the source: the mask is blended at the source's width, then scaled up with the picture.
+      size: { width: 1280, height: 720 },
+      sourceSize: { width: 640, height: 360 },
       privacyZones: () => [topLeftQuarter],
     });
     const units: AccessUnit[] = [];
@@ -131,16 +133,16 @@ describe('LiveEncoder (real ffmpeg)', () => {
       'json',
       file,
     ]);
-    expect(JSON.parse(probed.stdout).streams[0]).toEqual({ codec_name: 'h264', width: 384, height: 216 });
+    expect(JSON.parse(probed.stdout).streams[0]).toEqual({ codec_name: 'h264', width: 1280, height: 720 });
     const decoded = await run(
       ffmpeg,
       ['-v', 'error', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'],
       { encoding: 'buffer', maxBuffer: 1 << 24 },
     );
     const luma = decoded.stdout as Buffer;
-    expect(luma.length).toBe(384 * 216);
-    const at = (x: number, y: number) => luma[Math.floor(y * 216) * 384 + Math.floor(x * 384)]!;
-    const inside = [0.1, 0.25, 0.4].flatMap((x) => [0.1, 0.25, 0.4].map((y) => at(x, y)));
+    expect(luma.length).toBe(1280 * 720);
+    const at = (x: number, y: number) => luma[Math.floor(y * 720) * 1280 + Math.floor(x * 1280)]!;
+    const inside = [0.01, 0.25, 0.49].flatMap((x) => [0.01, 0.25, 0.49].map((y) => at(x, y)));
     const outside = [0.6, 0.75, 0.9].flatMap((x) => [0.6, 0.75, 0.9].map((y) => at(x, y)));
     for (const value of inside) expect(value).toBeLessThan(24);
     expect(Math.max(...outside)).toBeGreaterThan(40);
