@@ -39,9 +39,10 @@ export interface RtspServing {
  */
 async function startRtspServing(
   _resolve: (path: string) => LiveVideo | undefined,
-  _settings: RtspSettings,
-  _logger: Logger,
+  settings: RtspSettings,
+  logger: Logger,
 ): Promise<RtspServing | undefined> {
+  logger.warn({ port: settings.port }, 'this build has no RTSP server yet: --rtsp-port is ignored');
   return undefined;
 }
 

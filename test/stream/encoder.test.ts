@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { LiveEncoder, type LiveEncoderOptions } from '../../src/stream/encoder.js';
+import { liveSourceGraph, loopPosition, maskSize } from '../../src/stream/live-source.js';
 import type { AccessUnit, Subscription } from '../../src/stream/live-video.js';
 import { probe } from '../../src/video/ffmpeg/probe.js';
 import { locateFfmpeg } from '../../src/video/locate.js';
@@ -50,6 +51,28 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+describe('the live picture (pure parts)', () => {
+  it('starts where the looped feed is, and blends the mask at no more than the source size', () => {
+    expect(loopPosition(61_000, 30_000)).toBe(1_000);
+    expect(loopPosition(-1_000, 30_000)).toBe(29_000);
+    expect(loopPosition(5_000, 0)).toBe(0);
+    const source = { width: 640, height: 360 };
+    expect(maskSize({ width: 1920, height: 1080 }, source)).toEqual(source);
+    expect(maskSize({ width: 1440, height: 1080 }, source)).toEqual({ width: 640, height: 480 });
+    expect(maskSize({ width: 320, height: 180 }, source)).toEqual({ width: 320, height: 180 });
+    const graph = liveSourceGraph({
+      size: { width: 1920, height: 1080 },
+      fps: 30,
+      maskSize: source,
+      realTime: true,
+    });
+    expect(graph).toMatch(/crop=640:360.*overlay=0:0.*scale=1920:1080.*fps=30.*realtime\[v\]$/);
+    expect(liveSourceGraph({ size: source, fps: 15, maskSize: undefined, realTime: false })).not.toMatch(
+      /overlay|realtime/,
+    );
+  });
+});
 
 describe('LiveEncoder (real ffmpeg)', () => {
   it('shares one encoder between viewers, starts each on a keyframe, paces at the fps, stops after the last', async () => {
