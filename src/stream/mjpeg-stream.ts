@@ -78,6 +78,8 @@ export class MjpegStream {
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
     res.on('close', () => this.remove(res));
+    // The raw multipart body until the connection closes, as cameras send it: no chunked transfer coding around it.
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, {
       'Content-Type': MJPEG_CONTENT_TYPE,
       'Cache-Control': 'no-cache, no-store, must-revalidate',

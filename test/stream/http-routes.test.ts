@@ -123,6 +123,7 @@ describe('MJPEG and snapshot over the console (real ffmpeg)', () => {
     const fast = await openStream(`${base}/front-door/mjpeg`, auth);
     expect(fast.status).toBe(200);
     const boundary = boundaryOf(fast.headers['content-type']);
+    expect(fast.headers['transfer-encoding']).toBeUndefined();
     // A viewer that sends its request and then never reads.
     const stalled = connect(server.port, '127.0.0.1');
     stalled.write(`GET /front-door/mjpeg?token=${TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
