@@ -38,24 +38,18 @@ export class DeviceLive {
   constructor(private readonly options: DeviceLiveOptions) {
     this.zones = options.privacyZones;
     const specs = deviceStreamSpecs(options.profile);
-    const encoder = (name: StreamName) =>
-      new LiveEncoder({
-        ...specs[name],
-        source: options.source,
-        loopDurationMs: options.loopDurationMs,
-        sourceSize: options.sourceSize,
-        feedNow: options.feedNow,
-        privacyZones: () => this.zones,
-        logger: options.logger,
-        ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
-      });
-    this.encoders = { main: encoder('main'), sub: encoder('sub') };
-    const mjpeg = (name: StreamName) =>
-      new MjpegStream({
-        video: this.encoders[name],
-        logger: options.logger,
-        ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
-      });
+    const picture = (name: StreamName) => ({
+      ...specs[name],
+      source: options.source,
+      loopDurationMs: options.loopDurationMs,
+      sourceSize: options.sourceSize,
+      feedNow: options.feedNow,
+      privacyZones: () => this.zones,
+      logger: options.logger,
+      ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
+    });
+    this.encoders = { main: new LiveEncoder(picture('main')), sub: new LiveEncoder(picture('sub')) };
+    const mjpeg = (name: StreamName) => new MjpegStream(picture(name));
     this.mjpeg = { main: mjpeg('main'), sub: mjpeg('sub') };
   }
 
@@ -74,9 +68,11 @@ export class DeviceLive {
     if (JSON.stringify(zones) === JSON.stringify(this.zones)) return;
     this.zones = zones;
     for (const name of STREAM_NAMES) {
-      this.encoders[name].restart().catch((error: Error) => {
-        this.options.logger.error({ err: error.message, stream: name }, 'live stream restart failed');
-      });
+      for (const stream of [this.encoders[name], this.mjpeg[name]]) {
+        stream.restart().catch((error: Error) => {
+          this.options.logger.error({ err: error.message, stream: name }, 'live stream restart failed');
+        });
+      }
     }
   }
 

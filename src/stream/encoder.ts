@@ -3,27 +3,13 @@
  * to an Annex B byte stream that is cut into access units here. Started by the first subscriber, stopped a linger
  * after the last one left; the current group of pictures is kept so a new viewer starts on a keyframe at once.
  */
-import type { NormalizedPolygon } from '../geometry/polygon.js';
 import type { Logger } from '../log/logger.js';
-import type { PictureSize } from '../video/ffmpeg/picture.js';
 import { FfmpegRun, StdoutSink } from '../video/ffmpeg/process.js';
 import { AccessUnitAssembler, AnnexBSplitter, isKeyframe, NAL_TYPE, nalType } from './h264/annex-b.js';
-import { liveSourceCommand } from './live-source.js';
+import { type LivePicture, livePictureCommand } from './live-source.js';
 import type { AccessUnit, LiveVideo, StreamInfo, StreamName, Subscription } from './live-video.js';
 
-export interface LiveEncoderOptions {
-  name: StreamName;
-  size: PictureSize;
-  fps: number;
-  /** The sample video the camera feed loops, and its duration. */
-  source: string;
-  loopDurationMs: number;
-  /** The sample video's own size (privacy zones are blended at no more than it). */
-  sourceSize?: PictureSize | undefined;
-  /** The camera feed's time now (CameraFeed.feedNow): the stream starts where the feed is. */
-  feedNow(): number;
-  /** The privacy zones in force now (burned in). */
-  privacyZones(): readonly NormalizedPolygon[];
+export interface LiveEncoderOptions extends LivePicture {
   logger: Logger;
   /** How long the encoder keeps running after the last viewer left (a reconnecting viewer finds it warm). */
   lingerMs?: number;
@@ -205,16 +191,7 @@ export class LiveEncoder implements LiveVideo {
 
   private async spawn(run: EncoderRun, sink: StdoutSink): Promise<void> {
     const { options } = this;
-    const { cmd, mask } = await liveSourceCommand({
-      source: options.source,
-      loopDurationMs: options.loopDurationMs,
-      feedMs: run.feedStartMs,
-      size: options.size,
-      fps: options.fps,
-      privacyZones: options.privacyZones(),
-      sourceSize: options.sourceSize,
-      realTime: true,
-    });
+    const { cmd, mask } = await livePictureCommand(options, run.feedStartMs);
     const fps = String(options.fps);
     cmd.outputOptions([
       '-c:v',

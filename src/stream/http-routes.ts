@@ -49,7 +49,7 @@ export function streamHttpRoutes(lookup: (deviceId: string) => DeviceLive | unde
           },
         );
       }
-      await stream.serve(res);
+      stream.serve(res);
       return true;
     },
   };

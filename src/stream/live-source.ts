@@ -10,6 +10,23 @@ import { VideoError } from '../video/ffmpeg/errors.js';
 import { drawablePolygons, type MaskFile, writeMaskFile } from '../video/ffmpeg/mask.js';
 import { cameraFramingFilter, evenPictureSize, type PictureSize } from '../video/ffmpeg/picture.js';
 import { command, runToStdout } from '../video/ffmpeg/process.js';
+import type { StreamName } from './live-video.js';
+
+/** One stream's live picture, as its encoders (H.264 and JPEG) start it. */
+export interface LivePicture {
+  name: StreamName;
+  size: PictureSize;
+  fps: number;
+  /** The sample video the camera feed loops, and its duration. */
+  source: string;
+  loopDurationMs: number;
+  /** The sample video's own size (privacy zones are blended at no more than it). */
+  sourceSize?: PictureSize | undefined;
+  /** The camera feed's time now (CameraFeed.feedNow): the stream starts where the feed is. */
+  feedNow(): number;
+  /** The privacy zones in force now (burned in). */
+  privacyZones(): readonly NormalizedPolygon[];
+}
 
 export interface LiveSourceOptions {
   /** The sample video the camera loops. */
@@ -129,4 +146,18 @@ export async function liveStillJpeg(
   } finally {
     await mask?.dispose();
   }
+}
+
+/** The command for a stream's live picture from `feedMs`, paced in real time; add the encoder's output options. */
+export function livePictureCommand(picture: LivePicture, feedMs: number): Promise<LiveSourceCommand> {
+  return liveSourceCommand({
+    source: picture.source,
+    loopDurationMs: picture.loopDurationMs,
+    feedMs,
+    size: picture.size,
+    fps: picture.fps,
+    privacyZones: picture.privacyZones(),
+    sourceSize: picture.sourceSize,
+    realTime: true,
+  });
 }
