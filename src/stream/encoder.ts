@@ -93,6 +93,8 @@ export class LiveEncoder implements LiveVideo {
   /** Stops the encoder now and ends every subscription (agent shutdown). */
   async close(): Promise<void> {
     this.closed = true;
+    const stopped = new Error(`the ${this.options.name} stream is stopped`);
+    for (const waiter of this.waiting.splice(0)) waiter.reject(stopped);
     await this.stopRun();
     this.endAll(undefined);
   }
