@@ -37,6 +37,7 @@ import type { GrayFrame } from '../video/frames.js';
 import type { CameraFeed } from './camera-feed.js';
 import { resolveVideoSource, startCameraRig } from './camera-rig.js';
 import { type BrokerChoice, startDeviceBroker } from './device-broker.js';
+import { LiveStreams, type RtspSettings } from './live-streams.js';
 import type { RecordingPipeline } from './recording-pipeline.js';
 
 export interface AgentOptions {
@@ -73,6 +74,8 @@ export interface AgentOptions {
   seed?: number;
   /** Free space kept for events: below it the device reports `disk` and refuses clips (default 4 MiB). */
   diskReserveBytes?: number;
+  /** Serve the camera's live streams over RTSP here (MJPEG and snapshots go through the console). */
+  rtsp?: RtspSettings;
 }
 
 /** Wires one doorbell to its camera, recorder, bucket and broker, and owns start/stop order. No I/O in the constructor. */
@@ -90,6 +93,7 @@ export class Agent {
   private pipeline: RecordingPipeline | undefined;
   private recorder: Recorder | undefined;
   private bucket: Bucket | undefined;
+  private streams: LiveStreams | undefined;
   private unsubscribers: Array<() => void> = [];
   /** A frame listener that throws (a viewer) is logged and skipped: the camera keeps running for the rest. */
   private readonly frameListeners = new Emitter<[frame: GrayFrame, feedMs: number]>((error) =>
@@ -307,6 +311,7 @@ export class Agent {
     this.refreshStorageProblems();
     this.announce();
     await this.startCamera(profile, deviceDir, outbox.lastEventSeq);
+    await this.startStreams(profile);
     doorbell.start();
     this.sweeper.start();
     await link.start();
@@ -346,6 +351,7 @@ export class Agent {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    await this.streams?.stop();
     await this.feed?.stop();
     await this.pipeline?.flush().catch(() => undefined);
     await this.sweeper?.stop();
@@ -363,6 +369,7 @@ export class Agent {
   /** Where release links are served (the console's origin); set once the console is up. */
   setLinkOrigin(origin: string | undefined): void {
     this.linkOrigin = origin?.replace(/\/$/, '');
+    this.core?.doorbell.setStreams(this.streams?.urls(this.linkOrigin));
     // Home Assistant links the device page to the console.
     this.announce();
   }
@@ -413,6 +420,30 @@ export class Agent {
       configurationUrl: this.linkOrigin,
     });
     for (const message of messages) link.publishRetained(message.topic, message.payload, { force: true });
+  }
+
+  /** The camera's live streams (for the console's MJPEG and snapshot routes); undefined without a looped camera. */
+  get liveStreams(): LiveStreams | undefined {
+    return this.streams;
+  }
+
+  /** The `stream` capability: after the camera, on its feed; replay's composed camera has no live stream. */
+  private async startStreams(profile: DeviceProfile): Promise<void> {
+    const { options } = this;
+    const source = this.cameraSource(profile);
+    if (!source || !this.feed || options.cameraRuns || options.drivenCamera) return;
+    const streams = new LiveStreams({
+      deviceId: options.deviceId,
+      profile,
+      source,
+      feed: this.feed,
+      rtsp: options.rtsp,
+      logger: options.logger,
+    });
+    this.streams = streams;
+    await streams.start();
+    this.unsubscribers.push(this.device.onProfile((next) => streams.reconfigure(next)));
+    this.doorbell.setStreams(streams.urls(this.linkOrigin));
   }
 
   /** The video the camera plays; undefined: this device has no camera. */

@@ -11,6 +11,7 @@ import type {
   DeviceStatus,
   LostClipEventPayload,
   PressSource,
+  StreamUrls,
 } from '../events/schemas.js';
 import type { Sensitivity } from '../motion/settings.js';
 import { seededRandom, seedFrom } from '../util/random.js';
@@ -59,6 +60,7 @@ export class Doorbell {
   private suppressedPresses = 0;
   private queues = { outbox: 0, uploads: 0 };
   private readonly problems = new Set<string>();
+  private streams: StreamUrls | undefined;
   private timers: { boot?: TimerHandle; chime?: TimerHandle; telemetry?: TimerHandle } = {};
   private started = false;
 
@@ -244,6 +246,15 @@ export class Doorbell {
     this.emitState();
   }
 
+  /** Where the live streams are served now (undefined: nowhere); a change is announced. */
+  setStreams(streams: StreamUrls | undefined): void {
+    const empty = !streams || Object.keys(streams).length === 0;
+    const next = empty ? undefined : streams;
+    if (JSON.stringify(next) === JSON.stringify(this.streams)) return;
+    this.streams = next;
+    this.emitState();
+  }
+
   state(): DeviceState {
     const { profile, clock } = this.options;
     const now = clock.now();
@@ -271,6 +282,7 @@ export class Doorbell {
       queues: { ...this.queues },
       healthy: problems.length === 0,
       problems,
+      ...(this.streams ? { streams: this.streams } : {}),
     };
   }
 

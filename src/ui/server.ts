@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CommandArgs } from '../contract/commands.js';
 import { type Logger, silentLogger } from '../log/logger.js';
 import { CLIP_ID_PATTERN } from '../storage/keys.js';
+import type { StreamHttpRoutes } from '../stream/http-routes.js';
 import { UserError } from '../util/user-error.js';
 import { issueLines, issuePath, valueAt } from '../util/zod-errors.js';
 import {
@@ -39,6 +40,8 @@ export interface ConsoleServerOptions {
   maxLiveClients?: number;
   /** Where index.html, app.js… are read from; defaults to the package's src/ui/static. */
   staticDir?: string;
+  /** The live stream routes (MJPEG, snapshot), under the same host and token rules. */
+  streams?: StreamHttpRoutes;
 }
 
 export interface ConsoleServer {
@@ -98,7 +101,13 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     );
   }
   const assets = await loadStaticAssets(options.staticDir ?? STATIC_DIR);
-  const http = new ConsoleHttp(options.backend, settings, assets, options.logger ?? silentLogger());
+  const http = new ConsoleHttp(
+    options.backend,
+    settings,
+    assets,
+    options.logger ?? silentLogger(),
+    options.streams,
+  );
   return http.listen();
 }
 
@@ -120,6 +129,7 @@ class ConsoleHttp {
     private readonly settings: Settings,
     private readonly assets: Map<string, StaticAsset>,
     private readonly logger: Logger,
+    private readonly streams: StreamHttpRoutes | undefined,
   ) {
     this.events = new EventStreamHub({
       maxClients: settings.maxEventClients,
@@ -260,6 +270,7 @@ class ConsoleHttp {
         return this.sendFrame(method, res);
     }
 
+    if (await this.streams?.handle(req, res, path)) return;
     if (path.startsWith('/api/clips/')) {
       allow(method, ['GET', 'HEAD']);
       return this.sendClip(decodeSegment(path.slice('/api/clips/'.length)), req, res);
@@ -299,6 +310,8 @@ class ConsoleHttp {
     const expected = this.settings.token;
     if (expected === undefined) return url;
     const presented = presentedToken(req, url, this.cookieName);
+    // Stream clients (Home Assistant, go2rtc, ffmpeg) send the token as a basic-auth password once challenged.
+    const streamRoute = this.streams?.owns(url.pathname) === true;
     if (!presented || !tokensMatch(presented.token, expected)) {
       throw new HttpError(
         401,
@@ -306,11 +319,13 @@ class ConsoleHttp {
         presented
           ? 'the console token is wrong'
           : 'this console needs its token: open the URL printed at start-up (…/?token=…) or send Authorization: Bearer',
+        streamRoute ? { 'WWW-Authenticate': 'Basic realm="doorbell", charset="UTF-8"' } : {},
       );
     }
     if (presented.via === 'query') {
       res.setHeader('Set-Cookie', sessionCookie(this.cookieName, expected));
-      if (!url.pathname.startsWith('/api/') && (req.method === 'GET' || req.method === 'HEAD')) {
+      const page = !url.pathname.startsWith('/api/') && !streamRoute;
+      if (page && (req.method === 'GET' || req.method === 'HEAD')) {
         // Drop the token from the address bar and history once the cookie carries it.
         url.searchParams.delete('token');
         res.writeHead(303, { Location: url.pathname + url.search, 'Cache-Control': 'no-store' });

@@ -3,10 +3,12 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Agent } from '../../agent/agent.js';
 import { consoleBackend } from '../../agent/console-backend.js';
+import type { RtspSettings } from '../../agent/live-streams.js';
 import { createLogger } from '../../log/logger.js';
 import { BROKER_PERSISTENCE_KINDS } from '../../mqtt/broker.js';
 import { makeDirectories } from '../../persist/durable-write.js';
 import { describeFsError } from '../../persist/fs-errors.js';
+import { streamHttpRoutes } from '../../stream/http-routes.js';
 import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
 import { startConsoleServer } from '../../ui/server.js';
 import { VideoError } from '../../video/ffmpeg/errors.js';
@@ -63,6 +65,24 @@ export const command = defineCommand('start', {
       value: 'TOKEN',
       help: 'token the web console asks for (generated when --ui-host is not loopback)',
     },
+    'rtsp-port': {
+      type: 'string',
+      value: 'N',
+      help: 'serve the camera over RTSP on this port (rtsp://HOST:N/ID and /ID/sub; npm start uses 8554)',
+      env: 'DOORBELL_RTSP_PORT',
+    },
+    'rtsp-host': {
+      type: 'string',
+      value: 'ADDR',
+      help: 'address of the RTSP server (default 127.0.0.1; any other needs --rtsp-credentials)',
+      env: 'DOORBELL_RTSP_HOST',
+    },
+    'rtsp-credentials': {
+      type: 'string',
+      value: 'USER:PASS',
+      help: 'RTSP digest credentials viewers must give',
+      env: 'DOORBELL_RTSP_CREDENTIALS',
+    },
     ...brokerSecurityOptionSpec,
     'broker-persistence': {
       type: 'string',
@@ -98,6 +118,7 @@ export const command = defineCommand('start', {
     const credentials = values.auth
       ? { sub: ' -u USER -P PASSWORD', press: ' --username USER --password PASSWORD' }
       : { sub: '', press: '' };
+    const rtsp = rtspFrom(values);
     const logger = createLogger({ deviceId });
     const agent = new Agent({
       deviceId,
@@ -114,6 +135,7 @@ export const command = defineCommand('start', {
       bucket: values.bucket ?? join(dataDir, 'bucket'),
       ...optional('retentionCron', values['retention-cron']),
       ...optional('ownerPublicKey', values['owner-key']),
+      ...(rtsp ? { rtsp } : {}),
     });
     try {
       await agent.start();
@@ -127,6 +149,10 @@ export const command = defineCommand('start', {
     agent.setLinkOrigin(consoleServer?.url);
     printWelcome(io, agent, deviceId, profile.name, credentials);
     if (consoleServer) writeLine(io.stdout, `  console:   ${consoleServer.openUrl}`);
+    const streams = agent.state().streams;
+    if (streams?.rtsp)
+      writeLine(io.stdout, `  rtsp:      ${streams.rtsp.main}  (substream ${streams.rtsp.sub})`);
+    if (streams?.mjpeg) writeLine(io.stdout, `  mjpeg:     ${streams.mjpeg.main}`);
     const stopKeys = io.stdin.isTTY ? ringOnEnter(io, agent) : () => {};
     await waitForSignal();
     stopKeys();
@@ -202,8 +228,10 @@ async function startConsole(
   const host = values['ui-host'] ?? '127.0.0.1';
   const token = values['ui-token'] ?? (isLoopbackHost(host) ? undefined : generateConsoleToken());
   try {
+    const deviceId = agent.doorbell.deviceId;
     return await startConsoleServer({
       backend: consoleBackend(agent),
+      streams: streamHttpRoutes((id) => (id === deviceId ? agent.liveStreams?.device : undefined)),
       host,
       port: portFrom(values['ui-port'], 8080, '--ui-port'),
       ...(token ? { token } : {}),
@@ -213,4 +241,35 @@ async function startConsole(
     if (error instanceof UserError) throw error;
     throw new UserError(`cannot start the console: ${(error as Error).message}`, 1);
   }
+}
+
+/**
+ * --rtsp-port turns the RTSP server on. Off loopback it needs credentials, as the console needs its token: a
+ * camera on the network is not left open to it.
+ */
+function rtspFrom(values: {
+  'rtsp-port'?: string | undefined;
+  'rtsp-host'?: string | undefined;
+  'rtsp-credentials'?: string | undefined;
+}): RtspSettings | undefined {
+  const host = values['rtsp-host'] ?? '127.0.0.1';
+  const raw = values['rtsp-credentials'];
+  if (values['rtsp-port'] === undefined) {
+    if (values['rtsp-host'] !== undefined || raw !== undefined)
+      throw new UserError('--rtsp-host and --rtsp-credentials need --rtsp-port');
+    return undefined;
+  }
+  const port = portFrom(values['rtsp-port'], 8554, '--rtsp-port');
+  const colon = raw?.indexOf(':') ?? -1;
+  if (raw !== undefined && (colon < 1 || colon === raw.length - 1 || /[\s\0]/.test(raw)))
+    throw new UserError('--rtsp-credentials must be USER:PASS (both non-empty, no spaces)');
+  const credentials =
+    raw === undefined ? undefined : { user: raw.slice(0, colon), password: raw.slice(colon + 1) };
+  if (!credentials && !isLoopbackHost(host)) {
+    throw new UserError(
+      `--rtsp-host ${JSON.stringify(host)} is reachable from other machines: give --rtsp-credentials USER:PASS ` +
+        'or bind it to 127.0.0.1',
+    );
+  }
+  return { host, port, ...(credentials ? { credentials } : {}) };
 }

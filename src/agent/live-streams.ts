@@ -1,0 +1,117 @@
+/**
+ * The agent's `stream` capability: the device's live streams (started after the camera, stopped before it), the
+ * RTSP server that serves them, and the URLs the state announces. Nothing encodes until a viewer asks.
+ */
+import { hostname } from 'node:os';
+import type { DeviceProfile } from '../config/profile.js';
+import type { StreamUrls } from '../events/schemas.js';
+import type { Logger } from '../log/logger.js';
+import { DeviceLive } from '../stream/device-live.js';
+import { streamUrls } from '../stream/device-streams.js';
+import type { LiveVideo } from '../stream/live-video.js';
+import { hostForUrl } from '../ui/access.js';
+import { probe } from '../video/ffmpeg/probe.js';
+import type { CameraFeed } from './camera-feed.js';
+
+export interface RtspCredentials {
+  user: string;
+  password: string;
+}
+
+export interface RtspSettings {
+  /** Loopback by default; anything else needs credentials (checked by the CLI, as the console token is). */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  credentials?: RtspCredentials | undefined;
+}
+
+/** A running RTSP server as the agent sees it. */
+export interface RtspServing {
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * ▶ The RTSP server plugs in here: start it on `settings`, serving what `resolve(path)` names (undefined: 404).
+ * Until then no RTSP server runs and the state announces no RTSP URLs.
+ */
+async function startRtspServing(
+  _resolve: (path: string) => LiveVideo | undefined,
+  settings: RtspSettings,
+  logger: Logger,
+): Promise<RtspServing | undefined> {
+  logger.warn({ port: settings.port }, 'this build has no RTSP server yet: --rtsp-port is ignored');
+  return undefined;
+}
+
+export interface LiveStreamsOptions {
+  deviceId: string;
+  profile: DeviceProfile;
+  source: string;
+  feed: CameraFeed;
+  rtsp: RtspSettings | undefined;
+  logger: Logger;
+}
+
+export class LiveStreams {
+  private live: DeviceLive | undefined;
+  private rtsp: RtspServing | undefined;
+
+  constructor(private readonly options: LiveStreamsOptions) {}
+
+  /** The device's streams once started (the console's MJPEG and snapshot routes serve them). */
+  get device(): DeviceLive | undefined {
+    return this.live;
+  }
+
+  async start(): Promise<void> {
+    if (this.live) return;
+    const { options } = this;
+    const { durationMs, width, height } = await probe(options.source);
+    const live = new DeviceLive({
+      deviceId: options.deviceId,
+      profile: options.profile,
+      privacyZones: zonesOf(options.profile),
+      source: options.source,
+      loopDurationMs: durationMs,
+      sourceSize: { width, height },
+      feedNow: () => options.feed.feedNow(),
+      logger: options.logger.child({ capability: 'stream' }),
+    });
+    this.live = live;
+    if (options.rtsp) {
+      this.rtsp = await startRtspServing((path) => live.resolveRtsp(path), options.rtsp, options.logger);
+    }
+  }
+
+  reconfigure(profile: DeviceProfile): void {
+    this.live?.setPrivacyZones(zonesOf(profile));
+  }
+
+  /** The URLs to announce; `httpOrigin` is the console's (MJPEG and snapshot live there). */
+  urls(httpOrigin: string | undefined): StreamUrls | undefined {
+    if (!this.live) return undefined;
+    const rtsp = this.rtsp
+      ? `rtsp://${hostForUrl(reachableHost(this.rtsp.host), this.rtsp.port)}`
+      : undefined;
+    return streamUrls(this.options.deviceId, { rtsp, http: httpOrigin?.replace(/\/$/, '') });
+  }
+
+  async stop(): Promise<void> {
+    await this.rtsp?.stop();
+    this.rtsp = undefined;
+    await this.live?.close();
+    this.live = undefined;
+  }
+}
+
+function zonesOf(profile: DeviceProfile) {
+  return profile.privacy.zones.map((zone) => zone.polygon);
+}
+
+/** A wildcard bind address is no address to copy into a client: the machine's name is. */
+function reachableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' ? hostname() : host;
+}
