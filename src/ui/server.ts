@@ -39,6 +39,8 @@ export interface ConsoleServerOptions {
   maxLiveClients?: number;
   /** Where index.html, app.js… are read from; defaults to the package's src/ui/static. */
   staticDir?: string;
+  /** More handlers (the streams: HLS, MJPEG…), tried after the console's own paths; true = answered. */
+  routes?: ReadonlyArray<(req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>>;
 }
 
 export interface ConsoleServer {
@@ -98,7 +100,13 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     );
   }
   const assets = await loadStaticAssets(options.staticDir ?? STATIC_DIR);
-  const http = new ConsoleHttp(options.backend, settings, assets, options.logger ?? silentLogger());
+  const http = new ConsoleHttp(
+    options.backend,
+    settings,
+    assets,
+    options.logger ?? silentLogger(),
+    options.routes,
+  );
   return http.listen();
 }
 
@@ -120,6 +128,7 @@ class ConsoleHttp {
     private readonly settings: Settings,
     private readonly assets: Map<string, StaticAsset>,
     private readonly logger: Logger,
+    private readonly routes: NonNullable<ConsoleServerOptions['routes']> = [],
   ) {
     this.events = new EventStreamHub({
       maxClients: settings.maxEventClients,
@@ -264,6 +273,7 @@ class ConsoleHttp {
       allow(method, ['GET', 'HEAD']);
       return this.sendClip(decodeSegment(path.slice('/api/clips/'.length)), req, res);
     }
+    for (const extra of this.routes) if (await extra(req, res, url)) return;
     throw new HttpError(404, 'not-found', `no such page or endpoint: ${path.slice(0, 200)}`);
   }
 
