@@ -39,8 +39,15 @@ export interface ConsoleServerOptions {
   maxLiveClients?: number;
   /** Where index.html, app.js… are read from; defaults to the package's src/ui/static. */
   staticDir?: string;
-  /** More handlers (the streams: HLS, MJPEG…), tried after the console's own paths; true = answered. */
-  routes?: ReadonlyArray<(req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>>;
+  /** More handlers (the streams: HLS, MJPEG…), tried after the console's own paths. */
+  routes?: readonly ConsoleRoute[];
+}
+
+export interface ConsoleRoute {
+  /** True when it answered the request. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
+  /** The device's live HLS playlist path when this route serves one: the page plays it instead of /api/live. */
+  livePlaylist?(deviceId: string): string | undefined;
 }
 
 export interface ConsoleServer {
@@ -128,7 +135,7 @@ class ConsoleHttp {
     private readonly settings: Settings,
     private readonly assets: Map<string, StaticAsset>,
     private readonly logger: Logger,
-    private readonly routes: NonNullable<ConsoleServerOptions['routes']> = [],
+    private readonly routes: readonly ConsoleRoute[] = [],
   ) {
     this.events = new EventStreamHub({
       maxClients: settings.maxEventClients,
@@ -273,7 +280,7 @@ class ConsoleHttp {
       allow(method, ['GET', 'HEAD']);
       return this.sendClip(decodeSegment(path.slice('/api/clips/'.length)), req, res);
     }
-    for (const extra of this.routes) if (await extra(req, res, url)) return;
+    for (const extra of this.routes) if (await extra.handle(req, res, url)) return;
     throw new HttpError(404, 'not-found', `no such page or endpoint: ${path.slice(0, 200)}`);
   }
 
@@ -340,8 +347,10 @@ class ConsoleHttp {
   }
 
   private snapshot() {
+    const deviceId = this.backend.deviceId();
     return {
-      deviceId: this.backend.deviceId(),
+      deviceId,
+      livePlaylist: this.routes.map((route) => route.livePlaylist?.(deviceId)).find(Boolean) ?? null,
       now: new Date(this.backend.now()).toISOString(),
       state: this.backend.state(),
     };

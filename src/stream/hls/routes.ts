@@ -32,6 +32,8 @@ export interface HlsRoutesOptions {
 
 export interface HlsRoutes {
   handle: HttpRoute;
+  /** Where the device's main stream playlist is, when this server has that stream. */
+  livePlaylist(deviceId: string): string | undefined;
   /** Streams currently segmenting. */
   readonly activeStreams: number;
   /** Stops every stream (the server is shutting down). */
@@ -104,6 +106,8 @@ export function hlsRoutes(options: HlsRoutesOptions): HlsRoutes {
 
   return {
     handle,
+    livePlaylist: (deviceId) =>
+      options.sourceFor(deviceId, 'main') ? `/${deviceId}/hls/${HLS_FILES.playlist}` : undefined,
     get activeStreams() {
       return sessions.size;
     },

@@ -1,5 +1,6 @@
-// The console page: state and timeline from /api/events (server-sent events), live view from
-// /api/live, clips from /api/clips, controls POST to /api/*. Plain DOM, no framework.
+// The console page: state and timeline from /api/events (server-sent events), live view from the device's HLS
+// stream (/<deviceId>/hls/index.m3u8, played with Media Source Extensions; /api/live JPEGs where that cannot work),
+// clips from /api/clips, controls POST to /api/*. Plain DOM, no framework.
 import {
   describeEvent,
   describeRefusal,
@@ -11,7 +12,9 @@ import {
   formatUptime,
   signalQuality,
 } from './format.js';
-import { startLiveView } from './live-stream.js';
+import { HlsUnavailable, startHlsPlayer } from './hls-player.js';
+import { FrameRateMeter, startLiveView } from './live-stream.js';
+import { drawMotionBox, MotionTrack } from './motion-overlay.js';
 
 const TIMELINE_LIMIT = 100;
 const CLIP_REFRESH_MS = 60_000;
@@ -30,6 +33,9 @@ const el = {
   health: byId('health'),
   link: byId('link'),
   live: byId('live'),
+  liveView: byId('live-view'),
+  liveVideo: byId('live-video'),
+  liveOverlay: byId('live-overlay'),
   fps: byId('fps'),
   liveMessage: byId('live-message'),
   motionBadge: byId('motion-badge'),
@@ -61,6 +67,8 @@ const sensitivityInputs = [...document.querySelectorAll('input[name="sensitivity
 let serverOffsetMs = 0;
 let pendingControl = 0;
 let lastState;
+/** Motion events, looked up by the device time of the frame the live video shows. */
+const motionTrack = new MotionTrack();
 
 // ---------- HTTP ----------
 
@@ -193,7 +201,10 @@ function onDeviceEvent(event) {
     renderState(event.payload);
     return;
   }
-  if (event.kind === 'motion') el.motionBadge.hidden = event.payload.type === 'end';
+  if (event.kind === 'motion') {
+    el.motionBadge.hidden = event.payload.type === 'end';
+    motionTrack.add(event.payload);
+  }
   addToTimeline(event);
   if (event.kind === 'clip') void refreshClips();
 }
@@ -205,7 +216,11 @@ function connectEvents() {
     serverOffsetMs = Date.parse(hello.now) - Date.now();
     renderState(hello.state);
     el.timeline.replaceChildren();
-    for (const event of hello.recent) addToTimeline(event);
+    for (const event of hello.recent) {
+      addToTimeline(event);
+      if (event.kind === 'motion') motionTrack.add(event.payload);
+    }
+    startLive(hello.livePlaylist);
     el.timelineEmpty.hidden = el.timeline.children.length > 0;
     setPill(el.link, 'live', 'ok');
   });
@@ -357,15 +372,80 @@ el.player.addEventListener('error', () => {
   if (el.player.getAttribute('src')) showToast('The clip could not be loaded.');
 });
 
-// ---------- start ----------
+// ---------- live view ----------
 
-startLiveView(el.live, (status) => {
+function showLiveStatus(status) {
   el.fps.textContent = `${status.fps.toFixed(1)} fps`;
-  el.live.dataset.fps = status.fps.toFixed(2);
+  el.liveView.dataset.fps = status.fps.toFixed(2);
   const waiting = status.frames === 0 ? 'Waiting for frames…' : '';
   el.liveMessage.textContent = status.message ?? waiting;
   el.liveMessage.hidden = !status.message && status.frames > 0;
-});
+}
+
+let liveStarted = false;
+/** The real stream (colour, full frame rate) when the browser and the device can; the JPEG view otherwise. */
+function startLive(playlistUrl) {
+  if (liveStarted) return;
+  liveStarted = true;
+  const canPlay =
+    typeof MediaSource !== 'undefined' && 'requestVideoFrameCallback' in HTMLVideoElement.prototype;
+  if (!playlistUrl || !canPlay) {
+    startJpegLive();
+    return;
+  }
+  el.liveView.dataset.mode = 'hls';
+  el.live.hidden = true;
+  el.liveVideo.hidden = false;
+  el.liveOverlay.hidden = false;
+  const video = el.liveVideo;
+  const meter = new FrameRateMeter();
+  let frames = 0;
+  let message;
+  const player = startHlsPlayer(video, playlistUrl, (status) => {
+    message = status.message;
+  });
+  // Each presented frame: count it, and draw the motion box of the device instant that frame shows.
+  const onFrame = (now, metadata) => {
+    frames = metadata.presentedFrames;
+    el.liveView.dataset.frames = String(frames);
+    meter.tick(now);
+    const overlay = el.liveOverlay;
+    if (overlay.width !== video.videoWidth || overlay.height !== video.videoHeight) {
+      overlay.width = video.videoWidth;
+      overlay.height = video.videoHeight;
+    }
+    const deviceMs = player.timeline.deviceMsAt(metadata.mediaTime);
+    drawMotionBox(overlay, motionTrack.boxAt(deviceMs));
+    overlay.dataset.mediaTime = String(metadata.mediaTime);
+    if (deviceMs !== undefined) overlay.dataset.deviceMs = String(Math.round(deviceMs));
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+  const ticker = setInterval(
+    () => showLiveStatus({ fps: meter.rate(performance.now()), frames, message }),
+    500,
+  );
+  player.ended.catch((error) => {
+    if (!(error instanceof HlsUnavailable)) throw error;
+    // This device serves no HLS (or this browser cannot play it): the agent's annotated JPEGs instead.
+    clearInterval(ticker);
+    player.stop();
+    el.liveVideo.hidden = true;
+    el.liveOverlay.hidden = true;
+    el.live.hidden = false;
+    startJpegLive();
+  });
+}
+
+function startJpegLive() {
+  el.liveView.dataset.mode = 'jpeg';
+  startLiveView(el.live, showLiveStatus, undefined, (frames) => {
+    el.liveView.dataset.frames = String(frames);
+  });
+}
+
+// ---------- start ----------
+
 connectEvents();
 void refreshClips();
 setInterval(() => void refreshClips(), CLIP_REFRESH_MS);
