@@ -59,6 +59,14 @@ export const STATE_EXAMPLE = {
   queues: { outbox: 0, uploads: 0 },
   healthy: true,
   problems: [],
+  streams: {
+    rtsp: { main: 'rtsp://127.0.0.1:8554/front-door', sub: 'rtsp://127.0.0.1:8554/front-door/sub' },
+    mjpeg: {
+      main: 'http://127.0.0.1:8080/front-door/mjpeg',
+      sub: 'http://127.0.0.1:8080/front-door/sub/mjpeg',
+    },
+    snapshot: 'http://127.0.0.1:8080/front-door/snapshot.jpg',
+  },
 };
 
 const PROFILE_EXAMPLE = DeviceProfileSchema.parse({

@@ -84,6 +84,20 @@ export const DeviceStatusSchema = z.enum([
   'rebooting',
 ]);
 
+const StreamPairSchema = z.object({
+  main: z.string().describe("the profile's resolution and fps"),
+  sub: z.string().describe('the low-resolution substream (640 wide at most)'),
+});
+
+/** Where the camera's live streams are served (main: the profile's resolution; sub: the low-resolution one). */
+export const StreamUrlsSchema = z
+  .object({
+    rtsp: StreamPairSchema.optional().describe('H.264 over RTSP (when started with --rtsp-port)'),
+    mjpeg: StreamPairSchema.optional().describe('multipart/x-mixed-replace JPEGs (on the console)'),
+    snapshot: z.string().optional().describe('one JPEG of the feed now (on the console)'),
+  })
+  .describe('where the live streams are served; absent while none is');
+
 export const DeviceStateSchema = z.object({
   v: z.literal(EVENT_SCHEMA_VERSION),
   deviceId: z.string(),
@@ -105,6 +119,8 @@ export const DeviceStateSchema = z.object({
   queues: z.object({ outbox: z.number().int().nonnegative(), uploads: z.number().int().nonnegative() }),
   healthy: z.boolean(),
   problems: z.array(z.string()),
+  /** Absent while nothing is served (no camera, no console, no RTSP port); parts not served are left out. */
+  streams: StreamUrlsSchema.optional(),
 });
 
 export const ResponseSchema = z.object({
@@ -120,6 +136,7 @@ export type ClipEventPayload = z.infer<typeof ClipEventSchema>;
 export type LostClipEventPayload = z.infer<typeof LostClipEventSchema>;
 export type DeviceState = z.infer<typeof DeviceStateSchema>;
 export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
+export type StreamUrls = z.infer<typeof StreamUrlsSchema>;
 export type CommandResponse = z.infer<typeof ResponseSchema>;
 export type Box = z.infer<typeof BoxSchema>;
 

@@ -38,5 +38,12 @@ export interface Subscription {
  * it. A new subscriber's first access unit is a keyframe (the encoder's current group of pictures is replayed to it).
  */
 export interface LiveVideo {
-  subscribe(onUnit: (unit: AccessUnit) => void): Promise<Subscription>;
+  /**
+   * Units start after the returned promise resolved. `onEnd` hears when the stream ends without the viewer asking:
+   * the encoder failed (an Error; the next subscribe starts a new one) or the stream was stopped (undefined).
+   */
+  subscribe(
+    onUnit: (unit: AccessUnit) => void,
+    onEnd?: (error: Error | undefined) => void,
+  ): Promise<Subscription>;
 }

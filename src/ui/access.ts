@@ -35,14 +35,22 @@ export function loopbackHostHeaders(boundHost: string, port: number): Set<string
   );
 }
 
-export type PresentedToken = { token: string; via: 'query' | 'cookie' | 'bearer' } | undefined;
+export type PresentedToken = { token: string; via: 'query' | 'cookie' | 'bearer' | 'basic' } | undefined;
 
-/** The token a request carries, looking at the Authorization header, then the query, then the cookie. */
+/**
+ * The token a request carries, looking at the Authorization header (Bearer, or Basic with the token as the password
+ * and any user name, for camera clients), then the query, then the cookie.
+ */
 export function presentedToken(req: IncomingMessage, url: URL, cookieName: string): PresentedToken {
   const authorization = req.headers.authorization;
   if (authorization) {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (bearer?.[1]) return { token: bearer[1], via: 'bearer' };
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
+    const password = basic?.[1]
+      ? Buffer.from(basic[1], 'base64').toString('utf8').split(':').slice(1).join(':')
+      : '';
+    if (password) return { token: password, via: 'basic' };
   }
   const query = url.searchParams.get('token');
   if (query) return { token: query, via: 'query' };

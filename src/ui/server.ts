@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CommandArgs } from '../contract/commands.js';
 import { type Logger, silentLogger } from '../log/logger.js';
 import { CLIP_ID_PATTERN } from '../storage/keys.js';
+import type { StreamHttpRoutes } from '../stream/http-routes.js';
 import { UserError } from '../util/user-error.js';
 import { issueLines, issuePath, valueAt } from '../util/zod-errors.js';
 import {
@@ -39,15 +40,8 @@ export interface ConsoleServerOptions {
   maxLiveClients?: number;
   /** Where index.html, app.js… are read from; defaults to the package's src/ui/static. */
   staticDir?: string;
-  /** More handlers (the streams: HLS, MJPEG…), tried after the console's own paths. */
-  routes?: readonly ConsoleRoute[];
-}
-
-export interface ConsoleRoute {
-  /** True when it answered the request. */
-  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
-  /** The device's live HLS playlist path when this route serves one: the page plays it instead of /api/live. */
-  livePlaylist?(deviceId: string): string | undefined;
+  /** The live stream routes (MJPEG, snapshot, HLS), under the same host and token rules. */
+  streams?: StreamHttpRoutes | readonly StreamHttpRoutes[];
 }
 
 export interface ConsoleServer {
@@ -112,7 +106,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     settings,
     assets,
     options.logger ?? silentLogger(),
-    options.routes,
+    [options.streams ?? []].flat(),
   );
   return http.listen();
 }
@@ -135,7 +129,7 @@ class ConsoleHttp {
     private readonly settings: Settings,
     private readonly assets: Map<string, StaticAsset>,
     private readonly logger: Logger,
-    private readonly routes: readonly ConsoleRoute[] = [],
+    private readonly streams: readonly StreamHttpRoutes[],
   ) {
     this.events = new EventStreamHub({
       maxClients: settings.maxEventClients,
@@ -276,11 +270,11 @@ class ConsoleHttp {
         return this.sendFrame(method, res);
     }
 
+    for (const routes of this.streams) if (await routes.handle(req, res, path)) return;
     if (path.startsWith('/api/clips/')) {
       allow(method, ['GET', 'HEAD']);
       return this.sendClip(decodeSegment(path.slice('/api/clips/'.length)), req, res);
     }
-    for (const extra of this.routes) if (await extra.handle(req, res, url)) return;
     throw new HttpError(404, 'not-found', `no such page or endpoint: ${path.slice(0, 200)}`);
   }
 
@@ -316,6 +310,8 @@ class ConsoleHttp {
     const expected = this.settings.token;
     if (expected === undefined) return url;
     const presented = presentedToken(req, url, this.cookieName);
+    // Stream clients (Home Assistant, go2rtc, ffmpeg) send the token as a basic-auth password once challenged.
+    const streamRoute = this.streams.some((routes) => routes.owns(url.pathname));
     if (!presented || !tokensMatch(presented.token, expected)) {
       throw new HttpError(
         401,
@@ -323,11 +319,13 @@ class ConsoleHttp {
         presented
           ? 'the console token is wrong'
           : 'this console needs its token: open the URL printed at start-up (…/?token=…) or send Authorization: Bearer',
+        streamRoute ? { 'WWW-Authenticate': 'Basic realm="doorbell", charset="UTF-8"' } : {},
       );
     }
     if (presented.via === 'query') {
       res.setHeader('Set-Cookie', sessionCookie(this.cookieName, expected));
-      if (!url.pathname.startsWith('/api/') && (req.method === 'GET' || req.method === 'HEAD')) {
+      const page = !url.pathname.startsWith('/api/') && !streamRoute;
+      if (page && (req.method === 'GET' || req.method === 'HEAD')) {
         // Drop the token from the address bar and history once the cookie carries it.
         url.searchParams.delete('token');
         res.writeHead(303, { Location: url.pathname + url.search, 'Cache-Control': 'no-store' });
@@ -350,7 +348,7 @@ class ConsoleHttp {
     const deviceId = this.backend.deviceId();
     return {
       deviceId,
-      livePlaylist: this.routes.map((route) => route.livePlaylist?.(deviceId)).find(Boolean) ?? null,
+      livePlaylist: this.streams.map((routes) => routes.livePlaylist?.(deviceId)).find(Boolean) ?? null,
       now: new Date(this.backend.now()).toISOString(),
       state: this.backend.state(),
     };

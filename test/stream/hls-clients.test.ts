@@ -29,7 +29,7 @@ describe('HLS read by real clients', () => {
     });
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      void routes.handle(req, res, url).then((answered) => {
+      void routes.handle(req, res, url.pathname).then((answered) => {
         if (!answered) res.writeHead(404).end();
       });
     });

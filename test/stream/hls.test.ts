@@ -144,6 +144,17 @@ describe('HLS segmenter', () => {
     }
   });
 
+  it('keeps media time running forward when the encoder restarts at 0', () => {
+    const segmenter = new HlsSegmenter(INFO);
+    for (const u of [...units(20), ...units(21)]) segmenter.push(u);
+    expect(segmenter.segments.map((s) => [s.startPtsMs, s.durationMs, s.startFeedMs])).toEqual([
+      [0, 1000, 5000],
+      [1000, 1000, 6000],
+      [2000, 1000, 5000],
+      [3000, 1000, 6000],
+    ]);
+  });
+
   it('drops pictures before the first keyframe', () => {
     const segmenter = new HlsSegmenter(INFO);
     for (const u of units(25).slice(3)) segmenter.push(u);

@@ -5,11 +5,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log/logger.js';
+import type { StreamHttpRoutes } from '../http-routes.js';
 import type { AccessUnit, LiveVideo, StreamName, Subscription } from '../live-video.js';
 import { HLS_FILES, type HlsSegment, HlsSegmenter } from './segmenter.js';
-
-/** A handler the console's HTTP server tries before its own 404: true when it answered the request. */
-export type HttpRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 
 export interface HlsSource {
   video: LiveVideo;
@@ -30,9 +28,8 @@ export interface HlsRoutesOptions {
   logger?: Logger;
 }
 
-export interface HlsRoutes {
-  handle: HttpRoute;
-  /** Where the device's main stream playlist is, when this server has that stream. */
+/** The console's stream routes for HLS (it checks host and token first), plus the page's playlist path. */
+export interface HlsRoutes extends StreamHttpRoutes {
   livePlaylist(deviceId: string): string | undefined;
   /** Streams currently segmenting. */
   readonly activeStreams: number;
@@ -47,8 +44,8 @@ export function hlsRoutes(options: HlsRoutesOptions): HlsRoutes {
   const idleMs = options.idleMs ?? 30_000;
   const maxSessions = options.maxSessions ?? 16;
 
-  const handle: HttpRoute = async (req, res, url) => {
-    const match = PATH.exec(url.pathname);
+  const handle = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
+    const match = PATH.exec(path);
     if (!match) return false;
     const [, deviceId, sub, file, sequence] = match as unknown as [
       string,
@@ -105,6 +102,7 @@ export function hlsRoutes(options: HlsRoutesOptions): HlsRoutes {
   };
 
   return {
+    owns: (path) => PATH.test(path),
     handle,
     livePlaylist: (deviceId) =>
       options.sourceFor(deviceId, 'main') ? `/${deviceId}/hls/${HLS_FILES.playlist}` : undefined,
@@ -181,7 +179,11 @@ class HlsSession {
       this.accept(this.segmenter.push(unit));
     };
     try {
-      const subscription = await source.video.subscribe(onUnit);
+      const subscription = await source.video.subscribe(onUnit, (error) => {
+        // The encoder stopped or failed: the next request starts the stream afresh.
+        if (error) this.options.logger?.warn({ err: error.message }, 'HLS stream ended');
+        this.stop();
+      });
       if (this.stopped) {
         subscription.unsubscribe();
         return;

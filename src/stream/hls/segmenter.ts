@@ -46,6 +46,9 @@ export class HlsSegmenter {
   private pending: AccessUnit[] = [];
   private pendingBytes = 0;
   private nextSequence = 0;
+  /** Added to the encoder's ptsMs so media time never runs backwards (an encoder restart starts again at 0). */
+  private ptsOffsetMs = 0;
+  private lastPtsMs: number | undefined;
   /** Longest segment so far, in whole seconds: EXT-X-TARGETDURATION may never shrink. */
   private targetDurationS = 1;
   /** Groups of pictures dropped for being too long, and pictures that came before any keyframe. */
@@ -64,7 +67,8 @@ export class HlsSegmenter {
   }
 
   /** Adds one access unit; returns the segment it completed, if it began a new group of pictures. */
-  push(unit: AccessUnit): HlsSegment | undefined {
+  push(encoded: AccessUnit): HlsSegment | undefined {
+    const unit = this.continuous(encoded);
     let completed: HlsSegment | undefined;
     if (unit.keyframe && this.pending.length > 0) completed = this.close(unit.ptsMs);
     if (!unit.keyframe && this.pending.length === 0) {
@@ -80,6 +84,17 @@ export class HlsSegmenter {
       this.pendingBytes = 0;
     }
     return completed;
+  }
+
+  private continuous(unit: AccessUnit): AccessUnit {
+    let ptsMs = unit.ptsMs + this.ptsOffsetMs;
+    if (this.lastPtsMs !== undefined && ptsMs <= this.lastPtsMs) {
+      const next = this.lastPtsMs + 1000 / this.info.fps;
+      this.ptsOffsetMs += next - ptsMs;
+      ptsMs = next;
+    }
+    this.lastPtsMs = ptsMs;
+    return ptsMs === unit.ptsMs ? unit : { ...unit, ptsMs };
   }
 
   get segments(): readonly HlsSegment[] {

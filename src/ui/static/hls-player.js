@@ -123,11 +123,20 @@ export class DeviceTimeline {
 /** HLS cannot play here (no MSE, no H.264, or the device serves no HLS): the caller falls back. */
 export class HlsUnavailable extends Error {}
 
+/** A playlist or init segment: a 404 means this device serves no HLS. */
 async function fetchOk(url, signal) {
   const response = await fetch(url, { signal, cache: 'no-store' });
   if (response.status === 404) throw new HlsUnavailable(`${url} is not served here`);
   if (!response.ok) throw new Error(`HTTP ${response.status} for ${new URL(url).pathname}`);
   return response;
+}
+
+/** A media segment's bytes, or undefined when it has left the playlist already (404). */
+async function fetchSegment(url, signal) {
+  const response = await fetch(url, { signal, cache: 'no-store' });
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${new URL(url).pathname}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 /**
@@ -189,10 +198,17 @@ export function startHlsPlayer(video, playlistUrl, onStatus = () => {}) {
     let next = playlist.segments.at(-2)?.sequence ?? playlist.segments.at(-1)?.sequence ?? 0;
     while (!stopped) {
       const first = playlist.segments[0]?.sequence ?? next;
-      if (next < first) next = playlist.segments.at(-1).sequence;
+      const last = playlist.segments.at(-1)?.sequence ?? next;
+      // The stream started over (numbering from 0 again): start a fresh player on it.
+      if (next > last + 1) throw new Error('the stream restarted');
+      if (next < first) next = last;
       for (const segment of playlist.segments) {
         if (segment.sequence < next || stopped) continue;
-        const bytes = new Uint8Array(await (await fetchOk(segment.uri, signal)).arrayBuffer());
+        const bytes = await fetchSegment(segment.uri, signal);
+        if (!bytes) {
+          next = last;
+          break;
+        }
         timeline.add(baseDecodeTime(bytes) / timescale, segment.programDateMs);
         await appendTo(buffer, bytes);
         next = segment.sequence + 1;

@@ -131,7 +131,7 @@ export class FfmpegRun {
  * 'close', because fluent-ffmpeg answers an output stream's 'close' by killing ffmpeg 20 ms later, racing a normal
  * exit.
  */
-class StdoutSink extends Writable {
+export class StdoutSink extends Writable {
   ended = false;
 
   constructor(private readonly onChunk: (chunk: Buffer) => void) {
