@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log/logger.js';
+import { LiveEncoder } from '../../src/stream/encoder.js';
 import { type HlsRoutes, hlsRoutes } from '../../src/stream/hls/routes.js';
 import { locateFfmpeg } from '../../src/video/locate.js';
 import { REPO_ROOT } from '../helpers/mqtt.js';
-import { encodeFixture, PacedTestVideo } from './helpers/hls-test-source.js';
 
 const run = promisify(execFile);
 const FIXTURE = join(REPO_ROOT, 'fixtures', 'video', 'person-crossing.mp4');
@@ -15,13 +16,23 @@ const FPS = 15;
 
 /** ffprobe and ffmpeg (the located ones) read our live HLS like any player would. */
 describe('HLS read by real clients', () => {
-  let video: PacedTestVideo;
+  let video: LiveEncoder;
   let routes: HlsRoutes;
   let server: Server;
   let base: string;
 
   beforeAll(async () => {
-    video = new PacedTestVideo(await encodeFixture(FIXTURE, { width: 640, height: 360, fps: FPS }));
+    video = new LiveEncoder({
+      name: 'main',
+      size: { width: 640, height: 360 },
+      fps: FPS,
+      source: FIXTURE,
+      loopDurationMs: 9_000,
+      feedNow: () => 0,
+      privacyZones: () => [],
+      logger: silentLogger(),
+      lingerMs: 200,
+    });
     routes = hlsRoutes({
       sourceFor: (deviceId, stream) =>
         deviceId === 'front-door' && stream === 'main' ? { video } : undefined,
@@ -39,7 +50,7 @@ describe('HLS read by real clients', () => {
 
   afterAll(async () => {
     routes?.close();
-    video?.stop();
+    await video?.close();
     if (server) await new Promise((resolve) => server.close(resolve));
   });
 

@@ -135,7 +135,8 @@ class HlsSession {
 
   touch(idleMs: number): void {
     clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.stop(), idleMs);
+    // A request still waiting for the first segment is not idleness (an encoder can take seconds to start).
+    this.idleTimer = setTimeout(() => (this.waiters.size > 0 ? this.touch(idleMs) : this.stop()), idleMs);
     this.idleTimer.unref();
   }
 
