@@ -160,21 +160,24 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
   }
 
   /**
-   * Over 4 s: every picture of the stream is presented (frames per second of media time ≥ 95 % of the fps), and the
-   * media runs in real time. The second bound is looser: on a loaded 2-core machine the encoder itself can lag.
+   * Over 4 s of playback: every picture of the stream reaches the video (presented, or dropped by a decoder short of
+   * CPU: ≥ 95 % of the fps per second of media time), nearly all are presented (≥ 85 %), and the media runs in real
+   * time (≥ 75 %: on a loaded 2-core machine the encoder itself can lag).
    */
   async function expectStreamRate(page: Page, what: string): Promise<void> {
     const before = await presented(page);
     await page.waitForFunction((start) => performance.now() - start >= 4000, before.at, { polling: 250 });
     const after = await presented(page);
     const frames = after.frames - before.frames;
-    const perMediaSecond = frames / (after.mediaTime - before.mediaTime);
+    const dropped = after.dropped - before.dropped;
+    const mediaS = after.mediaTime - before.mediaTime;
     const perWallSecond = (frames * 1000) / (after.at - before.at);
     console.info(
-      `console HLS (${what}): ${perMediaSecond.toFixed(1)} frames per media second, ${perWallSecond.toFixed(1)} fps ` +
-        `presented in Chromium (stream ${FPS} fps), ${after.dropped - before.dropped} dropped`,
+      `console HLS (${what}): ${(frames / mediaS).toFixed(1)} presented + ${(dropped / mediaS).toFixed(1)} dropped ` +
+        `per media second, ${perWallSecond.toFixed(1)} fps presented in Chromium (stream ${FPS} fps)`,
     );
-    expect(perMediaSecond).toBeGreaterThanOrEqual(0.95 * FPS);
+    expect((frames + dropped) / mediaS).toBeGreaterThanOrEqual(0.95 * FPS);
+    expect(frames / mediaS).toBeGreaterThanOrEqual(0.85 * FPS);
     expect(perWallSecond).toBeGreaterThanOrEqual(0.75 * FPS);
   }
 
@@ -267,7 +270,11 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
             return context.getImageData(0, 0, scratch.width, scratch.height).data;
           };
           const onFrame = (_now: number, metadata: Frame) => {
-            // Only a frame whose overlay was drawn for this very frame counts (the app draws before us).
+            // Checked once this frame's callbacks have all run (the app's draws the overlay), on the same frame.
+            setTimeout(() => check(metadata), 0);
+          };
+          const check = (metadata: Frame) => {
+            // Only a frame whose overlay was drawn for this very frame counts.
             const drawnFor = Number(overlay.dataset['mediaTime']);
             const deviceMs = Number(overlay.dataset['deviceMs']);
             const offset = (deviceMs - feedStartMs) % loopMs;

@@ -405,7 +405,12 @@ function startLive(playlistUrl) {
     message = status.message;
   });
   // Each presented frame: count it, and draw the motion box of the device instant that frame shows.
+  let frameRequest;
+  const watchNextFrame = () => {
+    frameRequest ??= video.requestVideoFrameCallback(onFrame);
+  };
   const onFrame = (now, metadata) => {
+    frameRequest = undefined;
     frames = metadata.presentedFrames;
     el.liveView.dataset.frames = String(frames);
     meter.tick(now);
@@ -418,9 +423,11 @@ function startLive(playlistUrl) {
     drawMotionBox(overlay, motionTrack.boxAt(deviceMs));
     overlay.dataset.mediaTime = String(metadata.mediaTime);
     if (deviceMs !== undefined) overlay.dataset.deviceMs = String(Math.round(deviceMs));
-    video.requestVideoFrameCallback(onFrame);
+    watchNextFrame();
   };
-  video.requestVideoFrameCallback(onFrame);
+  watchNextFrame();
+  // Whatever a new source (a player that started over) does to pending callbacks, frames stay watched.
+  video.addEventListener('playing', watchNextFrame);
   const ticker = setInterval(
     () => showLiveStatus({ fps: meter.rate(performance.now()), frames, message }),
     500,
