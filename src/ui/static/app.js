@@ -407,7 +407,7 @@ function startLive(playlistUrl) {
   // Each presented frame: count it, and draw the motion box of the device instant that frame shows.
   let frameRequest;
   const watchNextFrame = () => {
-    frameRequest ??= video.requestVideoFrameCallback(onFrame);
+    if (frameRequest === undefined) frameRequest = video.requestVideoFrameCallback(onFrame);
   };
   const onFrame = (now, metadata) => {
     frameRequest = undefined;
