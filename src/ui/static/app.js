@@ -12,9 +12,8 @@ import {
   formatUptime,
   signalQuality,
 } from './format.js';
-import { HlsUnavailable, startHlsPlayer } from './hls-player.js';
-import { FrameRateMeter, startLiveView } from './live-stream.js';
-import { drawMotionBox, MotionTrack } from './motion-overlay.js';
+import { startConsoleLiveView } from './live-view.js';
+import { MotionTrack } from './motion-overlay.js';
 
 const TIMELINE_LIMIT = 100;
 const CLIP_REFRESH_MS = 60_000;
@@ -374,81 +373,22 @@ el.player.addEventListener('error', () => {
 
 // ---------- live view ----------
 
-function showLiveStatus(status) {
-  el.fps.textContent = `${status.fps.toFixed(1)} fps`;
-  el.liveView.dataset.fps = status.fps.toFixed(2);
-  const waiting = status.frames === 0 ? 'Waiting for frames…' : '';
-  el.liveMessage.textContent = status.message ?? waiting;
-  el.liveMessage.hidden = !status.message && status.frames > 0;
-}
-
 let liveStarted = false;
-/** The real stream (colour, full frame rate) when the browser and the device can; the JPEG view otherwise. */
 function startLive(playlistUrl) {
   if (liveStarted) return;
   liveStarted = true;
-  const canPlay =
-    typeof MediaSource !== 'undefined' && 'requestVideoFrameCallback' in HTMLVideoElement.prototype;
-  if (!playlistUrl || !canPlay) {
-    startJpegLive();
-    return;
-  }
-  el.liveView.dataset.mode = 'hls';
-  el.live.hidden = true;
-  el.liveVideo.hidden = false;
-  el.liveOverlay.hidden = false;
-  const video = el.liveVideo;
-  const meter = new FrameRateMeter();
-  let frames = 0;
-  let message;
-  const player = startHlsPlayer(video, playlistUrl, (status) => {
-    message = status.message;
-  });
-  // Each presented frame: count it, and draw the motion box of the device instant that frame shows.
-  let frameRequest;
-  const watchNextFrame = () => {
-    if (frameRequest === undefined) frameRequest = video.requestVideoFrameCallback(onFrame);
-  };
-  const onFrame = (now, metadata) => {
-    frameRequest = undefined;
-    frames = metadata.presentedFrames;
-    el.liveView.dataset.frames = String(frames);
-    meter.tick(now);
-    const overlay = el.liveOverlay;
-    if (overlay.width !== video.videoWidth || overlay.height !== video.videoHeight) {
-      overlay.width = video.videoWidth;
-      overlay.height = video.videoHeight;
-    }
-    const deviceMs = player.timeline.deviceMsAt(metadata.mediaTime);
-    drawMotionBox(overlay, motionTrack.boxAt(deviceMs));
-    overlay.dataset.mediaTime = String(metadata.mediaTime);
-    if (deviceMs !== undefined) overlay.dataset.deviceMs = String(Math.round(deviceMs));
-    watchNextFrame();
-  };
-  watchNextFrame();
-  // Whatever a new source (a player that started over) does to pending callbacks, frames stay watched.
-  video.addEventListener('playing', watchNextFrame);
-  const ticker = setInterval(
-    () => showLiveStatus({ fps: meter.rate(performance.now()), frames, message }),
-    500,
+  startConsoleLiveView(
+    {
+      view: el.liveView,
+      video: el.liveVideo,
+      overlay: el.liveOverlay,
+      canvas: el.live,
+      fps: el.fps,
+      message: el.liveMessage,
+    },
+    motionTrack,
+    playlistUrl,
   );
-  player.ended.catch((error) => {
-    if (!(error instanceof HlsUnavailable)) throw error;
-    // This device serves no HLS (or this browser cannot play it): the agent's annotated JPEGs instead.
-    clearInterval(ticker);
-    player.stop();
-    el.liveVideo.hidden = true;
-    el.liveOverlay.hidden = true;
-    el.live.hidden = false;
-    startJpegLive();
-  });
-}
-
-function startJpegLive() {
-  el.liveView.dataset.mode = 'jpeg';
-  startLiveView(el.live, showLiveStatus, undefined, (frames) => {
-    el.liveView.dataset.frames = String(frames);
-  });
 }
 
 // ---------- start ----------
