@@ -12,6 +12,8 @@ export interface StreamHttpRoutes {
   owns(path: string): boolean;
   /** Serves `path` and resolves true, or resolves false when it is not a stream route. */
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
+  /** The device's live HLS playlist path, when these routes serve one (the console page plays it). */
+  livePlaylist?(deviceId: string): string | undefined;
 }
 
 /** Routes for the devices `lookup` knows (an agent has one). */

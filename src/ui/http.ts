@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "img-src 'self'",
-  "media-src 'self'",
+  // blob: is the live view's Media Source (HLS played through MSE).
+  "media-src 'self' blob:",
   "connect-src 'self'",
   "script-src 'self'",
   "style-src 'self'",

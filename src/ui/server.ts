@@ -40,8 +40,8 @@ export interface ConsoleServerOptions {
   maxLiveClients?: number;
   /** Where index.html, app.js… are read from; defaults to the package's src/ui/static. */
   staticDir?: string;
-  /** The live stream routes (MJPEG, snapshot), under the same host and token rules. */
-  streams?: StreamHttpRoutes;
+  /** The live stream routes (MJPEG, snapshot, HLS), under the same host and token rules. */
+  streams?: StreamHttpRoutes | readonly StreamHttpRoutes[];
 }
 
 export interface ConsoleServer {
@@ -106,7 +106,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     settings,
     assets,
     options.logger ?? silentLogger(),
-    options.streams,
+    [options.streams ?? []].flat(),
   );
   return http.listen();
 }
@@ -129,7 +129,7 @@ class ConsoleHttp {
     private readonly settings: Settings,
     private readonly assets: Map<string, StaticAsset>,
     private readonly logger: Logger,
-    private readonly streams: StreamHttpRoutes | undefined,
+    private readonly streams: readonly StreamHttpRoutes[],
   ) {
     this.events = new EventStreamHub({
       maxClients: settings.maxEventClients,
@@ -270,7 +270,7 @@ class ConsoleHttp {
         return this.sendFrame(method, res);
     }
 
-    if (await this.streams?.handle(req, res, path)) return;
+    for (const routes of this.streams) if (await routes.handle(req, res, path)) return;
     if (path.startsWith('/api/clips/')) {
       allow(method, ['GET', 'HEAD']);
       return this.sendClip(decodeSegment(path.slice('/api/clips/'.length)), req, res);
@@ -311,7 +311,7 @@ class ConsoleHttp {
     if (expected === undefined) return url;
     const presented = presentedToken(req, url, this.cookieName);
     // Stream clients (Home Assistant, go2rtc, ffmpeg) send the token as a basic-auth password once challenged.
-    const streamRoute = this.streams?.owns(url.pathname) === true;
+    const streamRoute = this.streams.some((routes) => routes.owns(url.pathname));
     if (!presented || !tokensMatch(presented.token, expected)) {
       throw new HttpError(
         401,
@@ -345,8 +345,10 @@ class ConsoleHttp {
   }
 
   private snapshot() {
+    const deviceId = this.backend.deviceId();
     return {
-      deviceId: this.backend.deviceId(),
+      deviceId,
+      livePlaylist: this.streams.map((routes) => routes.livePlaylist?.(deviceId)).find(Boolean) ?? null,
       now: new Date(this.backend.now()).toISOString(),
       state: this.backend.state(),
     };

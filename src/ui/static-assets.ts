@@ -14,7 +14,10 @@ export interface StaticAsset {
 const ASSETS: Record<string, { file: string; contentType: string }> = {
   '/': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', contentType: 'text/javascript; charset=utf-8' },
+  '/live-view.js': { file: 'live-view.js', contentType: 'text/javascript; charset=utf-8' },
   '/live-stream.js': { file: 'live-stream.js', contentType: 'text/javascript; charset=utf-8' },
+  '/hls-player.js': { file: 'hls-player.js', contentType: 'text/javascript; charset=utf-8' },
+  '/motion-overlay.js': { file: 'motion-overlay.js', contentType: 'text/javascript; charset=utf-8' },
   '/format.js': { file: 'format.js', contentType: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', contentType: 'text/css; charset=utf-8' },
   '/favicon.svg': { file: 'favicon.svg', contentType: 'image/svg+xml' },

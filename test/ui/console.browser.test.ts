@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -9,28 +9,10 @@ import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { type ConsoleServer, startConsoleServer } from '../../src/ui/server.js';
 import { startAgent } from '../helpers/agent.js';
 import { REPO_ROOT, subscriber } from '../helpers/mqtt.js';
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, chromiumSuite, HAS_CHROMIUM } from './chromium.js';
 import { DAY, FakeBackend, HOUR, makeFrames } from './fake-backend.js';
 
-/** Debian's Chromium (CI installs it with apt); CHROMIUM_PATH points elsewhere on other machines. */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'ui');
-const SUITE = HAS_CHROMIUM
-  ? 'web console in Chromium'
-  : `web console in Chromium — SKIPPED: ${CHROMIUM} is not installed (apt-get install -y chromium)`;
-if (!HAS_CHROMIUM)
-  console.warn(`console browser tests skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const SUITE = chromiumSuite('web console in Chromium');
 
 /** The bits of DOM objects the tests read inside the page (the project's TypeScript has no DOM lib). */
 interface HasDataset {
@@ -97,8 +79,8 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
 
   /** Frames the page has painted so far (the canvas counts them in data-frames), with the page's clock. */
   async function paintedFrames(page: Page): Promise<{ frames: number; at: number }> {
-    return page.locator('#live').evaluate((canvas) => ({
-      frames: Number((canvas as unknown as HasDataset).dataset['frames'] ?? 0),
+    return page.locator('#live-view').evaluate((view) => ({
+      frames: Number((view as unknown as HasDataset).dataset['frames'] ?? 0),
       at: performance.now(),
     }));
   }
@@ -136,7 +118,7 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
 
   it('rings from the page: the ding is in the timeline within 1 s; live view runs at ≥ 5 fps', async () => {
     const { page, problems } = await open(server.url, 1280);
-    await page.locator('#live[data-frames]').waitFor({ timeout: 5000 });
+    await page.locator('#live-view[data-frames]').waitFor({ timeout: 5000 });
     const before = await paintedFrames(page);
 
     backend.motion('start');
@@ -224,7 +206,7 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
 
   it('fits a 360 px phone screen: no horizontal scrolling, everything reachable', async () => {
     const { page, problems } = await open(server.url, 360);
-    await page.locator('#live[data-frames]').waitFor({ timeout: 5000 });
+    await page.locator('#live-view[data-frames]').waitFor({ timeout: 5000 });
     await expectNoHorizontalOverflow(page);
     const ring = await page.getByRole('button', { name: 'Ring' }).boundingBox();
     expect(ring?.width ?? 0).toBeGreaterThan(200);
@@ -244,7 +226,7 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
     try {
       const { page, problems } = await open(guarded.openUrl, 1280);
       expect(page.url()).toBe(guarded.url);
-      await page.locator('#live[data-frames]').waitFor({ timeout: 5000 });
+      await page.locator('#live-view[data-frames]').waitFor({ timeout: 5000 });
       await page.getByRole('button', { name: 'Ring' }).click();
       await page.locator('#timeline [data-kind="ding"]').first().waitFor({ timeout: 1000 });
       const cookies = await page.context().cookies();

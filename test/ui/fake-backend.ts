@@ -163,14 +163,18 @@ export class FakeBackend implements ConsoleBackend {
     return Date.now();
   }
 
-  /** Motion start → end, the way the detector reports a visitor. */
-  motion(type: 'start' | 'update' | 'end', zones: string[] = ['porch']): void {
-    const now = this.now();
+  /** Motion start → end, the way the detector reports a visitor; `atMs` and `box` default to now and a porch box. */
+  motion(
+    type: 'start' | 'update' | 'end',
+    zones: string[] = ['porch'],
+    at: { atMs?: number; box?: { x: number; y: number; w: number; h: number } } = {},
+  ): void {
+    const now = at.atMs ?? this.now();
     const payload = MotionEventSchema.parse({
       ...envelope(this.id, ++this.seq, now),
       type,
       score: 0.42,
-      box: { x: 0.3, y: 0.35, w: 0.2, h: 0.55 },
+      box: at.box ?? { x: 0.3, y: 0.35, w: 0.2, h: 0.55 },
       zones,
       startedAt: new Date(now - (type === 'start' ? 0 : 4000)).toISOString(),
       ...(type === 'end' ? { endedAt: new Date(now).toISOString() } : {}),

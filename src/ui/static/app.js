@@ -1,5 +1,6 @@
-// The console page: state and timeline from /api/events (server-sent events), live view from
-// /api/live, clips from /api/clips, controls POST to /api/*. Plain DOM, no framework.
+// The console page: state and timeline from /api/events (server-sent events), live view from the device's HLS
+// stream (/<deviceId>/hls/index.m3u8, played with Media Source Extensions; /api/live JPEGs where that cannot work),
+// clips from /api/clips, controls POST to /api/*. Plain DOM, no framework.
 import {
   describeEvent,
   describeRefusal,
@@ -11,7 +12,8 @@ import {
   formatUptime,
   signalQuality,
 } from './format.js';
-import { startLiveView } from './live-stream.js';
+import { startConsoleLiveView } from './live-view.js';
+import { MotionTrack } from './motion-overlay.js';
 
 const TIMELINE_LIMIT = 100;
 const CLIP_REFRESH_MS = 60_000;
@@ -30,6 +32,9 @@ const el = {
   health: byId('health'),
   link: byId('link'),
   live: byId('live'),
+  liveView: byId('live-view'),
+  liveVideo: byId('live-video'),
+  liveOverlay: byId('live-overlay'),
   fps: byId('fps'),
   liveMessage: byId('live-message'),
   motionBadge: byId('motion-badge'),
@@ -61,6 +66,8 @@ const sensitivityInputs = [...document.querySelectorAll('input[name="sensitivity
 let serverOffsetMs = 0;
 let pendingControl = 0;
 let lastState;
+/** Motion events, looked up by the device time of the frame the live video shows. */
+const motionTrack = new MotionTrack();
 
 // ---------- HTTP ----------
 
@@ -193,7 +200,10 @@ function onDeviceEvent(event) {
     renderState(event.payload);
     return;
   }
-  if (event.kind === 'motion') el.motionBadge.hidden = event.payload.type === 'end';
+  if (event.kind === 'motion') {
+    el.motionBadge.hidden = event.payload.type === 'end';
+    motionTrack.add(event.payload);
+  }
   addToTimeline(event);
   if (event.kind === 'clip') void refreshClips();
 }
@@ -205,7 +215,11 @@ function connectEvents() {
     serverOffsetMs = Date.parse(hello.now) - Date.now();
     renderState(hello.state);
     el.timeline.replaceChildren();
-    for (const event of hello.recent) addToTimeline(event);
+    for (const event of hello.recent) {
+      addToTimeline(event);
+      if (event.kind === 'motion') motionTrack.add(event.payload);
+    }
+    startLive(hello.livePlaylist);
     el.timelineEmpty.hidden = el.timeline.children.length > 0;
     setPill(el.link, 'live', 'ok');
   });
@@ -357,15 +371,28 @@ el.player.addEventListener('error', () => {
   if (el.player.getAttribute('src')) showToast('The clip could not be loaded.');
 });
 
+// ---------- live view ----------
+
+let liveStarted = false;
+function startLive(playlistUrl) {
+  if (liveStarted) return;
+  liveStarted = true;
+  startConsoleLiveView(
+    {
+      view: el.liveView,
+      video: el.liveVideo,
+      overlay: el.liveOverlay,
+      canvas: el.live,
+      fps: el.fps,
+      message: el.liveMessage,
+    },
+    motionTrack,
+    playlistUrl,
+  );
+}
+
 // ---------- start ----------
 
-startLiveView(el.live, (status) => {
-  el.fps.textContent = `${status.fps.toFixed(1)} fps`;
-  el.live.dataset.fps = status.fps.toFixed(2);
-  const waiting = status.frames === 0 ? 'Waiting for frames…' : '';
-  el.liveMessage.textContent = status.message ?? waiting;
-  el.liveMessage.hidden = !status.message && status.frames > 0;
-});
 connectEvents();
 void refreshClips();
 setInterval(() => void refreshClips(), CLIP_REFRESH_MS);

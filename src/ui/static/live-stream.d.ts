@@ -18,4 +18,5 @@ export function startLiveView(
   canvas: unknown,
   onStatus: (status: LiveStatus) => void,
   url?: string,
+  onPaint?: (frames: number) => void,
 ): () => void;

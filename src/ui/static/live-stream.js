@@ -95,10 +95,10 @@ export class FrameRateMeter {
 }
 
 /**
- * Keeps the canvas fed while the page is visible. Calls onStatus({connected, fps, frames, message}).
- * Returns a stop function.
+ * Keeps the canvas fed while the page is visible. Calls onStatus({connected, fps, frames, message}) twice a second
+ * and onPaint(frames) after each frame. Returns a stop function.
  */
-export function startLiveView(canvas, onStatus, url = '/api/live') {
+export function startLiveView(canvas, onStatus, url = '/api/live', onPaint = () => {}) {
   const context = canvas.getContext('2d');
   const meter = new FrameRateMeter();
   let frames = 0;
@@ -133,6 +133,7 @@ export function startLiveView(canvas, onStatus, url = '/api/live') {
         bitmap.close();
         frames++;
         canvas.dataset.frames = String(frames);
+        onPaint(frames);
         meter.tick(performance.now());
       }
     } catch {
