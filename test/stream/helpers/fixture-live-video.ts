@@ -14,6 +14,8 @@ import {
 import type { AccessUnit, LiveVideo, StreamInfo, Subscription } from '../../../src/stream/live-video.js';
 import { command, runToStdout } from '../../../src/video/ffmpeg/process.js';
 
+const NAL_TYPE_FILLER = 12;
+
 export const PORCH_LOOP = fileURLToPath(new URL('../../../fixtures/video/porch-loop.mp4', import.meta.url));
 
 export interface EncodedFixture {
@@ -55,7 +57,19 @@ export class FixtureLiveVideo implements LiveVideo {
   private startedAtMs = 0;
   private gop: AccessUnit[] = [];
 
-  constructor(private readonly fixture: EncodedFixture) {}
+  private readonly filler: Buffer | undefined;
+
+  /** `fillerBytes` adds a filler-data NAL unit (type 12, ignored by decoders) to every picture: a heavy stream. */
+  constructor(
+    private readonly fixture: EncodedFixture,
+    fillerBytes = 0,
+  ) {
+    if (fillerBytes > 0) {
+      this.filler = Buffer.alloc(fillerBytes, 0xff);
+      this.filler[0] = NAL_TYPE_FILLER;
+      this.filler[fillerBytes - 1] = 0x80;
+    }
+  }
 
   get subscriberCount(): number {
     return this.subscribers.size;
@@ -96,7 +110,8 @@ export class FixtureLiveVideo implements LiveVideo {
     const source = this.fixture.units[this.next]!;
     this.next = (this.next + 1) % this.fixture.units.length;
     const ptsMs = this.sent * frameMs;
-    const unit: AccessUnit = { nals: source.nals, keyframe: source.keyframe, ptsMs, feedMs: ptsMs };
+    const nals = this.filler ? [...source.nals, this.filler] : source.nals;
+    const unit: AccessUnit = { nals, keyframe: source.keyframe, ptsMs, feedMs: ptsMs };
     this.sent++;
     if (unit.keyframe) this.gop = [];
     this.gop.push(unit);
