@@ -25,7 +25,6 @@ beforeAll(async () => {
     port: 0,
     resolve: (path) => (path === '/test' ? live : undefined),
     logger: silentLogger(),
-    sessionTimeoutMs: 1_500,
     onFirstUnitSent: (event) => firstUnitMs.push(event.sincePlayMs),
   });
 });
@@ -170,7 +169,7 @@ describe('RTSP protocol answers', () => {
         /^RTP\/AVP\/TCP;unicast;interleaved=0-1;ssrc=[0-9A-F]{8}/,
       );
       const session = setup.headers.get('session')!;
-      expect(session).toMatch(/^[0-9A-F]{16};timeout=2$/);
+      expect(session).toMatch(/^[0-9A-F]{16};timeout=60$/);
       const id = session.split(';')[0]!;
       expect((await client.request('PAUSE', url, { Session: id })).status).toBe(455);
       expect((await client.request('SETUP', server.url('/other/trackID=0'), { Session: id })).status).toBe(
@@ -194,8 +193,15 @@ describe('RTSP protocol answers', () => {
   });
 
   it('tears down a session whose client goes quiet for the session timeout', async () => {
-    const client = await RawRtspClient.open(server.port);
-    const url = server.url('/test');
+    const impatient = await startRtspServer({
+      host: '127.0.0.1',
+      port: 0,
+      resolve: () => live,
+      logger: silentLogger(),
+      sessionTimeoutMs: 1_000,
+    });
+    const client = await RawRtspClient.open(impatient.port);
+    const url = impatient.url('/test');
     try {
       const setup = await client.request('SETUP', `${url}/trackID=0`, {
         Transport: 'RTP/AVP/TCP;interleaved=0-1',
@@ -203,11 +209,13 @@ describe('RTSP protocol answers', () => {
       const id = setup.headers.get('session')!.split(';')[0]!;
       expect((await client.request('PLAY', url, { Session: id })).status).toBe(200);
       await expect.poll(() => live.subscriberCount).toBe(1);
-      // Nothing more from the client: after 1.5 s the session ends and the encode stops.
+      expect(setup.headers.get('session')).toMatch(/;timeout=1$/);
+      // Nothing more from the client: after 1 s the session ends and the encode stops.
       await expect.poll(() => live.subscriberCount, { timeout: 5_000 }).toBe(0);
       expect((await client.request('GET_PARAMETER', url, { Session: id })).status).toBe(454);
     } finally {
       client.close();
+      await impatient.stop();
     }
   });
 });

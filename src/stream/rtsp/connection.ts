@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../../log/logger.js';
 import { h264Sdp } from '../h264/sdp.js';
-import type { LiveVideo, Subscription } from '../live-video.js';
+import type { LiveVideo } from '../live-video.js';
 import { digestAuthorized, digestChallenge } from './digest.js';
 import { type RtspRequest, RtspRequestParser, type RtspResponse, serializeResponse } from './messages.js';
 import { type MediaSink, RtspSession, type SessionEnvironment } from './session.js';
@@ -14,6 +14,7 @@ import type { SessionMethod } from './session-state.js';
 import { InterleavedSink, UdpSink } from './sinks.js';
 import { chooseTransport } from './transport.js';
 import { bindUdpPair, plainAddress } from './udp.js';
+import { WarmStreams } from './warm-streams.js';
 
 export interface ConnectionContext {
   resolve(path: string): LiveVideo | undefined;
@@ -36,7 +37,6 @@ export interface ConnectionContext {
 const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
 const UNSUPPORTED_METHODS = new Set(['ANNOUNCE', 'RECORD', 'REDIRECT']);
 const MAX_QUEUED_REQUESTS = 16;
-const MAX_WARM_PATHS = 4;
 const TRACK_CONTROL = 'trackID=0';
 
 /** The response, and what to start once it is written (RTP must not overtake the PLAY response). */
@@ -48,7 +48,7 @@ export class RtspConnection {
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
   private headerTimer: NodeJS.Timeout | undefined;
-  private readonly warm = new Map<string, { subscription: Subscription; timer: NodeJS.Timeout }>();
+  private readonly warm: WarmStreams;
   private closed = false;
 
   constructor(
@@ -57,6 +57,7 @@ export class RtspConnection {
     private readonly onClosed: (connection: RtspConnection) => void,
   ) {
     this.lastHeardMs = ctx.now();
+    this.warm = new WarmStreams(ctx.warmHoldMs, ctx.logger);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => ctx.logger.debug({ err: error.message }, 'rtsp connection error'));
@@ -126,6 +127,11 @@ export class RtspConnection {
         answer = { response: { status: 500 } };
       }
       if (this.closed) return;
+      if (this.socket.writableLength > 2 * this.ctx.maxViewerBacklogBytes) {
+        // A client that sends requests but never reads the answers: they would pile up here.
+        this.close();
+        return;
+      }
       const cseq = request.headers.get('cseq');
       this.socket.write(
         serializeResponse({ ...answer.response, cseq, headers: withServer(answer.response) }),
@@ -184,9 +190,8 @@ export class RtspConnection {
     const path = streamPath(request.uri);
     const live = path === undefined ? undefined : this.ctx.resolve(path);
     if (path === undefined || !live) return { response: { status: 404 } };
-    const subscription = this.warm.get(path)?.subscription ?? (await this.warmUp(path, live));
-    if (!subscription) return { response: { status: 503 } };
-    const { info } = subscription;
+    const info = await this.warm.info(path, live);
+    if (!info) return { response: { status: 503 } };
     const sdp = h264Sdp({
       sessionId: this.ctx.sdpSessionId,
       serverAddress: plainAddress(this.socket.localAddress ?? '0.0.0.0').address,
@@ -207,28 +212,6 @@ export class RtspConnection {
         contentType: 'application/sdp',
       },
     };
-  }
-
-  /** Subscribes for the stream's parameters, keeping the encoder running for the PLAY that follows. */
-  private async warmUp(path: string, live: LiveVideo): Promise<Subscription | undefined> {
-    if (this.warm.size >= MAX_WARM_PATHS) return undefined;
-    const subscription = await live.subscribe(() => {});
-    if (this.closed) {
-      subscription.unsubscribe();
-      return undefined;
-    }
-    const timer = setTimeout(() => this.releaseWarm(path), this.ctx.warmHoldMs);
-    timer.unref();
-    this.warm.set(path, { subscription, timer });
-    return subscription;
-  }
-
-  private releaseWarm(path: string): void {
-    const warm = this.warm.get(path);
-    if (!warm) return;
-    clearTimeout(warm.timer);
-    warm.subscription.unsubscribe();
-    this.warm.delete(path);
   }
 
   private async setup(request: RtspRequest): Promise<Answer> {
@@ -284,7 +267,8 @@ export class RtspConnection {
   private setupHeaders(session: RtspSession): [string, string][] {
     return [
       ['Transport', session.sink.transport(session.ssrc)],
-      ['Session', `${session.id};timeout=${Math.round(this.ctx.sessionTimeoutMs / 1000)}`],
+      // Whole seconds, rounded down: a client keeping alive by it is never late.
+      ['Session', `${session.id};timeout=${Math.max(1, Math.floor(this.ctx.sessionTimeoutMs / 1000))}`],
     ];
   }
 
@@ -326,7 +310,7 @@ export class RtspConnection {
       },
       afterReply: async () => {
         await session.play();
-        this.releaseWarm(session.path);
+        this.warm.release(session.path);
       },
     };
   }
@@ -357,7 +341,7 @@ export class RtspConnection {
     if (this.closed) return;
     this.closed = true;
     if (this.headerTimer) clearTimeout(this.headerTimer);
-    for (const path of [...this.warm.keys()]) this.releaseWarm(path);
+    this.warm.close();
     // Interleaved sessions cannot outlive their connection; UDP ones may (RFC 2326 §3), until they time out.
     for (const session of [...this.ctx.sessions.values()]) {
       if (session.owner === this && session.sink.kind === 'tcp') session.close('connection closed');
