@@ -2,6 +2,8 @@
  * The RTSP server against clients no one here wrote: ffprobe, ffmpeg over TCP and UDP, GStreamer's rtspsrc; and the
  * protocol's answers to a hand-driven client.
  */
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { type RtspServer, startRtspServer } from '../../src/stream/rtsp/server.js';
@@ -160,6 +162,9 @@ describe('RTSP protocol answers', () => {
       ).toBe(461);
       expect((await client.request('RECORD', url)).status).toBe(405);
       expect((await client.request('FLY', url)).status).toBe(501);
+      const required = await client.request('DESCRIBE', url, { Require: 'funky-feature' });
+      expect(required.status).toBe(551);
+      expect(required.headers.get('unsupported')).toBe('funky-feature');
 
       const setup = await client.request('SETUP', `${url}/trackID=0`, {
         Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
@@ -190,6 +195,70 @@ describe('RTSP protocol answers', () => {
       client.close();
     }
     await expect.poll(() => live.subscriberCount, { timeout: 5_000 }).toBe(0);
+  });
+
+  it('sends RTP and RTCP over UDP to the client ports, past the RTSP connection, until TEARDOWN', async () => {
+    const rtp = createSocket('udp4');
+    const rtcp = createSocket('udp4');
+    await Promise.all([
+      once(rtp.bind(0, '127.0.0.1'), 'listening'),
+      once(rtcp.bind(0, '127.0.0.1'), 'listening'),
+    ]);
+    const received = { rtp: 0, rtcp: 0 };
+    rtp.on('message', () => received.rtp++);
+    rtcp.on('message', (packet: Buffer) => {
+      if (packet[1] === 200) received.rtcp++;
+    });
+    const url = server.url('/test');
+    const first = await RawRtspClient.open(server.port);
+    const second = await RawRtspClient.open(server.port);
+    try {
+      const setup = await first.request('SETUP', `${url}/trackID=0`, {
+        Transport: `RTP/AVP;unicast;client_port=${rtp.address().port}-${rtcp.address().port}`,
+      });
+      expect(setup.status).toBe(200);
+      const serverPorts = /server_port=(\d+)-(\d+)/.exec(setup.headers.get('transport') ?? '');
+      expect(Number(serverPorts?.[1]) % 2).toBe(0);
+      expect(Number(serverPorts?.[2])).toBe(Number(serverPorts?.[1]) + 1);
+      const id = setup.headers.get('session')!.split(';')[0]!;
+      expect((await first.request('PLAY', url, { Session: id })).status).toBe(200);
+      await expect.poll(() => received.rtp, { timeout: 5_000 }).toBeGreaterThan(5);
+      expect(received.rtcp).toBeGreaterThan(0);
+      first.close();
+      const before = received.rtp;
+      await expect.poll(() => received.rtp, { timeout: 5_000 }).toBeGreaterThan(before + 5);
+      expect((await second.request('TEARDOWN', url, { Session: id })).status).toBe(200);
+      await expect.poll(() => live.subscriberCount, { timeout: 5_000 }).toBe(0);
+    } finally {
+      first.close();
+      second.close();
+      rtp.close();
+      rtcp.close();
+    }
+  });
+
+  it('refuses a ninth session on one connection', async () => {
+    const client = await RawRtspClient.open(server.port);
+    const track = `${server.url('/test')}/trackID=0`;
+    try {
+      for (let i = 0; i < 8; i++) {
+        expect((await client.request('SETUP', track, { Transport: 'RTP/AVP/TCP;unicast' })).status).toBe(200);
+      }
+      expect((await client.request('SETUP', track, { Transport: 'RTP/AVP/TCP;unicast' })).status).toBe(453);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('fails to start on a port already taken', async () => {
+    await expect(
+      startRtspServer({
+        host: '127.0.0.1',
+        port: server.port,
+        resolve: () => undefined,
+        logger: silentLogger(),
+      }),
+    ).rejects.toThrow(/EADDRINUSE/);
   });
 
   it('tears down a session whose client goes quiet for the session timeout', async () => {

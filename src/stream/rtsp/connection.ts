@@ -37,6 +37,8 @@ export interface ConnectionContext {
 const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
 const UNSUPPORTED_METHODS = new Set(['ANNOUNCE', 'RECORD', 'REDIRECT']);
 const MAX_QUEUED_REQUESTS = 16;
+/** Main stream and substream, and room to spare; more from one client only crowds out the others. */
+const MAX_SESSIONS_PER_CONNECTION = 8;
 const TRACK_CONTROL = 'trackID=0';
 
 /** The response, and what to start once it is written (RTP must not overtake the PLAY response). */
@@ -144,6 +146,9 @@ export class RtspConnection {
 
   private async answer(request: RtspRequest): Promise<Answer> {
     if (request.headers.get('cseq') === undefined) return { response: { status: 400 } };
+    const required = request.headers.get('require');
+    // No option tags are supported (RFC 2326 §12.32).
+    if (required !== undefined) return { response: { status: 551, headers: [['Unsupported', required]] } };
     const method = request.method;
     if (method === 'OPTIONS')
       return this.touching(request, { status: 200, headers: [['Public', PUBLIC_METHODS]] });
@@ -229,7 +234,10 @@ export class RtspConnection {
     }
     const offer = chooseTransport(request.headers.get('transport'));
     if (!offer) return { response: { status: 461 } };
-    if (this.ctx.sessions.size >= this.ctx.maxSessions) return { response: { status: 453 } };
+    const mine = [...this.ctx.sessions.values()].filter((session) => session.owner === this).length;
+    if (this.ctx.sessions.size >= this.ctx.maxSessions || mine >= MAX_SESSIONS_PER_CONNECTION) {
+      return { response: { status: 453 } };
+    }
     let sink: MediaSink;
     if (offer.kind === 'tcp') {
       sink = new InterleavedSink(
