@@ -4,6 +4,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { type RtspServer, startRtspServer } from '../../src/stream/rtsp/server.js';
@@ -19,6 +20,7 @@ const gstLaunch = findOnPath('gst-launch-1.0');
 let live: FixtureLiveVideo;
 let server: RtspServer;
 const firstUnitMs: number[] = [];
+const serverLog: string[] = [];
 
 beforeAll(async () => {
   live = new FixtureLiveVideo(await encodeFixture());
@@ -26,7 +28,8 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port: 0,
     resolve: (path) => (path === '/test' ? live : undefined),
-    logger: silentLogger(),
+    // Debug lines kept to explain a failing client (who closed what, and why).
+    logger: pino({ level: 'debug' }, { write: (line: string) => void serverLog.push(line) }),
     onFirstUnitSent: (event) => firstUnitMs.push(event.sincePlayMs),
   });
 });
@@ -102,9 +105,11 @@ describe('RTSP server with real clients', () => {
           ],
           30_000,
         );
+      const logFrom = serverLog.length;
       const [tcp, udp] = await Promise.all([play('tcp'), play('udp')]);
-      expect(tcp.code, tcp.stderr).toBe(0);
-      expect(udp.code, udp.stderr).toBe(0);
+      const log = serverLog.slice(logFrom).join('');
+      expect(tcp.code, `${tcp.stderr}\nserver: ${log}`).toBe(0);
+      expect(udp.code, `${udp.stderr}\nserver: ${log}`).toBe(0);
     },
   );
 
@@ -162,6 +167,7 @@ describe('RTSP protocol answers', () => {
       ).toBe(461);
       expect((await client.request('RECORD', url)).status).toBe(405);
       expect((await client.request('FLY', url)).status).toBe(501);
+      expect((await client.request('GET', url)).status).toBe(501);
       const required = await client.request('DESCRIBE', url, { Require: 'funky-feature' });
       expect(required.status).toBe(551);
       expect(required.headers.get('unsupported')).toBe('funky-feature');

@@ -34,7 +34,17 @@ export interface ConnectionContext {
   sdpSessionId: string;
 }
 
-const PUBLIC_METHODS = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
+const SUPPORTED_METHODS = new Set([
+  'OPTIONS',
+  'DESCRIBE',
+  'SETUP',
+  'PLAY',
+  'PAUSE',
+  'TEARDOWN',
+  'GET_PARAMETER',
+  'SET_PARAMETER',
+]);
+const PUBLIC_METHODS = [...SUPPORTED_METHODS].join(', ');
 const UNSUPPORTED_METHODS = new Set(['ANNOUNCE', 'RECORD', 'REDIRECT']);
 const MAX_QUEUED_REQUESTS = 16;
 /** Main stream and substream, and room to spare; more from one client only crowds out the others. */
@@ -138,7 +148,8 @@ export class RtspConnection {
       this.socket.write(
         serializeResponse({ ...answer.response, cseq, headers: withServer(answer.response) }),
       );
-      await answer.afterReply?.().catch((error: unknown) => {
+      // Not awaited: a stream slow to start must not hold up this client's next request (a TEARDOWN, say).
+      void answer.afterReply?.().catch((error: unknown) => {
         this.ctx.logger.warn({ err: (error as Error).message }, 'rtsp: starting the stream failed');
       });
     });
@@ -154,7 +165,7 @@ export class RtspConnection {
       return this.touching(request, { status: 200, headers: [['Public', PUBLIC_METHODS]] });
     if (UNSUPPORTED_METHODS.has(method))
       return { response: { status: 405, headers: [['Allow', PUBLIC_METHODS]] } };
-    if (!PUBLIC_METHODS.includes(method)) return { response: { status: 501 } };
+    if (!SUPPORTED_METHODS.has(method)) return { response: { status: 501 } };
     if (!this.authorized(request)) {
       return {
         response: {
