@@ -243,6 +243,13 @@ describe('RTSP protocol answers', () => {
     }
   });
 
+  it('answers an oversized request header with 400 and closes', async () => {
+    const client = await RawRtspClient.open(server.port);
+    const response = await client.send(`OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nX-Padding: ${'a'.repeat(9_000)}`);
+    expect(response.status).toBe(400);
+    await client.whenClosed();
+  });
+
   it('refuses a ninth session on one connection', async () => {
     const client = await RawRtspClient.open(server.port);
     const track = `${server.url('/test')}/trackID=0`;
