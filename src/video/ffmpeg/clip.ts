@@ -2,10 +2,12 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import type ffmpeg from 'fluent-ffmpeg';
 import type { NormalizedPolygon } from '../../geometry/polygon.js';
+import { type CameraPicture, retimeFilter } from '../camera-picture.js';
 import { type FrameRun, type FrameRunFeed, feedFrameCount, runsInWindow } from '../frame-runs.js';
 import { DETERMINISTIC_H264, seconds } from './args.js';
 import { assertReadableVideoFile, VideoError } from './errors.js';
 import { drawablePolygons, type MaskFile, writeMaskFile } from './mask.js';
+import { cameraFramingFilter, evenPictureSize } from './picture.js';
 import { frameSeekMs, probe } from './probe.js';
 import { command, runToEnd } from './process.js';
 
@@ -35,7 +37,12 @@ export interface EncodeClipOptions {
   output: string;
   /** The source is a looping feed of this period: the window is taken modulo it and may wrap around the end. */
   loopDurationMs?: number;
-  /** Privacy masks burned in as black polygons. */
+  /**
+   * The camera's picture: the source framed at its size (cover, centre crop) and re-timed to its rate, as the
+   * camera's encoder would make it. Default: the source's own size and rate.
+   */
+  picture?: CameraPicture;
+  /** Privacy masks burned in as black polygons, drawn at the output size (normalized to the output picture). */
   blackout?: readonly NormalizedPolygon[];
   /** x264 quality, default 23. */
   crf?: number;
@@ -67,9 +74,8 @@ interface ClipSelection {
   inputCount: number;
   /** The files the cut reads. */
   files: string[];
-  /** Output options (e.g. -t) that finish the cut. */
-  outputOptions: string[];
-  size: () => Promise<{ width: number; height: number }>;
+  /** The source's size and frame rate. */
+  info: () => Promise<{ width: number; height: number; fps: number }>;
   durationMs: number;
 }
 
@@ -87,10 +93,13 @@ function selectFromLoopedFile(
   }
   // A window that wraps is cut with `trim` on the looped timeline (pts keep increasing across loops; decoding
   // from 0 costs little for a short loop). `-ss` on a looped input restarts mid-file after the wrap in the 2018
-  // build, so it is only used for windows that do not wrap, where it is a fast, frame-accurate seek.
+  // build, so it is only used for windows that do not wrap, where it is a fast, frame-accurate seek; the input's
+  // `-t` ends the cut on the source's frames (ffmpeg trims the input), before any re-timing.
   const wraps = window.extraLoops > 0;
   const cmd = command(input).inputOptions(
-    wraps ? ['-stream_loop', String(window.extraLoops)] : ['-ss', seconds(window.seekMs)],
+    wraps
+      ? ['-stream_loop', String(window.extraLoops)]
+      : ['-ss', seconds(window.seekMs), '-t', seconds(window.durationMs)],
   );
   const graph = wraps
     ? `[0:v:0]trim=start=${seconds(window.seekMs)}:end=${seconds(window.seekMs + window.durationMs)},setpts=PTS-STARTPTS[cut]`
@@ -99,9 +108,8 @@ function selectFromLoopedFile(
     cmd,
     graph,
     inputCount: 1,
-    outputOptions: wraps ? [] : ['-t', seconds(window.durationMs)],
     files: [input],
-    size: () => probe(input),
+    info: () => probe(input),
     durationMs: window.durationMs,
   };
 }
@@ -137,9 +145,8 @@ async function selectFromFrameRuns(
     cmd: cmd!,
     graph: frameRunsGraph(runs, feed.fps, 'cut'),
     inputCount: runs.length,
-    outputOptions: [],
     files,
-    size: async () => infos.get(runs[0]!.path)!,
+    info: async () => ({ ...infos.get(runs[0]!.path)!, fps: feed.fps }),
     durationMs: (frames * 1000) / feed.fps,
   };
 }
@@ -179,18 +186,19 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
   const temp = `${output}.partial-${process.pid}`;
   let mask: MaskFile | undefined;
   try {
+    const source = await selection.info();
     let maskInput: number | undefined;
     if (blackout.length > 0) {
-      const { width, height } = await selection.size();
+      const { width, height } = options.picture ? evenPictureSize(options.picture) : source;
       mask = await writeMaskFile(width, height, blackout);
       cmd.input(mask.file);
       maskInput = selection.inputCount;
     }
-    cmd.outputOptions([
-      ...videoMapOptions(selection, maskInput),
-      ...selection.outputOptions,
-      ...h264Options(options),
-    ]);
+    const picture = options.picture && {
+      size: options.picture,
+      fps: Math.abs(options.picture.fps - source.fps) > 1e-6 ? options.picture.fps : undefined,
+    };
+    cmd.outputOptions([...videoMapOptions(selection, picture, maskInput), ...h264Options(options)]);
     cmd.output(temp);
     // ffmpeg's own error line is shortened by the input's path only when there is one input.
     const single = files.length === 1 ? files[0] : undefined;
@@ -204,14 +212,36 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
   }
 }
 
-/** The filter graph and map that take the cut, with the mask (input `maskInput`) overlaid when there is one. */
-function videoMapOptions(selection: ClipSelection, maskInput: number | undefined): string[] {
-  if (maskInput !== undefined) {
-    const base = selection.graph ?? '[0:v:0]null[cut]';
-    return ['-filter_complex', `${base};[cut][${maskInput}:v]overlay=0:0:format=auto[v]`, '-map', '[v]'];
+/**
+ * The filter graph and map from the cut to the camera's picture: framed at its size, re-timed (`fps` undefined: the
+ * source's rate is the camera's; frames restamped from 0 give the re-timing its clock, camera-picture.ts), then the
+ * mask (input `maskInput`) overlaid at that size. Re-timing comes before the overlay because overlay's output ends
+ * at its last frame's start: `fps` after it would drop the last frame's repeats (measured: 19 frames at 20 fps from
+ * 15 source frames, not 20).
+ */
+function videoMapOptions(
+  selection: ClipSelection,
+  picture: { size: CameraPicture; fps: number | undefined } | undefined,
+  maskInput: number | undefined,
+): string[] {
+  if (!picture && maskInput === undefined) {
+    return selection.graph ? ['-filter_complex', selection.graph, '-map', '[cut]'] : ['-map', '0:v:0'];
   }
-  if (selection.graph) return ['-filter_complex', selection.graph, '-map', '[cut]'];
-  return ['-map', '0:v:0'];
+  const chains = [selection.graph ?? '[0:v:0]null[cut]'];
+  let last = 'cut';
+  if (picture) {
+    chains.push(`[${last}]setpts=PTS-STARTPTS,${cameraFramingFilter(picture.size)}[framed]`);
+    last = 'framed';
+  }
+  if (picture?.fps !== undefined) {
+    chains.push(`[${last}]${retimeFilter(picture.fps)}[timed]`);
+    last = 'timed';
+  }
+  if (maskInput !== undefined) {
+    chains.push(`[${last}][${maskInput}:v]overlay=0:0:format=auto[masked]`);
+    last = 'masked';
+  }
+  return ['-filter_complex', chains.join(';'), '-map', `[${last}]`];
 }
 
 /** Video only, every frame kept, H.264 for any player, deterministic, playable while it downloads. */
