@@ -2,8 +2,14 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import type ffmpeg from 'fluent-ffmpeg';
 import type { NormalizedPolygon } from '../../geometry/polygon.js';
-import { type CameraPicture, retimeFilter } from '../camera-picture.js';
-import { type FrameRun, type FrameRunFeed, feedFrameCount, runsInWindow } from '../frame-runs.js';
+import { type CameraPicture, retimedFrameCount, retimeFilter } from '../camera-picture.js';
+import {
+  type FrameRun,
+  type FrameRunFeed,
+  feedFrameCount,
+  framesInWindow,
+  runsInWindow,
+} from '../frame-runs.js';
 import { DETERMINISTIC_H264, seconds } from './args.js';
 import { assertReadableVideoFile, VideoError } from './errors.js';
 import { drawablePolygons, type MaskFile, writeMaskFile } from './mask.js';
@@ -48,6 +54,7 @@ export interface EncodeClipOptions {
   crf?: number;
   /** x264 preset, default veryfast. */
   preset?: string;
+  /** Default: the longer of 2 minutes and 20× the clip's length (see encodeTimeoutMs). */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -74,8 +81,8 @@ interface ClipSelection {
   inputCount: number;
   /** The files the cut reads. */
   files: string[];
-  /** The source's size and frame rate. */
-  info: () => Promise<{ width: number; height: number; fps: number }>;
+  /** The source's size and frame rate, and how many of its frames the cut holds. */
+  info: () => Promise<{ width: number; height: number; fps: number; frames: number }>;
   durationMs: number;
 }
 
@@ -109,7 +116,19 @@ function selectFromLoopedFile(
     graph,
     inputCount: 1,
     files: [input],
-    info: () => probe(input),
+    info: async () => {
+      const info = await probe(input);
+      // The frames trim keeps, [seek, seek + duration) on the (looped) timeline, counted as frame runs count them.
+      const { first, end } = framesInWindow(
+        info.fps,
+        Number.POSITIVE_INFINITY,
+        window.seekMs,
+        window.seekMs + window.durationMs,
+      );
+      const available =
+        loopDurationMs || info.frameCount === undefined ? end : Math.min(end, info.frameCount);
+      return { ...info, frames: Math.max(0, available - first) };
+    },
     durationMs: window.durationMs,
   };
 }
@@ -146,7 +165,7 @@ async function selectFromFrameRuns(
     graph: frameRunsGraph(runs, feed.fps, 'cut'),
     inputCount: runs.length,
     files,
-    info: async () => ({ ...infos.get(runs[0]!.path)!, fps: feed.fps }),
+    info: async () => ({ ...infos.get(runs[0]!.path)!, fps: feed.fps, frames }),
     durationMs: (frames * 1000) / feed.fps,
   };
 }
@@ -194,15 +213,24 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
       cmd.input(mask.file);
       maskInput = selection.inputCount;
     }
+    const retimed = options.picture && Math.abs(options.picture.fps - source.fps) > 1e-6;
     const picture = options.picture && {
       size: options.picture,
-      fps: Math.abs(options.picture.fps - source.fps) > 1e-6 ? options.picture.fps : undefined,
+      retime: retimed
+        ? {
+            sourceFps: source.fps,
+            sourceFrames: source.frames,
+            fps: options.picture.fps,
+            frames: retimedFrameCount(source.frames, source.fps, options.picture.fps),
+          }
+        : undefined,
     };
     cmd.outputOptions([...videoMapOptions(selection, picture, maskInput), ...h264Options(options)]);
     cmd.output(temp);
     // ffmpeg's own error line is shortened by the input's path only when there is one input.
     const single = files.length === 1 ? files[0] : undefined;
-    await runToEnd(cmd, what, single, options.timeoutMs ?? 120_000, options.signal);
+    const timeoutMs = options.timeoutMs ?? encodeTimeoutMs(selection.durationMs);
+    await runToEnd(cmd, what, single, timeoutMs, options.signal);
     await rename(temp, output);
     const { size } = await stat(output);
     return { output, bytes: size, durationMs: selection.durationMs };
@@ -210,6 +238,23 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
     await rm(temp, { force: true });
     await mask?.dispose();
   }
+}
+
+/** Source frames at sourceFps in, `frames` frames at fps out (camera-picture.ts). */
+interface Retiming {
+  sourceFps: number;
+  sourceFrames: number;
+  fps: number;
+  frames: number;
+}
+
+/**
+ * How long an encode may take before it counts as hung: it scales with the clip, since a 1080p30 clip costs about
+ * 0.6 CPU seconds per second of video (docs/measurements.md). A fixed 2 minutes killed 18 s clips on a 2-core
+ * machine at load 15 with x264's assembly off (the determinism matrix's x264-no-asm variant).
+ */
+function encodeTimeoutMs(clipMs: number): number {
+  return Math.max(120_000, 20 * clipMs);
 }
 
 /**
@@ -221,7 +266,7 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
  */
 function videoMapOptions(
   selection: ClipSelection,
-  picture: { size: CameraPicture; fps: number | undefined } | undefined,
+  picture: { size: CameraPicture; retime: Retiming | undefined } | undefined,
   maskInput: number | undefined,
 ): string[] {
   if (!picture && maskInput === undefined) {
@@ -229,19 +274,29 @@ function videoMapOptions(
   }
   const chains = [selection.graph ?? '[0:v:0]null[cut]'];
   let last = 'cut';
+  const retime = picture?.retime;
   if (picture) {
-    chains.push(`[${last}]setpts=PTS-STARTPTS,${cameraFramingFilter(picture.size)}[framed]`);
+    // Re-timed frames are stamped by their index, after the last one is shown once more: the 2018 build's `fps` ends
+    // at its input's last timestamp, so without it the last frame and its repeats were lost (416 frames instead of
+    // 418 from 209 frame-run frames; tpad did not help there). `loop` with start = the frame count repeats the last
+    // frame (measured on both builds; start = count − 1 repeats the one before). -frames:v then ends at the frames
+    // the source's time covers.
+    const stamps = retime
+      ? `loop=loop=1:size=1:start=${retime.sourceFrames},setpts=N/(${retime.sourceFps}*TB)`
+      : 'setpts=PTS-STARTPTS';
+    chains.push(`[${last}]${stamps},${cameraFramingFilter(picture.size)}[framed]`);
     last = 'framed';
   }
-  if (picture?.fps !== undefined) {
-    chains.push(`[${last}]${retimeFilter(picture.fps)}[timed]`);
+  if (retime) {
+    chains.push(`[${last}]${retimeFilter(retime.fps)}[timed]`);
     last = 'timed';
   }
   if (maskInput !== undefined) {
     chains.push(`[${last}][${maskInput}:v]overlay=0:0:format=auto[masked]`);
     last = 'masked';
   }
-  return ['-filter_complex', chains.join(';'), '-map', `[${last}]`];
+  const frames = retime ? ['-frames:v', String(retime.frames)] : [];
+  return ['-filter_complex', chains.join(';'), '-map', `[${last}]`, ...frames];
 }
 
 /** Video only, every frame kept, H.264 for any player, deterministic, playable while it downloads. */
