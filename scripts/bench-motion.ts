@@ -8,7 +8,6 @@
  *
  * Env: BENCH_MOTION_ROUNDS (default 9), BENCH_MOTION_SECONDS (default 24), BENCH_MOTION_KEEP=1 keeps the clip.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +19,7 @@ import { MotionDetector } from '../src/motion/detector.js';
 import { MotionSettingsSchema } from '../src/motion/settings.js';
 import { decodeGrayFrames } from '../src/video/ffmpeg/gray-decode.js';
 import type { GrayFrame } from '../src/video/frames.js';
+import { measure, type Timing } from './lib/cpu-time.js';
 import { decodeToNullSink, openRawVideoEncoder } from './lib/ffmpeg-dev.js';
 import { median, printResult, round } from './lib/stats.js';
 
@@ -95,31 +95,6 @@ function nullIo(): CliIo {
       },
     });
   return { stdout: sink(), stderr: sink(), stdin: process.stdin, env: process.env, cwd: root };
-}
-
-/** CPU seconds used so far by this process and its reaped children (ffmpeg), from /proc on Linux. */
-function cpuSeconds(): number {
-  const own = process.cpuUsage();
-  let children = 0;
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-    children = (Number(fields[13]) + Number(fields[14])) / 100; // cutime + cstime, in USER_HZ ticks
-  } catch {
-    children = Number.NaN;
-  }
-  return (own.user + own.system) / 1e6 + children;
-}
-
-interface Timing {
-  wallS: number;
-  cpuS: number;
-}
-
-async function measure(run: () => Promise<void>): Promise<Timing> {
-  const cpu = cpuSeconds();
-  const started = performance.now();
-  await run();
-  return { wallS: (performance.now() - started) / 1000, cpuS: cpuSeconds() - cpu };
 }
 
 const timeDecodeOnly = (file: string) => measure(() => decodeToNullSink(file, { width: 320 }));

@@ -18,6 +18,7 @@ import {
 } from '../recording/intents.js';
 import { ClipRefusedError, Recorder } from '../recording/recorder.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
+import { cameraPicture } from '../video/camera-picture.js';
 import { probe } from '../video/ffmpeg/probe.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
 import { cameraSource } from '../video/frame-source.js';
@@ -81,6 +82,7 @@ export async function startCameraRig(options: CameraRigOptions): Promise<CameraR
     source: cameraRuns
       ? { kind: 'frame-runs', feed: cameraRuns }
       : { kind: 'looped-file', path: source, loopDurationMs },
+    picture: cameraPicture(profile),
     workDir,
     queue: options.queue,
     retentionDays: profile.retentionDays,

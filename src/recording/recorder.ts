@@ -10,6 +10,7 @@ import { hashFile } from '../storage/hashing.js';
 import { type ClipKeyParts, type ClipObjectKind, clipObjectKey } from '../storage/keys.js';
 import type { EnqueueRequest, UploadQueue } from '../storage/upload-queue.js';
 import { SerialQueue } from '../util/serial-queue.js';
+import type { CameraPicture } from '../video/camera-picture.js';
 import { encodeClip } from '../video/ffmpeg/clip.js';
 import { grabFrame } from '../video/ffmpeg/still.js';
 import { type FrameRunFeed, frameAtMs } from '../video/frame-runs.js';
@@ -38,6 +39,8 @@ function shownFrame(feed: FrameRunFeed, feedMs: number) {
 export interface RecorderOptions {
   deviceId: string;
   source: ClipSource;
+  /** What the camera's encoder makes (the profile's resolution and fps): every clip and snapshot comes out so. */
+  picture: CameraPicture;
   /** Scratch space for encodes; files move from here into the spool. */
   workDir: string;
   queue: UploadQueue;
@@ -106,12 +109,12 @@ export class Recorder {
 
   /** A JPEG of the feed at `feedMs`, privacy zones blacked out. */
   async snapshot(feedMs: number): Promise<Buffer> {
-    const { source, blackout } = this.options;
+    const { source, blackout, picture } = this.options;
     const at =
       source.kind === 'looped-file'
         ? { input: source.path, atMs: feedMs, loopDurationMs: source.loopDurationMs }
         : shownFrame(source.feed, feedMs);
-    const frame = await grabFrame({ ...at, format: 'jpeg', blackout });
+    const frame = await grabFrame({ ...at, format: 'jpeg', picture, blackout });
     return frame.data;
   }
 
@@ -131,6 +134,7 @@ export class Recorder {
         startMs: plan.startFeedMs,
         endMs: plan.endFeedMs,
         output: clipFile,
+        picture: options.picture,
         blackout: options.blackout,
       });
       const snapshot = await this.snapshot(plan.triggerFeedMs);

@@ -1,5 +1,7 @@
 import { basename, extname } from 'node:path';
 import { type NormalizedPolygon, rasterizePolygons } from '../geometry/polygon.js';
+import { cameraPicture } from '../video/camera-picture.js';
+import type { PictureSize } from '../video/ffmpeg/picture.js';
 import { probe } from '../video/ffmpeg/probe.js';
 import { type FrameRunFeed, nearestFrameIndex } from '../video/frame-runs.js';
 import { type LumaFixture, lumaFixture } from '../video/luma-frames.js';
@@ -74,6 +76,7 @@ export async function prepareCamera(resolved: ResolvedScenario): Promise<Prepare
     new Map(sourceFixtures),
     resolved.profile.profile.privacy.zones,
     base.fps,
+    cameraPicture(resolved.profile.profile),
   );
   // One looped file needs nothing more; otherwise the recorder cuts clips from the timeline's frame runs.
   const runs =
@@ -86,9 +89,21 @@ function cameraSources(
   fixtures: ReadonlyMap<string, LumaFixture>,
   zones: ReadonlyArray<{ polygon: NormalizedPolygon }>,
   fps: number,
+  camera: PictureSize,
 ): CameraSources {
   const first = fixtures.values().next().value as LumaFixture;
-  const size = { width: first.width, height: first.height };
+  const shown = shownRegion(first, camera);
+  const size = { width: shown.width, height: shown.height };
+  const crops = new Map<Uint8Array, Uint8Array>();
+  const framed = (frame: Uint8Array) => {
+    if (shown.width === first.width && shown.height === first.height) return frame;
+    let crop = crops.get(frame);
+    if (!crop) {
+      crop = cropLuma(frame, first.width, shown);
+      crops.set(frame, crop);
+    }
+    return crop;
+  };
   const names = new Map([...fixtures.keys()].map((path) => [path, basename(path, extname(path))]));
   const zoneRaster = rasterizePolygons(
     size.width,
@@ -99,8 +114,8 @@ function cameraSources(
     timeline: {
       frameCount: timeline.frameCount,
       luma: (k) => {
-        const shown = timeline.frameAt(k);
-        return fixtures.get(shown.path)!.frames[shown.index] as Uint8Array;
+        const at = timeline.frameAt(k);
+        return framed(fixtures.get(at.path)!.frames[at.index] as Uint8Array);
       },
       frame: (k) => {
         const shown = timeline.frameAt(k);
@@ -111,6 +126,34 @@ function cameraSources(
     mask: zones.length > 0 ? compareMask(zoneRaster, size.width, size.height) : undefined,
     fps,
   };
+}
+
+/**
+ * The part of the comparison-size source a camera of this proportion shows: the centre crop cameraFramingFilter makes
+ * (scale to cover, crop about the centre), at the comparison scale; even sizes, as the decoder scales clips to it.
+ */
+export function shownRegion(
+  source: PictureSize,
+  camera: PictureSize,
+): PictureSize & { x: number; y: number } {
+  const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+  const width = Math.min(source.width, even((source.height * camera.width) / camera.height));
+  const height = Math.min(source.height, even((source.width * camera.height) / camera.width));
+  return {
+    width,
+    height,
+    x: Math.floor((source.width - width) / 2),
+    y: Math.floor((source.height - height) / 2),
+  };
+}
+
+function cropLuma(frame: Uint8Array, frameWidth: number, region: PictureSize & { x: number; y: number }) {
+  const out = new Uint8Array(region.width * region.height);
+  for (let row = 0; row < region.height; row++) {
+    const from = (region.y + row) * frameWidth + region.x;
+    out.set(frame.subarray(from, from + region.width), row * region.width);
+  }
+  return out;
 }
 
 /** The camera frame nearest to an ISO time (-1 without a camera or a time). */

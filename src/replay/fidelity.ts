@@ -15,6 +15,8 @@
  * while a picture one frame off in moving footage, a dropped or repeated frame, or an unmasked zone crosses one.
  */
 
+import { retimedFrameCount, retimedSourceFrame } from '../video/camera-picture.js';
+
 /** Pictures are compared at this width (or the source's, if narrower), whatever the device's analysis width. */
 export const COMPARISON_WIDTH = 320;
 /** PSNR floor. Measured (docs/replay.md): clips and snapshots are ≥ 42 dB on every variant of the matrix. */
@@ -176,7 +178,9 @@ export function stillFidelity(
 }
 
 /**
- * A clip's frames, in order, against timeline frames [first, first + expectedCount): "ok", or the first thing wrong.
+ * A clip's frames, in order, against timeline frames [first, first + sourceCount): "ok", or the first thing wrong.
+ * A clip at another frame rate than the source (`rates`: the camera's encoder re-times it, camera-picture.ts) holds
+ * frame first + retimedSourceFrame(i) as its frame i.
  * Identity is judged twice: over the whole sequence (the squared error summed over every frame at the expected
  * alignment, against the sequence shifted by a frame either way: a window cut one frame early or late), and frame by
  * frame with a stricter ratio (a frame repeated or skipped inside the clip).
@@ -185,10 +189,13 @@ export function clipFidelity(
   frames: readonly Uint8Array[],
   timeline: SourceTimeline,
   first: number,
-  expectedCount: number,
+  sourceCount: number,
   mask?: CompareMask,
+  rates?: { source: number; clip: number },
 ): string {
-  const expected = () => describeFrames(timeline, first, first + expectedCount);
+  const expected = () => describeFrames(timeline, first, first + sourceCount);
+  const expectedCount = rates ? retimedFrameCount(sourceCount, rates.source, rates.clip) : sourceCount;
+  const sourceOf = (i: number) => first + (rates ? retimedSourceFrame(i, rates.source, rates.clip) : i);
   if (frames.length !== expectedCount) {
     return `${frames.length} frames decoded, ${expectedCount} expected from ${expected()}`;
   }
@@ -201,7 +208,7 @@ export function clipFidelity(
   let lowQuality: string | undefined;
   let black: string | undefined;
   for (let i = 0; i < frames.length; i++) {
-    const k = first + i;
+    const k = sourceOf(i);
     const own = errorAt(i, k);
     const before = k > 0 ? errorAt(i, k - 1) : Number.POSITIVE_INFINITY;
     const after = k + 1 < timeline.frameCount ? errorAt(i, k + 1) : Number.POSITIVE_INFINITY;

@@ -10,19 +10,19 @@ export interface ComparisonSize {
 }
 
 /**
- * A stored clip's frames as full-range luma at the comparison size, with its own size. ffmpeg scales them (a step of
+ * A stored clip's frames as full-range luma at the comparison size, with its own size and frame rate. ffmpeg scales them (a step of
  * difference between machines is far inside the fidelity thresholds), which keeps a replay's main thread free.
  */
 export async function clipLuma(
   path: string,
   size: ComparisonSize,
-): Promise<{ width: number; height: number; frames: Uint8Array[] }> {
+): Promise<{ width: number; height: number; fps: number; frames: Uint8Array[] }> {
   const frames: Uint8Array[] = [];
   const [info] = await Promise.all([
     probe(path),
     decodeScaledGray(path, size, (frame) => frames.push(frame)),
   ]);
-  return { width: info.width, height: info.height, frames };
+  return { width: info.width, height: info.height, fps: info.fps, frames };
 }
 
 /** A JPEG's size and its full-range luma at the comparison size. */

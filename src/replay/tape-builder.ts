@@ -168,7 +168,10 @@ class TapeBuilder {
       height: decoded.height,
       frames: decoded.frames.length,
       source: describeFrames(sources.timeline, first, end),
-      fidelity: clipFidelity(decoded.frames, sources.timeline, first, end - first, sources.mask),
+      fidelity: clipFidelity(decoded.frames, sources.timeline, first, end - first, sources.mask, {
+        source: sources.fps,
+        clip: decoded.fps,
+      }),
     };
   }
 

@@ -95,12 +95,13 @@ describe('agent recording: motion → clip in the bucket → events/clip', () =>
     );
   }, 60_000);
 
+  // stop() lets the clip being encoded finish: 1080p30 encodes take a while on a busy 2-core machine.
   afterAll(async () => {
     await watch?.client.endAsync();
     await plain?.stop();
     await encrypted?.stop();
     await broker.stop();
-  });
+  }, 120_000);
 
   const clipOf = (id: string) =>
     ClipEventSchema.parse(JSON.parse(watch.on(`doorbell/${id}/events/clip`)[0]!.text));

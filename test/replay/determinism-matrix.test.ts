@@ -10,7 +10,7 @@ const SCENARIOS = ['visitor-rings', 'owner-settings'];
 describe('golden tapes on another machine (cheap variants)', () => {
   for (const variant of prepareVariants().filter((v) => v.cheap && !v.unavailable)) {
     for (const scenario of SCENARIOS) {
-      it(`${scenario} under ${variant.name}: ${variant.why}`, { timeout: 120_000 }, async () => {
+      it(`${scenario} under ${variant.name}: ${variant.why}`, { timeout: 300_000 }, async () => {
         const cell = await replayUnder(variant, scenario);
         expect(cell.ok, formatCell(cell)).toBe(true);
       });

@@ -21,13 +21,13 @@ describe('determinism', () => {
     const child = spawnSync(
       process.execPath,
       ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'replay', 'broker-outage', '--record', out],
-      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+      { cwd: ROOT, encoding: 'utf8', timeout: 180_000 },
     );
     expect(child.status, child.stderr).toBe(0);
     const childTape = readFileSync(out, 'utf8');
     rmSync(dir, { recursive: true, force: true });
     expect(childTape).toBe(first.text);
     // The tape covers clip content, not just events: the camera frames the stored MP4 holds, checked against it.
-    expect(first.text).toMatch(/"video":\{"fidelity":"ok","frames":\d+,"height":360,"source":"[a-z-]+#\d+/);
-  }, 90_000);
+    expect(first.text).toMatch(/"video":\{"fidelity":"ok","frames":\d+,"height":1080,"source":"[a-z-]+#\d+/);
+  }, 360_000);
 });

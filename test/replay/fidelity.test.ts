@@ -248,10 +248,10 @@ describe('a replay states its pictures', () => {
     const result = await runScenario(resolved.value);
     expect(result.problems).toEqual([]);
     expect(result.text).toMatch(
-      /"jpeg":\{"fidelity":"ok","height":360,"source":"quiet-porch#44","width":640\}/,
+      /"jpeg":\{"fidelity":"ok","height":1080,"source":"quiet-porch#44","width":1920\}/,
     );
     expect(result.text).toMatch(
       /"picture":\{"fidelity":"ok","height":180,"source":"quiet-porch#44","width":320\}/,
     );
-  }, 60_000);
+  }, 120_000);
 });

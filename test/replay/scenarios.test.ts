@@ -29,7 +29,8 @@ describe('committed scenarios replay to their golden tapes', () => {
   });
 
   for (const name of SCENARIOS) {
-    it(`${name}: matches its golden tape and meets its expectations`, async () => {
+    // Each replay encodes its clips at the profile's 1080p30 and decodes them for the tape: ≈15 s of CPU.
+    it(`${name}: matches its golden tape and meets its expectations`, { timeout: 180_000 }, async () => {
       const { result, golden } = await replay(name);
       const diff = compareTapes(golden, result.text);
       expect(diff.report).toBe('');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock/virtual-clock.js';
+import { shownRegion } from '../../src/replay/camera-sources.js';
 import { CameraTimeline } from '../../src/replay/camera-timeline.js';
 import { compareTapes } from '../../src/replay/compare.js';
 import { checkExpectations } from '../../src/replay/expectations.js';
@@ -174,6 +175,31 @@ describe('camera timeline', () => {
       'play:1',
       'base:0',
     ]);
+  });
+});
+
+describe('pictures are checked against the part of the source the camera shows', () => {
+  it('is the whole source for a camera of its proportion, the centre for a narrower or wider one', () => {
+    const source = { width: 320, height: 180 };
+    expect(shownRegion(source, { width: 1920, height: 1080 })).toEqual({
+      width: 320,
+      height: 180,
+      x: 0,
+      y: 0,
+    });
+    // peephole-4x3: 1440×1080 from 640×360 is the source's central 480×360, here at the comparison scale.
+    expect(shownRegion(source, { width: 1440, height: 1080 })).toEqual({
+      width: 240,
+      height: 180,
+      x: 40,
+      y: 0,
+    });
+    expect(shownRegion(source, { width: 1920, height: 800 })).toEqual({
+      width: 320,
+      height: 134,
+      x: 0,
+      y: 23,
+    });
   });
 });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRawVideoEncoder } from '../../scripts/lib/ffmpeg-dev.js';
+import { retimedFrameCount, retimedSourceFrame } from '../../src/video/camera-picture.js';
 import { encodeClip } from '../../src/video/ffmpeg/clip.js';
 import { VideoError } from '../../src/video/ffmpeg/errors.js';
 import { decodeGrayFrames } from '../../src/video/ffmpeg/gray-decode.js';
@@ -289,6 +290,62 @@ describe('encodeClip', () => {
     for await (const frame of decodeGrayFrames(out, { width: W })) frames.push(frame);
     expect(frames.map(indexOf)).toEqual([44, 0, 1, 20, 40, 41]);
     expect(frames.map((f) => f.ptsMs)).toEqual(frames.map((_, k) => Math.round((k * 1e6) / FPS) / 1000));
+  });
+
+  describe("at the camera's picture (size and frame rate)", () => {
+    /** Twice the pattern's size, same proportion: framing only scales, so the bars still read. */
+    const at = (fps: number) => ({ width: 2 * W, height: 2 * H, fps });
+    /** The source frames `shown` re-timed to `fps`: what a camera sampling them at that rate shows. */
+    const retimed = (shown: number[], fps: number) =>
+      range(0, retimedFrameCount(shown.length, FPS, fps)).map((m) => shown[retimedSourceFrame(m, FPS, fps)]!);
+
+    for (const fps of [30, 20, 10]) {
+      it(`re-times a looped file's window, wrapped or not, to ${fps} fps`, async () => {
+        const out = join(dir, `clip-${fps}.mp4`);
+        await encodeClip({ input: pattern, startMs: 1000, endMs: 2000, output: out, picture: at(fps) });
+        const info = await probe(out);
+        expect([info.width, info.height, info.fps]).toEqual([2 * W, 2 * H, fps]);
+        expect(await decodedIndices(out)).toEqual(retimed(range(15, 30), fps));
+        const wrap = { startMs: 2600, endMs: 3600, loopDurationMs: 3000 };
+        await encodeClip({ input: pattern, ...wrap, output: out, picture: at(fps) });
+        expect(await decodedIndices(out)).toEqual(retimed([...range(39, 45), ...range(0, 9)], fps));
+      });
+    }
+
+    it('re-times frame runs, one-frame runs included, with a privacy mask drawn at the output size', async () => {
+      const feed = {
+        fps: FPS,
+        runs: [
+          { path: pattern, startFrame: 44, endFrame: 45 },
+          { path: pattern, startFrame: 0, endFrame: 2 },
+          { path: pattern, startFrame: 20, endFrame: 24 },
+        ],
+      };
+      const out = join(dir, 'clip-runs-30.mp4');
+      const topStrip: [number, number][] = [
+        [0, 0],
+        [1, 0],
+        [1, 0.25],
+        [0, 0.25],
+      ];
+      await encodeClip({
+        input: feed,
+        startMs: 0,
+        endMs: 10_000,
+        output: out,
+        picture: at(30),
+        blackout: [topStrip],
+      });
+      const frames: GrayFrame[] = [];
+      for await (const frame of decodeGrayFrames(out, { width: 2 * W })) frames.push(frame);
+      expect(frames.map(indexOf)).toEqual(retimed([44, 0, 1, 20, 21, 22, 23], 30));
+      expect(frames.map((f) => f.ptsMs)).toEqual(frames.map((_, k) => Math.round((k * 1e6) / 30) / 1000));
+      // The strip is black over its whole width on every frame (a white bar would show through an unmasked one).
+      for (const frame of frames) {
+        const strip = frame.data.subarray(0, Math.floor(0.25 * frame.height - 2) * frame.width);
+        expect(Math.max(...strip)).toBeLessThanOrEqual(24);
+      }
+    });
   });
 
   it('is byte-for-byte deterministic', async () => {

@@ -2,10 +2,18 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import type ffmpeg from 'fluent-ffmpeg';
 import type { NormalizedPolygon } from '../../geometry/polygon.js';
-import { type FrameRun, type FrameRunFeed, feedFrameCount, runsInWindow } from '../frame-runs.js';
+import { type CameraPicture, retimedFrameCount, retimeFilter } from '../camera-picture.js';
+import {
+  type FrameRun,
+  type FrameRunFeed,
+  feedFrameCount,
+  framesInWindow,
+  runsInWindow,
+} from '../frame-runs.js';
 import { DETERMINISTIC_H264, seconds } from './args.js';
 import { assertReadableVideoFile, VideoError } from './errors.js';
 import { drawablePolygons, type MaskFile, writeMaskFile } from './mask.js';
+import { cameraFramingFilter, evenPictureSize } from './picture.js';
 import { frameSeekMs, probe } from './probe.js';
 import { command, runToEnd } from './process.js';
 
@@ -35,12 +43,18 @@ export interface EncodeClipOptions {
   output: string;
   /** The source is a looping feed of this period: the window is taken modulo it and may wrap around the end. */
   loopDurationMs?: number;
-  /** Privacy masks burned in as black polygons. */
+  /**
+   * The camera's picture: the source framed at its size (cover, centre crop) and re-timed to its rate, as the
+   * camera's encoder would make it. Default: the source's own size and rate.
+   */
+  picture?: CameraPicture;
+  /** Privacy masks burned in as black polygons, drawn at the output size (normalized to the output picture). */
   blackout?: readonly NormalizedPolygon[];
   /** x264 quality, default 23. */
   crf?: number;
   /** x264 preset, default veryfast. */
   preset?: string;
+  /** Default: the longer of 2 minutes and 20× the clip's length (see encodeTimeoutMs). */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -67,9 +81,8 @@ interface ClipSelection {
   inputCount: number;
   /** The files the cut reads. */
   files: string[];
-  /** Output options (e.g. -t) that finish the cut. */
-  outputOptions: string[];
-  size: () => Promise<{ width: number; height: number }>;
+  /** The source's size and frame rate, and how many of its frames the cut holds. */
+  info: () => Promise<{ width: number; height: number; fps: number; frames: number }>;
   durationMs: number;
 }
 
@@ -87,10 +100,13 @@ function selectFromLoopedFile(
   }
   // A window that wraps is cut with `trim` on the looped timeline (pts keep increasing across loops; decoding
   // from 0 costs little for a short loop). `-ss` on a looped input restarts mid-file after the wrap in the 2018
-  // build, so it is only used for windows that do not wrap, where it is a fast, frame-accurate seek.
+  // build, so it is only used for windows that do not wrap, where it is a fast, frame-accurate seek; the input's
+  // `-t` ends the cut on the source's frames (ffmpeg trims the input), before any re-timing.
   const wraps = window.extraLoops > 0;
   const cmd = command(input).inputOptions(
-    wraps ? ['-stream_loop', String(window.extraLoops)] : ['-ss', seconds(window.seekMs)],
+    wraps
+      ? ['-stream_loop', String(window.extraLoops)]
+      : ['-ss', seconds(window.seekMs), '-t', seconds(window.durationMs)],
   );
   const graph = wraps
     ? `[0:v:0]trim=start=${seconds(window.seekMs)}:end=${seconds(window.seekMs + window.durationMs)},setpts=PTS-STARTPTS[cut]`
@@ -99,9 +115,20 @@ function selectFromLoopedFile(
     cmd,
     graph,
     inputCount: 1,
-    outputOptions: wraps ? [] : ['-t', seconds(window.durationMs)],
     files: [input],
-    size: () => probe(input),
+    info: async () => {
+      const info = await probe(input);
+      // The frames trim keeps, [seek, seek + duration) on the (looped) timeline, counted as frame runs count them.
+      const { first, end } = framesInWindow(
+        info.fps,
+        Number.POSITIVE_INFINITY,
+        window.seekMs,
+        window.seekMs + window.durationMs,
+      );
+      const available =
+        loopDurationMs || info.frameCount === undefined ? end : Math.min(end, info.frameCount);
+      return { ...info, frames: Math.max(0, available - first) };
+    },
     durationMs: window.durationMs,
   };
 }
@@ -137,9 +164,8 @@ async function selectFromFrameRuns(
     cmd: cmd!,
     graph: frameRunsGraph(runs, feed.fps, 'cut'),
     inputCount: runs.length,
-    outputOptions: [],
     files,
-    size: async () => infos.get(runs[0]!.path)!,
+    info: async () => ({ ...infos.get(runs[0]!.path)!, fps: feed.fps, frames }),
     durationMs: (frames * 1000) / feed.fps,
   };
 }
@@ -179,22 +205,32 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
   const temp = `${output}.partial-${process.pid}`;
   let mask: MaskFile | undefined;
   try {
+    const source = await selection.info();
     let maskInput: number | undefined;
     if (blackout.length > 0) {
-      const { width, height } = await selection.size();
+      const { width, height } = options.picture ? evenPictureSize(options.picture) : source;
       mask = await writeMaskFile(width, height, blackout);
       cmd.input(mask.file);
       maskInput = selection.inputCount;
     }
-    cmd.outputOptions([
-      ...videoMapOptions(selection, maskInput),
-      ...selection.outputOptions,
-      ...h264Options(options),
-    ]);
+    const retimed = options.picture && Math.abs(options.picture.fps - source.fps) > 1e-6;
+    const picture = options.picture && {
+      size: options.picture,
+      retime: retimed
+        ? {
+            sourceFps: source.fps,
+            sourceFrames: source.frames,
+            fps: options.picture.fps,
+            frames: retimedFrameCount(source.frames, source.fps, options.picture.fps),
+          }
+        : undefined,
+    };
+    cmd.outputOptions([...videoMapOptions(selection, picture, maskInput), ...h264Options(options)]);
     cmd.output(temp);
     // ffmpeg's own error line is shortened by the input's path only when there is one input.
     const single = files.length === 1 ? files[0] : undefined;
-    await runToEnd(cmd, what, single, options.timeoutMs ?? 120_000, options.signal);
+    const timeoutMs = options.timeoutMs ?? encodeTimeoutMs(selection.durationMs);
+    await runToEnd(cmd, what, single, timeoutMs, options.signal);
     await rename(temp, output);
     const { size } = await stat(output);
     return { output, bytes: size, durationMs: selection.durationMs };
@@ -204,14 +240,63 @@ export async function encodeClip(options: EncodeClipOptions): Promise<EncodedCli
   }
 }
 
-/** The filter graph and map that take the cut, with the mask (input `maskInput`) overlaid when there is one. */
-function videoMapOptions(selection: ClipSelection, maskInput: number | undefined): string[] {
-  if (maskInput !== undefined) {
-    const base = selection.graph ?? '[0:v:0]null[cut]';
-    return ['-filter_complex', `${base};[cut][${maskInput}:v]overlay=0:0:format=auto[v]`, '-map', '[v]'];
+/** Source frames at sourceFps in, `frames` frames at fps out (camera-picture.ts). */
+interface Retiming {
+  sourceFps: number;
+  sourceFrames: number;
+  fps: number;
+  frames: number;
+}
+
+/**
+ * How long an encode may take before it counts as hung: it scales with the clip, since a 1080p30 clip costs about
+ * 0.6 CPU seconds per second of video (docs/measurements.md). A fixed 2 minutes killed 18 s clips on a 2-core
+ * machine at load 15 with x264's assembly off (the determinism matrix's x264-no-asm variant).
+ */
+function encodeTimeoutMs(clipMs: number): number {
+  return Math.max(120_000, 20 * clipMs);
+}
+
+/**
+ * The filter graph and map from the cut to the camera's picture: framed at its size, re-timed (`fps` undefined: the
+ * source's rate is the camera's; frames restamped from 0 give the re-timing its clock, camera-picture.ts), then the
+ * mask (input `maskInput`) overlaid at that size. Re-timing comes before the overlay because overlay's output ends
+ * at its last frame's start: `fps` after it would drop the last frame's repeats (measured: 19 frames at 20 fps from
+ * 15 source frames, not 20).
+ */
+function videoMapOptions(
+  selection: ClipSelection,
+  picture: { size: CameraPicture; retime: Retiming | undefined } | undefined,
+  maskInput: number | undefined,
+): string[] {
+  if (!picture && maskInput === undefined) {
+    return selection.graph ? ['-filter_complex', selection.graph, '-map', '[cut]'] : ['-map', '0:v:0'];
   }
-  if (selection.graph) return ['-filter_complex', selection.graph, '-map', '[cut]'];
-  return ['-map', '0:v:0'];
+  const chains = [selection.graph ?? '[0:v:0]null[cut]'];
+  let last = 'cut';
+  const retime = picture?.retime;
+  if (picture) {
+    // Re-timed frames are stamped by their index, after the last one is shown once more: the 2018 build's `fps` ends
+    // at its input's last timestamp, so without it the last frame and its repeats were lost (416 frames instead of
+    // 418 from 209 frame-run frames; tpad did not help there). `loop` with start = the frame count repeats the last
+    // frame (measured on both builds; start = count − 1 repeats the one before). -frames:v then ends at the frames
+    // the source's time covers.
+    const stamps = retime
+      ? `loop=loop=1:size=1:start=${retime.sourceFrames},setpts=N/(${retime.sourceFps}*TB)`
+      : 'setpts=PTS-STARTPTS';
+    chains.push(`[${last}]${stamps},${cameraFramingFilter(picture.size)}[framed]`);
+    last = 'framed';
+  }
+  if (retime) {
+    chains.push(`[${last}]${retimeFilter(retime.fps)}[timed]`);
+    last = 'timed';
+  }
+  if (maskInput !== undefined) {
+    chains.push(`[${last}][${maskInput}:v]overlay=0:0:format=auto[masked]`);
+    last = 'masked';
+  }
+  const frames = retime ? ['-frames:v', String(retime.frames)] : [];
+  return ['-filter_complex', chains.join(';'), '-map', `[${last}]`, ...frames];
 }
 
 /** Video only, every frame kept, H.264 for any player, deterministic, playable while it downloads. */

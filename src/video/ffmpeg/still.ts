@@ -3,6 +3,7 @@ import type { NormalizedPolygon } from '../../geometry/polygon.js';
 import { seconds } from './args.js';
 import { VideoError } from './errors.js';
 import { drawablePolygons, type MaskFile, writeMaskFile } from './mask.js';
+import { cameraFramingFilter, evenPictureSize, type PictureSize } from './picture.js';
 import { frameSeekMs, probe } from './probe.js';
 import { command, runToStdout } from './process.js';
 
@@ -17,7 +18,9 @@ interface GrabFrameCommon {
   input: string;
   /** 'rgb' (default): raw rgb24 bytes; 'jpeg': a JPEG file's bytes. */
   format?: 'rgb' | 'jpeg';
-  /** Scale to this width (even), keeping the aspect ratio; default: source size. */
+  /** The camera's picture size: the frame framed as the camera's encoder frames it (cover, centre crop). */
+  picture?: PictureSize;
+  /** Without `picture`: scale to this width (even), keeping the aspect ratio; default: source size. */
   width?: number;
   loopDurationMs?: number;
   blackout?: readonly NormalizedPolygon[];
@@ -41,28 +44,20 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
   const where = 'atFrame' in options ? `frame ${options.atFrame.index}` : `${options.atMs} ms`;
   if (options.loopDurationMs)
     atMs = ((atMs % options.loopDurationMs) + options.loopDurationMs) % options.loopDurationMs;
-  const width = options.width ?? info.width;
-  const height = options.width
-    ? Math.max(2, Math.round((width * info.height) / info.width / 2) * 2)
-    : info.height;
+  const { width, height, filter } = outputPicture(options, info);
   const blackout = drawablePolygons(options.blackout);
   let mask: MaskFile | undefined;
   try {
     // Seek to the frame at or before atMs: go half a frame back so float rounding never picks the next one.
     const frameMs = info.fps > 0 ? 1000 / info.fps : 0;
     const cmd = command(input).inputOptions(['-ss', seconds(Math.max(0, atMs - frameMs / 2))]);
-    const filters = [`scale=${width}:${height}`];
     if (blackout.length > 0) {
+      // Drawn at the output size, after framing: the zones sit where the owner drew them on the camera's picture.
       mask = await writeMaskFile(width, height, blackout);
       cmd.input(mask.file);
-      cmd.outputOptions([
-        '-filter_complex',
-        `[0:v:0]${filters.join(',')}[s];[s][1:v]overlay=0:0[v]`,
-        '-map',
-        '[v]',
-      ]);
+      cmd.outputOptions(['-filter_complex', `[0:v:0]${filter}[s];[s][1:v]overlay=0:0[v]`, '-map', '[v]']);
     } else {
-      cmd.outputOptions(['-map', '0:v:0', '-vf', filters.join(',')]);
+      cmd.outputOptions(['-map', '0:v:0', '-vf', filter]);
     }
     cmd.outputOptions([
       '-frames:v',
@@ -87,4 +82,18 @@ export async function grabFrame(options: GrabFrameOptions): Promise<GrabbedFrame
   } finally {
     await mask?.dispose();
   }
+}
+
+/** The still's size and the filter that makes it: the camera's framing, a width kept in proportion, or the source. */
+function outputPicture(
+  options: Pick<GrabFrameCommon, 'picture' | 'width'>,
+  info: PictureSize,
+): PictureSize & { filter: string } {
+  if (options.picture)
+    return { ...evenPictureSize(options.picture), filter: cameraFramingFilter(options.picture) };
+  const width = options.width ?? info.width;
+  const height = options.width
+    ? Math.max(2, Math.round((width * info.height) / info.width / 2) * 2)
+    : info.height;
+  return { width, height, filter: `scale=${width}:${height}` };
 }
