@@ -9,14 +9,12 @@ import type { Logger } from '../log/logger.js';
 import { DeviceLive } from '../stream/device-live.js';
 import { streamUrls } from '../stream/device-streams.js';
 import type { LiveVideo } from '../stream/live-video.js';
+import { type RtspServerOptions, startRtspServer } from '../stream/rtsp/server.js';
 import { hostForUrl } from '../ui/access.js';
 import { probe } from '../video/ffmpeg/probe.js';
 import type { CameraFeed } from './camera-feed.js';
 
-export interface RtspCredentials {
-  user: string;
-  password: string;
-}
+export type RtspCredentials = NonNullable<RtspServerOptions['credentials']>;
 
 export interface RtspSettings {
   /** Loopback by default; anything else needs credentials (checked by the CLI, as the console token is). */
@@ -33,17 +31,13 @@ export interface RtspServing {
   stop(): Promise<void>;
 }
 
-/**
- * ▶ The RTSP server plugs in here: start it on `settings`, serving what `resolve(path)` names (undefined: 404).
- * Until then no RTSP server runs and the state announces no RTSP URLs.
- */
 async function startRtspServing(
-  _resolve: (path: string) => LiveVideo | undefined,
+  resolve: (path: string) => LiveVideo | undefined,
   settings: RtspSettings,
   logger: Logger,
-): Promise<RtspServing | undefined> {
-  logger.warn({ port: settings.port }, 'this build has no RTSP server yet: --rtsp-port is ignored');
-  return undefined;
+): Promise<RtspServing> {
+  const server = await startRtspServer({ ...settings, resolve, logger: logger.child({ capability: 'rtsp' }) });
+  return { host: settings.host, port: server.port, stop: () => server.stop() };
 }
 
 export interface LiveStreamsOptions {

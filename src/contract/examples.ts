@@ -65,6 +65,10 @@ export const STATE_EXAMPLE = {
       main: 'http://127.0.0.1:8080/front-door/mjpeg',
       sub: 'http://127.0.0.1:8080/front-door/sub/mjpeg',
     },
+    hls: {
+      main: 'http://127.0.0.1:8080/front-door/hls/index.m3u8',
+      sub: 'http://127.0.0.1:8080/front-door/sub/hls/index.m3u8',
+    },
     snapshot: 'http://127.0.0.1:8080/front-door/snapshot.jpg',
   },
 };

@@ -5,6 +5,7 @@
 import type { DeviceProfile } from '../config/profile.js';
 import type { StreamUrls } from '../events/schemas.js';
 import { evenPictureSize, type PictureSize } from '../video/ffmpeg/picture.js';
+import { HLS_FILES } from './hls/segmenter.js';
 import { STREAM_NAMES, type StreamName } from './live-video.js';
 
 /** The substream's width, as real cameras offer next to their main stream (or the main width, if smaller). */
@@ -41,6 +42,11 @@ export function mjpegPath(deviceId: string, stream: StreamName): string {
   return `${rtspPath(deviceId, stream)}/mjpeg`;
 }
 
+/** The live HLS playlist (its init segment and media segments sit beside it). */
+export function hlsPlaylistPath(deviceId: string, stream: StreamName): string {
+  return `${rtspPath(deviceId, stream)}/hls/${HLS_FILES.playlist}`;
+}
+
 export function snapshotPath(deviceId: string): string {
   return `/${deviceId}/snapshot.jpg`;
 }
@@ -74,6 +80,7 @@ export function streamUrls(
   if (rtsp) urls.rtsp = { main: rtsp + rtspPath(deviceId, 'main'), sub: rtsp + rtspPath(deviceId, 'sub') };
   if (http) {
     urls.mjpeg = { main: http + mjpegPath(deviceId, 'main'), sub: http + mjpegPath(deviceId, 'sub') };
+    urls.hls = { main: http + hlsPlaylistPath(deviceId, 'main'), sub: http + hlsPlaylistPath(deviceId, 'sub') };
     urls.snapshot = http + snapshotPath(deviceId);
   }
   return urls;

@@ -14,6 +14,8 @@ export interface StreamHttpRoutes {
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
   /** The device's live HLS playlist path, when these routes serve one (the console page plays it). */
   livePlaylist?(deviceId: string): string | undefined;
+  /** Lets go of every stream (the server is shutting down). */
+  close?(): void;
 }
 
 /** Routes for the devices `lookup` knows (an agent has one). */

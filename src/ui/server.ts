@@ -188,6 +188,7 @@ class ConsoleHttp {
       this.unsubscribeEvents?.();
       this.events.closeAll();
       this.live.closeAll();
+      for (const routes of this.streams) routes.close?.();
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const socket of this.sockets) socket.destroy();
       await closed;

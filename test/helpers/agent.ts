@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { expect, vi } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
+import type { RtspSettings } from '../../src/agent/live-streams.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import type { DeviceProfileInput } from '../../src/config/profile.js';
 import { DeviceProfileSchema } from '../../src/config/profile.js';
@@ -24,6 +25,8 @@ export async function startAgent(
     bootMs?: number;
     waitForBoot?: boolean;
     logger?: Logger;
+    /** Serve the camera over RTSP too. */
+    rtsp?: RtspSettings;
   } = {},
 ): Promise<Agent> {
   const loaded = await loadProfile('wired-1080p');
@@ -48,6 +51,7 @@ export async function startAgent(
     logger: extra.logger ?? silentLogger(),
     bootMs: extra.bootMs ?? 50,
     ...(extra.video ? { video: extra.video } : {}),
+    ...(extra.rtsp ? { rtsp: extra.rtsp } : {}),
   });
   await agent.start();
   if (extra.waitForBoot === false) return agent;

@@ -4,11 +4,12 @@ import { createInterface } from 'node:readline';
 import { Agent } from '../../agent/agent.js';
 import { consoleBackend } from '../../agent/console-backend.js';
 import type { RtspSettings } from '../../agent/live-streams.js';
-import { createLogger } from '../../log/logger.js';
+import { createLogger, type Logger } from '../../log/logger.js';
 import { BROKER_PERSISTENCE_KINDS } from '../../mqtt/broker.js';
 import { makeDirectories } from '../../persist/durable-write.js';
 import { describeFsError } from '../../persist/fs-errors.js';
-import { streamHttpRoutes } from '../../stream/http-routes.js';
+import { hlsRoutes } from '../../stream/hls/routes.js';
+import { type StreamHttpRoutes, streamHttpRoutes } from '../../stream/http-routes.js';
 import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
 import { startConsoleServer } from '../../ui/server.js';
 import { VideoError } from '../../video/ffmpeg/errors.js';
@@ -145,7 +146,7 @@ export const command = defineCommand('start', {
       const exitCode = error instanceof UserError ? error.exitCode : 1;
       throw new UserError(`cannot start: ${(error as Error).message}`, exitCode);
     }
-    const consoleServer = values.ui ? await startConsole(agent, values) : undefined;
+    const consoleServer = values.ui ? await startConsole(agent, values, logger) : undefined;
     agent.setLinkOrigin(consoleServer?.url);
     printWelcome(io, agent, deviceId, profile.name, credentials);
     if (consoleServer) writeLine(io.stdout, `  console:   ${consoleServer.openUrl}`);
@@ -153,6 +154,7 @@ export const command = defineCommand('start', {
     if (streams?.rtsp)
       writeLine(io.stdout, `  rtsp:      ${streams.rtsp.main}  (substream ${streams.rtsp.sub})`);
     if (streams?.mjpeg) writeLine(io.stdout, `  mjpeg:     ${streams.mjpeg.main}`);
+    if (streams?.hls) writeLine(io.stdout, `  hls:       ${streams.hls.main}`);
     const stopKeys = io.stdin.isTTY ? ringOnEnter(io, agent) : () => {};
     await waitForSignal();
     stopKeys();
@@ -224,6 +226,7 @@ function optional<K extends string>(key: K, value: string | undefined): { [P in 
 async function startConsole(
   agent: Agent,
   values: { 'ui-port'?: string | undefined; 'ui-host'?: string | undefined; 'ui-token'?: string | undefined },
+  logger: Logger,
 ) {
   const host = values['ui-host'] ?? '127.0.0.1';
   const token = values['ui-token'] ?? (isLoopbackHost(host) ? undefined : generateConsoleToken());
@@ -231,7 +234,7 @@ async function startConsole(
     const deviceId = agent.doorbell.deviceId;
     return await startConsoleServer({
       backend: consoleBackend(agent),
-      streams: streamHttpRoutes((id) => (id === deviceId ? agent.liveStreams?.device : undefined)),
+      streams: consoleStreamRoutes(agent, logger),
       host,
       port: portFrom(values['ui-port'], 8080, '--ui-port'),
       ...(token ? { token } : {}),
@@ -241,6 +244,22 @@ async function startConsole(
     if (error instanceof UserError) throw error;
     throw new UserError(`cannot start the console: ${(error as Error).message}`, 1);
   }
+}
+
+/** MJPEG, snapshots and HLS of this agent's device, on the console's server (which checks host and token first). */
+function consoleStreamRoutes(agent: Agent, logger: Logger): StreamHttpRoutes[] {
+  const deviceId = agent.doorbell.deviceId;
+  const live = (id: string) => (id === deviceId ? agent.liveStreams?.device : undefined);
+  const hls = hlsRoutes({
+    sourceFor: (id, stream) => {
+      const device = live(id);
+      const feed = agent.cameraFeed;
+      if (!device) return undefined;
+      return { video: device.encoders[stream], ...(feed ? { deviceMsOf: (ms: number) => feed.feedToDevice(ms) } : {}) };
+    },
+    logger: logger.child({ capability: 'hls' }),
+  });
+  return [streamHttpRoutes(live), hls];
 }
 
 /**
@@ -264,7 +283,7 @@ function rtspFrom(values: {
   if (raw !== undefined && (colon < 1 || colon === raw.length - 1 || /[\s\0]/.test(raw)))
     throw new UserError('--rtsp-credentials must be USER:PASS (both non-empty, no spaces)');
   const credentials =
-    raw === undefined ? undefined : { user: raw.slice(0, colon), password: raw.slice(colon + 1) };
+    raw === undefined ? undefined : { username: raw.slice(0, colon), password: raw.slice(colon + 1) };
   if (!credentials && !isLoopbackHost(host)) {
     throw new UserError(
       `--rtsp-host ${JSON.stringify(host)} is reachable from other machines: give --rtsp-credentials USER:PASS ` +

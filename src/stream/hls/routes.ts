@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log/logger.js';
+import { hlsPlaylistPath } from '../device-streams.js';
 import type { StreamHttpRoutes } from '../http-routes.js';
 import type { AccessUnit, LiveVideo, StreamName, Subscription } from '../live-video.js';
 import { HLS_FILES, type HlsSegment, HlsSegmenter } from './segmenter.js';
@@ -105,7 +106,7 @@ export function hlsRoutes(options: HlsRoutesOptions): HlsRoutes {
     owns: (path) => PATH.test(path),
     handle,
     livePlaylist: (deviceId) =>
-      options.sourceFor(deviceId, 'main') ? `/${deviceId}/hls/${HLS_FILES.playlist}` : undefined,
+      options.sourceFor(deviceId, 'main') ? hlsPlaylistPath(deviceId, 'main') : undefined,
     get activeStreams() {
       return sessions.size;
     },
