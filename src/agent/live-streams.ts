@@ -8,6 +8,8 @@ import type { StreamUrls } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import { DeviceLive } from '../stream/device-live.js';
 import { streamUrls } from '../stream/device-streams.js';
+import { hlsRoutes } from '../stream/hls/routes.js';
+import { type StreamHttpRoutes, streamHttpRoutes } from '../stream/http-routes.js';
 import type { LiveVideo } from '../stream/live-video.js';
 import { type RtspServerOptions, startRtspServer } from '../stream/rtsp/server.js';
 import { hostForUrl } from '../ui/access.js';
@@ -99,6 +101,35 @@ export class LiveStreams {
     await this.live?.close();
     this.live = undefined;
   }
+}
+
+/** What of an agent the console's stream routes need. */
+export interface StreamingAgent {
+  readonly doorbell: { readonly deviceId: string };
+  readonly liveStreams: LiveStreams | undefined;
+  readonly cameraFeed: CameraFeed | undefined;
+}
+
+/**
+ * MJPEG, snapshots and HLS of the agent's device, for the console's server (which checks host and token first):
+ * every HTTP URL the state announces is served by these.
+ */
+export function agentStreamRoutes(agent: StreamingAgent, logger: Logger): StreamHttpRoutes[] {
+  const deviceId = agent.doorbell.deviceId;
+  const live = (id: string) => (id === deviceId ? agent.liveStreams?.device : undefined);
+  const hls = hlsRoutes({
+    sourceFor: (id, stream) => {
+      const device = live(id);
+      const feed = agent.cameraFeed;
+      if (!device) return undefined;
+      return {
+        video: device.encoders[stream],
+        ...(feed ? { deviceMsOf: (feedMs: number) => feed.feedToDevice(feedMs) } : {}),
+      };
+    },
+    logger: logger.child({ capability: 'hls' }),
+  });
+  return [streamHttpRoutes(live), hls];
 }
 
 function zonesOf(profile: DeviceProfile) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +77,8 @@ class RaceBucket implements Bucket {
 }
 
 async function storeExpiredClips(bucket: Bucket, race: number, count: number): Promise<string[]> {
-  const source = join(dir, 'object.bin');
+  // Its own source file: a test that timed out may still be storing clips from a shared one.
+  const source = join(dir, `object-${race}-${randomUUID()}.bin`);
   await writeFile(source, 'x'.repeat(64));
   const clipIds: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -160,7 +162,8 @@ describe('holds win over a retention sweep', () => {
     expect(tally.heldClipsDeleted).toEqual([]);
     expect(tally.wonAtDeleteTime).toBeGreaterThan(0);
     expect(tally.holdsTooLate).toBeGreaterThan(0);
-  }, 60_000);
+    // ≈10 s on a quiet machine, up to a minute under a full test run's load (s3rver is an HTTP server per op).
+  }, 180_000);
 
   it('CLI processes: `hold set` during `retention sweep` keeps the held clip', async () => {
     const bucketDir = join(dir, 'cli-bucket');

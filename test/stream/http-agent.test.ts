@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
+import { agentStreamRoutes } from '../../src/agent/live-streams.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { runCli } from '../../src/cli/run.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
-import { streamHttpRoutes } from '../../src/stream/http-routes.js';
 import { type ConsoleServer, startConsoleServer } from '../../src/ui/server.js';
 import { startAgent } from '../helpers/agent.js';
 import { captureIo } from '../helpers/cli.js';
@@ -50,7 +51,7 @@ describe('the agent serves its camera as live streams and says where', () => {
     server = await startConsoleServer({
       backend: new FakeBackend({ frames: [] }),
       port: 0,
-      streams: streamHttpRoutes((id) => (id === 'porch' ? agent.liveStreams?.device : undefined)),
+      streams: agentStreamRoutes(agent, silentLogger()),
     });
     agent.setLinkOrigin(server.url);
   });
@@ -61,13 +62,19 @@ describe('the agent serves its camera as live streams and says where', () => {
     await broker?.stop();
   });
 
-  it('state carries the MJPEG and snapshot URLs (no RTSP server was asked for)', () => {
+  it('state carries the MJPEG, HLS and snapshot URLs (no RTSP server was asked for), each served', async () => {
     const base = server.url.replace(/\/$/, '');
-    expect(agent.state().streams).toEqual({
+    const streams = agent.state().streams!;
+    expect(streams).toEqual({
       mjpeg: { main: `${base}/porch/mjpeg`, sub: `${base}/porch/sub/mjpeg` },
+      hls: { main: `${base}/porch/hls/index.m3u8`, sub: `${base}/porch/sub/hls/index.m3u8` },
       snapshot: `${base}/porch/snapshot.jpg`,
     });
-  });
+    for (const url of [streams.hls!.main, streams.hls!.sub, streams.snapshot!]) {
+      const response = await request(url);
+      expect(response.status, url).toBe(200);
+    }
+  }, 30_000);
 
   it("the snapshot is at the profile's size, and follows the owner's privacy zones", async () => {
     const url = agent.state().streams!.snapshot!;

@@ -58,6 +58,10 @@ describe('stream paths and sizes (one source of truth)', () => {
     expect(urls).toEqual({
       rtsp: { main: 'rtsp://h:8554/front-door', sub: 'rtsp://h:8554/front-door/sub' },
       mjpeg: { main: 'http://h:8080/front-door/mjpeg', sub: 'http://h:8080/front-door/sub/mjpeg' },
+      hls: {
+        main: 'http://h:8080/front-door/hls/index.m3u8',
+        sub: 'http://h:8080/front-door/sub/hls/index.m3u8',
+      },
       snapshot: 'http://h:8080/front-door/snapshot.jpg',
     });
     expect(parseStreamRoute(new URL(urls.mjpeg!.sub).pathname)).toEqual({

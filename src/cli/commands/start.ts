@@ -3,13 +3,11 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Agent } from '../../agent/agent.js';
 import { consoleBackend } from '../../agent/console-backend.js';
-import type { RtspSettings } from '../../agent/live-streams.js';
+import { agentStreamRoutes, type RtspSettings } from '../../agent/live-streams.js';
 import { createLogger, type Logger } from '../../log/logger.js';
 import { BROKER_PERSISTENCE_KINDS } from '../../mqtt/broker.js';
 import { makeDirectories } from '../../persist/durable-write.js';
 import { describeFsError } from '../../persist/fs-errors.js';
-import { hlsRoutes } from '../../stream/hls/routes.js';
-import { type StreamHttpRoutes, streamHttpRoutes } from '../../stream/http-routes.js';
 import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
 import { startConsoleServer } from '../../ui/server.js';
 import { VideoError } from '../../video/ffmpeg/errors.js';
@@ -234,7 +232,7 @@ async function startConsole(
     const deviceId = agent.doorbell.deviceId;
     return await startConsoleServer({
       backend: consoleBackend(agent),
-      streams: consoleStreamRoutes(agent, logger),
+      streams: agentStreamRoutes(agent, logger),
       host,
       port: portFrom(values['ui-port'], 8080, '--ui-port'),
       ...(token ? { token } : {}),
@@ -244,22 +242,6 @@ async function startConsole(
     if (error instanceof UserError) throw error;
     throw new UserError(`cannot start the console: ${(error as Error).message}`, 1);
   }
-}
-
-/** MJPEG, snapshots and HLS of this agent's device, on the console's server (which checks host and token first). */
-function consoleStreamRoutes(agent: Agent, logger: Logger): StreamHttpRoutes[] {
-  const deviceId = agent.doorbell.deviceId;
-  const live = (id: string) => (id === deviceId ? agent.liveStreams?.device : undefined);
-  const hls = hlsRoutes({
-    sourceFor: (id, stream) => {
-      const device = live(id);
-      const feed = agent.cameraFeed;
-      if (!device) return undefined;
-      return { video: device.encoders[stream], ...(feed ? { deviceMsOf: (ms: number) => feed.feedToDevice(ms) } : {}) };
-    },
-    logger: logger.child({ capability: 'hls' }),
-  });
-  return [streamHttpRoutes(live), hls];
 }
 
 /**

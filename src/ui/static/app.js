@@ -245,10 +245,12 @@ el.ring.addEventListener('click', async () => {
   }
 });
 
-async function control(path, body, revert) {
+async function control(path, body, applied, revert) {
   pendingControl++;
   try {
     await api(path, body);
+    // The device took it; a state update sent before it did must not flip the control back.
+    if (lastState) lastState = { ...lastState, ...applied };
   } catch (error) {
     revert();
     showToast(`Could not change the setting: ${error.message}`);
@@ -261,7 +263,7 @@ async function control(path, body, revert) {
 
 el.motionEnabled.addEventListener('change', () => {
   const enabled = el.motionEnabled.checked;
-  void control('/api/motion', { enabled }, () => {
+  void control('/api/motion', { enabled }, { motionEnabled: enabled }, () => {
     el.motionEnabled.checked = !enabled;
   });
 });
@@ -269,7 +271,7 @@ el.motionEnabled.addEventListener('change', () => {
 for (const input of sensitivityInputs) {
   input.addEventListener('change', () => {
     if (!input.checked) return;
-    void control('/api/sensitivity', { sensitivity: input.value }, () => {
+    void control('/api/sensitivity', { sensitivity: input.value }, { sensitivity: input.value }, () => {
       input.checked = false;
     });
   });
