@@ -38,7 +38,11 @@ async function startRtspServing(
   settings: RtspSettings,
   logger: Logger,
 ): Promise<RtspServing> {
-  const server = await startRtspServer({ ...settings, resolve, logger: logger.child({ capability: 'rtsp' }) });
+  const server = await startRtspServer({
+    ...settings,
+    resolve,
+    logger: logger.child({ capability: 'rtsp' }),
+  });
   return { host: settings.host, port: server.port, stop: () => server.stop() };
 }
 

@@ -94,7 +94,9 @@ export const StreamUrlsSchema = z
   .object({
     rtsp: StreamPairSchema.optional().describe('H.264 over RTSP (when started with --rtsp-port)'),
     mjpeg: StreamPairSchema.optional().describe('multipart/x-mixed-replace JPEGs (on the console)'),
-    hls: StreamPairSchema.optional().describe('HLS playlists of fMP4 segments, for browsers (on the console)'),
+    hls: StreamPairSchema.optional().describe(
+      'HLS playlists of fMP4 segments, for browsers (on the console)',
+    ),
     snapshot: z.string().optional().describe('one JPEG of the feed now (on the console)'),
   })
   .describe('where the live streams are served; absent while none is');

@@ -80,7 +80,10 @@ export function streamUrls(
   if (rtsp) urls.rtsp = { main: rtsp + rtspPath(deviceId, 'main'), sub: rtsp + rtspPath(deviceId, 'sub') };
   if (http) {
     urls.mjpeg = { main: http + mjpegPath(deviceId, 'main'), sub: http + mjpegPath(deviceId, 'sub') };
-    urls.hls = { main: http + hlsPlaylistPath(deviceId, 'main'), sub: http + hlsPlaylistPath(deviceId, 'sub') };
+    urls.hls = {
+      main: http + hlsPlaylistPath(deviceId, 'main'),
+      sub: http + hlsPlaylistPath(deviceId, 'sub'),
+    };
     urls.snapshot = http + snapshotPath(deviceId);
   }
   return urls;

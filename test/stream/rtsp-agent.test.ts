@@ -83,18 +83,31 @@ describe('doorbell RTSP on the real camera', () => {
     }
   }, 90_000);
 
-  it.skipIf(!gstLaunch)('GStreamer rtspsrc plays the main stream and the substream into a fakesink', async () => {
-    const play = (location: string) =>
-      runProgram(
-        gstLaunch!,
-        [
-          ...['-q', 'rtspsrc', `location=${location}`, 'protocols=tcp', '!', 'rtph264depay', '!', 'h264parse'],
-          ...['!', 'avdec_h264', '!', 'fakesink', 'num-buffers=60'],
-        ],
-        60_000,
-      );
-    const [main, sub] = await Promise.all([play(url), play(agent.state().streams!.rtsp!.sub)]);
-    expect(main.code, main.stderr).toBe(0);
-    expect(sub.code, sub.stderr).toBe(0);
-  }, 90_000);
+  it.skipIf(!gstLaunch)(
+    'GStreamer rtspsrc plays the main stream and the substream into a fakesink',
+    async () => {
+      const play = (location: string) =>
+        runProgram(
+          gstLaunch!,
+          [
+            ...[
+              '-q',
+              'rtspsrc',
+              `location=${location}`,
+              'protocols=tcp',
+              '!',
+              'rtph264depay',
+              '!',
+              'h264parse',
+            ],
+            ...['!', 'avdec_h264', '!', 'fakesink', 'num-buffers=60'],
+          ],
+          60_000,
+        );
+      const [main, sub] = await Promise.all([play(url), play(agent.state().streams!.rtsp!.sub)]);
+      expect(main.code, main.stderr).toBe(0);
+      expect(sub.code, sub.stderr).toBe(0);
+    },
+    90_000,
+  );
 });

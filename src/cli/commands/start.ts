@@ -229,7 +229,6 @@ async function startConsole(
   const host = values['ui-host'] ?? '127.0.0.1';
   const token = values['ui-token'] ?? (isLoopbackHost(host) ? undefined : generateConsoleToken());
   try {
-    const deviceId = agent.doorbell.deviceId;
     return await startConsoleServer({
       backend: consoleBackend(agent),
       streams: agentStreamRoutes(agent, logger),
