@@ -29,7 +29,7 @@ import { RetentionSweeper } from '../retention/sweeper.js';
 import type { Bucket } from '../storage/bucket.js';
 import { openBucket } from '../storage/bucket-url.js';
 import { DiskGuard } from '../storage/disk-guard.js';
-import { type UploadedClip, UploadQueue } from '../storage/upload-queue.js';
+import { UploadQueue } from '../storage/upload-queue.js';
 import { Emitter } from '../util/emitter.js';
 import { seededRandom } from '../util/random.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
@@ -38,7 +38,7 @@ import type { CameraFeed } from './camera-feed.js';
 import { resolveVideoSource, startCameraRig } from './camera-rig.js';
 import { type BrokerChoice, startDeviceBroker } from './device-broker.js';
 import { LiveStreams, type RtspSettings } from './live-streams.js';
-import type { RecordingPipeline } from './recording-pipeline.js';
+import { clipEventOf, type RecordingPipeline } from './recording-pipeline.js';
 
 export interface AgentOptions {
   deviceId: string;
@@ -294,7 +294,7 @@ export class Agent {
     this.unsubscribers.push(
       queue.on('uploaded', (clip) => {
         if (!announced.has(clip.clipId) && !outbox.announcedBeforeRestart(clip.clipId)) {
-          doorbell.clipStored(clipEvent(clip));
+          doorbell.clipStored(clipEventOf(clip));
           announced.add(clip.clipId);
         }
         // Announced as uploaded, the clip no longer waits, though the queue forgets it only after this listener.
@@ -432,18 +432,9 @@ export class Agent {
     const { options } = this;
     const source = this.cameraSource(profile);
     if (!source || !this.feed || options.cameraRuns || options.drivenCamera) return;
-    const streams = new LiveStreams({
-      deviceId: options.deviceId,
-      profile,
-      source,
-      feed: this.feed,
-      rtsp: options.rtsp,
-      logger: options.logger,
-    });
-    this.streams = streams;
-    await streams.start();
-    this.unsubscribers.push(this.device.onProfile((next) => streams.reconfigure(next)));
-    this.doorbell.setStreams(streams.urls(this.linkOrigin));
+    this.streams = await LiveStreams.start({ ...options, profile, source, feed: this.feed });
+    this.unsubscribers.push(this.device.onProfile((next) => this.streams?.reconfigure(next)));
+    this.doorbell.setStreams(this.streams.urls(this.linkOrigin));
   }
 
   /** The video the camera plays; undefined: this device has no camera. */
@@ -494,14 +485,9 @@ export class Agent {
     if (!doorbell) return;
     const codes = this.queue?.health().problemCodes ?? [];
     doorbell.setProblem('disk', this.disk?.problem !== undefined || (this.outbox?.heldInMemory ?? 0) > 0);
-    doorbell.setProblem(
-      'spool',
-      codes.some((code) => code.startsWith('spool-')),
-    );
-    doorbell.setProblem(
-      'uploads',
-      codes.some((code) => !code.startsWith('spool-')),
-    );
+    const spoolCodes = codes.filter((code) => code.startsWith('spool-'));
+    doorbell.setProblem('spool', spoolCodes.length > 0);
+    doorbell.setProblem('uploads', codes.length > spoolCodes.length);
   }
 
   private onDeviceEvent(event: DeviceEvent): void {
@@ -516,19 +502,4 @@ export class Agent {
     if (event.kind === 'motion' && event.payload.type === 'start' && this.feed?.live)
       this.inBackground(this.publishSnapshot(), 'the snapshot after a motion start failed');
   }
-}
-
-function clipEvent(clip: UploadedClip) {
-  return {
-    clipId: clip.clipId,
-    trigger: clip.trigger as 'ding' | 'motion' | 'manual',
-    startedAt: clip.startedAt ?? clip.recordedAt,
-    endedAt: clip.endedAt ?? clip.recordedAt,
-    bytes: clip.bytes,
-    sha256: clip.sha256,
-    bucket: clip.bucket,
-    key: clip.key,
-    retainUntil: clip.retainUntil,
-    encrypted: clip.encrypted,
-  };
 }

@@ -51,7 +51,7 @@ export interface LiveStreamsOptions {
   profile: DeviceProfile;
   source: string;
   feed: CameraFeed;
-  rtsp: RtspSettings | undefined;
+  rtsp?: RtspSettings | undefined;
   logger: Logger;
 }
 
@@ -60,6 +60,12 @@ export class LiveStreams {
   private rtsp: RtspServing | undefined;
 
   constructor(private readonly options: LiveStreamsOptions) {}
+
+  static async start(options: LiveStreamsOptions): Promise<LiveStreams> {
+    const streams = new LiveStreams(options);
+    await streams.start();
+    return streams;
+  }
 
   /** The device's streams once started (the console's MJPEG and snapshot routes serve them). */
   get device(): DeviceLive | undefined {

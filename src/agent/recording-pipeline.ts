@@ -13,6 +13,7 @@ import {
   type RecordingIntent,
 } from '../recording/intents.js';
 import type { Recorder } from '../recording/recorder.js';
+import type { UploadedClip } from '../storage/upload-queue.js';
 import type { CameraFeed } from './camera-feed.js';
 
 export interface RecordingPipelineOptions {
@@ -194,4 +195,20 @@ function triggerOf(event: DeviceEvent): Trigger | undefined {
 
 function pick({ id, seq, at }: { id: string; seq: number; at: string }) {
   return { id, seq, at };
+}
+
+/** The `events/clip` announcement of a clip the bucket now holds. */
+export function clipEventOf(clip: UploadedClip) {
+  return {
+    clipId: clip.clipId,
+    trigger: clip.trigger as 'ding' | 'motion' | 'manual',
+    startedAt: clip.startedAt ?? clip.recordedAt,
+    endedAt: clip.endedAt ?? clip.recordedAt,
+    bytes: clip.bytes,
+    sha256: clip.sha256,
+    bucket: clip.bucket,
+    key: clip.key,
+    retainUntil: clip.retainUntil,
+    encrypted: clip.encrypted,
+  };
 }

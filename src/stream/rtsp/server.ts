@@ -23,7 +23,7 @@ export interface RtspServerOptions {
   logger: Logger;
   /** A session without a request or RTCP for this long is torn down; advertised in the Session header. */
   sessionTimeoutMs?: number;
-  /** Connections beyond this are closed at once. */
+  /** At this many, a newcomer closes the quietest connection without a session, or is refused if all have one. */
   maxConnections?: number;
   maxSessions?: number;
   /** A request must be complete this long after its first byte. */
@@ -95,10 +95,17 @@ export async function startRtspServer(options: RtspServerOptions): Promise<RtspS
   const server = createServer({ noDelay: true });
   server.on('connection', (socket: Socket) => {
     if (connections.size >= settings.maxConnections) {
-      logger.debug({ remote: socket.remoteAddress }, 'rtsp: too many connections; refusing one');
-      socket.on('error', () => {});
-      socket.destroy();
-      return;
+      // Connections that only hold a socket must not lock viewers out: the quietest one without a session makes
+      // room. Only when every connection carries a session is the newcomer refused.
+      const quietest = quietestWithoutSession(connections);
+      if (!quietest) {
+        logger.debug({ remote: socket.remoteAddress }, 'rtsp: too many connections; refusing one');
+        socket.on('error', () => {});
+        socket.destroy();
+        return;
+      }
+      quietest.close();
+      connections.delete(quietest);
     }
     connections.add(new RtspConnection(socket, context, (closed) => connections.delete(closed)));
   });
@@ -142,6 +149,15 @@ export async function startRtspServer(options: RtspServerOptions): Promise<RtspS
       return stopping;
     },
   };
+}
+
+function quietestWithoutSession(connections: Set<RtspConnection>): RtspConnection | undefined {
+  let quietest: RtspConnection | undefined;
+  for (const connection of connections) {
+    if (connection.ownsOpenSession()) continue;
+    if (!quietest || connection.lastHeardMs < quietest.lastHeardMs) quietest = connection;
+  }
+  return quietest;
 }
 
 function urlHostFor(host: string): string {
