@@ -30,7 +30,26 @@ export function configureBinaries(): void {
 /** An ffmpeg command on `input` with the quiet input options every run uses. */
 export function command(input: string | Readable): ffmpeg.FfmpegCommand {
   configureBinaries();
-  return ffmpeg(input).inputOptions(['-hide_banner', '-nostats']);
+  return inOwnProcessGroup(ffmpeg(input).inputOptions(['-hide_banner', '-nostats']));
+}
+
+type SpawnFfmpeg = (args: string[], options: unknown, ...callbacks: unknown[]) => void;
+
+/**
+ * Ctrl+C in a terminal signals the whole foreground process group: ffmpeg would die with the agent's SIGINT and
+ * take the clip being encoded with it, while the agent means to finish that clip before it exits. Each ffmpeg gets
+ * its own group instead, and stops only when the agent stops it. An ffmpeg the agent leaves behind by crashing
+ * still ends: the pipes it writes to close with the agent, and a clip encode ends with its clip. fluent-ffmpeg has
+ * no option for spawn's `detached`, so its (pinned) internal spawn is wrapped on this one command.
+ */
+function inOwnProcessGroup(cmd: ffmpeg.FfmpegCommand): ffmpeg.FfmpegCommand {
+  const internals = cmd as unknown as { _spawnFfmpeg: SpawnFfmpeg };
+  const spawnFfmpeg = internals._spawnFfmpeg;
+  internals._spawnFfmpeg = function (this: unknown, args, options, ...callbacks) {
+    const detached = typeof options === 'object' && options !== null ? { ...options, detached: true } : options;
+    spawnFfmpeg.call(this, args, detached, ...callbacks);
+  };
+  return cmd;
 }
 
 export interface FfmpegRunOptions {
