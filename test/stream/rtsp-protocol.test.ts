@@ -194,6 +194,7 @@ describe('digest authentication', () => {
     expect(
       digestAuthorized({
         method: 'DESCRIBE',
+        requestUri: uri,
         authorization: header(clientResponse('s3cret')),
         realm,
         nonce,
@@ -206,12 +207,16 @@ describe('digest authentication', () => {
     const ha1 = md5(`viewer:${realm}:s3cret`);
     const response = md5(`${ha1}:${nonce}:00000001:xyz:auth:${md5(`DESCRIBE:${uri}`)}`);
     const authorization = `${header(response)}, qop=auth, nc=00000001, cnonce="xyz"`;
-    expect(digestAuthorized({ method: 'DESCRIBE', authorization, realm, nonce, credentials })).toBe(true);
+    expect(
+      digestAuthorized({ method: 'DESCRIBE', requestUri: uri, authorization, realm, nonce, credentials }),
+    ).toBe(true);
   });
 
-  it('refuses a wrong password, a foreign nonce, another method, another scheme or none', () => {
-    const check = (authorization: string | undefined, method = 'DESCRIBE'): boolean =>
-      digestAuthorized({ method, authorization, realm, nonce, credentials });
+  it('refuses a wrong password, a foreign nonce, another method or URI, another scheme or none', () => {
+    const check = (authorization: string | undefined, method = 'DESCRIBE', requestUri = uri): boolean =>
+      digestAuthorized({ method, requestUri, authorization, realm, nonce, credentials });
+    // A header proven for one path opens no other (a sniffed main-stream header on the substream).
+    expect(check(header(clientResponse('s3cret')), 'DESCRIBE', `${uri}/sub`)).toBe(false);
     expect(check(header(clientResponse('wrong')))).toBe(false);
     expect(check(header(clientResponse('s3cret', 'other'), 'other'))).toBe(false);
     expect(check(header(clientResponse('s3cret')), 'SETUP')).toBe(false);

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
+import { md5Hex } from '../../src/stream/rtsp/digest.js';
 import { type RtspServer, startRtspServer } from '../../src/stream/rtsp/server.js';
 import { findOnPath, locateFfmpeg } from '../../src/video/locate.js';
 import { DECODE_TROUBLE, framemd5Count, RawRtspClient, runProgram } from './helpers/clients.js';
@@ -342,5 +343,39 @@ describe('RTSP digest authentication', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('a header sniffed on one connection opens neither another connection nor another path', async () => {
+    const [first, second] = [await RawRtspClient.open(guarded.port), await RawRtspClient.open(guarded.port)];
+    try {
+      const url = guarded.url('/test');
+      const challenge = (await first.request('DESCRIBE', url)).headers.get('www-authenticate')!;
+      const [, realm, nonce] = /realm="([^"]+)", nonce="([^"]+)"/.exec(challenge)!;
+      const ha1 = md5Hex(`viewer:${realm}:pa ss:w0rd`);
+      const authorization =
+        `Digest username="viewer", realm="${realm}", nonce="${nonce}", uri="${url}", ` +
+        `response="${md5Hex(`${ha1}:${nonce}:${md5Hex(`DESCRIBE:${url}`)}`)}"`;
+      expect((await first.request('DESCRIBE', url, { Authorization: authorization })).status).toBe(200);
+      expect((await second.request('DESCRIBE', url, { Authorization: authorization })).status).toBe(401);
+      expect(
+        (await first.request('DESCRIBE', guarded.url('/test/sub'), { Authorization: authorization })).status,
+      ).toBe(401);
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
+  it.skipIf(!gstLaunch)('lets GStreamer rtspsrc in with user-id and user-pw', async () => {
+    const run = await runProgram(
+      gstLaunch!,
+      [
+        ...['-q', 'rtspsrc', `location=${guarded.url('/test')}`, 'user-id=viewer', 'user-pw=pa ss:w0rd'],
+        ...['protocols=tcp', '!', 'rtph264depay', '!', 'h264parse', '!', 'avdec_h264', '!', 'fakesink'],
+        'num-buffers=15',
+      ],
+      30_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
   });
 });

@@ -3,6 +3,7 @@
  * data; each request is authorized, checked against its session's state and answered. A connection that sends
  * garbage gets a 400 and is closed; one that starts a request and never finishes it is closed after a timeout.
  */
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../log/logger.js';
 import { h264Sdp } from '../h264/sdp.js';
@@ -20,7 +21,6 @@ export interface ConnectionContext {
   resolve(path: string): LiveVideo | undefined;
   credentials: { username: string; password: string } | undefined;
   realm: string;
-  nonce: string;
   logger: Logger;
   now(): number;
   sessions: Map<string, RtspSession>;
@@ -62,6 +62,7 @@ export class RtspConnection {
   private headerTimer: NodeJS.Timeout | undefined;
   private readonly warm: WarmStreams;
   private closed = false;
+  private readonly nonce = randomBytes(16).toString('hex');
 
   constructor(
     readonly socket: Socket,
@@ -170,7 +171,7 @@ export class RtspConnection {
       return {
         response: {
           status: 401,
-          headers: [['WWW-Authenticate', digestChallenge(this.ctx.realm, this.ctx.nonce)]],
+          headers: [['WWW-Authenticate', digestChallenge(this.ctx.realm, this.nonce)]],
         },
       };
     }
@@ -195,9 +196,10 @@ export class RtspConnection {
     if (!credentials) return true;
     return digestAuthorized({
       method: request.method,
+      requestUri: request.uri,
       authorization: request.headers.get('authorization'),
       realm: this.ctx.realm,
-      nonce: this.ctx.nonce,
+      nonce: this.nonce,
       credentials,
     });
   }

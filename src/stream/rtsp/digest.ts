@@ -35,14 +35,20 @@ export function parseDigestAuthorization(header: string): Map<string, string> | 
 
 export interface DigestCheck {
   method: string;
+  /** The request line's URI: the header's `uri` must name it (a header sniffed for one path opens no other). */
+  requestUri: string;
   authorization: string | undefined;
   realm: string;
-  /** A nonce this server issued. */
+  /** The nonce this connection issued (a header sniffed on another connection carries another). */
   nonce: string;
   credentials: DigestCredentials;
 }
 
-/** Whether the Authorization header proves the credentials for this method and this server's nonce. */
+/**
+ * Whether the Authorization header proves the credentials for this method, this request URI and this connection's
+ * nonce. Without qop's counters a header can be replayed on its own connection only, for its own URI: as RTSP
+ * servers do (live555), the nonce is per connection.
+ */
 export function digestAuthorized(check: DigestCheck): boolean {
   if (check.authorization === undefined) return false;
   const params = parseDigestAuthorization(check.authorization);
@@ -58,8 +64,9 @@ export function digestAuthorized(check: DigestCheck): boolean {
   // Every part is compared, always, so the time taken says nothing about which part was wrong.
   const userOk = sameInConstantTime(params.get('username') ?? '', check.credentials.username);
   const nonceOk = sameInConstantTime(params.get('nonce') ?? '', check.nonce);
+  const uriOk = sameInConstantTime(uri, check.requestUri);
   const responseOk = sameInConstantTime((params.get('response') ?? '').toLowerCase(), expected);
-  return userOk && nonceOk && responseOk;
+  return userOk && nonceOk && uriOk && responseOk;
 }
 
 function sameInConstantTime(a: string, b: string): boolean {

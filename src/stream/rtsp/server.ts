@@ -67,7 +67,6 @@ export async function startRtspServer(options: RtspServerOptions): Promise<RtspS
     resolve: (path) => options.resolve(path),
     credentials: options.credentials,
     realm: 'virtual-doorbell',
-    nonce: randomBytes(16).toString('hex'),
     logger,
     now,
     sessions,
