@@ -46,7 +46,8 @@ function inOwnProcessGroup(cmd: ffmpeg.FfmpegCommand): ffmpeg.FfmpegCommand {
   const internals = cmd as unknown as { _spawnFfmpeg: SpawnFfmpeg };
   const spawnFfmpeg = internals._spawnFfmpeg;
   internals._spawnFfmpeg = function (this: unknown, args, options, ...callbacks) {
-    const detached = typeof options === 'object' && options !== null ? { ...options, detached: true } : options;
+    const detached =
+      typeof options === 'object' && options !== null ? { ...options, detached: true } : options;
     spawnFfmpeg.call(this, args, detached, ...callbacks);
   };
   return cmd;
