@@ -4,7 +4,6 @@
  * or stuck viewer loses pictures or is closed, never delaying the others. Connections are capped, idle ones and
  * half-sent requests time out, and sessions end when their client goes quiet.
  */
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import type { Logger } from '../../log/logger.js';
