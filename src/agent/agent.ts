@@ -30,6 +30,7 @@ import type { Bucket } from '../storage/bucket.js';
 import { openBucket } from '../storage/bucket-url.js';
 import { DiskGuard } from '../storage/disk-guard.js';
 import { UploadQueue } from '../storage/upload-queue.js';
+import { reachableOrigin } from '../ui/access.js';
 import { Emitter } from '../util/emitter.js';
 import { seededRandom } from '../util/random.js';
 import type { FrameRunFeed } from '../video/frame-runs.js';
@@ -368,7 +369,7 @@ export class Agent {
 
   /** Where release links are served (the console's origin); set once the console is up. */
   setLinkOrigin(origin: string | undefined): void {
-    this.linkOrigin = origin?.replace(/\/$/, '');
+    this.linkOrigin = origin === undefined ? undefined : reachableOrigin(origin);
     this.core?.doorbell.setStreams(this.streams?.urls(this.linkOrigin));
     // Home Assistant links the device page to the console.
     this.announce();

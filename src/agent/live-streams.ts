@@ -2,7 +2,6 @@
  * The agent's `stream` capability: the device's live streams (started after the camera, stopped before it), the
  * RTSP server that serves them, and the URLs the state announces. Nothing encodes until a viewer asks.
  */
-import { hostname } from 'node:os';
 import type { DeviceProfile } from '../config/profile.js';
 import type { StreamUrls } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
@@ -12,7 +11,7 @@ import { hlsRoutes } from '../stream/hls/routes.js';
 import { type StreamHttpRoutes, streamHttpRoutes } from '../stream/http-routes.js';
 import type { LiveVideo } from '../stream/live-video.js';
 import { type RtspServerOptions, startRtspServer } from '../stream/rtsp/server.js';
-import { hostForUrl } from '../ui/access.js';
+import { hostForUrl, reachableHost } from '../ui/access.js';
 import { probe } from '../video/ffmpeg/probe.js';
 import type { CameraFeed } from './camera-feed.js';
 
@@ -144,9 +143,4 @@ export function agentStreamRoutes(agent: StreamingAgent, logger: Logger): Stream
 
 function zonesOf(profile: DeviceProfile) {
   return profile.privacy.zones.map((zone) => zone.polygon);
-}
-
-/** A wildcard bind address is no address to copy into a client: the machine's name is. */
-function reachableHost(host: string): string {
-  return host === '0.0.0.0' || host === '::' || host === '[::]' ? hostname() : host;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { hostname } from 'node:os';
 
 /** Tokens travel in URLs (`?token=`), so they are limited to URL-safe characters. */
 export const TOKEN_PATTERN = /^[A-Za-z0-9._~-]{16,256}$/;
@@ -23,6 +24,19 @@ export function isLoopbackHost(host: string): boolean {
 /** `host:port` as it appears in a URL (IPv6 in brackets). */
 export function hostForUrl(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A wildcard bind address is no address to hand to a client on another machine: the machine's name is. */
+export function reachableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' ? hostname() : host;
+}
+
+/** `origin` (http://HOST:PORT) as published to others (state, discovery, share links): a wildcard host named. */
+export function reachableOrigin(origin: string): string {
+  const url = new URL(origin);
+  const host = reachableHost(url.hostname);
+  if (host === url.hostname) return origin.replace(/\/$/, '');
+  return `${url.protocol}//${hostForUrl(host, Number(url.port || (url.protocol === 'https:' ? 443 : 80)))}`;
 }
 
 /**

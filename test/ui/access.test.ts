@@ -1,9 +1,11 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
   generateConsoleToken,
   hostForUrl,
   isLoopbackHost,
   loopbackHostHeaders,
+  reachableOrigin,
   readCookie,
   TOKEN_PATTERN,
   tokensMatch,
@@ -56,5 +58,12 @@ describe('console access helpers', () => {
     const a = generateConsoleToken();
     expect(a).toMatch(TOKEN_PATTERN);
     expect(generateConsoleToken()).not.toBe(a);
+  });
+
+  it('publishes a wildcard-bound origin under the machine name, and leaves others alone', () => {
+    expect(reachableOrigin('http://0.0.0.0:8080/')).toBe(`http://${hostname()}:8080`);
+    expect(reachableOrigin('http://[::]:8080/')).toBe(`http://${hostname()}:8080`);
+    expect(reachableOrigin('http://192.168.1.50:8080/')).toBe('http://192.168.1.50:8080');
+    expect(reachableOrigin('http://[::1]:8080')).toBe('http://[::1]:8080');
   });
 });
