@@ -57,6 +57,9 @@ describe('privacy zones mask motion, before and after every settings change', ()
     const profile = DeviceProfileSchema.parse({
       ...base,
       motion: { ...base.motion, analysisWidth: WIDTH },
+      // The camera at the footage's own size: clips stay cheap (their size is tested in test/recording/).
+      resolution: { width: 640, height: 360 },
+      fps: 15,
       privacy: { zones: [{ name: 'neighbour', polygon: PRIVATE_HALF }], encryption: { enabled: false } },
     });
     const dir = tempDir();

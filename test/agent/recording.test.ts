@@ -38,6 +38,9 @@ async function startRecordingAgent(url: string, dir: string, encrypt: { publicKe
     ...loaded.value.profile,
     button: { debounceMs: 0, chimeWindowMs: 0 },
     recording: { preRollMs: 1000, postRollMs: 1000, maxClipMs: 60_000 },
+    // The camera at the footage's own size: clips stay cheap (their size is tested in test/recording/).
+    resolution: { width: 640, height: 360 },
+    fps: 15,
     privacy: {
       zones: [{ name: 'neighbour', polygon: PRIVATE }],
       // Encryption off in the profile: the owner's key alone (`--owner-key`) must turn it on.
@@ -95,7 +98,7 @@ describe('agent recording: motion → clip in the bucket → events/clip', () =>
     );
   }, 60_000);
 
-  // stop() lets the clip being encoded finish: 1080p30 encodes take a while on a busy 2-core machine.
+  // stop() lets the clip being encoded finish: that takes a while on a busy 2-core machine.
   afterAll(async () => {
     await watch?.client.endAsync();
     await plain?.stop();

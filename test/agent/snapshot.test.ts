@@ -16,7 +16,8 @@ describe('snapshots as docs/mqtt.md promises', () => {
     agent = await startAgent(
       broker.url,
       'snap',
-      {},
+      // The camera at the footage's own size: clips stay cheap (their size is tested in test/recording/).
+      { resolution: { width: 640, height: 360 }, fps: 15 },
       { video: join(REPO_ROOT, 'fixtures/video/person-crossing.mp4') },
     );
   });

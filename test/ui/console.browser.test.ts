@@ -253,7 +253,8 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
       agent = await startAgent(
         broker.url,
         'ui-door',
-        {},
+        // The camera at the footage's own size: clips stay cheap (their size is tested in test/recording/).
+        { resolution: { width: 640, height: 360 }, fps: 15 },
         { video: join(REPO_ROOT, 'fixtures/video/porch-loop.mp4') },
       );
       agentServer = await startConsoleServer({ backend: consoleBackend(agent), port: 0 });
