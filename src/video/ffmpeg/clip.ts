@@ -251,10 +251,11 @@ interface Retiming {
 /**
  * How long an encode may take before it counts as hung: it scales with the clip, since a 1080p30 clip costs about
  * 0.6 CPU seconds per second of video (docs/measurements.md). A fixed 2 minutes killed 18 s clips on a 2-core
- * machine at load 15 with x264's assembly off (the determinism matrix's x264-no-asm variant).
+ * machine at load 15 with x264's assembly off (the determinism matrix's x264-no-asm variant), and 20× the clip's
+ * length a 12 s clip under qemu's emulated Nehalem at load 11 (≈10 CPU seconds per second of 1080p30 there).
  */
 function encodeTimeoutMs(clipMs: number): number {
-  return Math.max(120_000, 20 * clipMs);
+  return Math.max(120_000, 40 * clipMs);
 }
 
 /**
