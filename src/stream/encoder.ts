@@ -4,9 +4,9 @@
  * after the last one left; the current group of pictures is kept so a new viewer starts on a keyframe at once.
  */
 import type { Logger } from '../log/logger.js';
-import { FfmpegRun, StdoutSink } from '../video/ffmpeg/process.js';
+import { type FfmpegRun, StdoutSink } from '../video/ffmpeg/process.js';
 import { AccessUnitAssembler, AnnexBSplitter, isKeyframe, NAL_TYPE, nalType } from './h264/annex-b.js';
-import { type LivePicture, livePictureCommand } from './live-source.js';
+import { type LivePicture, livePictureCommand, runLiveCommand } from './live-source.js';
 import type { AccessUnit, LiveVideo, StreamInfo, StreamName, Subscription } from './live-video.js';
 
 export interface LiveEncoderOptions extends LivePicture {
@@ -217,15 +217,17 @@ export class LiveEncoder implements LiveVideo {
       '-f',
       'h264',
     ]);
-    const ffmpeg = new FfmpegRun(cmd, `cannot encode the ${options.name} live stream`, {
-      inputFile: options.source,
-    });
-    run.ffmpeg = ffmpeg;
-    cmd.pipe(sink, { end: true });
-    if (this.run !== run) void ffmpeg.stop();
-    await ffmpeg.done;
-    await mask?.dispose();
-    this.onRunEnded(run, ffmpeg.failure ?? (ffmpeg.stopRequested ? undefined : new Error('ffmpeg ended')));
+    const ended = await runLiveCommand(
+      { cmd, mask },
+      sink,
+      `cannot encode the ${options.name} live stream`,
+      options.source,
+      (ffmpeg) => {
+        run.ffmpeg = ffmpeg;
+        return this.run === run;
+      },
+    );
+    this.onRunEnded(run, ended);
   }
 
   private onPicture(run: EncoderRun, nals: Buffer[]): void {

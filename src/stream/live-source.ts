@@ -3,13 +3,14 @@
  * framed at a stream's size, privacy zones burned in, at the stream's frame rate, optionally paced in real time.
  * Shared by the live encoder and the one-shot snapshot so both show the same picture.
  */
+import type { Writable } from 'node:stream';
 import type ffmpeg from 'fluent-ffmpeg';
 import type { NormalizedPolygon } from '../geometry/polygon.js';
 import { seconds } from '../video/ffmpeg/args.js';
 import { VideoError } from '../video/ffmpeg/errors.js';
 import { drawablePolygons, type MaskFile, writeMaskFile } from '../video/ffmpeg/mask.js';
 import { cameraFramingFilter, evenPictureSize, type PictureSize } from '../video/ffmpeg/picture.js';
-import { command, runToStdout } from '../video/ffmpeg/process.js';
+import { command, FfmpegRun, runToStdout } from '../video/ffmpeg/process.js';
 import type { StreamName } from './live-video.js';
 
 /** One stream's live picture, as its encoders (H.264 and JPEG) start it. */
@@ -160,4 +161,24 @@ export function livePictureCommand(picture: LivePicture, feedMs: number): Promis
     sourceSize: picture.sourceSize,
     realTime: true,
   });
+}
+
+/**
+ * Runs a live picture command (its output options set) into `sink` until ffmpeg ends or is stopped, then lets go
+ * of its mask. `started` hands over the process and says whether the run is still wanted (else it is stopped at
+ * once). Resolves with why it ended: undefined when it was stopped.
+ */
+export async function runLiveCommand(
+  { cmd, mask }: LiveSourceCommand,
+  sink: Writable,
+  what: string,
+  source: string,
+  started: (ffmpeg: FfmpegRun) => boolean,
+): Promise<Error | undefined> {
+  const ffmpeg = new FfmpegRun(cmd, what, { inputFile: source });
+  cmd.pipe(sink, { end: true });
+  if (!started(ffmpeg)) void ffmpeg.stop();
+  await ffmpeg.done;
+  await mask?.dispose();
+  return ffmpeg.failure ?? (ffmpeg.stopRequested ? undefined : new Error('ffmpeg ended'));
 }

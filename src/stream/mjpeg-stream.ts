@@ -11,8 +11,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
-import { FfmpegRun, StdoutSink } from '../video/ffmpeg/process.js';
-import { type LivePicture, livePictureCommand } from './live-source.js';
+import { type FfmpegRun, StdoutSink } from '../video/ffmpeg/process.js';
+import { type LivePicture, livePictureCommand, runLiveCommand } from './live-source.js';
 import { JpegSplitter, LatestPictureFanout, MJPEG_CONTENT_TYPE } from './mjpeg.js';
 
 export interface MjpegStreamOptions extends LivePicture {
@@ -139,15 +139,17 @@ export class MjpegStream {
       '-f',
       'image2pipe',
     ]);
-    const ffmpeg = new FfmpegRun(cmd, `cannot encode the ${options.name} MJPEG stream`, {
-      inputFile: options.source,
-    });
-    run.ffmpeg = ffmpeg;
-    cmd.pipe(sink, { end: true });
-    if (this.run !== run) void ffmpeg.stop();
-    await ffmpeg.done;
-    await mask?.dispose();
-    this.onRunEnded(run, ffmpeg.failure ?? (ffmpeg.stopRequested ? undefined : new Error('ffmpeg ended')));
+    const ended = await runLiveCommand(
+      { cmd, mask },
+      sink,
+      `cannot encode the ${options.name} MJPEG stream`,
+      options.source,
+      (ffmpeg) => {
+        run.ffmpeg = ffmpeg;
+        return this.run === run;
+      },
+    );
+    this.onRunEnded(run, ended);
   }
 
   /** A run that ended on its own closes its viewers (a client reconnects and starts a new one). */
