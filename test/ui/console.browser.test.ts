@@ -209,6 +209,27 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
   it('fits a 360 px phone screen: no horizontal scrolling, everything reachable', async () => {
     const { page, problems } = await open(server.url, 360);
     await page.locator('#live-view[data-frames]').waitFor({ timeout: 5000 });
+    // The stream URLs the state announces, long as they are, fit too.
+    const rtsp = 'rtsp://doorbell-with-a-long-host-name.example:8554/front-door';
+    backend.updateState({
+      streams: {
+        rtsp: { main: rtsp, sub: `${rtsp}/sub` },
+        hls: {
+          main: 'http://h:8080/front-door/hls/index.m3u8',
+          sub: 'http://h:8080/front-door/sub/hls/index.m3u8',
+        },
+        snapshot: 'http://h:8080/front-door/snapshot.jpg',
+      },
+    });
+    await expect
+      .poll(() => page.getByRole('definition').filter({ hasText: rtsp }).first().textContent())
+      .toBe(rtsp);
+    expect(await page.locator('#streams dt').allTextContents()).toEqual([
+      'RTSP',
+      'RTSP substream',
+      'HLS',
+      'Snapshot',
+    ]);
     await expectNoHorizontalOverflow(page);
     const ring = await page.getByRole('button', { name: 'Ring' }).boundingBox();
     expect(ring?.width ?? 0).toBeGreaterThan(200);

@@ -50,6 +50,7 @@ const el = {
   firmware: byId('firmware'),
   power: byId('power'),
   problems: byId('problems'),
+  streams: byId('streams'),
   timeline: byId('timeline'),
   timelineEmpty: byId('timeline-empty'),
   clips: byId('clips'),
@@ -134,10 +135,36 @@ function renderState(state) {
     }),
   );
   el.problems.hidden = state.problems.length === 0;
+  renderStreams(state.streams ?? {});
 
   el.motionBadge.hidden = !state.motion;
   lastState = state;
   if (pendingControl === 0) syncControls(state);
+}
+
+/** The URLs a video client copies (state's `streams`), as selectable text: RTSP is no link a browser follows. */
+function renderStreams(streams) {
+  const rows = [
+    ['RTSP', streams.rtsp?.main],
+    ['RTSP substream', streams.rtsp?.sub],
+    ['MJPEG', streams.mjpeg?.main],
+    ['HLS', streams.hls?.main],
+    ['Snapshot', streams.snapshot],
+  ].filter(([, url]) => url);
+  el.streams.replaceChildren(
+    ...rows.map(([name, url]) => {
+      const row = document.createElement('div');
+      const term = document.createElement('dt');
+      term.textContent = name;
+      const value = document.createElement('dd');
+      const code = document.createElement('code');
+      code.textContent = url;
+      value.append(code);
+      row.append(term, value);
+      return row;
+    }),
+  );
+  el.streams.hidden = rows.length === 0;
 }
 
 /** Controls follow the device, except while the user's own change is on its way. */
