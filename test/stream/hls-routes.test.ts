@@ -105,6 +105,10 @@ describe('HLS routes', () => {
     const playlist = await fetch(`${base}/front-door/hls/index.m3u8`);
     expect(playlist.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     expect(await playlist.text()).toContain('seg-1.m4s');
+    // Asked with ?token=, the playlist hands it on to every URI it names (players without cookies).
+    const withToken = await (await fetch(`${base}/front-door/hls/index.m3u8?token=a%2Bb`)).text();
+    expect(withToken).toContain('#EXT-X-MAP:URI="init.mp4?token=a%2Bb"');
+    expect(withToken).toContain('seg-1.m4s?token=a%2Bb');
     const head = await fetch(`${base}/front-door/hls/seg-1.m4s`, { method: 'HEAD' });
     expect([head.status, head.headers.get('content-type')]).toEqual([200, 'video/iso.segment']);
     expect((await fetch(`${base}/front-door/hls/init.mp4`)).headers.get('content-type')).toBe('video/mp4');

@@ -91,7 +91,12 @@ export function hlsRoutes(options: HlsRoutesOptions): HlsRoutes {
       return true;
     }
     if (file === HLS_FILES.playlist) {
-      send(res, method, 'application/vnd.apple.mpegurl', Buffer.from(segmenter.playlist(), 'utf8'));
+      send(
+        res,
+        method,
+        'application/vnd.apple.mpegurl',
+        Buffer.from(segmenter.playlist(tokenQuery(req)), 'utf8'),
+      );
     } else if (file === HLS_FILES.init) {
       send(res, method, 'video/mp4', segmenter.init);
     } else {
@@ -238,4 +243,13 @@ function reply(
     ...headers,
   });
   res.end(body);
+}
+
+/**
+ * A playlist asked for with `?token=` hands the token on to its init and media segments: a player that keeps no
+ * cookies (the console sets one) would otherwise get 401 on every segment.
+ */
+function tokenQuery(req: IncomingMessage): string {
+  const token = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+  return token ? `?token=${encodeURIComponent(token)}` : '';
 }

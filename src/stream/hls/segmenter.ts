@@ -110,8 +110,9 @@ export class HlsSegmenter {
     return this.window.reduce((sum, segment) => sum + segment.bytes.length, 0) + this.pendingBytes;
   }
 
-  playlist(): string {
-    return livePlaylist(this.window, this.targetDurationS);
+  /** `query` (e.g. "?token=…") goes on every URI the playlist names. */
+  playlist(query = ''): string {
+    return livePlaylist(this.window, this.targetDurationS, query);
   }
 
   private close(endPtsMs: number): HlsSegment {
@@ -151,20 +152,20 @@ export class HlsSegmenter {
  * The live media playlist: no EXT-X-ENDLIST (more is coming), and each segment dated with EXT-X-PROGRAM-DATE-TIME
  * so a player can tell which device-clock instant (and so which motion event) the picture it shows belongs to.
  */
-export function livePlaylist(segments: readonly HlsSegment[], targetDurationS: number): string {
+export function livePlaylist(segments: readonly HlsSegment[], targetDurationS: number, query = ''): string {
   const lines = [
     '#EXTM3U',
     '#EXT-X-VERSION:7',
     `#EXT-X-TARGETDURATION:${targetDurationS}`,
     `#EXT-X-MEDIA-SEQUENCE:${segments[0]?.sequence ?? 0}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
-    `#EXT-X-MAP:URI="${HLS_FILES.init}"`,
+    `#EXT-X-MAP:URI="${HLS_FILES.init}${query}"`,
   ];
   for (const segment of segments) {
     lines.push(
       `#EXT-X-PROGRAM-DATE-TIME:${new Date(segment.programDateMs).toISOString()}`,
       `#EXTINF:${(segment.durationMs / 1000).toFixed(3)},`,
-      segmentFileName(segment.sequence),
+      `${segmentFileName(segment.sequence)}${query}`,
     );
   }
   return `${lines.join('\n')}\n`;
