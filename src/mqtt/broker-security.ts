@@ -67,11 +67,17 @@ export async function loadBrokerSecurity(
   const users = flags.authFile ? await loadUsersFile(flags.authFile) : undefined;
   let tls: BrokerTlsOptions | undefined;
   if (flags.tlsCert && flags.tlsKey) {
-    const [cert, key, ca] = await Promise.all([
+    // Settled, then the first failure in flag order: which read fails first must not decide the message.
+    const reads = await Promise.allSettled([
       readPem('--tls-cert', flags.tlsCert),
       readPem('--tls-key', flags.tlsKey),
       flags.tlsCa ? readPem('--tls-ca', flags.tlsCa) : Promise.resolve(undefined),
     ]);
+    const failed = reads.find((read) => read.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [cert, key, ca] = reads.map(
+      (read) => (read as PromiseFulfilledResult<Buffer | undefined>).value,
+    ) as [Buffer, Buffer, Buffer | undefined];
     tls = {
       cert,
       key,

@@ -56,6 +56,8 @@ type Answer = { response: RtspResponse; afterReply?: () => Promise<void> };
 
 export class RtspConnection {
   lastHeardMs: number;
+  /** Complete requests received: a client in its handshake has some, a socket held open to fill slots none. */
+  requestsSeen = 0;
   private readonly parser = new RtspRequestParser();
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
@@ -122,6 +124,7 @@ export class RtspConnection {
   }
 
   private enqueue(request: RtspRequest): void {
+    this.requestsSeen++;
     if (++this.queued > MAX_QUEUED_REQUESTS) {
       this.close();
       return;

@@ -93,8 +93,8 @@ export async function startRtspServer(options: RtspServerOptions): Promise<RtspS
   const server = createServer({ noDelay: true });
   server.on('connection', (socket: Socket) => {
     if (connections.size >= settings.maxConnections) {
-      // Connections that only hold a socket must not lock viewers out: the quietest one without a session makes
-      // room. Only when every connection carries a session is the newcomer refused.
+      // Connections that only hold a socket must not lock viewers out: one without a session makes room (one that
+      // never sent a request before a client mid-handshake). Only when all carry a session is the newcomer refused.
       const quietest = quietestWithoutSession(connections);
       if (!quietest) {
         logger.debug({ remote: socket.remoteAddress }, 'rtsp: too many connections; refusing one');
@@ -149,11 +149,20 @@ export async function startRtspServer(options: RtspServerOptions): Promise<RtspS
   };
 }
 
+/** The connection to close for a newcomer: never one with a session; first those that never sent a request. */
 function quietestWithoutSession(connections: Set<RtspConnection>): RtspConnection | undefined {
   let quietest: RtspConnection | undefined;
+  const rank = (connection: RtspConnection) => [connection.requestsSeen > 0 ? 1 : 0, connection.lastHeardMs];
   for (const connection of connections) {
     if (connection.ownsOpenSession()) continue;
-    if (!quietest || connection.lastHeardMs < quietest.lastHeardMs) quietest = connection;
+    if (!quietest) {
+      quietest = connection;
+      continue;
+    }
+    const [spoke, heard] = rank(connection);
+    const [quietestSpoke, quietestHeard] = rank(quietest);
+    if (spoke! < quietestSpoke! || (spoke === quietestSpoke && heard! < quietestHeard!))
+      quietest = connection;
   }
   return quietest;
 }
