@@ -15,6 +15,9 @@ type DiffCells = (
   listedCells: number,
   listedDiffs: number,
   scratch: number,
+  noise: number,
+  cap: number,
+  shift: number,
 ) => number;
 
 let compiled: WebAssembly.Module | undefined;
@@ -25,6 +28,20 @@ const PAGE_BYTES = 65_536;
 const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
 /** Above any |difference| of 2×2 sums (at most 1020): lists nothing. */
 const LIST_NOTHING = 0x7fff;
+/** The largest |difference| of two 2×2 sums. */
+const MAX_DIFFERENCE = 1020;
+/** Learned noise is kept in fixed point, this many units per level of a 2×2 sum. */
+export const NOISE_SCALE = 16;
+/** A step of 2^-15 at most: beyond that the rounded step is always 0 (i16 arithmetic). */
+const MAX_SHIFT = 15;
+
+/** How a `diff` updates each cell's learned noise: cap of a frame's contribution, and the step as a power of 2. */
+export interface NoiseLearning {
+  cap: number;
+  shift: number;
+}
+/** A step of 2^-15 with nothing to learn from: the noise stays as it is. */
+const NO_LEARNING: NoiseLearning = { cap: 0, shift: MAX_SHIFT };
 
 /** One detector's kernel: its own WebAssembly memory holding the frame, the reference and the listed cells. */
 export class CellDiffKernel {
@@ -34,9 +51,14 @@ export class CellDiffKernel {
   readonly listedCells: Int32Array;
   /** Their signed differences to the reference. */
   readonly listedDiffs: Int16Array;
+  /**
+   * Per cell: its learned noise, the running mean of min(|difference|, cap) times NOISE_SCALE, updated by every
+   * `diff` (not by `prime`).
+   */
+  readonly noise: Int16Array;
   private readonly frame: Uint8Array;
   private readonly frameBytes: number;
-  private readonly run: (gate: number) => number;
+  private readonly run: (gate: number, cap: number, shift: number) => number;
 
   constructor(width: number, height: number, gridWidth: number, gridHeight: number) {
     if (gridWidth * 2 > width || gridHeight * 2 > height) {
@@ -49,7 +71,8 @@ export class CellDiffKernel {
     const referenceAt = align16(this.frameBytes);
     const listedCellsAt = referenceAt + align16(cells * 2);
     const listedDiffsAt = listedCellsAt + align16(cells * 4);
-    const scratchAt = listedDiffsAt + align16(cells * 2);
+    const noiseAt = listedDiffsAt + align16(cells * 2);
+    const scratchAt = noiseAt + align16(cells * 2);
     const instance = new WebAssembly.Instance(wasmModule());
     const memory = instance.exports['memory'] as WebAssembly.Memory;
     const needed = Math.ceil((scratchAt + 16) / PAGE_BYTES);
@@ -60,22 +83,45 @@ export class CellDiffKernel {
     this.reference = new Uint16Array(buffer, referenceAt, cells);
     this.listedCells = new Int32Array(buffer, listedCellsAt, cells);
     this.listedDiffs = new Int16Array(buffer, listedDiffsAt, cells);
+    this.noise = new Int16Array(buffer, noiseAt, cells);
     const diffCells = instance.exports['diffCells'] as DiffCells;
-    this.run = (gate) =>
-      diffCells(0, width, gridWidth, gridHeight, referenceAt, gate, listedCellsAt, listedDiffsAt, scratchAt);
+    this.run = (gate, cap, shift) =>
+      diffCells(
+        0,
+        width,
+        gridWidth,
+        gridHeight,
+        referenceAt,
+        gate,
+        listedCellsAt,
+        listedDiffsAt,
+        scratchAt,
+        noiseAt,
+        cap,
+        shift,
+      );
   }
 
-  /** Takes `luma` as the reference without comparing (the first frame). */
+  /** Takes `luma` as the reference without comparing (the first frame), and forgets the learned noise. */
   prime(luma: Uint8Array): void {
-    this.diff(luma, LIST_NOTHING);
+    this.load(luma);
+    this.run(LIST_NOTHING, 0, 0);
+    this.noise.fill(0);
   }
 
   /**
    * Compares `luma` with the reference, which then becomes `luma`, and lists the cells whose |difference| reaches
-   * `gate` (≥ 1). Returns how many it listed.
+   * `gate` (≥ 1). Each cell's noise moves 2^-`learning.shift` of the way towards min(|difference|, `learning.cap`).
+   * Returns how many cells it listed.
    */
-  diff(luma: Uint8Array, gate: number): number {
+  diff(luma: Uint8Array, gate: number, learning: NoiseLearning = NO_LEARNING): number {
+    this.load(luma);
+    const shift = Math.max(0, Math.min(MAX_SHIFT, Math.round(learning.shift)));
+    const cap = Math.max(0, Math.min(MAX_DIFFERENCE, Math.round(learning.cap)));
+    return this.run(Math.max(1, Math.min(LIST_NOTHING, Math.round(gate))), cap, shift);
+  }
+
+  private load(luma: Uint8Array): void {
     this.frame.set(luma.length === this.frameBytes ? luma : luma.subarray(0, this.frameBytes));
-    return this.run(Math.max(1, Math.min(LIST_NOTHING, Math.round(gate))));
   }
 }

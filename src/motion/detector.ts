@@ -1,5 +1,5 @@
 import { rasterizePolygons } from '../geometry/polygon.js';
-import { CellDiffKernel } from './cell-diff.js';
+import { CellDiffKernel, NOISE_SCALE } from './cell-diff.js';
 import { type DetectorParams, MAX_ZONES, type MotionSettings, resolveDetectorParams } from './settings.js';
 
 /** Normalized [0,1] bounding box of the changed area. */
@@ -69,6 +69,15 @@ const MIN_ZONE_CELLS = 3;
 const WEAK_FRACTION = 0.1;
 /** A start is dated back along a weak run by at most this much (a cat strolling must not date a visitor). */
 const MAX_BACKDATE_MS = 1_000;
+/**
+ * Moving background (foliage, sensor noise, compression shimmer) raises its own cells' bar: a cell counts as changed
+ * only when its change is at least this many times its learned noise (docs/motion.md has the measurements).
+ */
+const NOISE_FACTOR = 3;
+/** A frame adds at most this multiple of the threshold to a cell's noise, so a passer-by barely raises it. */
+const NOISE_CAP_THRESHOLDS = 2;
+/** The learned noise is a running mean over about this long (a 2^-n step per frame at the measured frame rate). */
+const NOISE_MEMORY_MS = 4_000;
 /** Kept cells need this many changed neighbours (of 8): removes specks, keeps one-cell-wide edges. */
 const DESPECKLE_MIN_NEIGHBOURS = 2;
 
@@ -113,6 +122,8 @@ export class MotionDetector {
   private readonly analysis: FrameAnalysis;
 
   private primed = false;
+  /** Frames compared since the first: the noise is a plain mean of them until the running mean takes over. */
+  private compared = 0;
   private lastPts = Number.NaN;
   private lastInterval = 0;
 
@@ -290,8 +301,12 @@ export class MotionDetector {
     let above = 0;
     padded.fill(0);
     change.fill(0);
-    const listed = kernel.diff(data, Math.min(threshold, delta));
-    const { listedCells, listedDiffs } = kernel;
+    this.compared++;
+    const listed = kernel.diff(data, Math.min(threshold, delta), {
+      cap: NOISE_CAP_THRESHOLDS * threshold,
+      shift: this.noiseShift(),
+    });
+    const { listedCells, listedDiffs, noise } = kernel;
     const gw = this.gridWidth;
     for (let k = 0; k < listed; k++) {
       const i = listedCells[k]!;
@@ -303,7 +318,7 @@ export class MotionDetector {
         if (d > 0) brighter++;
         else darker++;
       }
-      if (m >= threshold) {
+      if (m >= threshold && m * NOISE_SCALE >= NOISE_FACTOR * noise[i]!) {
         const y = (i / gw) | 0;
         padded[i + 2 * y + stride + 1] = 1; // (y + 1) * stride + 1 + x
         aboveList[above++] = i;
@@ -312,6 +327,16 @@ export class MotionDetector {
     this.cellsAboveThreshold = above;
     const together = Math.max(brighter, darker);
     return this.activeCells > 0 && together >= this.params.lightswitchFraction * this.activeCells;
+  }
+
+  /**
+   * The noise's step this frame, as a power of 2: a plain mean over the frames so far (1/k, rounded down to a power
+   * of 2) until that is smaller than a running mean over NOISE_MEMORY_MS at the current frame interval.
+   */
+  private noiseShift(): number {
+    const warmUp = Math.floor(Math.log2(this.compared));
+    if (!(this.lastInterval > 0)) return warmUp;
+    return Math.min(warmUp, Math.max(0, Math.round(Math.log2(NOISE_MEMORY_MS / this.lastInterval))));
   }
 
   /** Keeps changed cells with enough changed neighbours and counts them per zone, with each zone's box. */

@@ -1,6 +1,8 @@
 ;; The detector's hot loop in WebAssembly SIMD, 8 cells per step: sums each 2x2 block of an 8-bit frame into a
 ;; cell (0..1020), subtracts the cell's reference (the previous frame's sum), stores the new sum as the reference,
 ;; and lists the cells whose |difference| reaches `gate`: cell index (i32) and signed difference (i16).
+;; It also keeps each cell's learned noise: a running mean of min(|difference|, `cap`), times 16 (i16), moved a
+;; 2^-`shift` step towards this frame's value (rounded), so foliage and sensor noise raise their own cells' bar.
 ;; Returns how many cells it listed. Everything after that (masks, thresholds, despeckling) stays in TypeScript.
 ;; Built into diff-cells.wasm.ts by `npm run build:wasm` (scripts/build-wasm.ts); a test keeps the two in step.
 (module
@@ -8,11 +10,16 @@
   (func (export "diffCells")
     (param $frame i32) (param $width i32) (param $gw i32) (param $gh i32) (param $ref i32) (param $gate i32)
     (param $outIdx i32) (param $outDiff i32) (param $scratch i32)
+    (param $noise i32) (param $cap i32) (param $shift i32)
     (result i32)
     (local $y i32) (local $x i32) (local $top i32) (local $bottom i32) (local $cell i32) (local $r i32)
     (local $count i32) (local $s v128) (local $d v128) (local $gatev v128) (local $lane i32) (local $dv i32)
     (local $vecEnd i32) (local $sum i32)
+    (local $n i32) (local $nv v128) (local $capv v128) (local $halfv v128) (local $half i32) (local $a i32)
     (local.set $gatev (i16x8.splat (local.get $gate)))
+    (local.set $capv (i16x8.splat (local.get $cap)))
+    (local.set $half (i32.shr_u (i32.shl (i32.const 1) (local.get $shift)) (i32.const 1)))
+    (local.set $halfv (i16x8.splat (local.get $half)))
     (local.set $vecEnd (i32.and (local.get $gw) (i32.const -8)))
     (block $rows_done
       (loop $rows
@@ -30,6 +37,13 @@
             (local.set $r (i32.add (local.get $ref) (i32.shl (local.get $cell) (i32.const 1))))
             (local.set $d (i16x8.sub (local.get $s) (v128.load align=2 (local.get $r))))
             (v128.store align=2 (local.get $r) (local.get $s))
+            (local.set $n (i32.add (local.get $noise) (i32.shl (local.get $cell) (i32.const 1))))
+            (local.set $nv (v128.load align=2 (local.get $n)))
+            (v128.store align=2 (local.get $n) (i16x8.add (local.get $nv) (i16x8.shr_s
+              (i16x8.add_sat_s (local.get $halfv)
+                (i16x8.sub_sat_s (i16x8.shl (i16x8.min_s (i16x8.abs (local.get $d)) (local.get $capv)) (i32.const 4))
+                  (local.get $nv)))
+              (local.get $shift))))
             (if (v128.any_true (i16x8.ge_s (i16x8.abs (local.get $d)) (local.get $gatev)))
               (then
                 (v128.store (local.get $scratch) (local.get $d))
@@ -58,6 +72,12 @@
             (local.set $r (i32.add (local.get $ref) (i32.shl (local.get $cell) (i32.const 1))))
             (local.set $dv (i32.sub (local.get $sum) (i32.load16_u (local.get $r))))
             (i32.store16 (local.get $r) (local.get $sum))
+            (local.set $n (i32.add (local.get $noise) (i32.shl (local.get $cell) (i32.const 1))))
+            (local.set $a (select (i32.sub (i32.const 0) (local.get $dv)) (local.get $dv) (i32.lt_s (local.get $dv) (i32.const 0))))
+            (local.set $a (select (local.get $cap) (local.get $a) (i32.gt_s (local.get $a) (local.get $cap))))
+            (i32.store16 (local.get $n) (i32.add (i32.load16_s (local.get $n)) (i32.shr_s
+              (i32.add (local.get $half) (i32.sub (i32.shl (local.get $a) (i32.const 4)) (i32.load16_s (local.get $n))))
+              (local.get $shift))))
             (if (i32.or (i32.ge_s (local.get $dv) (local.get $gate)) (i32.le_s (local.get $dv) (i32.sub (i32.const 0) (local.get $gate))))
               (then
                 (i32.store (i32.add (local.get $outIdx) (i32.shl (local.get $count) (i32.const 2))) (local.get $cell))

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { compileWat, renderWasmModule, WASM_MODULE, WAT_SOURCE } from '../../scripts/lib/wasm-module.js';
-import { CellDiffKernel } from '../../src/motion/cell-diff.js';
+import { CellDiffKernel, NOISE_SCALE } from '../../src/motion/cell-diff.js';
 
 /** The kernel's job, one cell at a time: 2×2 sums, differences to the previous sums, cells with |d| ≥ gate. */
 function oracle(
@@ -74,6 +74,41 @@ describe('CellDiffKernel', () => {
       }
     });
   }
+
+  it('learns each cell\'s noise as the oracle does: capped contributions, rounded 2^-shift steps', () => {
+    for (const [width, height] of [
+      [320, 180],
+      [34, 10],
+      [7, 5],
+    ] as const) {
+      const gw = Math.floor(width / 2);
+      const gh = Math.floor(height / 2);
+      const kernel = new CellDiffKernel(width, height, gw, gh);
+      const frames = testFrames(width, height, width + height);
+      kernel.prime(frames[0]!);
+      expect(kernel.noise.every((n) => n === 0)).toBe(true);
+      let previous = oracle(undefined, frames[0]!, width, gw, gh, 1).sums;
+      const noise = new Int32Array(gw * gh);
+      for (const [k, frame] of frames.slice(1).entries()) {
+        const learning = [
+          { cap: 1020, shift: 0 },
+          { cap: 60, shift: 1 },
+          { cap: 200, shift: 3 },
+          { cap: 1020, shift: 7 },
+          { cap: 30, shift: 15 },
+        ][k]!;
+        const sums = oracle(previous, frame, width, gw, gh, 1).sums;
+        for (let i = 0; i < noise.length; i++) {
+          const contribution = Math.min(Math.abs(sums[i]! - previous[i]!), learning.cap) * NOISE_SCALE;
+          const half = (1 << learning.shift) >> 1;
+          noise[i]! += (half + contribution - noise[i]!) >> learning.shift;
+        }
+        kernel.diff(frame, 1020, learning);
+        expect([...kernel.noise], `${width}x${height}, step ${k}`).toEqual([...noise]);
+        previous = sums;
+      }
+    }
+  });
 
   it('reads only the frame it is given, even from a larger buffer', () => {
     const kernel = new CellDiffKernel(4, 2, 2, 1);

@@ -38,8 +38,9 @@ describe('doorbell motion', () => {
   });
 
   it('applies masks from a --zones file (a fixture ground truth works)', async () => {
+    // At high sensitivity the bush's strongest gusts get past the learned noise; the mask silences them.
     const without = captureIo();
-    await runCli(['motion', 'fixtures/video/foliage-masked.mp4', '--json'], without);
+    await runCli(['motion', 'fixtures/video/foliage-masked.mp4', '--json', '--sensitivity', 'high'], without);
     expect(without.out()).toContain('"start"');
     const masked = captureIo();
     const code = await runCli(
@@ -49,6 +50,8 @@ describe('doorbell motion', () => {
         '--json',
         '--zones',
         'fixtures/video/foliage-masked.json',
+        '--sensitivity',
+        'high',
       ],
       masked,
     );
