@@ -75,7 +75,7 @@ describe('CellDiffKernel', () => {
     });
   }
 
-  it('learns each cell\'s noise as the oracle does: capped contributions, rounded 2^-shift steps', () => {
+  it("learns each cell's noise as the oracle does: capped contributions, rounded 2^-shift steps", () => {
     for (const [width, height] of [
       [320, 180],
       [34, 10],
