@@ -1,6 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { analyzeVideo } from '../../analysis/analyze-video.js';
+import { readReferenceFile, referenceAt } from '../../evaluation/reference-file.js';
+import { reportTable } from '../../evaluation/report-table.js';
+import { type AnalysedFrame, evaluate, eventIntervals } from '../../evaluation/score.js';
 import type { MotionEvent } from '../../motion/detector.js';
 import {
   type MotionSettings,
@@ -15,7 +18,8 @@ import { profileFrom } from '../options.js';
 import { defineCommand } from '../spec.js';
 
 export const command = defineCommand('motion', {
-  summary: 'detect motion in a video file as fast as it decodes; one line (or JSON object) per event',
+  summary:
+    'detect motion in a video file as fast as it decodes; one line (or JSON object) per event; --truth scores them',
   synopsis: 'FILE [options]',
   positionals: true,
   options: {
@@ -32,7 +36,18 @@ export const command = defineCommand('motion', {
         '(a fixture ground-truth file works); applied over the profile',
     },
     sensitivity: { type: 'string', value: 'low|medium|high', help: 'overrides both' },
-    json: { type: 'boolean', help: 'one JSON object per event: {type, ptsMs, score, box, zones}' },
+    json: {
+      type: 'boolean',
+      help: 'one JSON object per event: {type, ptsMs, score, box, zones}; with --truth one JSON report',
+    },
+    truth: {
+      type: 'string',
+      value: 'TRUTH.json|REF.csv',
+      help:
+        'instead of the events, print how they agree with a reference: a fixture ground truth (its expected ' +
+        'events at this sensitivity), a MOG2 CSV (frame,t_s,…,fg_frac_open3) or a Motion CSV (src_frame,…,' +
+        'flag_thr<N>)',
+    },
     'debug-dir': {
       type: 'string',
       value: 'DIR',
@@ -40,14 +55,32 @@ export const command = defineCommand('motion', {
     },
   },
   notes:
-    'Exit codes: 0 analysed (with or without motion), 2 bad arguments, settings or video (also a truncated\n' +
-    'video: the events found in the part that decodes are printed, then what is missing).',
+    'With --truth: per reference interval, the detected event overlapping it most and its start and end error\n' +
+    '(detected − reference, in frames and ms); missed intervals; false events (overlapping no interval); and\n' +
+    'per-frame precision, recall and F1 of two flags: "inside a detected event\'s [start, end)" and the raw\n' +
+    'per-frame motion flag. A CSV reference becomes intervals as the detector makes events: runs of motion frames\n' +
+    'merged when the still stretch between them is shorter than eventGapMs. MOG2 CSV: a frame has motion when\n' +
+    'fg_frac_open3 > 0.005; frames with t_s < 1.0 (MOG2 still learning) are not scored. Motion CSV: frames not\n' +
+    'listed are still.\n\n' +
+    'Exit codes: 0 analysed or evaluated (with or without motion, however well it agrees), 2 bad arguments,\n' +
+    'settings, reference file or video (also a truncated video: the events found in the part that decodes are\n' +
+    'printed, then what is missing).',
   async run({ values, positionals }, io) {
     if (positionals.length !== 1)
       throw new UserError('expected exactly one video FILE (see doorbell motion --help)');
     const file = resolve(io.cwd, positionals[0]!);
     const settings = await settingsFrom(values, io);
     const debugDir = values['debug-dir'] ? resolve(io.cwd, values['debug-dir']) : undefined;
+    const truthName = values.truth;
+    const reference = truthName
+      ? referenceAt(
+          await readReferenceFile(resolve(io.cwd, truthName), truthName),
+          settings.sensitivity,
+          truthName,
+        )
+      : undefined;
+    const analysed: AnalysedFrame[] = [];
+    const detected: MotionEvent[] = [];
 
     const started = performance.now();
     let frames = 0;
@@ -55,13 +88,15 @@ export const command = defineCommand('motion', {
     let events = 0;
     for await (const event of analyzeVideo(file, settings, {
       debugDir,
-      onFrame: (frame) => {
+      onFrame: (frame, detector) => {
         frames++;
         lastPts = frame.ptsMs;
+        if (reference) analysed.push({ ptsMs: frame.ptsMs, motion: detector.last.motion });
       },
     })) {
       events++;
-      writeLine(io.stdout, values.json ? JSON.stringify(jsonEvent(event)) : readableEvent(event));
+      if (reference) detected.push(event);
+      else writeLine(io.stdout, values.json ? JSON.stringify(jsonEvent(event)) : readableEvent(event));
     }
     // What the header promises, to tell a truncated file from a short one.
     const expectedFrames = (await probe(file)).frameCount;
@@ -71,7 +106,21 @@ export const command = defineCommand('motion', {
           `decoded (${(lastPts / 1000).toFixed(2)} s of video); the analysis above covers only those`,
       );
     }
-    if (!values.json) {
+    if (reference && truthName) {
+      const report = evaluate({
+        frames: analysed,
+        events: eventIntervals(detected),
+        reference,
+        eventGapMs: settings.eventGapMs,
+      });
+      const context = { referenceFile: truthName, about: reference.about, sensitivity: settings.sensitivity };
+      writeLine(
+        io.stdout,
+        values.json
+          ? JSON.stringify({ video: positionals[0], ...context, ...report })
+          : reportTable(report, context),
+      );
+    } else if (!values.json) {
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       writeLine(
         io.stdout,
