@@ -5,7 +5,7 @@
  * - motion: intervals where a moving object (person, visitor, cat) changes pixels from one frame to the next,
  *   half-open [start, end): start is the first frame that differs from its predecessor, end the first frame
  *   that does not; in frames and in ms (pts = frame / fps);
- * - distractors: things that change pixels but are not motion (lighting, masked foliage);
+ * - distractors: things that change pixels but are not motion (lighting, foliage, exposure drift, sensor noise);
  * - settings: the motion block to analyse the fixture with (e.g. the foliage mask);
  * - expected: the events the detector must report at each sensitivity (motion intervals closer than the default
  *   event gap merged; [] means it must not trigger).
@@ -267,6 +267,13 @@ const NEIGHBOUR: Person = {
   skin: [230, 196, 170],
   hair: [150, 110, 60],
 };
+/** A pale raincoat: at night the dark clothes of the others are within ~20 levels of the dimmed porch. */
+const LATE_WALKER: Person = {
+  jacket: [178, 172, 150],
+  pants: [96, 92, 84],
+  skin: [214, 170, 138],
+  hair: [50, 36, 28],
+};
 
 /** Foliage: leaves swaying inside a region on the left; static trunk. */
 function foliage(seed: number): {
@@ -316,6 +323,117 @@ function foliage(seed: number): {
   };
 }
 
+/** One tree crown or bush for windyFoliage(): an ellipse (px), an optional trunk below it, how far it sways. */
+interface Crown {
+  cx: number;
+  cy: number;
+  rx: number;
+  ry: number;
+  /** Peak sway of the crown in a gust, px (leaves flutter on top of it). */
+  sway: number;
+  trunk?: { x0: number; x1: number; y1: number };
+}
+
+/** A rectangle in pixels as a normalized polygon (clipped to the picture, 4 decimals). */
+function box(x0: number, y0: number, x1: number, y1: number): Array<[number, number]> {
+  const nx = (x: number) => Math.round((Math.min(WIDTH, Math.max(0, x)) / WIDTH) * 10_000) / 10_000;
+  const ny = (y: number) => Math.round((Math.min(HEIGHT, Math.max(0, y)) / HEIGHT) * 10_000) / 10_000;
+  return [
+    [nx(x0), ny(y0)],
+    [nx(x1), ny(y0)],
+    [nx(x1), ny(y1)],
+    [nx(x0), ny(y1)],
+  ];
+}
+
+/**
+ * A windy day: each crown is a mass of dark clumps that sway with their branch, lighter leaves fluttering on top,
+ * all leaning downwind in gusts (a few smooth gusts from the seed on a steady breeze). Trunks stay put. One
+ * distractor per crown, its polygon the box the crown can reach.
+ */
+function windyFoliage(
+  seed: number,
+  crowns: readonly Crown[],
+): Array<{ kind: string; actor: Actor; polygon: Array<[number, number]> }> {
+  const rand = seededRandom(seed);
+  const gusts = Array.from({ length: 4 }, (_, k) => ({
+    at: 1 + k * 3 + rand() * 2,
+    width: 0.8 + rand() * 0.8,
+  }));
+  // 0.35 (breeze) .. 1 (gust peak), smooth in time.
+  const wind = (t: number) =>
+    0.35 + 0.65 * Math.max(...gusts.map((g) => Math.exp(-(((t - g.at) / g.width) ** 2))));
+  const bark: Rgb = [78, 58, 40];
+  return crowns.map((crown) => {
+    const inCrown = () => {
+      for (;;) {
+        const u = rand() * 2 - 1;
+        const v = rand() * 2 - 1;
+        if (u * u + v * v <= 1)
+          return { x: crown.cx + u * crown.rx, y: crown.cy + v * crown.ry, depth: 1 - v };
+      }
+    };
+    const area = Math.PI * crown.rx * crown.ry;
+    const piece = (size: number, shade: 'clump' | 'leaf') => {
+      const at = inCrown();
+      const g = shade === 'clump' ? 58 + rand() * 34 : 100 + rand() * 80;
+      return {
+        ...at,
+        rx: size * (0.8 + rand() * 0.5),
+        ry: size * (0.6 + rand() * 0.4),
+        // Higher in the crown sways further; a leaf flutters faster and with its own phase.
+        reach: 0.55 + 0.45 * Math.min(1, at.depth),
+        flutter: shade === 'leaf' ? 2 + rand() * 4 : 0.5 + rand() * 1.5,
+        freq: shade === 'leaf' ? 0.9 + rand() * 1.4 : 0.35 + rand() * 0.3,
+        phase: rand() * Math.PI * 2,
+        color: [Math.round(g * 0.42), Math.round(g), Math.round(g * 0.38)] as Rgb,
+      };
+    };
+    const clumps = Array.from({ length: Math.round(area / 520) }, () => piece(17, 'clump'));
+    const leaves = Array.from({ length: Math.round(area / 260) }, () => piece(7, 'leaf'));
+    const branchFreq = 0.3 + rand() * 0.25;
+    const branchPhase = rand() * Math.PI * 2;
+    // Furthest a piece can get from its rest position: sway and flutter, plus its own radius.
+    const reachX = crown.sway + 6 + 23;
+    const reachY = 0.15 * crown.sway + 3 + 17;
+    return {
+      kind: 'foliage',
+      actor: {
+        label: 'foliage',
+        draw(layer, f) {
+          const t = f / FPS;
+          const w = wind(t);
+          if (crown.trunk) {
+            layer.rect(crown.trunk.x0, crown.cy, crown.trunk.x1, crown.trunk.y1, bark);
+          }
+          const sway = (p: { reach: number; freq: number; phase: number; flutter: number }) => {
+            const branch = crown.sway * w * p.reach;
+            const lean = 0.35 * branch;
+            const swing = Math.sin(2 * Math.PI * branchFreq * t + branchPhase + p.phase * 0.15);
+            const own = p.flutter * w * Math.sin(2 * Math.PI * p.freq * t + p.phase);
+            return {
+              dx: lean + 0.65 * branch * swing + own,
+              dy: 0.15 * branch * Math.cos(2 * Math.PI * branchFreq * t + branchPhase) + 0.5 * own,
+            };
+          };
+          for (const list of [clumps, leaves]) {
+            for (const p of list) {
+              const { dx, dy } = sway(p);
+              layer.ellipse(p.x + dx, p.y + dy, p.rx, p.ry, p.color);
+            }
+          }
+        },
+      },
+      polygon: box(
+        crown.cx - crown.rx - reachX,
+        crown.cy - crown.ry - reachY,
+        crown.cx + crown.rx + reachX,
+        crown.cy + crown.ry + reachY,
+      ),
+    };
+  });
+}
+
 interface FixtureSpec {
   name: string;
   description: string;
@@ -331,10 +449,17 @@ interface FixtureSpec {
   distractors?: Array<{ kind: string; actor?: Actor; polygon?: Array<[number, number]> }>;
   /** Lamp brightness 0 (off) .. 1 (on) per frame; the light is a gain with a falloff from the lamp. */
   lamp?: (f: number) => number;
+  /** Gain on the whole picture per frame, before the noise (auto-exposure drift, night); default 1. */
+  exposure?: (f: number) => number;
+  /** Gain on the actors' pixels in place of `exposure` (a visitor lit by the porch light at night). */
+  actorExposure?: number;
   settings?: MotionSettingsInput;
   /** Sensitivities at which the motion must be reported; the others must stay silent. */
   triggersOn: readonly Sensitivity[];
-  /** For distractor fixtures: sensitivities at which the distractor does trigger without `settings`. */
+  /**
+   * For distractor fixtures with `settings`: sensitivities at which the distractor does trigger without them. A
+   * fixture without settings has nothing to take away, so it must not set this (its triggersOn says it all).
+   */
   unmaskedTriggersOn?: readonly Sensitivity[];
   loop?: boolean;
 }
@@ -482,6 +607,90 @@ function specs(): FixtureSpec[] {
       triggersOn: SENSITIVITIES,
       loop: true,
     },
+    {
+      name: 'foliage-swaying',
+      description:
+        'A windy day: two trees, an overhanging branch and two bushes cover about two thirds of the picture and ' +
+        'sway the whole time, harder in gusts; no mask, nothing else moves. Must not trigger at any sensitivity.',
+      seconds: 10,
+      seed: 909,
+      noise: 5,
+      blotch: 8,
+      crf: 32,
+      actors: [],
+      distractors: windyFoliage(919, [
+        { cx: 320, cy: 0, rx: 200, ry: 78, sway: 16 },
+        { cx: 110, cy: 120, rx: 150, ry: 130, sway: 14, trunk: { x0: 98, x1: 124, y1: 360 } },
+        { cx: 540, cy: 112, rx: 140, ry: 124, sway: 14, trunk: { x0: 528, x1: 552, y1: 360 } },
+        { cx: 160, cy: 335, rx: 175, ry: 68, sway: 9 },
+        { cx: 480, cy: 338, rx: 175, ry: 64, sway: 9 },
+      ]),
+      triggersOn: [],
+    },
+    {
+      name: 'foliage-person',
+      description:
+        'The same windy day with trees on both sides, a branch across the top and a bush in front on the left ' +
+        '(about 45 % of the picture); after 3 s a resident walks in from the left, in front of the trees, up to the ' +
+        'door and stays there. Only the walk is motion.',
+      seconds: 11,
+      seed: 1010,
+      noise: 5,
+      blotch: 8,
+      crf: 32,
+      actors: [
+        walker('person', RESIDENT, [
+          [frameAt(3), -45, 292, 0.82],
+          [frameAt(3) + 62, 430, 342, 1.08],
+        ]),
+      ],
+      distractors: windyFoliage(1020, [
+        { cx: 320, cy: -10, rx: 220, ry: 70, sway: 16 },
+        { cx: 95, cy: 115, rx: 135, ry: 125, sway: 14, trunk: { x0: 84, x1: 108, y1: 360 } },
+        { cx: 595, cy: 105, rx: 110, ry: 120, sway: 14, trunk: { x0: 590, x1: 612, y1: 360 } },
+        { cx: 70, cy: 330, rx: 120, ry: 62, sway: 9 },
+      ]),
+      triggersOn: SENSITIVITIES,
+    },
+    {
+      name: 'exposure-drift',
+      description:
+        "Empty porch while the camera's auto-exposure drifts: gain 1 for 1 s, a smooth cosine down to 0.6 and " +
+        'back over 8 s, then 1 again. Under 2.5 levels per frame, 40 % in all. Not motion: must not trigger.',
+      seconds: 10,
+      seed: 1111,
+      noise: 5,
+      blotch: 8,
+      crf: 26,
+      actors: [],
+      exposure: (f) => {
+        const t = f / FPS - 1;
+        return t <= 0 || t >= 8 ? 1 : 0.8 + 0.2 * Math.cos((2 * Math.PI * t) / 8);
+      },
+      distractors: [{ kind: 'exposure' }],
+      triggersOn: [],
+    },
+    {
+      name: 'night-noise',
+      description:
+        'Night: the porch at a quarter of its daylight brightness, heavy sensor noise (pixel ±18, blotches ±24); ' +
+        'a person in a pale raincoat, lit by the porch light (0.8 of daylight), crosses the porch left to right.',
+      seconds: 10,
+      seed: 1212,
+      noise: 18,
+      blotch: 24,
+      crf: 32,
+      actors: [
+        walker('person', LATE_WALKER, [
+          [frameAt(2.5), -45, 338, 1],
+          [frameAt(2.5) + 80, 685, 338, 1],
+        ]),
+      ],
+      exposure: () => 0.25,
+      actorExposure: 0.8,
+      distractors: [{ kind: 'noise' }],
+      triggersOn: SENSITIVITIES,
+    },
   ];
 }
 
@@ -521,6 +730,9 @@ function mergeByGap(intervals: Interval[], gapMs: number): Interval[] {
 // ---------------------------------------------------------------- rendering + encoding
 
 async function build(spec: FixtureSpec, outDir: string): Promise<{ name: string; bytes: number }> {
+  if (spec.unmaskedTriggersOn && !spec.settings) {
+    throw new Error(`${spec.name}: unmaskedTriggersOn needs settings to take away (it has none)`);
+  }
   const frames = Math.round(spec.seconds * FPS);
   const porch = renderPorch(spec.seed);
   const noise = seededRandom(spec.seed ^ 0x9e3779b9);
@@ -583,9 +795,12 @@ async function build(spec: FixtureSpec, outDir: string): Promise<{ name: string;
     distractorLayer.clear();
     for (const d of spec.distractors ?? []) d.actor?.draw(distractorLayer, f);
     const lamp = spec.lamp?.(f) ?? 0;
+    const exposure = spec.exposure?.(f) ?? 1;
+    const actorExposure = spec.actorExposure ?? exposure;
     const field = blotches.next(noise, spec.blotch ?? 0);
     for (let i = 0, p = 0; i < WIDTH * HEIGHT; i++, p += 3) {
-      const c = actorLayer.px[i] || distractorLayer.px[i];
+      const actor = actorLayer.px[i]!;
+      const c = actor || distractorLayer.px[i];
       let r: number;
       let g: number;
       let b: number;
@@ -598,7 +813,8 @@ async function build(spec: FixtureSpec, outDir: string): Promise<{ name: string;
         g = porch[p + 1]!;
         b = porch[p + 2]!;
       }
-      const gain = 1 + lamp * lampGain[i]!;
+      // × 1 when there is no exposure: the pictures of the fixtures that have none stay bit-identical.
+      const gain = (1 + lamp * lampGain[i]!) * (actor ? actorExposure : exposure);
       const n = (noise() + noise() - 1) * spec.noise + field[i]!;
       frame[p] = clamp(r * gain + n);
       frame[p + 1] = clamp(g * gain + n);

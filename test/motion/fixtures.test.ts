@@ -82,9 +82,13 @@ function intervalsOf(events: MotionEvent[]): Array<{ startMs: number; endMs: num
 
 it('has the whole fixture set, under 5 MB', () => {
   expect(truths.map((t) => t.fixture)).toEqual([
+    'exposure-drift',
     'foliage-masked',
+    'foliage-person',
+    'foliage-swaying',
     'heavy-compression',
     'lightswitch',
+    'night-noise',
     'person-crossing',
     'porch-loop',
     'quiet-porch',
