@@ -34,6 +34,26 @@ export function runProgram(file: string, args: string[], timeoutMs: number): Pro
   });
 }
 
+/**
+ * What went wrong in a gst-launch-1.0 run (not -q) that should play until fakesink's num-buffers ends it, or
+ * undefined. gst-launch races its own shutdown: at EOS it takes the pipeline down at once, and rtspsrc's TEARDOWN
+ * flushes the connection while the PAUSE before it is still being written; the cancelled write is reported as
+ * "Could not send message. (Received end-of-file)" (gst_rtspsrc_try_send, then gst_rtspsrc_pause) and exit code 1,
+ * though the PAUSE never left the client and the TEARDOWN after it is answered on the same connection. That error
+ * alone, after EOS, says nothing about the server; a server closing the connection early shows as an rtspsrc warning.
+ */
+export function gstTrouble(run: ProgramRun): string | undefined {
+  const output = `${run.stdout}\n${run.stderr}`;
+  if (!run.stdout.includes('Got EOS from element "pipeline0"'))
+    return `no EOS (exit code ${run.code}):\n${output}`;
+  if (/WARNING: from element \S*GstRTSPSrc/.test(output)) return `rtspsrc warned:\n${output}`;
+  if (run.code === 0) return undefined;
+  const errors = run.stderr.split(/^(?=ERROR: )/m).filter((block) => block.startsWith('ERROR: '));
+  const shutdownRace = (block: string) =>
+    /gst_rtspsrc_(?:try_send|pause) \(\): .*\nCould not send message\. \(Received end-of-file\)/.test(block);
+  return errors.length > 0 && errors.every(shutdownRace) ? undefined : `exit code ${run.code}:\n${output}`;
+}
+
 export interface RawResponse {
   status: number;
   headers: Map<string, string>;
