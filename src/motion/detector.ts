@@ -119,6 +119,14 @@ export class MotionDetector {
   private readonly aboveList: Int32Array;
   /** Changed map with a one-cell border, so despeckling needs no bounds checks. */
   private readonly padded: Uint8Array;
+  /** Per padded cell: its blob this frame (valid for changed cells only). */
+  private readonly blobOf: Int32Array;
+  private readonly blobSizes: Int32Array;
+  private readonly queue: Int32Array;
+  private readonly neighbourOffsets: Int32Array;
+  private readonly zoneMinObjectCells: Int32Array;
+  /** Per zone: changed cells in blobs of any size, which may date a start back (not keep an event going). */
+  private readonly zoneSliverCount: Int32Array;
   private readonly analysis: FrameAnalysis;
 
   private primed = false;
@@ -163,6 +171,8 @@ export class MotionDetector {
     this.zoneMinFraction = new Float64Array(zones.length);
     this.zoneArea = new Int32Array(zones.length);
     this.zoneCount = new Int32Array(zones.length);
+    this.zoneSliverCount = new Int32Array(zones.length);
+    this.zoneMinObjectCells = Int32Array.from(zones, (zone) => zone.minObjectCells);
     this.zoneBox = new Int32Array(zones.length * 4);
     zones.forEach((zone, z) => {
       const inside = zone.polygon
@@ -200,6 +210,11 @@ export class MotionDetector {
     this.aboveList = new Int32Array(this.cells);
     this.change = new Uint16Array(this.cells);
     this.padded = new Uint8Array((gw + 2) * (gh + 2));
+    this.blobOf = new Int32Array(this.padded.length);
+    this.blobSizes = new Int32Array(this.cells);
+    this.queue = new Int32Array(this.cells);
+    const stride = gw + 2;
+    this.neighbourOffsets = Int32Array.from([-stride - 1, -stride, -stride + 1, -1, 1, stride - 1, stride, stride + 1]);
     this.analysis = {
       ptsMs: 0,
       motion: false,
@@ -255,12 +270,16 @@ export class MotionDetector {
     if (lightswitch || this.cellsAboveThreshold === 0) {
       this.analysis.changed.fill(0);
       this.zoneCount.fill(0);
+      this.zoneSliverCount.fill(0);
     } else {
       this.despeckleAndCount();
       const zones = this.zoneCount.length;
       for (let z = 0; z < zones; z++) {
         const count = this.zoneCount[z]!;
-        if (count >= this.zoneWeakCells[z]!) weak = true;
+        // Before an event, slivers of any size may date its start back (a visitor's first edge, the picture's border
+        // cutting them); once it runs, only objects keep it going (foliage leaves slivers all the time).
+        const weakCount = this.eventOpen ? count : this.zoneSliverCount[z]!;
+        if (weakCount >= this.zoneWeakCells[z]!) weak = true;
         if (count < this.zoneMinCells[z]!) continue;
         motion = true;
         const fraction = count / this.zoneArea[z]!;
@@ -339,6 +358,42 @@ export class MotionDetector {
     return Math.min(warmUp, Math.max(0, Math.round(Math.log2(NOISE_MEMORY_MS / this.lastInterval))));
   }
 
+  /**
+   * Groups this frame's changed cells into 8-connected blobs: afterwards blobSizes[blobOf[p]] is the size of the
+   * blob holding padded cell p.
+   */
+  private labelBlobs(): void {
+    const stride = this.gridWidth + 2;
+    const { padded, blobOf, blobSizes, queue, aboveList, neighbourOffsets } = this;
+    const gw = this.gridWidth;
+    let blobs = 0;
+    for (let k = 0; k < this.cellsAboveThreshold; k++) {
+      const i = aboveList[k]!;
+      const p0 = i + 2 * ((i / gw) | 0) + stride + 1;
+      blobOf[p0] = -1;
+    }
+    for (let k = 0; k < this.cellsAboveThreshold; k++) {
+      const i = aboveList[k]!;
+      const p0 = i + 2 * ((i / gw) | 0) + stride + 1;
+      if (blobOf[p0] !== -1) continue;
+      const label = blobs++;
+      let head = 0;
+      let tail = 0;
+      queue[tail++] = p0;
+      blobOf[p0] = label;
+      while (head < tail) {
+        const p = queue[head++]!;
+        for (let o = 0; o < 8; o++) {
+          const q = p + neighbourOffsets[o]!;
+          if (padded[q] === 1 && blobOf[q] === -1) {
+            blobOf[q] = label;
+            queue[tail++] = q;
+          }
+        }
+      }
+      blobSizes[label] = tail;
+    }
+  }
   /** Keeps changed cells with enough changed neighbours and counts them per zone, with each zone's box. */
   private despeckleAndCount(): void {
     const gw = this.gridWidth;
@@ -347,6 +402,7 @@ export class MotionDetector {
     const { padded, change, zoneBits, zoneThreshold, zoneCount, zoneBox, aboveList } = this;
     const changed = this.analysis.changed;
     zoneCount.fill(0);
+    this.zoneSliverCount.fill(0);
     changed.fill(0);
     for (let z = 0; z < zoneCount.length; z++) {
       zoneBox[z * 4] = gw;
@@ -355,11 +411,13 @@ export class MotionDetector {
       zoneBox[z * 4 + 3] = -1;
     }
     const n = this.cellsAboveThreshold;
+    this.labelBlobs();
     for (let k = 0; k < n; k++) {
       const i = aboveList[k]!;
       const y = (i / gw) | 0;
       const x = i - y * gw;
       const p = (y + 1) * stride + 1 + x;
+      const blob = this.blobSizes[this.blobOf[p]!]!;
       const neighbours =
         padded[p - stride - 1]! +
         padded[p - stride]! +
@@ -377,6 +435,8 @@ export class MotionDetector {
         const z = 31 - Math.clz32(bits & -bits);
         bits &= bits - 1;
         if (magnitude < zoneThreshold[z]!) continue;
+        this.zoneSliverCount[z]!++;
+        if (blob < this.zoneMinObjectCells[z]!) continue;
         zoneCount[z]!++;
         const b = z * 4;
         if (x < zoneBox[b]!) zoneBox[b] = x;

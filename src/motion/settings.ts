@@ -8,18 +8,22 @@ export type Sensitivity = (typeof SENSITIVITIES)[number];
  * What a sensitivity means in numbers, tuned on the fixtures in fixtures/video (see their ground truth).
  * - pixelThreshold: a cell changed when its luma moved by at least this many levels (0-255) since the last frame;
  * - minAreaFraction: a zone sees motion when at least this share of its own area changed;
- * - minMotionFrames: consecutive motion frames needed before an event starts.
+ * - minMotionFrames: consecutive motion frames needed before an event starts;
+ * - minObjectCells: changed cells count only in a blob (8-connected, on the 2×2 grid) of at least this many: wind in
+ *   foliage changes many cells, scattered; a person or a car changes one connected area (docs/motion.md). High
+ *   sensitivity takes every blob, to see a cat, and so also sees foliage in a strong wind.
  */
 export interface SensitivityPreset {
   pixelThreshold: number;
   minAreaFraction: number;
   minMotionFrames: number;
+  minObjectCells: number;
 }
 
 export const SENSITIVITY_PRESETS: Readonly<Record<Sensitivity, Readonly<SensitivityPreset>>> = {
-  low: { pixelThreshold: 30, minAreaFraction: 0.007, minMotionFrames: 3 },
-  medium: { pixelThreshold: 22, minAreaFraction: 0.0045, minMotionFrames: 3 },
-  high: { pixelThreshold: 15, minAreaFraction: 0.0006, minMotionFrames: 2 },
+  low: { pixelThreshold: 30, minAreaFraction: 0.007, minMotionFrames: 3, minObjectCells: 15 },
+  medium: { pixelThreshold: 22, minAreaFraction: 0.0045, minMotionFrames: 3, minObjectCells: 15 },
+  high: { pixelThreshold: 15, minAreaFraction: 0.0006, minMotionFrames: 2, minObjectCells: 1 },
 };
 
 const unit = z.number().min(0).max(1);
@@ -99,6 +103,7 @@ export interface ZoneParams {
   polygon: ReadonlyArray<NormalizedPoint> | undefined;
   pixelThreshold: number;
   minAreaFraction: number;
+  minObjectCells: number;
 }
 
 /** Numbers the detector runs on, resolved from the settings and presets. */
@@ -125,6 +130,7 @@ export function resolveDetectorParams(settings: MotionSettings): DetectorParams 
       polygon,
       pixelThreshold: settings.pixelThreshold ?? base.pixelThreshold,
       minAreaFraction: settings.minAreaFraction ?? base.minAreaFraction,
+      minObjectCells: base.minObjectCells,
     };
   };
   const zones =
@@ -141,8 +147,14 @@ export function resolveDetectorParams(settings: MotionSettings): DetectorParams 
   };
 }
 
-function pick(preset: SensitivityPreset): Pick<ZoneParams, 'pixelThreshold' | 'minAreaFraction'> {
-  return { pixelThreshold: preset.pixelThreshold, minAreaFraction: preset.minAreaFraction };
+function pick(
+  preset: SensitivityPreset,
+): Pick<ZoneParams, 'pixelThreshold' | 'minAreaFraction' | 'minObjectCells'> {
+  return {
+    pixelThreshold: preset.pixelThreshold,
+    minAreaFraction: preset.minAreaFraction,
+    minObjectCells: preset.minObjectCells,
+  };
 }
 
 /** Parses a motion block, turning the first zod issue into one line naming the field and the value given. */

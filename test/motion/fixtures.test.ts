@@ -24,6 +24,7 @@ interface Truth {
   motion: Interval[];
   settings: Record<string, unknown>;
   withoutSettingsTriggersOn?: Sensitivity[];
+  tradeOffs?: Partial<Record<Sensitivity, string>>;
   expected: Record<Sensitivity, Interval[]>;
 }
 
@@ -106,7 +107,7 @@ describe.each(truths.map((t) => [t.fixture, t] as const))('%s', (_name, truth) =
     expect(frames.at(-1)!.ptsMs).toBeCloseTo(((truth.frameCount - 1) * 1000) / truth.fps, 2);
   });
 
-  it.each(SENSITIVITIES)(
+  it.each(SENSITIVITIES.filter((sensitivity) => !truth.tradeOffs?.[sensitivity]))(
     'matches the ground truth within ±2 frames at %s sensitivity',
     async (sensitivity) => {
       const events = await eventsOf(truth, { ...truth.settings, sensitivity });
@@ -115,11 +116,33 @@ describe.each(truths.map((t) => [t.fixture, t] as const))('%s', (_name, truth) =
       expect(got.length, JSON.stringify({ got, want })).toBe(want.length);
       const frameMs = 1000 / truth.fps;
       got.forEach((interval, i) => {
-        expect(Math.abs(interval.startMs - want[i]!.startMs) / frameMs).toBeLessThanOrEqual(TOLERANCE_FRAMES);
-        expect(Math.abs(interval.endMs - want[i]!.endMs) / frameMs).toBeLessThanOrEqual(TOLERANCE_FRAMES);
+        expect(Math.abs(interval.startMs - want[i]!.startMs) / frameMs).toBeLessThanOrEqual(
+          TOLERANCE_FRAMES + 1e-3,
+        );
+        expect(Math.abs(interval.endMs - want[i]!.endMs) / frameMs).toBeLessThanOrEqual(
+          TOLERANCE_FRAMES + 1e-3,
+        );
       });
     },
   );
+
+  for (const [sensitivity, why] of Object.entries(truth.tradeOffs ?? {})) {
+    it(`misses its ground truth at ${sensitivity} sensitivity, as documented: ${why}`, async () => {
+      expect(truth.tradeOffs?.medium, 'the default sensitivity has no excuses').toBeUndefined();
+      const got = intervalsOf(await eventsOf(truth, { ...truth.settings, sensitivity }));
+      const want = truth.expected[sensitivity as Sensitivity];
+      const within = (a: number, b: number) =>
+        Math.abs(a - b) <= (TOLERANCE_FRAMES * 1000) / truth.fps + 1e-3;
+      const matches =
+        got.length === want.length &&
+        got.every(
+          (interval, i) =>
+            within(interval.startMs, want[i]!.startMs) && within(interval.endMs, want[i]!.endMs),
+        );
+      // When the detector gets this right, the trade-off is gone: drop it from the fixture and the docs.
+      expect(matches, JSON.stringify({ got, want })).toBe(false);
+    });
+  }
 
   if (truth.withoutSettingsTriggersOn) {
     it('does trigger without its settings (so the settings are what keeps it quiet)', async () => {

@@ -84,6 +84,7 @@ describe('resolveDetectorParams', () => {
         polygon: undefined,
         pixelThreshold: SENSITIVITY_PRESETS.high.pixelThreshold,
         minAreaFraction: SENSITIVITY_PRESETS.high.minAreaFraction,
+        minObjectCells: SENSITIVITY_PRESETS.high.minObjectCells,
       },
     ]);
     expect(params.minMotionFrames).toBe(SENSITIVITY_PRESETS.high.minMotionFrames);
