@@ -214,7 +214,16 @@ export class MotionDetector {
     this.blobSizes = new Int32Array(this.cells);
     this.queue = new Int32Array(this.cells);
     const stride = gw + 2;
-    this.neighbourOffsets = Int32Array.from([-stride - 1, -stride, -stride + 1, -1, 1, stride - 1, stride, stride + 1]);
+    this.neighbourOffsets = Int32Array.from([
+      -stride - 1,
+      -stride,
+      -stride + 1,
+      -1,
+      1,
+      stride - 1,
+      stride,
+      stride + 1,
+    ]);
     this.analysis = {
       ptsMs: 0,
       motion: false,
