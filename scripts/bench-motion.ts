@@ -6,7 +6,8 @@
  * Also the detector alone on frames held in memory (ns per analysed pixel), and RSS while analysing 1 and 10
  * simulated minutes of the looped default feed (fixtures/video/porch-loop.mp4) as fast as it decodes.
  *
- * Env: BENCH_MOTION_ROUNDS (default 9), BENCH_MOTION_SECONDS (default 24), BENCH_MOTION_KEEP=1 keeps the clip.
+ * Env: BENCH_MOTION_ROUNDS (default 9), BENCH_MOTION_SECONDS (default 24), BENCH_MOTION_KEEP=1 keeps the clip,
+ * BENCH_MOTION_LOOP_MINUTES (default 10; more adds an RSS mark at that minute, e.g. 30).
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,8 @@ import { decodeToNullSink, openRawVideoEncoder } from './lib/ffmpeg-dev.js';
 import { median, printResult, round } from './lib/stats.js';
 
 const ROUNDS = Number(process.env['BENCH_MOTION_ROUNDS'] ?? 9);
+const LOOP_MINUTES = Math.max(10, Number(process.env['BENCH_MOTION_LOOP_MINUTES'] ?? 10));
+const RSS_MARKS = [...new Set([1, 10, LOOP_MINUTES])];
 const SECONDS = Number(process.env['BENCH_MOTION_SECONDS'] ?? 24);
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -122,8 +125,8 @@ async function detectorNsPerPixel(file: string): Promise<{ ns: number; frames: n
   return { ns: best / pixels, frames: frames.length };
 }
 
-/** RSS while analysing the looped default feed as fast as it decodes, at 1 and 10 minutes of video. */
-async function loopMemory(): Promise<{ rss1: number; rss10: number; events: number; wallS: number }> {
+/** RSS while analysing the looped default feed as fast as it decodes, at each of RSS_MARKS minutes of video. */
+async function loopMemory(): Promise<{ rss: Map<number, number>; events: number; wallS: number }> {
   const controller = new AbortController();
   const marks = new Map<number, number>();
   let events = 0;
@@ -136,19 +139,19 @@ async function loopMemory(): Promise<{ rss1: number; rss10: number; events: numb
       loop: true,
       signal: controller.signal,
       onFrame: (frame) => {
-        for (const minute of [1, 10]) {
+        for (const minute of RSS_MARKS) {
           if (!marks.has(minute) && frame.ptsMs >= minute * 60_000) {
             marks.set(minute, process.memoryUsage().rss / 2 ** 20);
             log(`  looped feed: ${minute} min of video analysed, rss ${marks.get(minute)!.toFixed(1)} MB`);
           }
         }
-        if (marks.has(10)) controller.abort();
+        if (marks.has(LOOP_MINUTES)) controller.abort();
       },
     },
   )) {
     events++;
   }
-  return { rss1: marks.get(1)!, rss10: marks.get(10)!, events, wallS: (performance.now() - started) / 1000 };
+  return { rss: marks, events, wallS: (performance.now() - started) / 1000 };
 }
 
 async function main(): Promise<void> {
@@ -196,10 +199,10 @@ async function main(): Promise<void> {
     const detector = await detectorNsPerPixel(clip);
     log(`  ${detector.ns.toFixed(2)} ns per analysed pixel (320×180 frames, best of 7)`);
 
-    log('memory on a looped feed (porch-loop, 10 simulated minutes)…');
+    log(`memory on a looped feed (porch-loop, ${LOOP_MINUTES} simulated minutes)…`);
     const memory = await loopMemory();
     log(
-      `  looped feed: ${memory.events} events in 10 min of video, analysed in ${memory.wallS.toFixed(2)} s ` +
+      `  looped feed: ${memory.events} events in ${LOOP_MINUTES} min of video, analysed in ${memory.wallS.toFixed(2)} s ` +
         '(its RSS figures are in the last line)',
     );
 
@@ -215,8 +218,9 @@ async function main(): Promise<void> {
       cpu_ratio: round(pipelineCpuS / decodeCpuS),
       realtime_x: round(frames / FPS / pipelineS, 1),
       detector_ns_per_px: round(detector.ns, 2),
-      rss_mb_1min: round(memory.rss1, 1),
-      rss_mb_10min: round(memory.rss10, 1),
+      ...Object.fromEntries(
+        RSS_MARKS.map((minute) => [`rss_mb_${minute}min`, round(memory.rss.get(minute)!, 1)]),
+      ),
     });
   } finally {
     if (process.env['BENCH_MOTION_KEEP'] !== '1') await rm(dir, { recursive: true, force: true });
