@@ -125,6 +125,8 @@ export class MotionDetector {
   private readonly queue: Int32Array;
   private readonly neighbourOffsets: Int32Array;
   private readonly zoneMinObjectCells: Int32Array;
+  private readonly smallestObjectCells: number;
+  private readonly largestObjectCells: number;
   /** Per zone: changed cells in blobs of any size, which may date a start back (not keep an event going). */
   private readonly zoneSliverCount: Int32Array;
   private readonly analysis: FrameAnalysis;
@@ -173,6 +175,8 @@ export class MotionDetector {
     this.zoneCount = new Int32Array(zones.length);
     this.zoneSliverCount = new Int32Array(zones.length);
     this.zoneMinObjectCells = Int32Array.from(zones, (zone) => zone.minObjectCells);
+    this.smallestObjectCells = Math.min(...this.zoneMinObjectCells);
+    this.largestObjectCells = Math.max(...this.zoneMinObjectCells);
     this.zoneBox = new Int32Array(zones.length * 4);
     zones.forEach((zone, z) => {
       const inside = zone.polygon
@@ -420,13 +424,16 @@ export class MotionDetector {
       zoneBox[z * 4 + 3] = -1;
     }
     const n = this.cellsAboveThreshold;
-    this.labelBlobs();
+    // Blob sizes decide something only when some zone asks for more than one cell and some blob could reach that.
+    const labelled = n >= this.smallestObjectCells && this.largestObjectCells > 1;
+    if (labelled) this.labelBlobs();
+    const unlabelledSize = n >= this.smallestObjectCells ? n : 0;
     for (let k = 0; k < n; k++) {
       const i = aboveList[k]!;
       const y = (i / gw) | 0;
       const x = i - y * gw;
       const p = (y + 1) * stride + 1 + x;
-      const blob = this.blobSizes[this.blobOf[p]!]!;
+      const blob = labelled ? this.blobSizes[this.blobOf[p]!]! : unlabelledSize;
       const neighbours =
         padded[p - stride - 1]! +
         padded[p - stride]! +
