@@ -18,6 +18,7 @@ type DiffCells = (
   noise: number,
   cap: number,
   shift: number,
+  listedNoise: number,
 ) => number;
 
 let compiled: WebAssembly.Module | undefined;
@@ -25,6 +26,8 @@ const wasmModule = (): WebAssembly.Module =>
   (compiled ??= new WebAssembly.Module(Buffer.from(DIFF_CELLS_WASM_BASE64, 'base64')));
 
 const PAGE_BYTES = 65_536;
+/** Two vectors: the differences and the noise of the 8 cells in hand. */
+const SCRATCH_BYTES = 32;
 const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
 /** Above any |difference| of 2×2 sums (at most 1020): lists nothing. */
 const LIST_NOTHING = 0x7fff;
@@ -51,6 +54,8 @@ export class CellDiffKernel {
   readonly listedCells: Int32Array;
   /** Their signed differences to the reference. */
   readonly listedDiffs: Int16Array;
+  /** Their learned noise before this frame (NOISE_SCALE units): what their change is judged against. */
+  readonly listedNoise: Int16Array;
   /**
    * Per cell: its learned noise, the running mean of min(|difference|, cap) times NOISE_SCALE, updated by every
    * `diff` (not by `prime`).
@@ -72,10 +77,11 @@ export class CellDiffKernel {
     const listedCellsAt = referenceAt + align16(cells * 2);
     const listedDiffsAt = listedCellsAt + align16(cells * 4);
     const noiseAt = listedDiffsAt + align16(cells * 2);
-    const scratchAt = noiseAt + align16(cells * 2);
+    const listedNoiseAt = noiseAt + align16(cells * 2);
+    const scratchAt = listedNoiseAt + align16(cells * 2);
     const instance = new WebAssembly.Instance(wasmModule());
     const memory = instance.exports['memory'] as WebAssembly.Memory;
-    const needed = Math.ceil((scratchAt + 16) / PAGE_BYTES);
+    const needed = Math.ceil((scratchAt + SCRATCH_BYTES) / PAGE_BYTES);
     const have = memory.buffer.byteLength / PAGE_BYTES;
     if (needed > have) memory.grow(needed - have);
     const buffer = memory.buffer;
@@ -84,6 +90,7 @@ export class CellDiffKernel {
     this.listedCells = new Int32Array(buffer, listedCellsAt, cells);
     this.listedDiffs = new Int16Array(buffer, listedDiffsAt, cells);
     this.noise = new Int16Array(buffer, noiseAt, cells);
+    this.listedNoise = new Int16Array(buffer, listedNoiseAt, cells);
     const diffCells = instance.exports['diffCells'] as DiffCells;
     this.run = (gate, cap, shift) =>
       diffCells(
@@ -99,6 +106,7 @@ export class CellDiffKernel {
         noiseAt,
         cap,
         shift,
+        listedNoiseAt,
       );
   }
 

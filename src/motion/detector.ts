@@ -1,6 +1,12 @@
 import { rasterizePolygons } from '../geometry/polygon.js';
 import { CellDiffKernel, NOISE_SCALE } from './cell-diff.js';
-import { type DetectorParams, MAX_ZONES, type MotionSettings, resolveDetectorParams } from './settings.js';
+import {
+  type DetectorParams,
+  MAX_ZONES,
+  type MotionSettings,
+  OBJECT_CELLS_GRID,
+  resolveDetectorParams,
+} from './settings.js';
 
 /** Normalized [0,1] bounding box of the changed area. */
 export interface MotionBox {
@@ -41,7 +47,10 @@ export interface FrameAnalysis {
   ptsMs: number;
   /** Some zone reached its trigger level. */
   motion: boolean;
-  /** Some zone reached a tenth of its trigger level (keeps an event alive, dates its start). */
+  /**
+   * Some zone reached a tenth of its trigger level: before an event counting changed cells in blobs of any size
+   * (dates its start back), during one only objects (keeps it alive).
+   */
   weakMotion: boolean;
   lightswitch: boolean;
   score: number;
@@ -78,6 +87,12 @@ const NOISE_FACTOR = 3;
 const NOISE_CAP_THRESHOLDS = 2;
 /** The learned noise is a running mean over about this long (a 2^-n step per frame at the measured frame rate). */
 const NOISE_MEMORY_MS = 4_000;
+/**
+ * Steps of the running mean, as powers of 2: at least 1/2 however slow the frames (a lone frame after a gap does not
+ * replace what was learned), at most 1/256 however fast (the fixed-point noise still moves by whole units).
+ */
+const MIN_NOISE_SHIFT = 1;
+const MAX_NOISE_SHIFT = 8;
 /** Kept cells need this many changed neighbours (of 8): removes specks, keeps one-cell-wide edges. */
 const DESPECKLE_MIN_NEIGHBOURS = 2;
 
@@ -136,6 +151,8 @@ export class MotionDetector {
   private compared = 0;
   private lastPts = Number.NaN;
   private lastInterval = 0;
+  /** The interval before lastInterval: with it, one jump in the timestamps does not pass for the frame rate. */
+  private previousInterval = 0;
 
   private eventOpen = false;
   private strongRun = 0;
@@ -174,7 +191,9 @@ export class MotionDetector {
     this.zoneArea = new Int32Array(zones.length);
     this.zoneCount = new Int32Array(zones.length);
     this.zoneSliverCount = new Int32Array(zones.length);
-    this.zoneMinObjectCells = Int32Array.from(zones, (zone) => zone.minObjectCells);
+    this.zoneMinObjectCells = Int32Array.from(zones, (zone) =>
+      Math.max(1, Math.round((zone.minObjectCells * this.cells) / OBJECT_CELLS_GRID)),
+    );
     this.smallestObjectCells = Math.min(...this.zoneMinObjectCells);
     this.largestObjectCells = Math.max(...this.zoneMinObjectCells);
     this.zoneBox = new Int32Array(zones.length * 4);
@@ -260,7 +279,10 @@ export class MotionDetector {
       );
     }
     const pts = frame.ptsMs;
-    if (!Number.isNaN(this.lastPts)) this.lastInterval = pts - this.lastPts;
+    if (!Number.isNaN(this.lastPts)) {
+      this.previousInterval = this.lastInterval;
+      this.lastInterval = pts - this.lastPts;
+    }
     this.lastPts = pts;
     this.analysis.ptsMs = pts;
 
@@ -338,7 +360,7 @@ export class MotionDetector {
       cap: NOISE_CAP_THRESHOLDS * threshold,
       shift: this.noiseShift(),
     });
-    const { listedCells, listedDiffs, noise } = kernel;
+    const { listedCells, listedDiffs, listedNoise } = kernel;
     const gw = this.gridWidth;
     for (let k = 0; k < listed; k++) {
       const i = listedCells[k]!;
@@ -350,7 +372,7 @@ export class MotionDetector {
         if (d > 0) brighter++;
         else darker++;
       }
-      if (m >= threshold && m * NOISE_SCALE >= NOISE_FACTOR * noise[i]!) {
+      if (m >= threshold && m * NOISE_SCALE >= NOISE_FACTOR * listedNoise[k]!) {
         const y = (i / gw) | 0;
         padded[i + 2 * y + stride + 1] = 1; // (y + 1) * stride + 1 + x
         aboveList[above++] = i;
@@ -367,8 +389,11 @@ export class MotionDetector {
    */
   private noiseShift(): number {
     const warmUp = Math.floor(Math.log2(this.compared));
-    if (!(this.lastInterval > 0)) return warmUp;
-    return Math.min(warmUp, Math.max(0, Math.round(Math.log2(NOISE_MEMORY_MS / this.lastInterval))));
+    const interval =
+      this.previousInterval > 0 ? Math.min(this.lastInterval, this.previousInterval) : this.lastInterval;
+    if (!(interval > 0)) return Math.min(warmUp, MAX_NOISE_SHIFT);
+    const memory = Math.round(Math.log2(NOISE_MEMORY_MS / interval));
+    return Math.min(warmUp, MAX_NOISE_SHIFT, Math.max(MIN_NOISE_SHIFT, memory));
   }
 
   /**

@@ -9,9 +9,10 @@ export type Sensitivity = (typeof SENSITIVITIES)[number];
  * - pixelThreshold: a cell changed when its luma moved by at least this many levels (0-255) since the last frame;
  * - minAreaFraction: a zone sees motion when at least this share of its own area changed;
  * - minMotionFrames: consecutive motion frames needed before an event starts;
- * - minObjectCells: changed cells count only in a blob (8-connected, on the 2×2 grid) of at least this many: wind in
- *   foliage changes many cells, scattered; a person or a car changes one connected area (docs/motion.md). High
- *   sensitivity takes every blob, to see a cat, and so also sees foliage in a strong wind.
+ * - minObjectCells: changed cells count only in a blob (8-connected, on the 2×2 grid) of at least this many cells of
+ *   a 160×90 grid (the default 320-wide analysis), scaled with the grid's area: wind in foliage changes many cells,
+ *   scattered; a person or a car changes one connected area (docs/motion.md). High sensitivity takes every blob, to
+ *   see a cat, and so also sees foliage in a strong wind.
  */
 export interface SensitivityPreset {
   pixelThreshold: number;
@@ -19,6 +20,9 @@ export interface SensitivityPreset {
   minMotionFrames: number;
   minObjectCells: number;
 }
+
+/** The grid (160×90 cells) that minObjectCells is given for; other analysis sizes scale it by area. */
+export const OBJECT_CELLS_GRID = 160 * 90;
 
 export const SENSITIVITY_PRESETS: Readonly<Record<Sensitivity, Readonly<SensitivityPreset>>> = {
   low: { pixelThreshold: 30, minAreaFraction: 0.007, minMotionFrames: 3, minObjectCells: 15 },

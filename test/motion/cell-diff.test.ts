@@ -75,7 +75,7 @@ describe('CellDiffKernel', () => {
     });
   }
 
-  it("learns each cell's noise as the oracle does: capped contributions, rounded 2^-shift steps", () => {
+  it("learns each cell's noise as the oracle does, and lists each listed cell's noise from before the frame", () => {
     for (const [width, height] of [
       [320, 180],
       [34, 10],
@@ -97,14 +97,16 @@ describe('CellDiffKernel', () => {
           { cap: 1020, shift: 7 },
           { cap: 30, shift: 15 },
         ][k]!;
-        const sums = oracle(previous, frame, width, gw, gh, 1).sums;
+        const { sums, cells } = oracle(previous, frame, width, gw, gh, 60);
+        const noiseBefore = cells.map((i) => noise[i]!);
         for (let i = 0; i < noise.length; i++) {
           const contribution = Math.min(Math.abs(sums[i]! - previous[i]!), learning.cap) * NOISE_SCALE;
           const half = (1 << learning.shift) >> 1;
           noise[i]! += (half + contribution - noise[i]!) >> learning.shift;
         }
-        kernel.diff(frame, 1020, learning);
+        const listed = kernel.diff(frame, 60, learning);
         expect([...kernel.noise], `${width}x${height}, step ${k}`).toEqual([...noise]);
+        expect([...kernel.listedNoise.subarray(0, listed)], 'noise before this frame').toEqual(noiseBefore);
         previous = sums;
       }
     }
