@@ -22,6 +22,8 @@ export type ReferenceFile =
       frameCount: number;
       /** The events the detector must report, per sensitivity. */
       expected: Partial<Record<Sensitivity, FrameInterval[]>>;
+      /** The motion block the fixture was made for (masks, zones…); empty when it needs none. */
+      settings: Record<string, unknown>;
     }
   | { format: 'mog2-csv' | 'motion-csv'; reference: PerFrameReference };
 
@@ -36,6 +38,7 @@ const GroundTruthSchema = z.object({
   fps: z.number().positive(),
   frameCount: z.int().positive(),
   expected: z.partialRecord(z.enum(SENSITIVITIES), z.array(IntervalSchema)),
+  settings: z.record(z.string(), z.unknown()).default({}),
 });
 
 /** Reads and parses a reference file; `shown` is how the user wrote its path. */
@@ -83,8 +86,10 @@ export function referenceAt(file: ReferenceFile, sensitivity: Sensitivity, name:
   }
   return {
     kind: 'intervals',
+    name,
     about: `expected.${sensitivity}: the events the detector must report at ${sensitivity} sensitivity`,
     frameCount: file.frameCount,
+    fps: file.fps,
     intervals,
   };
 }
@@ -100,7 +105,23 @@ function parseGroundTruth(text: string, name: string): ReferenceFile {
   if (!result.success) {
     throw new UserError(issueLine(result.error.issues[0]!, { source: name, root: '(root)', input: json }));
   }
+  for (const [sensitivity, intervals] of Object.entries(result.data.expected)) {
+    assertSortedAndDisjoint(intervals, `expected.${sensitivity}`, name);
+  }
   return { format: 'ground-truth', ...result.data };
+}
+
+/** One event per interval is only well defined when the intervals neither overlap nor come out of order. */
+function assertSortedAndDisjoint(intervals: readonly FrameInterval[], field: string, name: string): void {
+  for (let i = 1; i < intervals.length; i++) {
+    const previousEnd = intervals[i - 1]!.endFrame;
+    const start = intervals[i]!.startFrame;
+    if (start < previousEnd) {
+      throw new UserError(
+        `${name}: ${field}[${i}]: starts at frame ${start}, before the previous interval ends (${previousEnd})`,
+      );
+    }
+  }
 }
 
 function columnsOf(header: string[], wanted: string[], name: string): number[] {
@@ -173,8 +194,10 @@ function parseMog2(lines: string[], header: string[], name: string): PerFrameRef
   });
   return {
     kind: 'per-frame',
+    name,
     about: `MOG2 foreground: motion where fg_frac_open3 > ${MOG2_MOTION_FRACTION}`,
     frameCount: rows.length,
+    lastListedFrame: rows.length - 1,
     motionFrames,
     firstScoredFrame: firstScoredFrame ?? rows.length,
     unscoredReason: `t_s < ${MOG2_LEARNING_S.toFixed(1)}: MOG2 is still learning the background`,
@@ -188,6 +211,7 @@ function parseMotionDaemon(lines: string[], header: string[], name: string): Per
   const [frameAt, flagAt] = columnsOf(header, ['src_frame', flagColumn], name) as [number, number];
   const flagged = new Set<number>();
   const listed = new Set<number>();
+  let lastListed = 0;
   for (const { line, cells } of rowsOf(lines, header.length, name)) {
     const frame = frameIndex(cells[frameAt]!, 'src_frame', line, name);
     const flag = cells[flagAt]!;
@@ -196,12 +220,15 @@ function parseMotionDaemon(lines: string[], header: string[], name: string): Per
     }
     if (listed.has(frame)) throw new UserError(`${name}: line ${line}: src_frame ${frame} is listed twice`);
     listed.add(frame);
+    lastListed = Math.max(lastListed, frame);
     if (flag === '1') flagged.add(frame);
   }
   return {
     kind: 'per-frame',
+    name,
     about: `Motion daemon: motion in the frames listed with ${flagColumn} = 1; frames not listed are still`,
     frameCount: undefined,
+    lastListedFrame: lastListed,
     motionFrames: [...flagged].sort((a, b) => a - b),
     firstScoredFrame: 0,
   };

@@ -12,7 +12,8 @@ export function reportTable(report: EvaluationReport, context: ReportContext): s
   const lines = [
     `reference: ${context.referenceFile} (${context.about})`,
     `scored: frames [${report.firstScoredFrame}, ${report.scoredEndFrame}) of ${report.framesAnalysed} ` +
-      `at ${report.fps} fps; ${context.sensitivity} sensitivity; event gap ${report.eventGapMs} ms`,
+      `${report.fps === null ? '(fps unknown)' : `at ${report.fps} fps`}; ${context.sensitivity} sensitivity; ` +
+      `event gap ${report.eventGapMs} ms`,
     ...report.notes.map((note) => `note: ${note}`),
     '',
   ];

@@ -4,6 +4,12 @@
  * analysed frames and a parsed reference and returns the report.
  */
 import type { MotionEvent } from '../motion/detector.js';
+import { UserError } from '../util/user-error.js';
+
+/** How far a reference's frame count may be from the decoded one: decoders disagree on a last partial frame. */
+export const FRAME_COUNT_SLACK = 1;
+/** How far a ground truth's fps may be from the one measured from the frame timestamps, as a fraction. */
+export const FPS_SLACK = 0.01;
 
 /** Frames [startFrame, endFrame): half-open, as the fixtures' ground truth writes them. */
 export interface FrameInterval {
@@ -17,9 +23,13 @@ export interface FrameInterval {
  */
 export interface IntervalReference {
   kind: 'intervals';
+  /** The reference file as the user wrote it, for error lines. */
+  name: string;
   /** How the reference reads, for the report: which field, which rule. */
   about: string;
   frameCount: number;
+  fps: number;
+  /** Sorted and disjoint: each starts at or after the previous one's end. */
   intervals: readonly FrameInterval[];
 }
 
@@ -29,9 +39,12 @@ export interface IntervalReference {
  */
 export interface PerFrameReference {
   kind: 'per-frame';
+  name: string;
   about: string;
   /** Frames the reference covers; undefined when it lists only flagged frames (the rest are still). */
   frameCount: number | undefined;
+  /** The highest frame index the reference has a row for, flagged or not. */
+  lastListedFrame: number;
   /** Frame indices with motion, ascending. */
   motionFrames: readonly number[];
   /** Frames before this one are not scored (a background model still learning). */
@@ -103,13 +116,16 @@ export interface EvaluationReport {
   /** Frames scored: [firstScoredFrame, scoredEndFrame). */
   firstScoredFrame: number;
   scoredEndFrame: number;
-  fps: number;
+  /** Measured from the frame timestamps; null from a single frame. */
+  fps: number | null;
   eventGapMs: number;
   events: Span[];
   intervals: IntervalResult[];
   missed: number;
   /** Indices into `events` of events that overlap no reference interval within the scored frames. */
   falseEvents: number[];
+  /** Events matched to more than one reference interval (indices into `events` and `intervals`). */
+  eventsSpanningIntervals: Array<{ event: number; intervals: number[] }>;
   perFrame: {
     /** A frame counts as motion when it lies inside a detected event's [start, end). */
     event: FrameScores;
@@ -137,9 +153,13 @@ export function eventIntervals(events: readonly MotionEvent[]): DetectedEvent[] 
 export function evaluate(input: EvaluationInput): EvaluationReport {
   const { frames, reference, eventGapMs } = input;
   const analysed = frames.length;
-  if (analysed === 0) throw new Error('no frames were analysed');
+  if (analysed === 0) {
+    throw new UserError(`the video decoded to no frames: nothing to score against ${reference.name}`);
+  }
   const notes: string[] = [];
-  const clock = frameClock(frames);
+  const clock = frameClock(frames, reference.kind === 'intervals' ? reference.fps : undefined);
+  const measuredFps = analysed > 1 ? clock.fps : null;
+  assertSameVideo(reference, analysed, measuredFps);
 
   const referenceFrames = reference.frameCount ?? analysed;
   if (referenceFrames !== analysed) {
@@ -160,10 +180,16 @@ export function evaluate(input: EvaluationInput): EvaluationReport {
   const referenceFlags = new Uint8Array(scoredEnd);
   let referenceIntervals: Array<FrameInterval & { startUnknown?: true }>;
   if (reference.kind === 'intervals') {
-    referenceIntervals = reference.intervals
-      .map((i) => ({ startFrame: i.startFrame, endFrame: Math.min(i.endFrame, scoredEnd) }))
-      .filter((i) => i.endFrame > i.startFrame);
+    referenceIntervals = reference.intervals.map((i) => ({ startFrame: i.startFrame, endFrame: i.endFrame }));
+    // fill clamps to the scored frames; an interval past them stays in the list and so counts as missed.
     for (const i of referenceIntervals) referenceFlags.fill(1, i.startFrame, i.endFrame);
+    const beyond = referenceIntervals.filter((i) => i.startFrame >= scoredEnd).length;
+    if (beyond > 0) {
+      notes.push(
+        `${beyond} reference interval${beyond === 1 ? ' starts' : 's start'} after the last scored frame ` +
+          `(${scoredEnd - 1}): counted as missed`,
+      );
+    }
   } else {
     const motion = new Set(reference.motionFrames);
     for (let f = firstScored; f < scoredEnd; f++) if (motion.has(f)) referenceFlags[f] = 1;
@@ -209,6 +235,17 @@ export function evaluate(input: EvaluationInput): EvaluationReport {
     };
   });
 
+  const eventsSpanningIntervals = events.flatMap((_, event) => {
+    const matched = intervals.flatMap((interval, i) => (interval.event === event ? [i] : []));
+    return matched.length > 1 ? [{ event, intervals: matched }] : [];
+  });
+  for (const { event, intervals: matched } of eventsSpanningIntervals) {
+    const listed = matched.map((i) => String(i + 1));
+    notes.push(
+      `event #${event + 1} spans reference intervals ${listed.slice(0, -1).join(', ')} and ${listed.at(-1)}`,
+    );
+  }
+
   const scoredWindow = { startFrame: firstScored, endFrame: scoredEnd };
   const falseEvents = events.flatMap((event, i) =>
     overlaps(event, scoredWindow) > 0 && !referenceIntervals.some((r) => overlaps(event, r) > 0) ? [i] : [],
@@ -222,7 +259,7 @@ export function evaluate(input: EvaluationInput): EvaluationReport {
     framesAnalysed: analysed,
     firstScoredFrame: firstScored,
     scoredEndFrame: scoredEnd,
-    fps: Math.round(clock.fps * 100) / 100,
+    fps: measuredFps === null ? null : Math.round(measuredFps * 100) / 100,
     eventGapMs,
     events: events.map((e) => ({
       startFrame: e.startFrame,
@@ -233,6 +270,7 @@ export function evaluate(input: EvaluationInput): EvaluationReport {
     intervals,
     missed: intervals.filter((i) => i.event === null).length,
     falseEvents,
+    eventsSpanningIntervals,
     perFrame: {
       event: frameScores(eventFlags, referenceFlags, firstScored, scoredEnd),
       raw: frameScores(rawFlags, referenceFlags, firstScored, scoredEnd),
@@ -241,12 +279,37 @@ export function evaluate(input: EvaluationInput): EvaluationReport {
   };
 }
 
-/** Frame index ↔ timestamp of the analysed frames. */
-function frameClock(frames: readonly AnalysedFrame[]) {
+/**
+ * A reference made for another video (or another cut of it) would score vacuously: its intervals past the decoded
+ * frames would be missed by construction, or the frame indices would point at other moments.
+ */
+function assertSameVideo(reference: Reference, analysed: number, measuredFps: number | null): void {
+  const decoded = `the video decoded to ${analysed} frame${analysed === 1 ? '' : 's'}`;
+  if (reference.kind === 'per-frame') {
+    if (reference.lastListedFrame > analysed - 1 + FRAME_COUNT_SLACK) {
+      throw new UserError(
+        `${reference.name}: has rows up to frame ${reference.lastListedFrame} but ${decoded}`,
+      );
+    }
+    return;
+  }
+  if (Math.abs(reference.frameCount - analysed) > FRAME_COUNT_SLACK) {
+    throw new UserError(`${reference.name}: frameCount ${reference.frameCount} but ${decoded}`);
+  }
+  if (measuredFps !== null && Math.abs(measuredFps - reference.fps) > reference.fps * FPS_SLACK) {
+    throw new UserError(
+      `${reference.name}: fps ${reference.fps} but the video's frame timestamps give ` +
+        `${Math.round(measuredFps * 100) / 100} fps`,
+    );
+  }
+}
+
+/** Frame index ↔ timestamp of the analysed frames; `fallbackFps` spaces frames past a single decoded one. */
+function frameClock(frames: readonly AnalysedFrame[], fallbackFps = 1) {
   const n = frames.length;
   const last = frames[n - 1]!.ptsMs;
   const first = frames[0]!.ptsMs;
-  const interval = n > 1 ? (last - first) / (n - 1) : 1000;
+  const interval = n > 1 ? (last - first) / (n - 1) : 1000 / fallbackFps;
   // Half a millisecond: event times are frame timestamps, possibly re-derived from a time base.
   const slack = 0.5;
   const ptsOf = (frame: number) => (frame < n ? frames[frame]!.ptsMs : last + (frame - n + 1) * interval);

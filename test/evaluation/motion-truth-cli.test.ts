@@ -1,13 +1,24 @@
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationReport } from '../../src/evaluation/score.js';
+import { locateFfmpeg } from '../../src/video/locate.js';
 import { runInProcess } from '../helpers/cli.js';
 
 const REAL_FOOTAGE = '../shared/real-footage';
-const hasRealFootage = existsSync(join(REAL_FOOTAGE, 'cup.mp4'));
+// Every file the real-footage tests read: a partial copy skips them rather than failing them.
+const REAL_FOOTAGE_FILES = [
+  'cup.mp4',
+  'vtest.avi',
+  'mog2_cup_320.csv',
+  'mog2_vtest_320.csv',
+  'motion_vtest_perframe_D.csv',
+];
+const hasRealFootage = REAL_FOOTAGE_FILES.every((file) => existsSync(join(REAL_FOOTAGE, file)));
 
 let dir: string;
 beforeAll(async () => {
@@ -21,7 +32,35 @@ async function evaluation(args: string[]) {
   const { code, stdout, stderr } = await runInProcess(['motion', ...args, '--json']);
   expect(stderr).toBe('');
   expect(code).toBe(0);
-  return JSON.parse(stdout) as EvaluationReport & { sensitivity: string; about: string };
+  return JSON.parse(stdout) as EvaluationReport & { v: number; sensitivity: string; about: string };
+}
+
+/** `doorbell motion …args` that must fail: its exit code and its one stderr line. */
+async function refusal(args: string[]) {
+  const { code, stdout, stderr } = await runInProcess(['motion', ...args]);
+  expect(stdout).toBe('');
+  return { code, stderr };
+}
+
+/** person-crossing.mp4 re-encoded with extra ffmpeg output options. */
+async function personCrossingAs(name: string, options: string[]): Promise<string> {
+  const out = join(dir, name);
+  await promisify(execFile)(locateFfmpeg().ffmpeg, [
+    ...['-v', 'error', '-y', '-i', 'fixtures/video/person-crossing.mp4'],
+    ...options,
+    ...['-c:v', 'libx264', '-pix_fmt', 'yuv420p', out],
+  ]);
+  return out;
+}
+
+/** person-crossing.json with other expected intervals at every sensitivity. */
+async function personCrossingTruth(name: string, intervals: Array<[number, number]>): Promise<string> {
+  const truth = JSON.parse(readFileSync('fixtures/video/person-crossing.json', 'utf8'));
+  const expected = intervals.map(([startFrame, endFrame]) => ({ startFrame, endFrame }));
+  truth.expected = { low: expected, medium: expected, high: expected };
+  const path = join(dir, name);
+  await writeFile(path, JSON.stringify(truth));
+  return path;
 }
 
 describe('doorbell motion --truth', () => {
@@ -32,11 +71,13 @@ describe('doorbell motion --truth', () => {
       'fixtures/video/person-crossing.json',
     ]);
     expect(report).toMatchObject({
+      v: 1,
       sensitivity: 'medium',
       framesAnalysed: 135,
       fps: 15,
       missed: 0,
       falseEvents: [],
+      eventsSpanningIntervals: [],
     });
     expect(report.intervals).toHaveLength(1);
     const [interval] = report.intervals;
@@ -104,6 +145,90 @@ describe('doorbell motion --truth', () => {
       expect(Math.abs(interval!.endError!.ms)).toBeLessThanOrEqual(500);
     },
   );
+
+  it('refuses a video that is not the one the ground truth describes (review B4)', async () => {
+    const oneFrame = await personCrossingAs('one-frame.mp4', ['-frames:v', '1']);
+    expect(await refusal([oneFrame, '--truth', 'fixtures/video/person-crossing.json'])).toEqual({
+      code: 2,
+      stderr:
+        'doorbell motion: fixtures/video/person-crossing.json: frameCount 135 but the video decoded to 1 frame\n',
+    });
+    // The same 135 frames at twice the rate: the frame count agrees, the fps does not.
+    const doubleSpeed = await personCrossingAs('double-speed.mp4', ['-vf', 'setpts=0.5*PTS', '-r', '30']);
+    expect(await refusal([doubleSpeed, '--truth', 'fixtures/video/person-crossing.json'])).toEqual({
+      code: 2,
+      stderr:
+        "doorbell motion: fixtures/video/person-crossing.json: fps 15 but the video's frame timestamps give 30 fps\n",
+    });
+  });
+
+  it('refuses a CSV with rows past the decoded frames, and names no fps from one frame', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => `${i},${(i / 15).toFixed(3)},0,0`);
+    const long = join(dir, 'mog2_long.csv');
+    await writeFile(long, `frame,t_s,fg_frac_raw,fg_frac_open3\n${rows.join('\n')}\n`);
+    expect(await refusal(['fixtures/video/quiet-porch.mp4', '--truth', long])).toEqual({
+      code: 2,
+      stderr: `doorbell motion: ${long}: has rows up to frame 199 but the video decoded to 120 frames\n`,
+    });
+    const oneFrame = await personCrossingAs('one-frame-2.mp4', ['-frames:v', '1']);
+    const short = join(dir, 'motion_short.csv');
+    await writeFile(short, 'src_frame,motion_changed_px,flag_thr1500\n0,0,0\n');
+    const { code, stdout } = await runInProcess(['motion', oneFrame, '--truth', short]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^scored: frames \[0, 1\) of 1 \(fps unknown\); medium sensitivity;/m);
+  });
+
+  it('refuses overlapping ground-truth intervals, naming the field (review B5)', async () => {
+    const overlapping = await personCrossingTruth('overlapping.json', [
+      [25, 60],
+      [40, 104],
+    ]);
+    expect(await refusal(['fixtures/video/person-crossing.mp4', '--truth', overlapping])).toEqual({
+      code: 2,
+      stderr: `doorbell motion: ${overlapping}: expected.low[1]: starts at frame 40, before the previous interval ends (60)\n`,
+    });
+  });
+
+  it('flags one event spanning two reference intervals', async () => {
+    const split = await personCrossingTruth('split.json', [
+      [25, 60],
+      [60, 104],
+    ]);
+    const report = await evaluation(['fixtures/video/person-crossing.mp4', '--truth', split]);
+    expect(report.intervals.map((i) => i.event)).toEqual([0, 0]);
+    expect(report.eventsSpanningIntervals).toEqual([{ event: 0, intervals: [0, 1] }]);
+    const { stdout } = await runInProcess(['motion', 'fixtures/video/person-crossing.mp4', '--truth', split]);
+    expect(stdout).toMatch(/^note: event #1 spans reference intervals 1 and 2$/m);
+  });
+
+  it("applies a ground truth's own settings unless --zones is given (review N3)", async () => {
+    const masked = await evaluation([
+      'fixtures/video/foliage-masked.mp4',
+      '--truth',
+      'fixtures/video/foliage-masked.json',
+      '--sensitivity',
+      'high',
+    ]);
+    expect(masked.notes).toContain(
+      'applied the motion settings in fixtures/video/foliage-masked.json (masks); --zones FILE replaces them',
+    );
+    expect(masked).toMatchObject({ events: [], falseEvents: [] });
+
+    const noMask = join(dir, 'no-mask.json');
+    await writeFile(noMask, JSON.stringify({ settings: {} }));
+    const unmasked = await evaluation([
+      'fixtures/video/foliage-masked.mp4',
+      '--truth',
+      'fixtures/video/foliage-masked.json',
+      '--sensitivity',
+      'high',
+      '--zones',
+      noMask,
+    ]);
+    expect(unmasked.notes.some((note) => note.startsWith('applied the motion settings'))).toBe(false);
+    // The fixture's own claim: without its mask, high sensitivity triggers on the bush.
+    expect(unmasked.falseEvents.length).toBeGreaterThan(0);
+  });
 
   it('exits 2 with one line naming the file and line of a bad reference', async () => {
     const bad = join(dir, 'mog2.csv');

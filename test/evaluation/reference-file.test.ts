@@ -29,8 +29,10 @@ describe('ground-truth JSON', () => {
     const file = parseReferenceFile(text, 'porch-loop.json');
     expect(referenceAt(file, 'medium', 'porch-loop.json')).toEqual({
       kind: 'intervals',
+      name: 'porch-loop.json',
       about: 'expected.medium: the events the detector must report at medium sensitivity',
       frameCount: 450,
+      fps: 15,
       intervals: [
         expect.objectContaining({ startFrame: 25, endFrame: 104 }),
         expect.objectContaining({ startFrame: 280, endFrame: 341 }),
@@ -60,6 +62,58 @@ describe('ground-truth JSON', () => {
     expect(errorOf(() => parseReferenceFile('{"fps": 15,', 't.json'))).toMatch(/^t\.json: not valid JSON \(/);
   });
 
+  it('refuses intervals that overlap or come out of order', () => {
+    const withMedium = (intervals: Array<[number, number]>) =>
+      errorOf(() =>
+        parseReferenceFile(
+          JSON.stringify({
+            fps: 15,
+            frameCount: 100,
+            expected: { medium: intervals.map(([startFrame, endFrame]) => ({ startFrame, endFrame })) },
+          }),
+          't.json',
+        ),
+      );
+    expect(
+      withMedium([
+        [0, 60],
+        [10, 70],
+      ]),
+    ).toBe('t.json: expected.medium[1]: starts at frame 10, before the previous interval ends (60)');
+    expect(
+      withMedium([
+        [50, 60],
+        [70, 80],
+        [20, 30],
+      ]),
+    ).toBe('t.json: expected.medium[2]: starts at frame 20, before the previous interval ends (80)');
+    // Touching is fine: the first interval's end is exclusive.
+    expect(() =>
+      parseReferenceFile(
+        JSON.stringify({
+          fps: 15,
+          frameCount: 100,
+          expected: {
+            medium: [
+              { startFrame: 0, endFrame: 60 },
+              { startFrame: 60, endFrame: 70 },
+            ],
+          },
+        }),
+        't.json',
+      ),
+    ).not.toThrow();
+  });
+
+  it('keeps the settings block the fixture was made with', () => {
+    const masked = parseReferenceFile(
+      readFileSync('fixtures/video/foliage-masked.json', 'utf8'),
+      'foliage-masked.json',
+    );
+    expect(masked).toMatchObject({ settings: { masks: [expect.objectContaining({ name: 'bush' })] } });
+    expect(parseReferenceFile(text, 'porch-loop.json')).toMatchObject({ settings: {} });
+  });
+
   it('refuses a sensitivity it has no expected events for', () => {
     const file = parseReferenceFile(
       JSON.stringify({ fps: 15, frameCount: 10, expected: { low: [] } }),
@@ -78,8 +132,10 @@ describe('MOG2 CSV', () => {
       format: 'mog2-csv',
       reference: {
         kind: 'per-frame',
+        name: 'mog2_x_320.csv',
         about: 'MOG2 foreground: motion where fg_frac_open3 > 0.005',
         frameCount: 8,
+        lastListedFrame: 7,
         motionFrames: [0, 4, 6],
         firstScoredFrame: 4,
         unscoredReason: 't_s < 1.0: MOG2 is still learning the background',
@@ -119,9 +175,11 @@ describe('Motion daemon CSV', () => {
       format: 'motion-csv',
       reference: {
         kind: 'per-frame',
+        name: 'motion.csv',
         about:
           'Motion daemon: motion in the frames listed with flag_thr1500 = 1; frames not listed are still',
         frameCount: undefined,
+        lastListedFrame: 22,
         motionFrames: [5, 21],
         firstScoredFrame: 0,
       },

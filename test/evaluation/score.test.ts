@@ -8,6 +8,7 @@ import {
   type Reference,
 } from '../../src/evaluation/score.js';
 import type { MotionEvent } from '../../src/motion/detector.js';
+import { UserError } from '../../src/util/user-error.js';
 
 /** n frames at 10 fps (100 ms apart); `motion` lists the frames whose raw flag is set. */
 function frames(n: number, motion: number[] = []): AnalysedFrame[] {
@@ -18,13 +19,24 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
-function truth(...intervals: Array<[number, number]>): Reference {
+function truth(...intervals: Array<[number, number]>): Reference & { kind: 'intervals' } {
   return {
     kind: 'intervals',
+    name: 't.json',
     about: 'test',
     frameCount: 60,
+    fps: 10,
     intervals: intervals.map(([startFrame, endFrame]) => ({ startFrame, endFrame })),
   };
+}
+
+function errorOf(evaluation: () => unknown): string {
+  try {
+    evaluation();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('no error');
 }
 
 function run(reference: Reference, events: DetectedEvent[], analysed = frames(60)) {
@@ -118,20 +130,80 @@ describe('evaluate against intervals', () => {
     expect(report.events[0]).toEqual({ startFrame: 50, endFrame: 60, startMs: 5000, endMs: 6000 });
   });
 
-  it('scores the frames both sides have, and says so', () => {
-    const report = run(truth([10, 20]), [{ startMs: 1000, endMs: 2000 }], frames(50));
-    expect(report.scoredEndFrame).toBe(50);
+  it('scores the frames both sides have when they differ by one, and says so', () => {
+    const report = run(truth([10, 20]), [{ startMs: 1000, endMs: 2000 }], frames(59));
+    expect(report.scoredEndFrame).toBe(59);
     expect(report.notes).toEqual([
-      'the reference covers 60 frames, the video decoded to 50: scored the first 50',
+      'the reference covers 60 frames, the video decoded to 59: scored the first 59',
     ]);
+  });
+
+  it('counts an interval past the decoded frames as missed, not dropped', () => {
+    const report = run(truth([10, 20], [59, 60]), [{ startMs: 1000, endMs: 2000 }], frames(59));
+    expect(report.intervals).toHaveLength(2);
+    expect(report.intervals[1]).toMatchObject({
+      reference: { startFrame: 59, endFrame: 60, startMs: 5900, endMs: 6000 },
+      event: null,
+    });
+    expect(report.missed).toBe(1);
+    expect(report.notes).toContain(
+      '1 reference interval starts after the last scored frame (58): counted as missed',
+    );
+  });
+
+  it('refuses a ground truth made for more or fewer frames than the video has', () => {
+    expect(errorOf(() => run(truth([10, 20]), [], frames(50)))).toBe(
+      't.json: frameCount 60 but the video decoded to 50 frames',
+    );
+    expect(errorOf(() => run(truth([10, 20]), [], frames(62)))).toBe(
+      't.json: frameCount 60 but the video decoded to 62 frames',
+    );
+    // The vacuous pass of review B4: one frame against a 60-frame truth.
+    expect(errorOf(() => run(truth([10, 20]), [], frames(1)))).toBe(
+      't.json: frameCount 60 but the video decoded to 1 frame',
+    );
+  });
+
+  it('refuses a ground truth whose fps is more than 1 % off the measured one', () => {
+    expect(errorOf(() => run({ ...truth([10, 20]), fps: 15 }, []))).toBe(
+      "t.json: fps 15 but the video's frame timestamps give 10 fps",
+    );
+    // 100.5 ms apart: 9.95 fps, within 1 % of 10.
+    const slightlySlow = frames(60).map((f, i) => ({ ...f, ptsMs: i * 100.5 }));
+    expect(run(truth([10, 20]), [], slightlySlow).fps).toBe(9.95);
+  });
+
+  it('does not make up an fps from a single frame', () => {
+    const report = run({ ...truth([0, 1]), frameCount: 1 }, [{ startMs: 0, endMs: 100 }], frames(1));
+    expect(report.fps).toBeNull();
+    expect(report.intervals[0]).toMatchObject({ event: 0, endError: { frames: 0, ms: 0 } });
+  });
+
+  it('refuses zero frames as a user error', () => {
+    expect(() => run(truth(), [], [])).toThrow(UserError);
+    expect(errorOf(() => run(truth(), [], []))).toBe(
+      'the video decoded to no frames: nothing to score against t.json',
+    );
+  });
+
+  it('flags an event matched to more than one interval', () => {
+    const report = run(truth([10, 20], [25, 35], [50, 55]), [{ startMs: 1000, endMs: 3500 }]);
+    expect(report.intervals.map((i) => i.event)).toEqual([0, 0, null]);
+    expect(report.eventsSpanningIntervals).toEqual([{ event: 0, intervals: [0, 1] }]);
+    expect(report.notes).toEqual(['event #1 spans reference intervals 1 and 2']);
+    const three = run(truth([10, 20], [25, 35], [40, 45]), [{ startMs: 1000, endMs: 4500 }]);
+    expect(three.notes).toEqual(['event #1 spans reference intervals 1, 2 and 3']);
+    expect(run(truth([10, 20]), [{ startMs: 1000, endMs: 2000 }]).eventsSpanningIntervals).toEqual([]);
   });
 });
 
 describe('evaluate against a per-frame reference', () => {
   const perFrame = (motionFrames: number[], firstScoredFrame = 0): PerFrameReference => ({
     kind: 'per-frame',
+    name: 'ref.csv',
     about: 'test',
     frameCount: 60,
+    lastListedFrame: 59,
     motionFrames,
     firstScoredFrame,
     unscoredReason: 'learning',
@@ -177,9 +249,18 @@ describe('evaluate against a per-frame reference', () => {
   });
 
   it('a list of flagged frames covers the analysed frames', () => {
-    const report = run({ ...perFrame([5, 6, 70]), frameCount: undefined }, []);
+    const report = run({ ...perFrame([5, 6, 60]), frameCount: undefined, lastListedFrame: 60 }, []);
     expect(report.scoredEndFrame).toBe(60);
     expect(report.notes).toEqual(['1 reference motion frames lie past frame 59: not scored']);
+  });
+
+  it('refuses a reference with rows more than one frame past the decoded ones', () => {
+    expect(errorOf(() => run({ ...perFrame([5]), frameCount: undefined, lastListedFrame: 61 }, []))).toBe(
+      'ref.csv: has rows up to frame 61 but the video decoded to 60 frames',
+    );
+    expect(
+      errorOf(() => run({ ...perFrame([5]), frameCount: 200, lastListedFrame: 199 }, [], frames(1))),
+    ).toBe('ref.csv: has rows up to frame 199 but the video decoded to 1 frame');
   });
 });
 

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { analyzeVideo } from '../../analysis/analyze-video.js';
-import { readReferenceFile, referenceAt } from '../../evaluation/reference-file.js';
+import { type ReferenceFile, readReferenceFile, referenceAt } from '../../evaluation/reference-file.js';
 import { reportTable } from '../../evaluation/report-table.js';
 import { type AnalysedFrame, evaluate, eventIntervals } from '../../evaluation/score.js';
 import type { MotionEvent } from '../../motion/detector.js';
@@ -38,15 +38,17 @@ export const command = defineCommand('motion', {
     sensitivity: { type: 'string', value: 'low|medium|high', help: 'overrides both' },
     json: {
       type: 'boolean',
-      help: 'one JSON object per event: {type, ptsMs, score, box, zones}; with --truth one JSON report',
+      help:
+        'one JSON object per event: {type, ptsMs, score, box, zones}; with --truth one JSON report ' +
+        '(fields in docs/motion.md; "v": 1, fields only added within it)',
     },
     truth: {
       type: 'string',
       value: 'TRUTH.json|REF.csv',
       help:
         'instead of the events, print how they agree with a reference: a fixture ground truth (its expected ' +
-        'events at this sensitivity), a MOG2 CSV (frame,t_s,…,fg_frac_open3) or a Motion CSV (src_frame,…,' +
-        'flag_thr<N>)',
+        'events at this sensitivity; its own settings apply unless --zones is given), a MOG2 CSV ' +
+        '(frame,t_s,…,fg_frac_open3) or a Motion CSV (src_frame,…,flag_thr<N>)',
     },
     'debug-dir': {
       type: 'string',
@@ -61,24 +63,23 @@ export const command = defineCommand('motion', {
     'per-frame motion flag. A CSV reference becomes intervals as the detector makes events: runs of motion frames\n' +
     'merged when the still stretch between them is shorter than eventGapMs. MOG2 CSV: a frame has motion when\n' +
     'fg_frac_open3 > 0.005; frames with t_s < 1.0 (MOG2 still learning) are not scored. Motion CSV: frames not\n' +
-    'listed are still.\n\n' +
+    "listed are still. The reference must describe this video: a ground truth's frameCount within 1 frame of the\n" +
+    'decoded count and its fps within 1 % of the measured one; a CSV with no rows more than 1 frame past the last\n' +
+    'decoded frame. Reference intervals past the decoded frames count as missed.\n\n' +
     'Exit codes: 0 analysed or evaluated (with or without motion, however well it agrees), 2 bad arguments,\n' +
-    'settings, reference file or video (also a truncated video: the events found in the part that decodes are\n' +
-    'printed, then what is missing).',
+    'settings, reference file or video, a reference made for another video, or a truncated video (the events\n' +
+    'found in the part that decodes are printed, then what is missing).',
   async run({ values, positionals }, io) {
     if (positionals.length !== 1)
       throw new UserError('expected exactly one video FILE (see doorbell motion --help)');
     const file = resolve(io.cwd, positionals[0]!);
-    const settings = await settingsFrom(values, io);
-    const debugDir = values['debug-dir'] ? resolve(io.cwd, values['debug-dir']) : undefined;
     const truthName = values.truth;
-    const reference = truthName
-      ? referenceAt(
-          await readReferenceFile(resolve(io.cwd, truthName), truthName),
-          settings.sensitivity,
-          truthName,
-        )
-      : undefined;
+    const truthFile = truthName ? await readReferenceFile(resolve(io.cwd, truthName), truthName) : undefined;
+    const truthSettings = truthName && !values.zones ? fixtureSettingsOf(truthFile, truthName) : undefined;
+    const settings = await settingsFrom(values, io, truthSettings);
+    const debugDir = values['debug-dir'] ? resolve(io.cwd, values['debug-dir']) : undefined;
+    const reference =
+      truthFile && truthName ? referenceAt(truthFile, settings.sensitivity, truthName) : undefined;
     const analysed: AnalysedFrame[] = [];
     const detected: MotionEvent[] = [];
 
@@ -113,11 +114,12 @@ export const command = defineCommand('motion', {
         reference,
         eventGapMs: settings.eventGapMs,
       });
+      if (truthSettings) report.notes.unshift(truthSettings.note);
       const context = { referenceFile: truthName, about: reference.about, sensitivity: settings.sensitivity };
       writeLine(
         io.stdout,
         values.json
-          ? JSON.stringify({ video: positionals[0], ...context, ...report })
+          ? JSON.stringify({ v: EVALUATION_JSON_VERSION, video: positionals[0], ...context, ...report })
           : reportTable(report, context),
       );
     } else if (!values.json) {
@@ -136,6 +138,28 @@ export const command = defineCommand('motion', {
   },
 });
 
+/** The shape of the --truth --json object; fields are only ever added within a version. */
+const EVALUATION_JSON_VERSION = 1;
+
+/** A fixture's own motion settings (its masks, zones…), what the ground truth was made with. */
+interface FixtureSettings {
+  block: Record<string, unknown>;
+  source: string;
+  note: string;
+}
+
+function fixtureSettingsOf(file: ReferenceFile | undefined, name: string): FixtureSettings | undefined {
+  if (file?.format !== 'ground-truth') return undefined;
+  const block = motionBlockOf({ settings: file.settings }) ?? {};
+  const keys = Object.keys(block);
+  if (keys.length === 0) return undefined;
+  return {
+    block,
+    source: `${name}: settings`,
+    note: `applied the motion settings in ${name} (${keys.join(', ')}); --zones FILE replaces them`,
+  };
+}
+
 function jsonEvent(event: MotionEvent): MotionEvent {
   return { type: event.type, ptsMs: event.ptsMs, score: event.score, box: event.box, zones: event.zones };
 }
@@ -152,6 +176,7 @@ function readableEvent(event: MotionEvent): string {
 async function settingsFrom(
   values: { profile?: string | undefined; zones?: string | undefined; sensitivity?: string | undefined },
   io: CliIo,
+  fixtureSettings?: FixtureSettings,
 ): Promise<MotionSettings> {
   let block: Record<string, unknown> = {};
   let source = 'motion settings';
@@ -175,6 +200,10 @@ async function settingsFrom(
     if (!inner) throw new UserError(`--zones ${values.zones}: expected a JSON object with a motion block`);
     block = { ...block, ...inner };
     source = `--zones ${values.zones}`;
+  }
+  if (fixtureSettings) {
+    block = { ...block, ...fixtureSettings.block };
+    source = fixtureSettings.source;
   }
   if (values.sensitivity !== undefined) {
     if (!(SENSITIVITIES as readonly string[]).includes(values.sensitivity)) {
