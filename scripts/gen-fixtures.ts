@@ -462,10 +462,12 @@ interface FixtureSpec {
    */
   unmaskedTriggersOn?: readonly Sensitivity[];
   /**
-   * Sensitivities at which the detector is known to miss this fixture's `expected`, with why; measured in
-   * docs/motion.md and checked to still miss (so a fix shows), not judged by the ±2 frame test.
+   * Sensitivities at which the detector is known to miss this fixture's `expected`: why, and the [startMs, endMs)
+   * events it reports instead (measured, docs/motion.md). The test holds the detector to those, so a change shows.
    */
-  tradeOffs?: Partial<Record<Sensitivity, string>>;
+  tradeOffs?: Partial<
+    Record<Sensitivity, { why: string; detected: Array<{ startMs: number; endMs: number }> }>
+  >;
   loop?: boolean;
 }
 
@@ -632,7 +634,10 @@ function specs(): FixtureSpec[] {
       ]),
       triggersOn: [],
       tradeOffs: {
-        high: 'high sensitivity counts every changed blob (to see a cat), so strong wind in foliage triggers it too',
+        high: {
+          why: 'high sensitivity counts every changed blob (to see a cat), so strong wind in foliage triggers it too',
+          detected: [{ startMs: 66.667, endMs: 10000 }],
+        },
       },
     },
     {
@@ -660,8 +665,14 @@ function specs(): FixtureSpec[] {
       ]),
       triggersOn: SENSITIVITIES,
       tradeOffs: {
-        low: "the visitor's first three frames are slivers in front of the swaying tree; low's higher threshold sees them one frame later than medium (start +3 frames)",
-        high: 'high sensitivity counts every changed blob (to see a cat), so strong wind in foliage triggers it too',
+        low: {
+          why: "the visitor's first three frames are slivers in front of the swaying tree; low's higher threshold sees them one frame later than medium (start +3 frames)",
+          detected: [{ startMs: 3333.333, endMs: 7200 }],
+        },
+        high: {
+          why: 'high sensitivity counts every changed blob (to see a cat), so strong wind in foliage triggers it too',
+          detected: [{ startMs: 66.667, endMs: 11000 }],
+        },
       },
     },
     {
@@ -703,7 +714,10 @@ function specs(): FixtureSpec[] {
       distractors: [{ kind: 'noise' }],
       triggersOn: SENSITIVITIES,
       tradeOffs: {
-        high: "high's 15-level threshold takes heavy night noise for motion in clusters",
+        high: {
+          why: "high's 15-level threshold takes heavy night noise for motion in clusters",
+          detected: [{ startMs: 333.333, endMs: 10000 }],
+        },
       },
     },
   ];

@@ -226,6 +226,58 @@ describe('MotionDetector', () => {
     });
   });
 
+  describe('moving background', () => {
+    // On this 80×60 grid, medium's 15 object cells (given for 160×90) scale to 5; high keeps every blob.
+    const appearing = (w: number, h: number) => (k: number, data: Uint8Array) => {
+      if (k >= 10) box(data, 40, 40, w, h);
+    };
+    const sensitive = { minAreaFraction: 0.0001, minMotionFrames: 1 };
+
+    it('counts only objects: a 2×2-cell change is too small at medium, a 3×2-cell one is not; high sees both', () => {
+      expect(run(scene(20, appearing(4, 4)), sensitive)).toEqual([]);
+      expect(run(scene(20, appearing(6, 4)), sensitive)[0]).toMatchObject({ type: 'start', ptsMs: 1000 });
+      expect(run(scene(20, appearing(4, 4)), { ...sensitive, sensitivity: 'high' })[0]).toMatchObject({
+        type: 'start',
+        ptsMs: 1000,
+      });
+    });
+
+    it('learns a flickering patch as noise and still sees a person walk past it', () => {
+      const flicker = (k: number, data: Uint8Array) => {
+        if (k % 2 === 1) box(data, 100, 8, 40, 40, 190);
+      };
+      const flickerOnly = run(scene(80, flicker));
+      expect(flickerOnly.filter((e) => e.ptsMs >= 1000)).toEqual([]);
+      const withPerson = run(
+        scene(80, (k, data) => {
+          flicker(k, data);
+          mover(50, 70, 70)(k, data);
+        }),
+      );
+      expect(withPerson.filter((e) => e.type === 'start' && e.ptsMs >= 1000).map((e) => e.ptsMs)).toEqual([
+        5000,
+      ]);
+    });
+
+    it('judges a change against the noise of the frames before it: seen at 0.5 fps and on the second frame', () => {
+      const slow = scene(8, mover(1, 6)).map((frame, k) => ({ ...frame, ptsMs: k * 2_000 }));
+      expect(run(slow, { minMotionFrames: 1 })[0]).toMatchObject({ type: 'start', ptsMs: 2_000 });
+    });
+
+    it('keeps what it learned across one jump in the timestamps', () => {
+      // The patch holds still over the jump (frames 59 and 60 alike): a frame that replaced what was learned would
+      // learn "no change" there, and the flicker after it would start an event.
+      const flicker = (k: number, data: Uint8Array) => {
+        if ((k < 60 ? k : k - 1) % 2 === 1) box(data, 100, 8, 40, 40, 190);
+      };
+      const jumped = scene(120, flicker).map((frame, k) => ({
+        ...frame,
+        ptsMs: k * STEP_MS + (k >= 60 ? 5_000 : 0),
+      }));
+      expect(run(jumped).filter((e) => e.ptsMs >= 1000)).toEqual([]);
+    });
+  });
+
   it('gives identical output for identical input', () => {
     const frames = scene(60, mover(10, 30));
     expect(run(frames, { sensitivity: 'high' })).toEqual(run(frames, { sensitivity: 'high' }));
