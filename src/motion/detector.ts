@@ -139,6 +139,8 @@ export class MotionDetector {
   private readonly blobSizes: Int32Array;
   private readonly queue: Int32Array;
   private readonly neighbourOffsets: Int32Array;
+  /** Per padded cell: its changed neighbours, counted while labelling blobs (valid for changed cells only). */
+  private readonly neighbourCount: Uint8Array;
   private readonly zoneMinObjectCells: Int32Array;
   private readonly smallestObjectCells: number;
   private readonly largestObjectCells: number;
@@ -234,6 +236,7 @@ export class MotionDetector {
     this.change = new Uint16Array(this.cells);
     this.padded = new Uint8Array((gw + 2) * (gh + 2));
     this.blobOf = new Int32Array(this.padded.length);
+    this.neighbourCount = new Uint8Array(this.padded.length);
     this.blobSizes = new Int32Array(this.cells);
     this.queue = new Int32Array(this.cells);
     const stride = gw + 2;
@@ -402,7 +405,7 @@ export class MotionDetector {
    */
   private labelBlobs(): void {
     const stride = this.gridWidth + 2;
-    const { padded, blobOf, blobSizes, queue, aboveList, neighbourOffsets } = this;
+    const { padded, blobOf, blobSizes, queue, aboveList, neighbourOffsets, neighbourCount } = this;
     const gw = this.gridWidth;
     let blobs = 0;
     for (let k = 0; k < this.cellsAboveThreshold; k++) {
@@ -421,13 +424,18 @@ export class MotionDetector {
       blobOf[p0] = label;
       while (head < tail) {
         const p = queue[head++]!;
+        let around = 0;
         for (let o = 0; o < 8; o++) {
           const q = p + neighbourOffsets[o]!;
-          if (padded[q] === 1 && blobOf[q] === -1) {
-            blobOf[q] = label;
-            queue[tail++] = q;
+          if (padded[q] === 1) {
+            around++;
+            if (blobOf[q] === -1) {
+              blobOf[q] = label;
+              queue[tail++] = q;
+            }
           }
         }
+        neighbourCount[p] = around;
       }
       blobSizes[label] = tail;
     }
@@ -459,15 +467,16 @@ export class MotionDetector {
       const x = i - y * gw;
       const p = (y + 1) * stride + 1 + x;
       const blob = labelled ? this.blobSizes[this.blobOf[p]!]! : unlabelledSize;
-      const neighbours =
-        padded[p - stride - 1]! +
-        padded[p - stride]! +
-        padded[p - stride + 1]! +
-        padded[p - 1]! +
-        padded[p + 1]! +
-        padded[p + stride - 1]! +
-        padded[p + stride]! +
-        padded[p + stride + 1]!;
+      const neighbours = labelled
+        ? this.neighbourCount[p]!
+        : padded[p - stride - 1]! +
+          padded[p - stride]! +
+          padded[p - stride + 1]! +
+          padded[p - 1]! +
+          padded[p + 1]! +
+          padded[p + stride - 1]! +
+          padded[p + stride]! +
+          padded[p + stride + 1]!;
       if (neighbours < DESPECKLE_MIN_NEIGHBOURS) continue;
       changed[i] = 1;
       const magnitude = change[i]!;

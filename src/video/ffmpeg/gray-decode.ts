@@ -80,7 +80,8 @@ export async function* decodeGrayFrames(
 
 /** The ffmpeg command: frames to the socket; a split-off 2×2 crop of each through showinfo, which logs its pts. */
 function grayDecodeCommand(file: string, width: number, loop: boolean): ffmpeg.FfmpegCommand {
-  return command(file)
+  // A looped decode is the agent's camera and stops when the agent says; a file analysed once may die with Ctrl+C.
+  return command(file, { ownProcessGroup: loop })
     .inputOptions(loop ? ['-stream_loop', '-1'] : [])
     .outputOptions([
       '-filter_complex',
