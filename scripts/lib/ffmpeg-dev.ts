@@ -104,7 +104,8 @@ export function openRawVideoEncoder(options: RawVideoEncoderOptions): RawVideoEn
 export async function decodeToNullSink(file: string, options: { width?: number; timeoutMs?: number } = {}) {
   await assertReadableVideoFile(file, 'decode');
   const width = options.width ?? 320;
-  const cmd = command(file)
+  // Spawned as decodeGrayFrames spawns a file it analyses once (not detached), so both sides pay the same spawn.
+  const cmd = command(file, { ownProcessGroup: false })
     .outputOptions([
       '-map',
       '0:v:0',
