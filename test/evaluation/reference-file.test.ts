@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReferenceFile, readReferenceFile, referenceAt } from '../../src/evaluation/reference-file.js';
+import { errorOf } from '../helpers/errors.js';
 
 const MOG2_HEADER = 'frame,t_s,fg_frac_raw,fg_frac_open3';
 
@@ -11,15 +12,6 @@ const MOG2_HEADER = 'frame,t_s,fg_frac_raw,fg_frac_open3';
 function mog2(fractions: number[]): string {
   const rows = fractions.map((f, i) => `${i},${(i / 4).toFixed(3)},${f},${f}`);
   return `${MOG2_HEADER}\n${rows.join('\n')}\n`;
-}
-
-function errorOf(parse: () => unknown): string {
-  try {
-    parse();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('no error');
 }
 
 describe('ground-truth JSON', () => {

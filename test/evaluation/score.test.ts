@@ -9,6 +9,7 @@ import {
 } from '../../src/evaluation/score.js';
 import type { MotionEvent } from '../../src/motion/detector.js';
 import { UserError } from '../../src/util/user-error.js';
+import { errorOf } from '../helpers/errors.js';
 
 /** n frames at 10 fps (100 ms apart); `motion` lists the frames whose raw flag is set. */
 function frames(n: number, motion: number[] = []): AnalysedFrame[] {
@@ -28,15 +29,6 @@ function truth(...intervals: Array<[number, number]>): Reference & { kind: 'inte
     fps: 10,
     intervals: intervals.map(([startFrame, endFrame]) => ({ startFrame, endFrame })),
   };
-}
-
-function errorOf(evaluation: () => unknown): string {
-  try {
-    evaluation();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('no error');
 }
 
 function run(reference: Reference, events: DetectedEvent[], analysed = frames(60)) {
