@@ -193,8 +193,10 @@ interface Actor {
   draw(layer: Layer, f: number): void;
 }
 
-/** Linear path through keyframes [frame, x, y, scale]; holds the last pose. Returns undefined before the first. */
-function along(keys: ReadonlyArray<readonly [number, number, number, number]>, f: number) {
+type Keyframe = readonly [frame: number, x: number, y: number, scale: number];
+
+/** Linear path through keyframes; holds the last pose. Returns undefined before the first. */
+function along(keys: readonly Keyframe[], f: number) {
   if (f < keys[0]![0]) return undefined;
   for (let k = 0; k + 1 < keys.length; k++) {
     const [f0, x0, y0, s0] = keys[k]!;
@@ -214,11 +216,7 @@ function along(keys: ReadonlyArray<readonly [number, number, number, number]>, f
 }
 
 /** A person following keyframes; the stride follows the distance walked, so standing still is truly still. */
-function walker(
-  label: string,
-  look: Person,
-  keys: ReadonlyArray<readonly [number, number, number, number]>,
-): Actor {
+function walker(label: string, look: Person, keys: readonly Keyframe[]): Actor {
   let walked = 0;
   let last: { x: number; y: number } | undefined;
   let lastFrame = -1;
@@ -237,7 +235,7 @@ function walker(
   };
 }
 
-function cat(label: string, keys: ReadonlyArray<readonly [number, number, number, number]>): Actor {
+function cat(label: string, keys: readonly Keyframe[]): Actor {
   return {
     label,
     draw(layer, f) {
@@ -473,6 +471,44 @@ interface FixtureSpec {
 
 const frameAt = (seconds: number) => Math.round(seconds * FPS);
 
+/** Sensor noise and compression of a daylight fixture; a spec overrides what differs. */
+const DAYLIGHT = { noise: 5, blotch: 8, crf: 26 } satisfies Pick<FixtureSpec, 'noise' | 'blotch' | 'crf'>;
+
+/** A person crossing the porch left to right at full size, entering at `second`. */
+function crossingRightward(second: number): Keyframe[] {
+  const start = frameAt(second);
+  return [
+    [start, -45, 338, 1],
+    [start + 80, 685, 338, 1],
+  ];
+}
+
+/** A person walking in from the left up to the door, growing as they come closer, entering at `second`. */
+function approachToDoor(second: number): Keyframe[] {
+  const start = frameAt(second);
+  return [
+    [start, -45, 292, 0.82],
+    [start + 62, 430, 342, 1.08],
+  ];
+}
+
+/** approachToDoor(), standing still at the door for `waitFrames`, then leaving to the right. */
+function visitAtDoor(second: number, waitFrames: number): Keyframe[] {
+  const approach = approachToDoor(second);
+  const [arrived] = approach.at(-1)!;
+  return [...approach, [arrived + waitFrames, 430, 342, 1.08], [arrived + waitFrames + 36, 690, 330, 1.0]];
+}
+
+/** A cat crossing the porch from the `from` side to the other, entering at `second`. */
+function catCrossing(second: number, from: 'left' | 'right'): Keyframe[] {
+  const start = frameAt(second);
+  const [enterX, leaveX] = from === 'left' ? [-60, 680] : [680, -60];
+  return [
+    [start, enterX, 300, 1],
+    [start + 105, leaveX, 300, 1],
+  ];
+}
+
 function specs(): FixtureSpec[] {
   const bush = foliage(77);
   return [
@@ -481,9 +517,7 @@ function specs(): FixtureSpec[] {
       description: 'Empty porch, sensor noise and compression only. Must not trigger.',
       seconds: 8,
       seed: 101,
-      noise: 5,
-      blotch: 8,
-      crf: 26,
+      ...DAYLIGHT,
       actors: [],
       triggersOn: [],
     },
@@ -492,15 +526,8 @@ function specs(): FixtureSpec[] {
       description: 'A person walks across the porch from left to right.',
       seconds: 9,
       seed: 202,
-      noise: 5,
-      blotch: 8,
-      crf: 26,
-      actors: [
-        walker('person', RESIDENT, [
-          [frameAt(1.5), -45, 338, 1],
-          [frameAt(1.5) + 80, 685, 338, 1],
-        ]),
-      ],
+      ...DAYLIGHT,
+      actors: [walker('person', RESIDENT, crossingRightward(1.5))],
       triggersOn: SENSITIVITIES,
     },
     {
@@ -510,17 +537,8 @@ function specs(): FixtureSpec[] {
         'right. Standing still is not motion, and 4 s is longer than the event gap: two events.',
       seconds: 14,
       seed: 303,
-      noise: 5,
-      blotch: 8,
-      crf: 26,
-      actors: [
-        walker('visitor', COURIER, [
-          [frameAt(1), -45, 292, 0.82],
-          [frameAt(1) + 62, 430, 342, 1.08],
-          [frameAt(1) + 62 + 60, 430, 342, 1.08],
-          [frameAt(1) + 62 + 60 + 36, 690, 330, 1.0],
-        ]),
-      ],
+      ...DAYLIGHT,
+      actors: [walker('visitor', COURIER, visitAtDoor(1, 60))],
       triggersOn: SENSITIVITIES,
     },
     {
@@ -529,9 +547,7 @@ function specs(): FixtureSpec[] {
         'Nobody there; the porch light switches on at 2 s, off at 5 s, on again at 7 s. A lighting change is not motion.',
       seconds: 9,
       seed: 404,
-      noise: 5,
-      blotch: 8,
-      crf: 26,
+      ...DAYLIGHT,
       actors: [],
       lamp: (f) => ((f >= frameAt(2) && f < frameAt(5)) || f >= frameAt(7) ? 1 : 0),
       distractors: [{ kind: 'lighting' }],
@@ -544,9 +560,7 @@ function specs(): FixtureSpec[] {
         'the mask (without it, high sensitivity triggers on the strongest gusts).',
       seconds: 8,
       seed: 505,
-      noise: 5,
-      blotch: 8,
-      crf: 26,
+      ...DAYLIGHT,
       actors: [],
       distractors: [{ kind: 'foliage', actor: bush.actor, polygon: bush.polygon }],
       settings: { masks: [{ name: 'bush', polygon: bush.mask }] },
@@ -558,15 +572,8 @@ function specs(): FixtureSpec[] {
       description: 'A cat crosses the porch. Reported on high sensitivity, not on medium or low.',
       seconds: 9,
       seed: 606,
-      noise: 5,
-      blotch: 8,
-      crf: 26,
-      actors: [
-        cat('cat', [
-          [frameAt(1), 680, 300, 1],
-          [frameAt(1) + 105, -60, 300, 1],
-        ]),
-      ],
+      ...DAYLIGHT,
+      actors: [cat('cat', catCrossing(1, 'right'))],
       triggersOn: ['high'],
     },
     {
@@ -574,8 +581,7 @@ function specs(): FixtureSpec[] {
       description: 'A person crosses right to left, encoded at CRF 44: blocky, smeared, still correct.',
       seconds: 8,
       seed: 707,
-      noise: 5,
-      blotch: 8,
+      ...DAYLIGHT,
       crf: 44,
       actors: [
         walker('person', NEIGHBOUR, [
@@ -592,24 +598,12 @@ function specs(): FixtureSpec[] {
         'a courier comes to the door, waits and leaves.',
       seconds: 30,
       seed: 808,
-      noise: 5,
-      blotch: 8,
+      ...DAYLIGHT,
       crf: 27,
       actors: [
-        walker('person', RESIDENT, [
-          [frameAt(1.5), -45, 338, 1],
-          [frameAt(1.5) + 80, 685, 338, 1],
-        ]),
-        cat('cat', [
-          [frameAt(9.5), -60, 300, 1],
-          [frameAt(9.5) + 105, 680, 300, 1],
-        ]),
-        walker('visitor', COURIER, [
-          [frameAt(18.5), -45, 292, 0.82],
-          [frameAt(18.5) + 62, 430, 342, 1.08],
-          [frameAt(18.5) + 62 + 45, 430, 342, 1.08],
-          [frameAt(18.5) + 62 + 45 + 36, 690, 330, 1.0],
-        ]),
+        walker('person', RESIDENT, crossingRightward(1.5)),
+        cat('cat', catCrossing(9.5, 'left')),
+        walker('visitor', COURIER, visitAtDoor(18.5, 45)),
       ],
       triggersOn: SENSITIVITIES,
       loop: true,
@@ -621,8 +615,7 @@ function specs(): FixtureSpec[] {
         'sway the whole time, harder in gusts; no mask, nothing else moves. Must not trigger at any sensitivity.',
       seconds: 10,
       seed: 909,
-      noise: 5,
-      blotch: 8,
+      ...DAYLIGHT,
       crf: 32,
       actors: [],
       distractors: windyFoliage(919, [
@@ -648,15 +641,9 @@ function specs(): FixtureSpec[] {
         'door and stays there. Only the walk is motion.',
       seconds: 11,
       seed: 1010,
-      noise: 5,
-      blotch: 8,
+      ...DAYLIGHT,
       crf: 32,
-      actors: [
-        walker('person', RESIDENT, [
-          [frameAt(3), -45, 292, 0.82],
-          [frameAt(3) + 62, 430, 342, 1.08],
-        ]),
-      ],
+      actors: [walker('person', RESIDENT, approachToDoor(3))],
       distractors: windyFoliage(1020, [
         { cx: 320, cy: -10, rx: 220, ry: 70, sway: 16 },
         { cx: 95, cy: 115, rx: 135, ry: 125, sway: 14, trunk: { x0: 84, x1: 108, y1: 360 } },
@@ -682,9 +669,7 @@ function specs(): FixtureSpec[] {
         'back over 8 s, then 1 again. Under 2.5 levels per frame, 40 % in all. Not motion: must not trigger.',
       seconds: 10,
       seed: 1111,
-      noise: 5,
-      blotch: 8,
-      crf: 26,
+      ...DAYLIGHT,
       actors: [],
       exposure: (f) => {
         const t = f / FPS - 1;
@@ -703,12 +688,7 @@ function specs(): FixtureSpec[] {
       noise: 18,
       blotch: 24,
       crf: 32,
-      actors: [
-        walker('person', LATE_WALKER, [
-          [frameAt(2.5), -45, 338, 1],
-          [frameAt(2.5) + 80, 685, 338, 1],
-        ]),
-      ],
+      actors: [walker('person', LATE_WALKER, crossingRightward(2.5))],
       exposure: () => 0.25,
       actorExposure: 0.8,
       distractors: [{ kind: 'noise' }],
