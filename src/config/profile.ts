@@ -29,6 +29,8 @@ const ButtonSchema = z
     debounceMs: z.number().int().min(0).max(5_000).default(50),
     /** After a ding, further presses within this window chime no more and emit no ding. */
     chimeWindowMs: z.number().int().min(0).max(60_000).default(3_000),
+    /** A ring is answered by `request/answer` within this long, or ends as missed. */
+    answerWindowMs: z.number().int().min(1_000).max(600_000).default(30_000),
   })
   .strict();
 
@@ -105,6 +107,8 @@ export const DeviceProfileSchema = z
     wifi: WifiSchema.default(WifiSchema.parse({})),
     privacy: PrivacySchema.default(PrivacySchema.parse({})),
     retentionDays: z.number().int().min(1).max(3650).default(60),
+    /** Events belong to one visit (sessionId) until this long passes without motion or an open ring. */
+    sessionGapMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
     telemetryIntervalMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
     topicPrefix: z
       .string()

@@ -136,9 +136,19 @@ const deviceEntries: TopicEntry[] = [
     payload: {
       format: 'json',
       schema: DingEventSchema,
-      example: { ...envelope(42), event_type: 'ring', source: 'button' },
+      example: {
+        ...envelope(42),
+        event_type: 'ring',
+        source: 'button',
+        sessionId: 'front-door-000015',
+        thread: 'started',
+        dingId: 'front-door-000016',
+      },
     },
-    description: 'Someone rang. Delivered from the durable outbox, in order; `seq` survives restarts.',
+    description:
+      'Someone rang (`thread: "started"`); when the ring ends, a second message of the same `dingId` says how ' +
+      '(`thread: "ended"`, `outcome`: answered by `request/answer` within the answer window, or missed). Count ' +
+      'rings by `thread: "started"`. Delivered from the durable outbox, in order; `seq` survives restarts.',
   },
   {
     name: 'motionEvents',
@@ -152,6 +162,10 @@ const deviceEntries: TopicEntry[] = [
       example: {
         ...envelope(43),
         type: 'end',
+        sessionId: 'front-door-000015',
+        thread: 'ended',
+        motionId: 'front-door-000015',
+        labels: ['person'],
         score: 0.31,
         box: { x: 0.42, y: 0.3, w: 0.18, h: 0.55 },
         zones: ['porch'],
@@ -159,7 +173,9 @@ const deviceEntries: TopicEntry[] = [
         endedAt: AT,
       },
     },
-    description: 'Motion start / update / end with score, bounding box (fractions of the frame) and zones.',
+    description:
+      'Motion start / update / end (`thread` started / updated / ended, one `motionId`) with score, bounding box ' +
+      '(fractions of the frame), zones and labels.',
   },
   {
     name: 'clipEvents',

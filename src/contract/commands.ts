@@ -17,6 +17,7 @@ export const CommandArgs = {
   motion: z.object({ enabled: z.boolean() }).strict(),
   sensitivity: z.object({ sensitivity: SensitivitySchema }).strict(),
   reboot: z.object({}).strict(),
+  answer: z.object({}).strict(),
   'config-get': z.object({}).strict(),
   /** A partial profile: only the keys given change; validated against the profile schema as a whole. */
   'config-set': z.object({ patch: z.record(z.string(), z.unknown()) }).strict(),
@@ -43,6 +44,9 @@ export const COMMAND_SUMMARIES: Record<CommandName, string> = {
   motion: 'enable or disable motion detection',
   sensitivity: 'set motion sensitivity (low, medium, high)',
   reboot: 'simulated reboot: offline → booting → online',
+  answer:
+    'answer the door: every ring still waiting for an answer ends now (events/ding, thread "ended", outcome ' +
+    '"answered"); `answered: false` when none waits',
   'config-get': 'answer with the effective device profile',
   'config-set': 'apply a partial profile update (validated, persisted), then republish state',
   share:
@@ -84,6 +88,10 @@ export const CommandResults = {
   motion: z.object({ motionEnabled: z.boolean() }).strict(),
   sensitivity: z.object({ sensitivity: SensitivitySchema }).strict(),
   reboot: z.object({ status: DeviceStatusSchema }).strict(),
+  answer: z.union([
+    z.object({ answered: z.literal(true), dingIds: z.array(z.string()).min(1) }).strict(),
+    z.object({ answered: z.literal(false), reason: z.literal('no-ring') }).strict(),
+  ]),
   'config-get': DeviceProfileSchema,
   'config-set': DeviceProfileSchema,
   share: z.union([

@@ -20,6 +20,7 @@ export const REQUEST_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
   motion: { enabled: false, transaction: 'tx-2' },
   sensitivity: { sensitivity: 'high' },
   reboot: {},
+  answer: { transaction: 'door-1' },
   'config-get': {},
   'config-set': { patch: { retentionDays: 30 }, transaction: 'cfg-1' },
   share: {
@@ -104,6 +105,7 @@ export const RESPONSE_EXAMPLES: Record<CommandName, Record<string, unknown>> = {
     },
   },
   reboot: { status: 'ok', data: { status: 'rebooting' } },
+  answer: { status: 'ok', data: { answered: true, dingIds: ['front-door-000016'] }, transaction: 'door-1' },
   'config-get': { status: 'ok', data: PROFILE_EXAMPLE },
   'config-set': {
     status: 'error',

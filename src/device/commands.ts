@@ -79,6 +79,10 @@ export function deviceCommands(targets: CommandTargets): CommandTable {
       doorbell.reboot();
       return { status: doorbell.currentStatus };
     },
+    answer: (args) => {
+      parseArgs(CommandArgs.answer, args);
+      return doorbell.answer();
+    },
     'config-get': (args) => {
       parseArgs(CommandArgs['config-get'], args);
       return config.get();

@@ -10,14 +10,20 @@ import type {
   DeviceState,
   DeviceStatus,
   LostClipEventPayload,
+  MotionLabel,
   PressSource,
+  RingOutcome,
   StreamUrls,
+  ThreadState,
 } from '../events/schemas.js';
 import type { Sensitivity } from '../motion/settings.js';
 import { seededRandom, seedFrom } from '../util/random.js';
 import { Battery } from './battery.js';
+import { VisitSessions } from './visit-sessions.js';
 
 export type PressOutcome = { accepted: true; seq: number } | { accepted: false; reason: PressRefusal };
+
+export type AnswerOutcome = { answered: true; dingIds: string[] } | { answered: false; reason: 'no-ring' };
 
 /** What the detector reports, already mapped to device time. */
 export interface MotionInput {
@@ -26,6 +32,23 @@ export interface MotionInput {
   score: number;
   box: Box;
   zones: string[];
+  /** What moved, when the source knows (a fixture's ground truth, a scenario); else `motion`. */
+  labels?: readonly MotionLabel[] | undefined;
+}
+
+/** The motion in progress: its thread and the visit it belongs to. */
+interface MotionThread {
+  motionId: string;
+  sessionId: string;
+  labels: MotionLabel[];
+}
+
+/** A ring waiting for an answer. */
+interface OpenRing {
+  dingId: string;
+  sessionId: string;
+  source: PressSource;
+  timer: TimerHandle;
 }
 
 export interface DoorbellOptions {
@@ -54,6 +77,10 @@ export class Doorbell {
   private sensitivity: Sensitivity;
   private motionActive = false;
   private motionStartedAt = 0;
+  private motionThread: MotionThread | undefined;
+  /** Rings waiting for an answer, oldest first (a visitor may ring again before anyone comes). */
+  private rings: OpenRing[] = [];
+  private readonly sessions: VisitSessions;
   private lastPressAt = Number.NEGATIVE_INFINITY;
   private lastDingAt: number | undefined;
   private dings = 0;
@@ -72,6 +99,7 @@ export class Doorbell {
     this.rssi = profile.wifi.baseRssiDbm;
     this.motionEnabled = profile.motion.enabled;
     this.sensitivity = profile.motion.sensitivity;
+    this.sessions = new VisitSessions(profile.sessionGapMs);
   }
 
   get deviceId(): string {
@@ -102,12 +130,15 @@ export class Doorbell {
     const { clock } = this.options;
     for (const timer of Object.values(this.timers)) clock.clearTimer(timer);
     this.timers = {};
+    for (const ring of this.rings) clock.clearTimer(ring.timer);
+    this.rings = [];
   }
 
   /** Simulated reboot: offline to integrators, then booting, then idle again. */
   reboot(): void {
     if (!this.started) return;
     this.options.clock.clearTimer(this.timers.chime);
+    this.endRings('missed');
     this.setStatus('rebooting');
     this.enterBooting();
   }
@@ -129,9 +160,22 @@ export class Doorbell {
     this.lastDingAt = now;
     this.battery?.chargeDing();
     const seq = this.options.nextSeq();
+    const head = envelope(this.deviceId, seq, now);
+    const sessionId = this.sessions.sessionOf(head.id, now);
+    this.sessions.opened(head.id);
+    const ring: OpenRing = {
+      dingId: head.id,
+      sessionId,
+      source,
+      timer: this.options.clock.setTimeout(
+        () => this.endRings('missed', ring),
+        this.options.profile.button.answerWindowMs,
+      ),
+    };
+    this.rings.push(ring);
     this.options.bus.emit({
       kind: 'ding',
-      payload: { ...envelope(this.deviceId, seq, now), event_type: 'ring', source },
+      payload: { ...head, event_type: 'ring', source, sessionId, thread: 'started', dingId: head.id },
     });
     this.setStatus('ringing');
     this.timers.chime = this.options.clock.setTimeout(() => {
@@ -139,6 +183,14 @@ export class Doorbell {
       if (this.status === 'ringing') this.setStatus('idle');
     }, chimeWindowMs);
     return { accepted: true, seq };
+  }
+
+  /** Someone answered the door (`request/answer`): every ring still waiting ends as answered. */
+  answer(): AnswerOutcome {
+    if (this.rings.length === 0) return { answered: false, reason: 'no-ring' };
+    const dingIds = this.rings.map((ring) => ring.dingId);
+    this.endRings('answered');
+    return { answered: true, dingIds };
   }
 
   motion(input: MotionInput): void {
@@ -190,6 +242,7 @@ export class Doorbell {
       clock.clearTimer(this.timers.telemetry);
       this.timers.telemetry = clock.setInterval(() => this.telemetryTick(), profile.telemetryIntervalMs);
     }
+    this.sessions.gap = profile.sessionGapMs;
     this.emitState();
   }
 
@@ -311,13 +364,66 @@ export class Doorbell {
     this.emitState();
   }
 
+  /** Closes the threads of the waiting rings (or of just `only`) with their outcome. */
+  private endRings(outcome: RingOutcome, only?: OpenRing): void {
+    const ending = only ? [only] : this.rings;
+    this.rings = only ? this.rings.filter((ring) => ring !== only) : [];
+    for (const ring of ending) this.endRing(ring, outcome);
+  }
+
+  private endRing(ring: OpenRing, outcome: RingOutcome): void {
+    const { clock } = this.options;
+    clock.clearTimer(ring.timer);
+    const now = clock.now();
+    this.sessions.closed(ring.dingId, now);
+    this.options.bus.emit({
+      kind: 'ding-ended',
+      payload: {
+        ...envelope(this.deviceId, this.options.nextSeq(), now),
+        event_type: 'ring',
+        source: ring.source,
+        sessionId: ring.sessionId,
+        thread: 'ended',
+        dingId: ring.dingId,
+        outcome,
+      },
+    });
+  }
+
+  /** The motion thread this input belongs to (a start opens one; an end closes it). */
+  private motionThreadOf(input: MotionInput, head: Envelope): MotionThread & { thread: ThreadState } {
+    let current = this.motionThread;
+    if (input.type === 'start' || !current) {
+      current = {
+        motionId: head.id,
+        sessionId: this.sessions.sessionOf(head.id, input.atMs),
+        labels: ['motion'],
+      };
+      this.sessions.opened(current.motionId);
+    }
+    if (input.labels && input.labels.length > 0) current.labels = [...input.labels];
+    if (input.type === 'end') {
+      this.sessions.closed(current.motionId, input.atMs);
+      this.motionThread = undefined;
+    } else {
+      this.motionThread = current;
+    }
+    const thread = input.type === 'start' ? 'started' : input.type === 'end' ? 'ended' : 'updated';
+    return { ...current, labels: [...current.labels], thread };
+  }
+
   private emitMotion(input: MotionInput, endedAtMs: number | undefined): void {
-    const seq = this.options.nextSeq();
+    const head = envelope(this.deviceId, this.options.nextSeq(), input.atMs);
+    const { motionId, sessionId, labels, thread } = this.motionThreadOf(input, head);
     this.options.bus.emit({
       kind: 'motion',
       payload: {
-        ...envelope(this.deviceId, seq, input.atMs),
+        ...head,
         type: input.type,
+        sessionId,
+        thread,
+        motionId,
+        labels,
         score: clampUnit(input.score),
         box: input.box,
         zones: input.zones,

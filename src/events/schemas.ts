@@ -27,15 +27,56 @@ export const PressSourceSchema = z.enum([
 ]);
 export type PressSource = z.infer<typeof PressSourceSchema>;
 
+/**
+ * Where a message stands in its thread (one ring, one motion): more messages of the same thread follow until
+ * `ended`. A one-message thread (a clip) is `ended` at once.
+ */
+export const THREAD_STATES = ['started', 'updated', 'ended'] as const;
+export const ThreadStateSchema = z.enum(THREAD_STATES);
+
+const EventId = z.string().min(1).max(128);
+
+/** What every event message carries besides the envelope: the visit it belongs to and its place in its thread. */
+const Threaded = {
+  sessionId: EventId.describe(
+    'one visit: every event of one episode (motion, rings, clips) shares it; the id of its first event. A new ' +
+      "session starts after the profile's sessionGapMs without motion or ringing",
+  ),
+  thread: ThreadStateSchema,
+};
+
+/** How a ring ended: answered (`request/answer` within the profile's button.answerWindowMs), or missed. */
+export const RING_OUTCOMES = ['missed', 'answered'] as const;
+
 export const DingEventSchema = EnvelopeSchema.extend({
   event_type: z.literal('ring'),
   source: PressSourceSchema,
+  ...Threaded,
+  dingId: EventId.describe("the ring's first message id: the ring and its outcome share it"),
+  outcome: z
+    .enum(RING_OUTCOMES)
+    .optional()
+    .describe('on the ended message only (thread "ended"): how the ring ended'),
 });
 
 export const BoxSchema = z.object({ x: Unit, y: Unit, w: Unit, h: Unit });
 
+/**
+ * What moved. The detector says `motion`; a fixture's ground truth or a scenario may name what it is (simulated
+ * smart detection), so CI can assert on it deterministically.
+ */
+export const MOTION_LABELS = ['motion', 'person', 'animal', 'vehicle', 'package'] as const;
+export const MotionLabelSchema = z.enum(MOTION_LABELS);
+export type MotionLabel = z.infer<typeof MotionLabelSchema>;
+
 export const MotionEventSchema = EnvelopeSchema.extend({
   type: z.enum(['start', 'update', 'end']),
+  ...Threaded,
+  motionId: EventId.describe('the start message id: start, updates and end of one motion share it'),
+  labels: z
+    .array(MotionLabelSchema)
+    .min(1)
+    .describe('what moved: the labels the scenario or fixture declares, else `motion`'),
   score: Unit,
   box: BoxSchema,
   zones: z.array(z.string()),
@@ -135,6 +176,8 @@ export const ResponseSchema = z.object({
 
 export type DingEvent = z.infer<typeof DingEventSchema>;
 export type MotionEventPayload = z.infer<typeof MotionEventSchema>;
+export type ThreadState = z.infer<typeof ThreadStateSchema>;
+export type RingOutcome = (typeof RING_OUTCOMES)[number];
 export type ClipEventPayload = z.infer<typeof ClipEventSchema>;
 export type LostClipEventPayload = z.infer<typeof LostClipEventSchema>;
 export type DeviceState = z.infer<typeof DeviceStateSchema>;
@@ -146,6 +189,8 @@ export type Box = z.infer<typeof BoxSchema>;
 /** Everything the device emits, as one discriminated union keyed by `kind`. */
 export type DeviceEvent =
   | { kind: 'ding'; payload: DingEvent }
+  /** A ring's thread ended (answered or missed): on the ding topic too, but not a ring. */
+  | { kind: 'ding-ended'; payload: DingEvent }
   | { kind: 'motion'; payload: MotionEventPayload }
   | { kind: 'clip'; payload: ClipEventPayload }
   | { kind: 'clip-lost'; payload: LostClipEventPayload }

@@ -11,11 +11,12 @@ import type { DeviceTopics } from './topics.js';
 export function publishDeviceEvent(link: DeviceLink, topics: DeviceTopics, event: DeviceEvent): void {
   switch (event.kind) {
     case 'ding':
+    case 'ding-ended':
     case 'motion':
     case 'clip':
     case 'clip-lost': {
       const topic =
-        event.kind === 'ding'
+        event.kind === 'ding' || event.kind === 'ding-ended'
           ? topics.dingEvents
           : event.kind === 'motion'
             ? topics.motionEvents

@@ -319,6 +319,9 @@ class ScenarioRun {
         case 'reboot':
           agent.doorbell.reboot();
           break;
+        case 'answer':
+          agent.doorbell.answer();
+          break;
         case 'config':
           agent.reconfigure(action.patch);
           break;

@@ -33,6 +33,9 @@ export const ActionSchema = z.discriminatedUnion('do', [
   z.strictObject({ ...At, do: z.literal('broker-outage'), until: Ms }),
   z.strictObject({ ...At, do: z.literal('bucket-outage'), until: Ms }),
   z.strictObject({ ...At, do: z.literal('reboot') }),
+  z
+    .strictObject({ ...At, do: z.literal('answer') })
+    .describe('someone answers the door (request/answer): the waiting ring ends as answered'),
   z.strictObject({ ...At, do: z.literal('config'), patch: z.record(z.string(), z.unknown()) }),
   z.strictObject({ ...At, do: z.literal('sensitivity'), value: z.enum(SENSITIVITIES) }),
   z.strictObject({ ...At, do: z.literal('motion'), enabled: z.boolean() }),
@@ -51,6 +54,9 @@ export type ExpectedCount = z.output<typeof CountSchema>;
 
 export const EXPECTATION_NAMES = [
   'ding',
+  'ding.answered',
+  'ding.missed',
+  'sessions',
   'motion',
   'motion.start',
   'motion.update',

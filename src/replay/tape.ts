@@ -100,6 +100,8 @@ export function parseTape(text: string): TapeLine[] {
 export function countEvents(lines: readonly TapeLine[]): Record<string, number> {
   const counts: Record<string, number> = {
     ding: 0,
+    'ding.answered': 0,
+    'ding.missed': 0,
     'motion.start': 0,
     'motion.update': 0,
     'motion.end': 0,
@@ -107,12 +109,19 @@ export function countEvents(lines: readonly TapeLine[]): Record<string, number> 
     snapshot: 0,
     objects: 0,
   };
+  const sessions = new Set<string>();
   for (const line of lines) {
     if (isObject(line)) counts['objects']!++;
     if (!isMessage(line)) continue;
     const topic = line.mqtt;
-    if (topic.endsWith('/events/ding')) counts['ding']!++;
-    else if (isStoredClipEvent(topic, line.payload)) counts['clip']!++;
+    const sessionId = (line.payload as { sessionId?: unknown } | null)?.sessionId;
+    if (typeof sessionId === 'string') sessions.add(sessionId);
+    if (topic.endsWith('/events/ding')) {
+      const ring = line.payload as { thread?: string; outcome?: string } | null;
+      // A ring is one thread: its started message counts as the ring, its ended one as the outcome.
+      if (ring?.thread === 'ended') counts[`ding.${ring.outcome}`]!++;
+      else counts['ding']!++;
+    } else if (isStoredClipEvent(topic, line.payload)) counts['clip']!++;
     else if (topic.endsWith('/snapshot')) counts['snapshot']!++;
     else if (topic.endsWith('/events/motion')) {
       const type = (line.payload as { type?: string } | null)?.type;
@@ -120,6 +129,7 @@ export function countEvents(lines: readonly TapeLine[]): Record<string, number> 
     }
   }
   counts['motion'] = counts['motion.start']!;
+  counts['sessions'] = sessions.size;
   return counts;
 }
 

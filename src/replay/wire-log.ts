@@ -33,7 +33,7 @@ export class WireLog {
     this.sniffed.push(sniffed);
     const { topic, payload } = sniffed.publish;
     const counts = this.counts;
-    if (topic.endsWith('/events/ding')) counts['ding']!++;
+    if (topic.endsWith('/events/ding') && payload.includes('"thread":"started"')) counts['ding']!++;
     else if (topic.endsWith('/events/clip') && isStoredClipEvent(topic, decodedPayload(payload)))
       counts['clip']!++;
     else if (topic.endsWith('/events/motion') && payload.includes('"type":"start"')) counts['motion']!++;

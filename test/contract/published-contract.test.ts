@@ -85,6 +85,7 @@ describe('everything the agent publishes follows the contract', () => {
     const agent = await startAgent(id, null);
     await request(id, 'press', '{"transaction":"t-press"}', 't-press');
     await request(id, 'press', '{"source":"homeassistant","transaction":"t-press-ha"}', 't-press-ha');
+    await request(id, 'answer', '{"transaction":"t-answer"}', 't-answer');
     await request(id, 'state', '{"transaction":"t-state"}', 't-state');
     await request(id, 'motion', '{"enabled":false,"transaction":"t-off"}', 't-off');
     await request(id, 'motion', '{"enabled":true,"transaction":"t-on"}', 't-on');

@@ -35,6 +35,9 @@ export function makeDoorbell(
     nextSeq: () => ++seq,
     bootMs,
   });
+  /** Rings (the started message of each ring's thread). */
   const dings = () => events.filter((e) => e.kind === 'ding');
-  return { clock, events, bus, doorbell, profile, dings };
+  /** Rings' ends: how each was answered or missed. */
+  const dingEnds = () => events.filter((e) => e.kind === 'ding-ended');
+  return { clock, events, bus, doorbell, profile, dings, dingEnds };
 }

@@ -11,7 +11,7 @@ import { runInProcess } from '../helpers/cli.js';
 import { freePort, spawnCli, stopChild, tempDir } from '../helpers/mqtt.js';
 
 // Every press rings, so three presses make three events.
-const EVERY_PRESS_RINGS = { debounceMs: 0, chimeWindowMs: 0 };
+const EVERY_PRESS_RINGS = { debounceMs: 0, chimeWindowMs: 0, answerWindowMs: 30_000 };
 
 const DING = (id: string) => `doorbell/${id}/events/ding`;
 
