@@ -174,13 +174,30 @@ export function jsonSchemaOf(entry: TopicEntry, target: 'draft-7' | 'draft-2020-
       description: entry.payload.description,
     };
   }
+  const emitted = entry.direction === 'publish';
   const schema = z.toJSONSchema(entry.payload.schema, {
-    io: entry.direction === 'publish' ? 'output' : 'input',
+    io: emitted ? 'output' : 'input',
     target,
     unrepresentable: 'any',
   }) as Json;
   delete schema['$schema'];
-  return schema;
+  // What the device emits gains fields within a version (the compatibility rule): a validator made from this
+  // schema must let them through. What it accepts stays closed: it refuses unknown arguments.
+  return emitted ? openObjects(schema) : schema;
+}
+
+/** The schema with every `additionalProperties: false` removed, at any depth. */
+function openObjects(schema: Json): Json {
+  const open = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(open);
+    if (node === null || typeof node !== 'object') return node;
+    return Object.fromEntries(
+      Object.entries(node)
+        .filter(([key, value]) => !(key === 'additionalProperties' && value === false))
+        .map(([key, value]) => [key, open(value)]),
+    );
+  };
+  return open(schema) as Json;
 }
 
 /** `doorbell schema events`: one JSON Schema document with a definition per payload. */

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import { DeviceProfileSchema } from '../../src/config/profile.js';
-import { asyncApiDocument } from '../../src/contract/asyncapi.js';
+import { asyncApiDocument, eventsJsonSchema } from '../../src/contract/asyncapi.js';
 import { checkMessage, TOPIC_CATALOG } from '../../src/contract/catalog.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
@@ -227,4 +229,51 @@ describe('everything the agent publishes follows the contract', () => {
     );
     expect(unexercised).toEqual([]);
   });
+
+  /**
+   * The compatibility rule: within v1 fields are only ever added, and a consumer ignores fields it does not know.
+   * fixtures/events-v1.0.schema.json is `doorbell schema events` as of contract v1.0 (before event threads), frozen.
+   */
+  it('a consumer written against the v1.0 payloads, ignoring unknown fields, accepts every message', () => {
+    const frozen = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'test/contract/fixtures/events-v1.0.schema.json'), 'utf8'),
+    ) as { $defs: Record<string, object> };
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const problems: string[] = [];
+    const checked = new Map<string, number>();
+    for (const message of watcher.messages) {
+      if (message.topic.includes('/request/')) continue;
+      const result = checkMessage(message.topic, message.payload, { prefix: 'doorbell' });
+      if (!result.ok || result.entry.payload.format !== 'json') continue;
+      const old = frozen.$defs[result.entry.name];
+      if (!old) continue; // a topic v1.0 did not have: nothing an old consumer reads
+      const validate = ajv.compile(ignoringUnknownFields(old));
+      if (!validate(JSON.parse(message.payload.toString())))
+        problems.push(`${message.topic}: ${ajv.errorsText(validate.errors)}`);
+      checked.set(result.entry.name, (checked.get(result.entry.name) ?? 0) + 1);
+    }
+    expect(problems).toEqual([]);
+    for (const name of ['dingEvents', 'motionEvents', 'clipEvents', 'state', 'response'])
+      expect(checked.get(name), name).toBeGreaterThan(0);
+    // The threads' new messages were among them: a ring's end and a motion's thread.
+    const payloads = watcher.messages.map((m) => m.payload.toString());
+    expect(payloads.some((p) => p.includes('"thread":"ended"') && p.includes('"outcome"'))).toBe(true);
+    expect(payloads.some((p) => p.includes('"motionId"'))).toBe(true);
+  });
+
+  it('the published payload schemas stay open to added fields (nothing the device emits forbids them)', () => {
+    const defs = eventsJsonSchema()['$defs'] as Record<string, object>;
+    const emitted = TOPIC_CATALOG.filter((e) => e.direction === 'publish').map((e) => e.name);
+    const closed = emitted.filter((name) =>
+      JSON.stringify(defs[name]).includes('"additionalProperties":false'),
+    );
+    expect(closed).toEqual([]);
+  });
 });
+
+/** The schema as a consumer following the compatibility rule reads it: unknown fields are ignored. */
+function ignoringUnknownFields(schema: object): object {
+  return JSON.parse(
+    JSON.stringify(schema).replaceAll('"additionalProperties":false', '"additionalProperties":true'),
+  );
+}
