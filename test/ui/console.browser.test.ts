@@ -139,11 +139,21 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
     const shownId = await page.locator('#timeline [data-kind="ding"]').first().getAttribute('data-event-id');
     expect(shownId).toBe(dings[0]!.id);
     await expect.poll(() => page.locator('#ring-result').textContent()).toContain('Ding!');
-    expect(await page.locator('#timeline li').allTextContents()).toEqual([
+    expect(await page.locator('#timeline li.event').allTextContents()).toEqual([
       expect.stringContaining('Ding'),
       expect.stringContaining('Motion ended'),
       expect.stringContaining('Motion started'),
     ]);
+    // One visit so far; the next event after the session gap is the first of a second visit, shown on top.
+    expect(await page.locator('#timeline > li.visit').count()).toBe(1);
+    backend.endVisit();
+    backend.motion('start');
+    await expect.poll(() => page.locator('#timeline > li.visit').count()).toBe(2);
+    expect(await page.locator('#timeline > li.visit').first().locator('li.event').allTextContents()).toEqual([
+      expect.stringContaining('Motion started'),
+    ]);
+    expect(await page.locator('#timeline > li.visit').nth(1).locator('li.event').count()).toBe(3);
+    backend.motion('end');
 
     expect(await page.locator('#battery').textContent()).toContain('87 %');
     expect(await page.locator('#rssi').textContent()).toContain('-58 dBm');

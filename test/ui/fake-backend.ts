@@ -51,6 +51,8 @@ export interface FakeBackendOptions {
 export class FakeBackend implements ConsoleBackend {
   readonly id: string;
   private seq = 0;
+  private visit: string | undefined;
+  private motionId: string | undefined;
   private readonly eventListeners = new Set<(event: DeviceEvent) => void>();
   private readonly frameListeners = new Set<(frame: LiveFrame) => void>();
   private frameTimer: NodeJS.Timeout | undefined;
@@ -102,10 +104,14 @@ export class FakeBackend implements ConsoleBackend {
     const now = this.now();
     if (now - this.lastDingAt < this.chimeWindowMs) return { rang: false, reason: 'chime-window' };
     this.lastDingAt = now;
+    const head = envelope(this.id, ++this.seq, now);
     const payload = DingEventSchema.parse({
-      ...envelope(this.id, ++this.seq, now),
+      ...head,
       event_type: 'ring',
       source: 'ui',
+      sessionId: this.sessionOf(head.id),
+      thread: 'started',
+      dingId: head.id,
     });
     this.emit({ kind: 'ding', payload });
     this.updateState({ status: 'ringing', dings: this.current.dings + 1, lastDingAt: payload.at });
@@ -163,6 +169,17 @@ export class FakeBackend implements ConsoleBackend {
     return Date.now();
   }
 
+  /** The visit events belong to until endVisit(): named by its first event, as the device names it. */
+  private sessionOf(eventId: string): string {
+    this.visit ??= eventId;
+    return this.visit;
+  }
+
+  /** The next event starts a new visit (as the device does after its session gap). */
+  endVisit(): void {
+    this.visit = undefined;
+  }
+
   /** Motion start → end, the way the detector reports a visitor; `atMs` and `box` default to now and a porch box. */
   motion(
     type: 'start' | 'update' | 'end',
@@ -170,9 +187,15 @@ export class FakeBackend implements ConsoleBackend {
     at: { atMs?: number; box?: { x: number; y: number; w: number; h: number } } = {},
   ): void {
     const now = at.atMs ?? this.now();
+    const head = envelope(this.id, ++this.seq, now);
+    if (type === 'start' || this.motionId === undefined) this.motionId = head.id;
     const payload = MotionEventSchema.parse({
-      ...envelope(this.id, ++this.seq, now),
+      ...head,
       type,
+      sessionId: this.sessionOf(head.id),
+      thread: type === 'start' ? 'started' : type === 'end' ? 'ended' : 'updated',
+      motionId: this.motionId,
+      labels: ['motion'],
       score: 0.42,
       box: at.box ?? { x: 0.3, y: 0.35, w: 0.2, h: 0.55 },
       zones,

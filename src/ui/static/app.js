@@ -214,11 +214,34 @@ function timelineItem(event) {
   return item;
 }
 
+/** The timeline entry of one visit (events sharing a sessionId), made when its first event arrives. */
+function visitOf(event) {
+  const sessionId = event.payload.sessionId ?? event.payload.id;
+  const existing = [...el.timeline.children].find((visit) => visit.dataset.sessionId === sessionId);
+  if (existing) return existing;
+  const visit = document.createElement('li');
+  visit.className = 'visit';
+  visit.dataset.sessionId = sessionId;
+  const head = document.createElement('div');
+  head.className = 'visit-head';
+  const time = document.createElement('time');
+  time.dateTime = event.payload.at;
+  time.textContent = `Visit · ${formatClockTime(event.payload.at)}`;
+  head.append(time);
+  const events = document.createElement('ol');
+  events.className = 'visit-events';
+  visit.append(head, events);
+  el.timeline.prepend(visit);
+  return visit;
+}
+
 function addToTimeline(event) {
   const item = timelineItem(event);
   if (!item) return;
-  el.timeline.prepend(item);
-  while (el.timeline.children.length > TIMELINE_LIMIT) el.timeline.lastElementChild?.remove();
+  visitOf(event).querySelector('.visit-events').prepend(item);
+  // The oldest visits go first when the timeline is full.
+  while (el.timeline.querySelectorAll('.event').length > TIMELINE_LIMIT)
+    el.timeline.lastElementChild?.remove();
   el.timelineEmpty.hidden = true;
 }
 

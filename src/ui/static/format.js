@@ -88,6 +88,10 @@ export function describeEvent(event) {
   switch (event.kind) {
     case 'ding':
       return { title: 'Ding', detail: `pressed via ${p.source} · #${p.seq}` };
+    case 'ding-ended':
+      return p.outcome === 'answered'
+        ? { title: 'Answered', detail: 'someone answered the door' }
+        : { title: 'Missed', detail: 'nobody answered the ring' };
     case 'motion': {
       if (p.type === 'update') return undefined;
       const zones = p.zones.length > 0 ? ` in ${p.zones.join(', ')}` : '';
