@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/clock.js';
 import type { DeviceProfile } from '../config/profile.js';
-import { iso } from '../events/envelope.js';
-import type { DeviceEvent } from '../events/schemas.js';
+import { type Envelope, iso } from '../events/envelope.js';
+import type { ClipEventPayload, DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import { describeFsError } from '../persist/fs-errors.js';
 import { ClipPlanner, type PlannedClip } from '../recording/clip-planner.js';
@@ -35,7 +35,7 @@ export class RecordingPipeline {
   private planner: ClipPlanner;
   private continuation = 0;
   private journaled = '';
-  /** The seq of each open clip's opening trigger, for its journal entry. */
+  /** The seq of each trigger event an open clip lists (its opener's among them), for its journal entry. */
   private readonly triggerSeqs = new Map<string, number>();
 
   constructor(private readonly options: RecordingPipelineOptions) {
@@ -61,8 +61,6 @@ export class RecordingPipeline {
     if (trigger) {
       this.triggerSeqs.set(trigger.id, trigger.seq);
       this.planner.trigger(trigger.kind, feed.deviceToFeed(Date.parse(trigger.at)), trigger.id);
-      // Only a trigger that opened a clip names it; one that extended the open clip needs no seq of its own.
-      if (this.planner.current?.clipId !== trigger.id) this.triggerSeqs.delete(trigger.id);
     } else if (event.kind === 'motion' && event.payload.type === 'end') {
       this.planner.motionEnded(feed.deviceToFeed(Date.parse(event.payload.at)));
     }
@@ -79,6 +77,7 @@ export class RecordingPipeline {
       clipId: trigger.id,
       trigger: trigger.kind,
       triggerSeq: trigger.seq,
+      triggerEvents: [{ id: trigger.id, seq: trigger.seq }],
       triggerFeedMs: 0,
       startFeedMs: 0,
       endFeedMs: 0,
@@ -90,6 +89,7 @@ export class RecordingPipeline {
       this.options.onLost?.({
         clipId: trigger.id,
         trigger: trigger.kind,
+        triggerEventIds: [trigger.id],
         startedAt: trigger.at,
         endedAt: trigger.at,
         reason,
@@ -122,7 +122,9 @@ export class RecordingPipeline {
     };
     logger.info({ clipId: plan.clipId, trigger: plan.trigger, ...times }, 'recording clip');
     this.journal(plan);
-    this.triggerSeqs.delete(plan.clipId);
+    // A continuation still lists the motion in progress: its seq stays for the continuation's journal entry.
+    const open = new Set(this.planner.current?.triggerEventIds);
+    for (const id of plan.triggerEventIds) if (!open.has(id)) this.triggerSeqs.delete(id);
     recorder.record(plan, times).then(
       () => this.options.intents?.journal.finish(plan.clipId),
       (error: Error) => {
@@ -131,6 +133,7 @@ export class RecordingPipeline {
         this.options.onLost?.({
           clipId: plan.clipId,
           trigger: plan.trigger,
+          triggerEventIds: plan.triggerEventIds,
           startedAt,
           endedAt,
           reason: error.message,
@@ -150,7 +153,13 @@ export class RecordingPipeline {
     const seq = this.triggerSeqs.get(plan.clipId);
     this.saveIntent(
       plan.clipId,
-      intentOf(plan, intents.source, (feedMs) => feed.feedToDevice(feedMs), seq),
+      intentOf(
+        plan,
+        intents.source,
+        (feedMs) => feed.feedToDevice(feedMs),
+        seq,
+        (id) => this.triggerSeqs.get(id),
+      ),
     );
   }
 
@@ -198,7 +207,7 @@ function pick({ id, seq, at }: { id: string; seq: number; at: string }) {
 }
 
 /** The `events/clip` announcement of a clip the bucket now holds. */
-export function clipEventOf(clip: UploadedClip) {
+export function clipEventOf(clip: UploadedClip): Omit<ClipEventPayload, keyof Envelope> {
   return {
     clipId: clip.clipId,
     trigger: clip.trigger as 'ding' | 'motion' | 'manual',
@@ -210,5 +219,8 @@ export function clipEventOf(clip: UploadedClip) {
     key: clip.key,
     retainUntil: clip.retainUntil,
     encrypted: clip.encrypted,
+    // A clip spooled by a version that did not keep them cannot name its triggers.
+    triggerEventIds: clip.triggerEventIds ?? [],
+    ...(clip.thumbnail ? { thumbnailKey: clip.thumbnail.key } : {}),
   };
 }

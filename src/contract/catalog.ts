@@ -182,6 +182,8 @@ const deviceEntries: TopicEntry[] = [
         key: 'clips/front-door/2025/06/01/front-door-20250601T180358Z-ding.mp4',
         retainUntil: '2025-07-31T18:04:05.123Z',
         encrypted: false,
+        triggerEventIds: ['front-door-000016', 'front-door-000017'],
+        thumbnailKey: 'clips/front-door/2025/06/01/front-door-20250601T180358Z-ding.jpg',
       },
     },
     description:

@@ -54,6 +54,18 @@ export const ClipEventSchema = EnvelopeSchema.extend({
   key: z.string(),
   retainUntil: IsoTime,
   encrypted: z.boolean(),
+  triggerEventIds: z
+    .array(z.string().min(1).max(128))
+    .describe(
+      'the ids of the ding and motion-start events that opened or extended this clip, in order, each once ' +
+        '(empty only when the device cannot know, e.g. a clip queued by an older version)',
+    ),
+  thumbnailKey: z
+    .string()
+    .optional()
+    .describe(
+      "the bucket key of the clip's JPEG thumbnail (encrypted like the clip); absent when none was stored",
+    ),
 });
 
 /**
@@ -67,6 +79,12 @@ export const LostClipEventSchema = EnvelopeSchema.extend({
   endedAt: IsoTime,
   status: z.literal('lost'),
   reason: z.string().min(1).max(1000),
+  triggerEventIds: z
+    .array(z.string().min(1).max(128))
+    .describe(
+      'the ids of the ding and motion-start events whose clip this was, in order (empty when not known: a ' +
+        'journal entry that could not be read)',
+    ),
 });
 
 /** What events/clip carries: a stored clip, or a lost one (`status: "lost"`). */
