@@ -8,6 +8,7 @@ import type { DeviceProfile } from '../config/profile.js';
 import { DeviceCore } from '../device/device-core.js';
 import type { Doorbell } from '../device/doorbell.js';
 import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
+import { SignedLinks } from '../device/signed-links.js';
 import type { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
@@ -101,6 +102,7 @@ export class Agent {
     this.options.logger.error({ err: (error as Error).message }, 'a camera frame listener failed'),
   );
   private shareDesk: ShareDesk | undefined;
+  private links: SignedLinks | undefined;
   private audit: AuditLog | undefined;
   private linkOrigin: string | undefined;
   private started = false;
@@ -375,15 +377,22 @@ export class Agent {
     this.announce();
   }
 
-  /** Serves a release link (for the console's /shared/ route). */
+  /** Serves a signed link (the console's /shared/ route): a share release, or a clip event's link. */
   openShared(pathAndQuery: string) {
-    if (!this.shareDesk) throw new Error('agent not started');
-    return this.shareDesk.openShared(pathAndQuery);
+    if (!this.links) throw new Error('agent not started');
+    return this.links.open(pathAndQuery);
   }
 
   private createShareDesk(profile: DeviceProfile, deviceDir: string): ShareDesk {
     if (!this.bucket || !this.queue) throw new Error('storage must start before sharing');
     this.audit = new AuditLog({ path: join(deviceDir, 'audit.jsonl'), clock: this.clock });
+    this.links = new SignedLinks({
+      bucket: this.bucket,
+      // Named for the share links it first signed; renaming it would break the links already out.
+      secret: persistentSecret(join(deviceDir, 'share-link.key')),
+      clock: this.clock,
+      origin: () => this.linkOrigin,
+    });
     this.shareDesk = new ShareDesk({
       deviceId: this.options.deviceId,
       clock: this.clock,
@@ -391,8 +400,7 @@ export class Agent {
       queue: this.queue,
       audit: this.audit,
       config: profile.privacy.sharing,
-      linkSecret: persistentSecret(join(deviceDir, 'share-link.key')),
-      linkOrigin: () => this.linkOrigin,
+      links: this.links,
       send: shareDeskSends(() => this.link, this.topics),
       logger: this.options.logger,
     });
