@@ -38,6 +38,7 @@ import type { FrameRunFeed } from '../video/frame-runs.js';
 import type { GrayFrame } from '../video/frames.js';
 import type { CameraFeed } from './camera-feed.js';
 import { resolveVideoSource, startCameraRig } from './camera-rig.js';
+import { clipLinkOf } from './clip-links.js';
 import { type BrokerChoice, startDeviceBroker } from './device-broker.js';
 import { LiveStreams, type RtspSettings } from './live-streams.js';
 import { clipEventOf, type RecordingPipeline } from './recording-pipeline.js';
@@ -224,10 +225,11 @@ export class Agent {
     const profile = core.profile;
     const announced = new SeenIds(join(deviceDir, 'announced-clips'));
 
-    this.bucket = options.bucketInstance ?? openBucket(options.bucket, options.cwd ?? process.cwd());
+    const bucket = options.bucketInstance ?? openBucket(options.bucket, options.cwd ?? process.cwd());
+    this.bucket = bucket;
     this.queue = new UploadQueue({
       spoolDir: join(deviceDir, 'spool'),
-      bucket: this.bucket,
+      bucket,
       clock: this.clock,
       logger: options.logger,
       ...(options.seed === undefined ? {} : { random: seededRandom(options.seed ^ 0x5eed) }),
@@ -295,9 +297,15 @@ export class Agent {
     this.unsubscribers.push(core.bus.subscribe((event) => this.onDeviceEvent(event)));
     const queue = this.queue;
     this.unsubscribers.push(
-      queue.on('uploaded', (clip) => {
+      queue.on('uploaded', async (clip) => {
         if (!announced.has(clip.clipId) && !outbox.announcedBeforeRestart(clip.clipId)) {
-          doorbell.clipStored(clipEventOf(clip));
+          const link = await clipLinkOf(clip, core.profile.privacy.clipLinks, {
+            bucket,
+            links: this.links,
+            clock: this.clock,
+            logger: options.logger,
+          });
+          doorbell.clipStored(clipEventOf(clip, link));
           announced.add(clip.clipId);
         }
         // Announced as uploaded, the clip no longer waits, though the queue forgets it only after this listener.

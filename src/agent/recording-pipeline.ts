@@ -15,6 +15,7 @@ import {
 import type { Recorder } from '../recording/recorder.js';
 import type { UploadedClip } from '../storage/upload-queue.js';
 import type { CameraFeed } from './camera-feed.js';
+import type { ClipLink } from './clip-links.js';
 
 export interface RecordingPipelineOptions {
   profile: DeviceProfile;
@@ -206,8 +207,8 @@ function pick({ id, seq, at }: { id: string; seq: number; at: string }) {
   return { id, seq, at };
 }
 
-/** The `events/clip` announcement of a clip the bucket now holds. */
-export function clipEventOf(clip: UploadedClip): Omit<ClipEventPayload, keyof Envelope> {
+/** The `events/clip` announcement of a clip the bucket now holds, with its link if it has one. */
+export function clipEventOf(clip: UploadedClip, link?: ClipLink): Omit<ClipEventPayload, keyof Envelope> {
   return {
     clipId: clip.clipId,
     trigger: clip.trigger as 'ding' | 'motion' | 'manual',
@@ -222,5 +223,6 @@ export function clipEventOf(clip: UploadedClip): Omit<ClipEventPayload, keyof En
     // A clip spooled by a version that did not keep them cannot name its triggers.
     triggerEventIds: clip.triggerEventIds ?? [],
     ...(clip.thumbnail ? { thumbnailKey: clip.thumbnail.key } : {}),
+    ...(link ? { url: link.url, urlExpiresAt: link.urlExpiresAt } : {}),
   };
 }

@@ -66,6 +66,16 @@ export const ClipEventSchema = EnvelopeSchema.extend({
     .describe(
       "the bucket key of the clip's JPEG thumbnail (encrypted like the clip); absent when none was stored",
     ),
+  url: z
+    .url()
+    .optional()
+    .describe(
+      'a time-limited link that fetches the clip object (folder bucket: served by the console). Absent ' +
+        "when the owner's privacy.clipLinks turns links off, for an end-to-end encrypted clip unless " +
+        'privacy.clipLinks.ciphertext allows its envelope, and when nothing can serve it (a folder bucket without ' +
+        'the console)',
+    ),
+  urlExpiresAt: IsoTime.optional().describe('when `url` stops working (device time); present with `url`'),
 });
 
 /**

@@ -121,6 +121,8 @@ describe('agent recording: motion → clip in the bucket → events/clip', () =>
     expect(meta['retention-days']).toBe('60');
     expect(Date.parse(meta['retain-until']) - Date.parse(meta['recorded-at'])).toBe(60 * 86_400_000);
     expect(clip.retainUntil).toBe(meta['retain-until']);
+    // A folder bucket's links are served by the console, and none runs here: no link rather than a dead one.
+    expect(clip).not.toHaveProperty('url');
   });
 
   it('one clip for the motion and the ring inside it, covering [start − preRoll, end + postRoll]', async () => {
