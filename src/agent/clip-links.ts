@@ -32,6 +32,18 @@ export async function clipLinkOf(
   const decision = decideClipLink(policy, clip, sources.clock.now());
   if (!decision.give) return undefined;
   const urlExpiresAt = iso(decision.expiresAtMs);
+  const { bucket, logger } = sources;
+  if (bucket.presignGet) {
+    const expiresInS = (decision.expiresAtMs - decision.signedAtMs) / 1000;
+    try {
+      const url = await bucket.presignGet(clip.key, { signedAtMs: decision.signedAtMs, expiresInS });
+      return { url, urlExpiresAt };
+    } catch (error) {
+      // No credentials to sign with, say: the clip is stored all the same, and announced without a link.
+      logger.error({ clipId: clip.clipId, err: (error as Error).message }, 'could not presign the clip link');
+      return undefined;
+    }
+  }
   // A folder bucket has no server of its own: its links are served by the console (/shared). With no console
   // running there is nothing a link could reach, so the event goes without one rather than with a dead link.
   const url = sources.links?.url(clip.key, decision.expiresAtMs);

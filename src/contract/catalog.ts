@@ -195,8 +195,8 @@ const deviceEntries: TopicEntry[] = [
       "and a `reason`, a trigger's clip could not be recorded (disk refused it; a crash lost it and its footage " +
       'could not be cut again). `triggerEventIds` names the ding and motion-start events the clip was recorded ' +
       'for (one clip can hold a whole visit), `thumbnailKey` its JPEG. `url` fetches the clip until ' +
-      "`urlExpiresAt` (device time), as the owner's `privacy.clipLinks` allows: a signed link on the console for a " +
-      'folder bucket (403 once tampered with, 410 once expired); an end-to-end ' +
+      "`urlExpiresAt` (device time), as the owner's `privacy.clipLinks` allows: an S3 presigned GET, or for a folder " +
+      'bucket a signed link on the console (403 once tampered with, 410 once expired); an end-to-end ' +
       'encrypted clip gets one only with `ciphertext: true`, and it fetches the envelope. Fetch the clip soon after ' +
       'the event or check `urlExpiresAt`: an event delivered late may carry a link that has expired.',
   },

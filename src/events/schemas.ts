@@ -70,7 +70,8 @@ export const ClipEventSchema = EnvelopeSchema.extend({
     .url()
     .optional()
     .describe(
-      'a time-limited link that fetches the clip object (folder bucket: served by the console). Absent ' +
+      'a time-limited link that fetches the clip object (S3: a presigned GET; folder bucket: served by the ' +
+        'console). Absent ' +
         "when the owner's privacy.clipLinks turns links off, for an end-to-end encrypted clip unless " +
         'privacy.clipLinks.ciphertext allows its envelope, and when nothing can serve it (a folder bucket without ' +
         'the console)',

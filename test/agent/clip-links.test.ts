@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleBackend } from '../../src/agent/console-backend.js';
 import { VirtualClock } from '../../src/clock/virtual-clock.js';
-import { ClipTopicSchema, MotionEventSchema } from '../../src/events/schemas.js';
+import { ClipEventSchema, ClipTopicSchema, MotionEventSchema } from '../../src/events/schemas.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { decryptFile } from '../../src/privacy/envelope.js';
 import { generateOwnerKeys } from '../../src/privacy/owner-keys.js';
 import { type ConsoleServer, startConsoleServer } from '../../src/ui/server.js';
 import { type DrivenAgent, startDrivenAgent } from '../helpers/driven-camera.js';
 import { type Recorder, subscriber, tempDir } from '../helpers/mqtt.js';
+import { presignedWindow, type S3rverHandle, startS3rver } from '../storage/s3rver-harness.js';
 
 const T0 = Date.parse('2026-05-10T18:30:00Z');
 const MIN = 60_000;
@@ -224,5 +225,54 @@ describe('an end-to-end encrypted clip is linked only if the owner lets its enve
     writeFileSync(join(dir, 'clip.mp4.enc'), envelope);
     await decryptFile(join(dir, 'clip.mp4.enc'), join(dir, 'clip.mp4'), keys.privateKeyPem);
     expect(readFileSync(join(dir, 'clip.mp4')).subarray(4, 8).toString('latin1')).toBe('ftyp');
+  }, 60_000);
+});
+
+describe('on an S3 bucket the link is presigned: no console needed', () => {
+  const broker = new EmbeddedBroker({ port: 0 });
+  let s3: S3rverHandle;
+  let camera: DrivenAgent;
+  let watch: Recorder;
+
+  beforeAll(async () => {
+    await broker.start();
+    s3 = await startS3rver();
+    watch = await subscriber(broker.url, 'doorbell/links-s3/#');
+    camera = await startDrivenAgent({
+      deviceId: 'links-s3',
+      // S3 judges expiry by its own (wall) clock: the device clock starts at the real time here.
+      clock: new VirtualClock(Math.floor(Date.now() / 1000) * 1000),
+      dir: tempDir(),
+      brokerUrl: broker.url,
+      profile: QUICK_CLIPS,
+      bucket: await s3.newBucket('doorbell-clips'),
+    });
+    await watch.waitForTopic('doorbell/links-s3/availability', (t) => t === 'online', 10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await watch?.client.endAsync();
+    await camera?.agent.stop();
+    await s3?.stop();
+    await broker.stop();
+  }, 60_000);
+
+  it('fetches from S3 exactly the bytes the event announces, until the expiry it states', async () => {
+    camera.still(10);
+    camera.walk(120, 30);
+    camera.still(40);
+    const message = await watch.waitForTopic('doorbell/links-s3/events/clip', () => true, 30_000);
+    const clip = ClipEventSchema.parse(JSON.parse(message.text));
+    expect(clip.bucket).toBe('s3://doorbell-clips');
+    const url = new URL(clip.url!);
+    expect(url.pathname).toBe(`/doorbell-clips/${clip.key}`);
+    const { expiresAtMs: expiresAt } = presignedWindow(url);
+    expect(clip.urlExpiresAt).toBe(new Date(expiresAt).toISOString());
+    expect(expiresAt).toBe(Math.floor(Date.parse(clip.at) / 1000) * 1000 + 15 * MIN);
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(body.byteLength).toBe(clip.bytes);
+    expect(sha256(body)).toBe(clip.sha256);
   }, 60_000);
 });
