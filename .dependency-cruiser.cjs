@@ -25,7 +25,7 @@ const PURE_CORES = [
   '^src/device/(doorbell|battery)\\.ts$',
   '^src/retention/policy\\.ts$',
   '^src/recording/clip-planner\\.ts$',
-  '^src/privacy/share-policy\\.ts$',
+  '^src/privacy/(share-policy|clip-links)\\.ts$',
   '^src/mqtt/topics\\.ts$',
   '^src/events/',
   '^src/clock/clock\\.ts$',

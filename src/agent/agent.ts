@@ -8,6 +8,7 @@ import type { DeviceProfile } from '../config/profile.js';
 import { DeviceCore } from '../device/device-core.js';
 import type { Doorbell } from '../device/doorbell.js';
 import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
+import { SignedLinks } from '../device/signed-links.js';
 import type { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
@@ -37,6 +38,7 @@ import type { FrameRunFeed } from '../video/frame-runs.js';
 import type { GrayFrame } from '../video/frames.js';
 import type { CameraFeed } from './camera-feed.js';
 import { resolveVideoSource, startCameraRig } from './camera-rig.js';
+import { clipLinkOf } from './clip-links.js';
 import { type BrokerChoice, startDeviceBroker } from './device-broker.js';
 import { LiveStreams, type RtspSettings } from './live-streams.js';
 import { clipEventOf, type RecordingPipeline } from './recording-pipeline.js';
@@ -101,6 +103,7 @@ export class Agent {
     this.options.logger.error({ err: (error as Error).message }, 'a camera frame listener failed'),
   );
   private shareDesk: ShareDesk | undefined;
+  private links: SignedLinks | undefined;
   private audit: AuditLog | undefined;
   private linkOrigin: string | undefined;
   private started = false;
@@ -222,10 +225,11 @@ export class Agent {
     const profile = core.profile;
     const announced = new SeenIds(join(deviceDir, 'announced-clips'));
 
-    this.bucket = options.bucketInstance ?? openBucket(options.bucket, options.cwd ?? process.cwd());
+    const bucket = options.bucketInstance ?? openBucket(options.bucket, options.cwd ?? process.cwd());
+    this.bucket = bucket;
     this.queue = new UploadQueue({
       spoolDir: join(deviceDir, 'spool'),
-      bucket: this.bucket,
+      bucket,
       clock: this.clock,
       logger: options.logger,
       ...(options.seed === undefined ? {} : { random: seededRandom(options.seed ^ 0x5eed) }),
@@ -293,9 +297,15 @@ export class Agent {
     this.unsubscribers.push(core.bus.subscribe((event) => this.onDeviceEvent(event)));
     const queue = this.queue;
     this.unsubscribers.push(
-      queue.on('uploaded', (clip) => {
+      queue.on('uploaded', async (clip) => {
         if (!announced.has(clip.clipId) && !outbox.announcedBeforeRestart(clip.clipId)) {
-          doorbell.clipStored(clipEventOf(clip));
+          const link = await clipLinkOf(clip, core.profile.privacy.clipLinks, {
+            bucket,
+            links: this.links,
+            clock: this.clock,
+            logger: options.logger,
+          });
+          doorbell.clipStored(clipEventOf(clip, link));
           announced.add(clip.clipId);
         }
         // Announced as uploaded, the clip no longer waits, though the queue forgets it only after this listener.
@@ -375,15 +385,22 @@ export class Agent {
     this.announce();
   }
 
-  /** Serves a release link (for the console's /shared/ route). */
+  /** Serves a signed link (the console's /shared/ route): a share release, or a clip event's link. */
   openShared(pathAndQuery: string) {
-    if (!this.shareDesk) throw new Error('agent not started');
-    return this.shareDesk.openShared(pathAndQuery);
+    if (!this.links) throw new Error('agent not started');
+    return this.links.open(pathAndQuery);
   }
 
   private createShareDesk(profile: DeviceProfile, deviceDir: string): ShareDesk {
     if (!this.bucket || !this.queue) throw new Error('storage must start before sharing');
     this.audit = new AuditLog({ path: join(deviceDir, 'audit.jsonl'), clock: this.clock });
+    this.links = new SignedLinks({
+      bucket: this.bucket,
+      // Named for the share links it first signed; renaming it would break the links already out.
+      secret: persistentSecret(join(deviceDir, 'share-link.key')),
+      clock: this.clock,
+      origin: () => this.linkOrigin,
+    });
     this.shareDesk = new ShareDesk({
       deviceId: this.options.deviceId,
       clock: this.clock,
@@ -391,8 +408,7 @@ export class Agent {
       queue: this.queue,
       audit: this.audit,
       config: profile.privacy.sharing,
-      linkSecret: persistentSecret(join(deviceDir, 'share-link.key')),
-      linkOrigin: () => this.linkOrigin,
+      links: this.links,
       send: shareDeskSends(() => this.link, this.topics),
       logger: this.options.logger,
     });

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/clock.js';
 import type { DeviceProfile } from '../config/profile.js';
-import { iso } from '../events/envelope.js';
-import type { DeviceEvent } from '../events/schemas.js';
+import { type Envelope, iso } from '../events/envelope.js';
+import type { ClipEventPayload, DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import { describeFsError } from '../persist/fs-errors.js';
 import { ClipPlanner, type PlannedClip } from '../recording/clip-planner.js';
@@ -15,6 +15,7 @@ import {
 import type { Recorder } from '../recording/recorder.js';
 import type { UploadedClip } from '../storage/upload-queue.js';
 import type { CameraFeed } from './camera-feed.js';
+import type { ClipLink } from './clip-links.js';
 
 export interface RecordingPipelineOptions {
   profile: DeviceProfile;
@@ -35,7 +36,7 @@ export class RecordingPipeline {
   private planner: ClipPlanner;
   private continuation = 0;
   private journaled = '';
-  /** The seq of each open clip's opening trigger, for its journal entry. */
+  /** The seq of each trigger event an open clip lists (its opener's among them), for its journal entry. */
   private readonly triggerSeqs = new Map<string, number>();
 
   constructor(private readonly options: RecordingPipelineOptions) {
@@ -61,8 +62,6 @@ export class RecordingPipeline {
     if (trigger) {
       this.triggerSeqs.set(trigger.id, trigger.seq);
       this.planner.trigger(trigger.kind, feed.deviceToFeed(Date.parse(trigger.at)), trigger.id);
-      // Only a trigger that opened a clip names it; one that extended the open clip needs no seq of its own.
-      if (this.planner.current?.clipId !== trigger.id) this.triggerSeqs.delete(trigger.id);
     } else if (event.kind === 'motion' && event.payload.type === 'end') {
       this.planner.motionEnded(feed.deviceToFeed(Date.parse(event.payload.at)));
     }
@@ -79,6 +78,7 @@ export class RecordingPipeline {
       clipId: trigger.id,
       trigger: trigger.kind,
       triggerSeq: trigger.seq,
+      triggerEvents: [{ id: trigger.id, seq: trigger.seq }],
       triggerFeedMs: 0,
       startFeedMs: 0,
       endFeedMs: 0,
@@ -90,6 +90,7 @@ export class RecordingPipeline {
       this.options.onLost?.({
         clipId: trigger.id,
         trigger: trigger.kind,
+        triggerEventIds: [trigger.id],
         startedAt: trigger.at,
         endedAt: trigger.at,
         reason,
@@ -122,7 +123,9 @@ export class RecordingPipeline {
     };
     logger.info({ clipId: plan.clipId, trigger: plan.trigger, ...times }, 'recording clip');
     this.journal(plan);
-    this.triggerSeqs.delete(plan.clipId);
+    // A continuation still lists the motion in progress: its seq stays for the continuation's journal entry.
+    const open = new Set(this.planner.current?.triggerEventIds);
+    for (const id of plan.triggerEventIds) if (!open.has(id)) this.triggerSeqs.delete(id);
     recorder.record(plan, times).then(
       () => this.options.intents?.journal.finish(plan.clipId),
       (error: Error) => {
@@ -131,6 +134,7 @@ export class RecordingPipeline {
         this.options.onLost?.({
           clipId: plan.clipId,
           trigger: plan.trigger,
+          triggerEventIds: plan.triggerEventIds,
           startedAt,
           endedAt,
           reason: error.message,
@@ -150,7 +154,13 @@ export class RecordingPipeline {
     const seq = this.triggerSeqs.get(plan.clipId);
     this.saveIntent(
       plan.clipId,
-      intentOf(plan, intents.source, (feedMs) => feed.feedToDevice(feedMs), seq),
+      intentOf(
+        plan,
+        intents.source,
+        (feedMs) => feed.feedToDevice(feedMs),
+        seq,
+        (id) => this.triggerSeqs.get(id),
+      ),
     );
   }
 
@@ -197,8 +207,8 @@ function pick({ id, seq, at }: { id: string; seq: number; at: string }) {
   return { id, seq, at };
 }
 
-/** The `events/clip` announcement of a clip the bucket now holds. */
-export function clipEventOf(clip: UploadedClip) {
+/** The `events/clip` announcement of a clip the bucket now holds, with its link if it has one. */
+export function clipEventOf(clip: UploadedClip, link?: ClipLink): Omit<ClipEventPayload, keyof Envelope> {
   return {
     clipId: clip.clipId,
     trigger: clip.trigger as 'ding' | 'motion' | 'manual',
@@ -210,5 +220,9 @@ export function clipEventOf(clip: UploadedClip) {
     key: clip.key,
     retainUntil: clip.retainUntil,
     encrypted: clip.encrypted,
+    // A clip spooled by a version that did not keep them cannot name its triggers.
+    triggerEventIds: clip.triggerEventIds ?? [],
+    ...(clip.thumbnail ? { thumbnailKey: clip.thumbnail.key } : {}),
+    ...(link ? { url: link.url, urlExpiresAt: link.urlExpiresAt } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MotionSettingsSchema, PolygonSchema } from '../motion/settings.js';
+import { CLIP_LINK_TTL_MS, DEFAULT_CLIP_LINK_POLICY } from '../privacy/clip-links.js';
 
 export const DEVICE_ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
 export const DeviceIdSchema = z
@@ -85,6 +86,23 @@ const PrivacySchema = z
       })
       .strict()
       .default({ policy: 'deny', optedOut: false, consentTimeoutMs: 15 * 60_000, linkTtlMs: 86_400_000 }),
+    /**
+     * Links in clip events (`url`, `urlExpiresAt`): whoever reads events/clip (integrators) may fetch the clip until
+     * the link expires. `ciphertext`: an end-to-end encrypted clip gets a link to its envelope too.
+     */
+    clipLinks: z
+      .object({
+        enabled: z.boolean().default(DEFAULT_CLIP_LINK_POLICY.enabled),
+        ttlMs: z
+          .number()
+          .int()
+          .min(CLIP_LINK_TTL_MS.min)
+          .max(CLIP_LINK_TTL_MS.max)
+          .default(DEFAULT_CLIP_LINK_POLICY.ttlMs),
+        ciphertext: z.boolean().default(DEFAULT_CLIP_LINK_POLICY.ciphertext),
+      })
+      .strict()
+      .default(() => ({ ...DEFAULT_CLIP_LINK_POLICY })),
   })
   .strict();
 

@@ -198,12 +198,23 @@ const deviceEntries: TopicEntry[] = [
         key: 'clips/front-door/2025/06/01/front-door-20250601T180358Z-ding.mp4',
         retainUntil: '2025-07-31T18:04:05.123Z',
         encrypted: false,
+        triggerEventIds: ['front-door-000016', 'front-door-000017'],
+        thumbnailKey: 'clips/front-door/2025/06/01/front-door-20250601T180358Z-ding.jpg',
+        url:
+          'http://192.168.1.20:8080/shared/clips/front-door/2025/06/01/front-door-20250601T180358Z-ding.mp4' +
+          '?expires=1748801945&sig=0vJ3m0dWq3tXQz6o4e1sQ0kYc7rS9yZlq1pB2nH8aUw',
+        urlExpiresAt: '2025-06-01T18:19:05.000Z',
       },
     },
     description:
       'A clip is durably stored in the bucket (sent only after the bucket confirmed it), or, with `status: "lost"` ' +
       "and a `reason`, a trigger's clip could not be recorded (disk refused it; a crash lost it and its footage " +
-      'could not be cut again).',
+      'could not be cut again). `triggerEventIds` names the ding and motion-start events the clip was recorded ' +
+      'for (one clip can hold a whole visit), `thumbnailKey` its JPEG. `url` fetches the clip until ' +
+      "`urlExpiresAt` (device time), as the owner's `privacy.clipLinks` allows: an S3 presigned GET, or for a folder " +
+      'bucket a signed link on the console (403 once tampered with, 410 once expired); an end-to-end ' +
+      'encrypted clip gets one only with `ciphertext: true`, and it fetches the envelope. Fetch the clip soon after ' +
+      'the event or check `urlExpiresAt`: an event delivered late may carry a link that has expired.',
   },
   ...(Object.keys(CommandArgs) as CommandName[]).map(
     (command): TopicEntry => ({

@@ -16,32 +16,27 @@ import {
   stepSharePolicy,
 } from '../privacy/share-policy.js';
 import { parseLegalDemand, parseShareRequest } from '../privacy/share-request.js';
-import { signUrl, verifySignedUrl } from '../privacy/signed-url.js';
 import { setLegalHold } from '../retention/legal-hold.js';
 import type { Bucket } from '../storage/bucket.js';
 import { CLIP_META } from '../storage/clip-metadata.js';
 import { listStoredClips } from '../storage/stored-clips.js';
 import type { UploadQueue } from '../storage/upload-queue.js';
-import type { SharedLinkResult } from '../ui/backend.js';
 import { SerialQueue } from '../util/serial-queue.js';
-
-const SHARED_PATH_PREFIX = '/shared';
+import type { SignedLinks } from './signed-links.js';
 
 export interface ShareDeskOptions {
   deviceId: string;
   clock: Clock;
   /**
    * Where the device's clips are (and where holds are recorded). A device that stores no clips (a fleet device) has
-   * none of bucket, queue, linkSecret: it answers every request exactly as a device whose bucket is empty.
+   * none of bucket, queue, links: it answers every request exactly as a device whose bucket is empty.
    */
   bucket?: Bucket | undefined;
   queue?: UploadQueue | undefined;
-  /** HMAC key for folder-bucket links (S3 buckets presign instead). */
-  linkSecret?: Buffer | undefined;
+  /** Makes the released links (served by the console, whatever the bucket: S3 included). */
+  links?: SignedLinks | undefined;
   audit: AuditTrail;
   config: Partial<SharePolicyConfig>;
-  /** Where links are served (the console's origin), if anywhere. */
-  linkOrigin: () => string | undefined;
   /**
    * Publishes the final answer to a share request (same transaction) to its requester only, the owner's prompts and
    * notices, and the audit chain's head (retained, for the owner) after every append.
@@ -106,26 +101,6 @@ export class ShareDesk {
   stop(): void {
     this.options.clock.clearTimer(this.timer);
     this.timer = undefined;
-  }
-
-  /** Serves a link made for a release: the object, or why not (expired, tampered). */
-  async openShared(pathAndQuery: string): Promise<SharedLinkResult> {
-    const { bucket, linkSecret } = this.options;
-    if (!bucket || !linkSecret) return { status: 404, message: 'this device stores no clips' };
-    const check = verifySignedUrl(pathAndQuery, this.options.clock.now(), linkSecret, {
-      prefix: SHARED_PATH_PREFIX,
-    });
-    if (!check.ok) {
-      const status = check.reason === 'expired' ? 410 : 403;
-      return {
-        status,
-        message: check.reason === 'expired' ? 'this link has expired' : 'this link is not valid',
-      };
-    }
-    const head = await bucket.head(check.key);
-    if (!head) return { status: 404, message: 'the clip is no longer stored' };
-    const encrypted = head.metadata[CLIP_META.encrypted] === 'true';
-    return { stream: await bucket.get(check.key), bytes: head.bytes, encrypted };
   }
 
   /** One policy step; returns what the command answers right away. */
@@ -212,10 +187,10 @@ export class ShareDesk {
   }
 
   private link(key: string, expiresAt: number): string {
-    const { linkSecret } = this.options;
-    if (!linkSecret) throw new Error('a device without stored clips has nothing to link');
-    const path = signUrl(key, expiresAt, linkSecret, { prefix: SHARED_PATH_PREFIX });
-    return `${this.options.linkOrigin() ?? ''}${path}`;
+    const { links } = this.options;
+    if (!links) throw new Error('a device without stored clips has nothing to link');
+    // Without a console the requester gets the path, to open on the console once it runs.
+    return links.url(key, expiresAt) ?? links.path(key, expiresAt);
   }
 
   private schedule(): void {

@@ -95,6 +95,29 @@ export const ClipEventSchema = EnvelopeSchema.extend({
   key: z.string(),
   retainUntil: IsoTime,
   encrypted: z.boolean(),
+  triggerEventIds: z
+    .array(z.string().min(1).max(128))
+    .describe(
+      'the ids of the ding and motion-start events that opened or extended this clip, in order, each once ' +
+        '(empty only when the device cannot know, e.g. a clip queued by an older version)',
+    ),
+  thumbnailKey: z
+    .string()
+    .optional()
+    .describe(
+      "the bucket key of the clip's JPEG thumbnail (encrypted like the clip); absent when none was stored",
+    ),
+  url: z
+    .url()
+    .optional()
+    .describe(
+      'a time-limited link that fetches the clip object (S3: a presigned GET; folder bucket: served by the ' +
+        'console). Absent ' +
+        "when the owner's privacy.clipLinks turns links off, for an end-to-end encrypted clip unless " +
+        'privacy.clipLinks.ciphertext allows its envelope, and when nothing can serve it (a folder bucket without ' +
+        'the console)',
+    ),
+  urlExpiresAt: IsoTime.optional().describe('when `url` stops working (device time); present with `url`'),
 });
 
 /**
@@ -108,6 +131,12 @@ export const LostClipEventSchema = EnvelopeSchema.extend({
   endedAt: IsoTime,
   status: z.literal('lost'),
   reason: z.string().min(1).max(1000),
+  triggerEventIds: z
+    .array(z.string().min(1).max(128))
+    .describe(
+      'the ids of the ding and motion-start events whose clip this was, in order (empty when not known: a ' +
+        'journal entry that could not be read)',
+    ),
 });
 
 /** What events/clip carries: a stored clip, or a lost one (`status: "lost"`). */

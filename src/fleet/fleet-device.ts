@@ -88,7 +88,6 @@ export class FleetDevice {
       clock: options.clock,
       audit,
       config: core.profile.privacy.sharing,
-      linkOrigin: () => undefined,
       send: shareDeskSends(() => this.link, this.topics),
       logger: options.logger,
     });

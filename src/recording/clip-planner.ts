@@ -12,6 +12,12 @@ export interface PlannedClip {
   /** The first trigger names the clip; later ones that fell inside it are listed. */
   trigger: ClipTrigger;
   triggers: ClipTrigger[];
+  /**
+   * The ids of the events (dings, motion starts) that opened or extended this clip, in order, each once. A
+   * continuation (motion outlasting maxClipMs) lists those still keeping it going: the motion in progress, and a
+   * trigger whose post-roll reaches past the cut.
+   */
+  triggerEventIds: string[];
   triggerFeedMs: number;
   startFeedMs: number;
   endFeedMs: number;
@@ -19,6 +25,8 @@ export interface PlannedClip {
 
 interface OpenClip extends PlannedClip {
   motionActive: boolean;
+  /** Until when (feed ms) each listed trigger keeps the clip going; Infinity for the motion still in progress. */
+  reach: Map<string, number>;
 }
 
 /**
@@ -35,23 +43,31 @@ export class ClipPlanner {
     return this.open;
   }
 
-  /** A ding or motion start at `feedMs`. `clipId` is used only when this opens a new clip. */
-  trigger(kind: ClipTrigger, feedMs: number, clipId: string): PlannedClip {
+  /**
+   * A ding or motion start at `feedMs`, the event `eventId`: it names the clip when it opens one, and is listed in
+   * the clip's triggerEventIds either way.
+   */
+  trigger(kind: ClipTrigger, feedMs: number, eventId: string): PlannedClip {
     const { preRollMs, postRollMs } = this.settings;
+    const reach = kind === 'motion' ? Number.POSITIVE_INFINITY : feedMs + postRollMs;
     if (this.open) {
       this.open.endFeedMs = Math.max(this.open.endFeedMs, feedMs + postRollMs);
       if (!this.open.triggers.includes(kind)) this.open.triggers.push(kind);
+      if (!this.open.triggerEventIds.includes(eventId)) this.open.triggerEventIds.push(eventId);
+      this.open.reach.set(eventId, Math.max(this.open.reach.get(eventId) ?? 0, reach));
       if (kind === 'motion') this.open.motionActive = true;
       return this.open;
     }
     this.open = {
-      clipId,
+      clipId: eventId,
       trigger: kind,
       triggers: [kind],
+      triggerEventIds: [eventId],
       triggerFeedMs: feedMs,
       startFeedMs: Math.max(0, feedMs - preRollMs),
       endFeedMs: feedMs + postRollMs,
       motionActive: kind === 'motion',
+      reach: new Map([[eventId, reach]]),
     };
     return this.open;
   }
@@ -60,6 +76,9 @@ export class ClipPlanner {
     if (!this.open?.motionActive) return;
     this.open.motionActive = false;
     this.open.endFeedMs = Math.max(this.open.endFeedMs, feedMs + this.settings.postRollMs);
+    for (const [id, until] of this.open.reach) {
+      if (until === Number.POSITIVE_INFINITY) this.open.reach.set(id, feedMs + this.settings.postRollMs);
+    }
   }
 
   /**
@@ -73,11 +92,15 @@ export class ClipPlanner {
       if (clip.endFeedMs > capEnd || (clip.motionActive && feedMs >= capEnd)) {
         if (feedMs < capEnd) break;
         done.push(finished({ ...clip, endFeedMs: capEnd }));
+        // The continuation is the motion still in progress (and any trigger whose post-roll reaches past the cut).
+        const still = clip.triggerEventIds.filter((id) => (clip.reach.get(id) ?? 0) > capEnd);
         this.open = clip.motionActive
           ? {
               ...clip,
               clipId: nextClipId(),
               triggers: [...clip.triggers],
+              triggerEventIds: still,
+              reach: new Map(still.map((id) => [id, clip.reach.get(id)!])),
               startFeedMs: capEnd,
               triggerFeedMs: capEnd,
               endFeedMs: Math.max(clip.endFeedMs, capEnd + this.settings.postRollMs),
@@ -103,6 +126,6 @@ export class ClipPlanner {
 }
 
 function finished(clip: OpenClip): PlannedClip {
-  const { motionActive: _motionActive, ...plan } = clip;
-  return plan;
+  const { motionActive: _motionActive, reach: _reach, ...plan } = clip;
+  return { ...plan, triggerEventIds: [...plan.triggerEventIds] };
 }

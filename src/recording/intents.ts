@@ -17,6 +17,15 @@ export const RecordingIntentSchema = z.object({
    * a plan whose seq the outbox never reached belongs to a trigger no one ever saw: recovery drops it.
    */
   triggerSeq: z.number().int().positive().optional(),
+  /**
+   * The events that opened or extended the clip so far (PlannedClip.triggerEventIds), with their seq when known, so
+   * that a clip cut again after a crash, or announced lost, still names them. Like triggerSeq, an event whose seq the
+   * outbox never reached was never seen (and its id goes to the next event): recovery leaves it out. Absent in plans
+   * journaled before this field existed.
+   */
+  triggerEvents: z
+    .array(z.object({ id: z.string().min(1).max(128), seq: z.number().int().positive().optional() }))
+    .optional(),
   triggerFeedMs: z.number().nonnegative(),
   startFeedMs: z.number().nonnegative(),
   endFeedMs: z.number().nonnegative(),
@@ -113,12 +122,16 @@ export class IntentJournal {
   }
 }
 
-/** The intent for a plan; `feedToDevice` is the feed's mapping to device time at this moment. */
+/**
+ * The intent for a plan; `feedToDevice` is the feed's mapping to device time at this moment. `triggerSeq` is the seq
+ * of the event that opened the clip, `seqOf` that of each event the clip lists.
+ */
 export function intentOf(
   plan: PlannedClip,
   source: IntentSource,
   feedToDevice: (feedMs: number) => number,
   triggerSeq?: number,
+  seqOf: (eventId: string) => number | undefined = () => undefined,
 ): RecordingIntent {
   const feedZeroDeviceMs = feedToDevice(0);
   return {
@@ -126,6 +139,10 @@ export function intentOf(
     clipId: plan.clipId,
     trigger: plan.trigger,
     ...(triggerSeq === undefined ? {} : { triggerSeq }),
+    triggerEvents: plan.triggerEventIds.map((id) => {
+      const seq = seqOf(id) ?? (id === plan.clipId ? triggerSeq : undefined);
+      return seq === undefined ? { id } : { id, seq };
+    }),
     triggerFeedMs: plan.triggerFeedMs,
     startFeedMs: plan.startFeedMs,
     endFeedMs: plan.endFeedMs,
@@ -140,12 +157,18 @@ export function intentDeviceIso(intent: RecordingIntent, feedMs: number): string
   return iso(intent.feedZeroDeviceMs + feedMs * intent.deviceMsPerFeedMs);
 }
 
-/** The plan to cut again, capped at maxClipMs like the planner would. */
-export function planOf(intent: RecordingIntent, maxClipMs: number): PlannedClip {
+/**
+ * The plan to cut again, capped at maxClipMs like the planner would. It lists the trigger events the outbox holds
+ * (seq up to `lastPublishedSeq`, or of unknown seq).
+ */
+export function planOf(intent: RecordingIntent, maxClipMs: number, lastPublishedSeq = 0): PlannedClip {
   return {
     clipId: intent.clipId,
     trigger: intent.trigger,
     triggers: [intent.trigger],
+    triggerEventIds: (intent.triggerEvents ?? [])
+      .filter((event) => event.seq === undefined || event.seq <= lastPublishedSeq)
+      .map((event) => event.id),
     triggerFeedMs: intent.triggerFeedMs,
     startFeedMs: intent.startFeedMs,
     endFeedMs: Math.min(intent.endFeedMs, intent.startFeedMs + maxClipMs),
@@ -168,6 +191,8 @@ export function removeLeftoverEncodes(workDir: string): number {
 export interface LostClip {
   clipId: string;
   trigger: RecordingIntent['trigger'];
+  /** The events whose clip this was (empty when not known: a journal entry that could not be read). */
+  triggerEventIds: string[];
   startedAt: string;
   endedAt: string;
   reason: string;
@@ -217,7 +242,14 @@ export async function recoverIntents(options: RecoveryOptions): Promise<Recovery
   for (const bad of unreadable) {
     // Nothing dates it: the announcement carries the time of the recovery.
     const now = options.now();
-    lose({ clipId: bad.clipId, trigger: 'manual', startedAt: now, endedAt: now, reason: bad.problem });
+    lose({
+      clipId: bad.clipId,
+      trigger: 'manual',
+      triggerEventIds: [],
+      startedAt: now,
+      endedAt: now,
+      reason: bad.problem,
+    });
   }
   for (const intent of intents) {
     if (intent.triggerSeq !== undefined && intent.triggerSeq > (options.lastPublishedSeq ?? 0)) {
@@ -225,11 +257,18 @@ export async function recoverIntents(options: RecoveryOptions): Promise<Recovery
       report.unpublished += 1;
       continue;
     }
-    const plan = planOf(intent, options.maxClipMs);
+    const plan = planOf(intent, options.maxClipMs, options.lastPublishedSeq);
     const startedAt = intentDeviceIso(intent, plan.startFeedMs);
     const endedAt = intentDeviceIso(intent, plan.endFeedMs);
     const lost = (reason: string) =>
-      lose({ clipId: intent.clipId, trigger: intent.trigger, startedAt, endedAt, reason });
+      lose({
+        clipId: intent.clipId,
+        trigger: intent.trigger,
+        triggerEventIds: plan.triggerEventIds,
+        startedAt,
+        endedAt,
+        reason,
+      });
     if (options.announced?.(intent.clipId) || (await options.alreadyKept(intent, startedAt))) {
       journal.finish(intent.clipId);
       report.alreadyKept += 1;

@@ -167,6 +167,7 @@ export class Recorder {
         clipId: plan.clipId,
         eventId: times.eventId,
         trigger: plan.trigger,
+        triggerEventIds: plan.triggerEventIds,
         recordedAt: times.startedAt,
         startedAt: times.startedAt,
         endedAt: times.endedAt,

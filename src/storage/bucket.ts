@@ -66,6 +66,19 @@ export interface Bucket {
   delete(key: string): Promise<void>;
   /** Merges `patch` into the object's metadata (sha256 cannot be changed); returns the new head. */
   updateMetadata(key: string, patch: ObjectMetadata): Promise<ObjectHead>;
+  /**
+   * A link that GETs `key` from the store itself, signed as of `signedAtMs` and valid for `expiresInS` seconds
+   * (S3: a presigned URL, its expiry enforced by the server). Absent on a store that serves nothing by itself (a
+   * folder: the console serves its links).
+   */
+  presignGet?(key: string, options: PresignOptions): Promise<string>;
+}
+
+export interface PresignOptions {
+  /** The signing time (the device's clock), whole seconds. */
+  signedAtMs: number;
+  /** Lifetime from signedAtMs, seconds (S3: at most 7 days). */
+  expiresInS: number;
 }
 
 export class ObjectNotFoundError extends UserError {

@@ -10,6 +10,11 @@ export interface ClipDescriptor {
   eventId: string;
   /** ding | motion | manual … */
   trigger: string;
+  /**
+   * The events that opened or extended the clip, for events/clip. Kept in the spool entry (a clip uploaded after a
+   * restart still names them), not in the object metadata.
+   */
+  triggerEventIds?: string[];
   /** When recording began (ISO-8601); retention counts from here and the key's date folder comes from it. */
   recordedAt: string;
   /** The clip window, carried through to `uploaded` for events/clip. */
@@ -24,8 +29,8 @@ export interface ClipDescriptor {
 }
 
 /** The descriptor with defaults applied and times normalised to ISO-8601 UTC. */
-export type NormalizedClip = Required<Omit<ClipDescriptor, 'startedAt' | 'endedAt'>> &
-  Pick<ClipDescriptor, 'startedAt' | 'endedAt'> & { retainUntil: string };
+export type NormalizedClip = Required<Omit<ClipDescriptor, 'startedAt' | 'endedAt' | 'triggerEventIds'>> &
+  Pick<ClipDescriptor, 'startedAt' | 'endedAt' | 'triggerEventIds'> & { retainUntil: string };
 
 /** Metadata names on every clip object (DESIGN.md). */
 export const CLIP_META = {
@@ -65,6 +70,13 @@ export function normalizeClip(clip: ClipDescriptor): NormalizedClip {
   if (typeof clip.trigger !== 'string' || !TRIGGER.test(clip.trigger)) {
     throw new InvalidMetadataError(`trigger ${JSON.stringify(clip.trigger)} must match [a-z0-9_-]{1,32}`);
   }
+  for (const id of clip.triggerEventIds ?? []) {
+    if (typeof id !== 'string' || !EVENT_ID.test(id)) {
+      throw new InvalidMetadataError(
+        `triggerEventIds entry ${JSON.stringify(id)} must be 1-128 printable characters without spaces`,
+      );
+    }
+  }
   const retentionDays = clip.retentionDays ?? DEFAULT_RETENTION_DAYS;
   if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 3650) {
     throw new InvalidMetadataError(
@@ -82,6 +94,7 @@ export function normalizeClip(clip: ClipDescriptor): NormalizedClip {
     clipId: clip.clipId,
     eventId: clip.eventId,
     trigger: clip.trigger,
+    ...(clip.triggerEventIds !== undefined ? { triggerEventIds: [...new Set(clip.triggerEventIds)] } : {}),
     recordedAt,
     ...(clip.startedAt !== undefined ? { startedAt: isoTime('startedAt', clip.startedAt) } : {}),
     ...(clip.endedAt !== undefined ? { endedAt: isoTime('endedAt', clip.endedAt) } : {}),

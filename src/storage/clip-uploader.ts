@@ -104,6 +104,7 @@ export function uploadedClip(
     clipId: clip.clipId,
     eventId: clip.eventId,
     trigger: clip.trigger,
+    ...(clip.triggerEventIds ? { triggerEventIds: clip.triggerEventIds } : {}),
     recordedAt: clip.recordedAt,
     ...(clip.startedAt ? { startedAt: clip.startedAt } : {}),
     ...(clip.endedAt ? { endedAt: clip.endedAt } : {}),

@@ -12,6 +12,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   type Bucket,
   checkMetadata,
@@ -21,6 +22,7 @@ import {
   type ObjectMetadata,
   ObjectNotFoundError,
   type ObjectSummary,
+  type PresignOptions,
   type PutOptions,
   type PutResult,
 } from './bucket.js';
@@ -227,6 +229,19 @@ export class S3Bucket implements Bucket {
       if (isNotFound(error)) throw new ObjectNotFoundError(this.describe(), key);
       throw error;
     }
+  }
+
+  /**
+   * A presigned GET (SigV4 query string): whoever holds it may fetch the object until signedAt + expiresIn, by the
+   * server's clock. Signed locally with the client's credentials (no request); temporary credentials (a role, SSO)
+   * end the link when they expire, whatever expiresIn says.
+   */
+  async presignGet(key: string, { signedAtMs, expiresInS }: PresignOptions): Promise<string> {
+    assertSafeKey(key);
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+      expiresIn: expiresInS,
+      signingDate: new Date(signedAtMs),
+    });
   }
 
   async *list(prefix: string): AsyncIterable<ObjectSummary> {

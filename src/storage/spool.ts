@@ -106,6 +106,7 @@ const EntrySchema = z.object({
     clipId: z.string(),
     eventId: z.string(),
     trigger: z.string(),
+    triggerEventIds: z.array(z.string()).optional(),
     recordedAt: z.string(),
     startedAt: z.string().optional(),
     endedAt: z.string().optional(),

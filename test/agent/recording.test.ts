@@ -121,6 +121,8 @@ describe('agent recording: motion → clip in the bucket → events/clip', () =>
     expect(meta['retention-days']).toBe('60');
     expect(Date.parse(meta['retain-until']) - Date.parse(meta['recorded-at'])).toBe(60 * 86_400_000);
     expect(clip.retainUntil).toBe(meta['retain-until']);
+    // A folder bucket's links are served by the console, and none runs here: no link rather than a dead one.
+    expect(clip).not.toHaveProperty('url');
   });
 
   it('one clip for the motion and the ring inside it, covering [start − preRoll, end + postRoll]', async () => {
@@ -137,11 +139,21 @@ describe('agent recording: motion → clip in the bucket → events/clip', () =>
     const info = await probe(bucketFile('rec-plain'));
     const expectedMs = Date.parse(clip.endedAt) - Date.parse(clip.startedAt);
     expect(Math.abs(info.durationMs - expectedMs)).toBeLessThanOrEqual(FRAME_MS * 1.5);
+    // The clip names the events of the visit that made it: the motion start that opened it, the ding inside it.
+    const ding = JSON.parse(watch.on('doorbell/rec-plain/events/ding')[0]!.text);
+    expect(clip.triggerEventIds).toEqual([start.id, ding.id]);
     // The ding came after the motion event was seen, so the clip event follows the ding.
     const order = watch.messages.map((m) => m.topic);
     expect(order.indexOf('doorbell/rec-plain/events/clip')).toBeGreaterThan(
       order.indexOf('doorbell/rec-plain/events/ding'),
     );
+  });
+
+  it("names the clip's thumbnail: a JPEG beside the clip in the bucket", () => {
+    const clip = clipOf('rec-plain');
+    expect(clip.thumbnailKey).toBe(clip.key.replace(/\.mp4$/, '.jpg'));
+    const jpeg = readFileSync(join(dir, 'plain', 'bucket', clip.thumbnailKey!));
+    expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
   });
 
   it('queue depths agree everywhere: the bus (console), request/state and the retained state', async () => {

@@ -15,6 +15,7 @@ describe('ClipPlanner', () => {
         clipId: 'd1',
         trigger: 'ding',
         triggers: ['ding'],
+        triggerEventIds: ['d1'],
         triggerFeedMs: 20_000,
         startFeedMs: 15_000,
         endFeedMs: 25_000,
@@ -79,5 +80,63 @@ describe('ClipPlanner', () => {
     planner.trigger('ding', 10_000, 'd1');
     expect(planner.flush(12_000)).toMatchObject({ startFeedMs: 5_000, endFeedMs: 12_000 });
     expect(planner.flush(13_000)).toBeUndefined();
+  });
+});
+
+describe('ClipPlanner: the trigger events a clip names (events/clip triggerEventIds)', () => {
+  it('a visit: the motion start that opened the clip, then the ding that extended it, in order', () => {
+    const planner = new ClipPlanner(settings);
+    planner.trigger('motion', 10_000, 'm1');
+    planner.trigger('ding', 12_000, 'd1');
+    planner.motionEnded(13_000);
+    const [clip] = planner.advance(30_000, nextId);
+    expect(clip).toMatchObject({ clipId: 'm1', trigger: 'motion', triggerEventIds: ['m1', 'd1'] });
+  });
+
+  it('every trigger inside the clip, each once; one after it closed starts its own list', () => {
+    const planner = new ClipPlanner(settings);
+    planner.trigger('ding', 10_000, 'd1');
+    planner.trigger('motion', 11_000, 'm1');
+    planner.trigger('ding', 12_000, 'd2');
+    planner.trigger('ding', 12_000, 'd2');
+    planner.motionEnded(14_000);
+    planner.trigger('motion', 15_000, 'm2');
+    planner.motionEnded(16_000);
+    expect(planner.advance(21_000, nextId).map((clip) => clip.triggerEventIds)).toEqual([
+      ['d1', 'm1', 'd2', 'm2'],
+    ]);
+    planner.trigger('ding', 40_000, 'd3');
+    expect(planner.advance(45_000, nextId).map((clip) => clip.triggerEventIds)).toEqual([['d3']]);
+  });
+
+  it('a continuation names what keeps it going: the motion in progress, not a ding whose post-roll ended before the cut', () => {
+    const planner = new ClipPlanner({ preRollMs: 1000, postRollMs: 1000, maxClipMs: 10_000 });
+    planner.trigger('motion', 5_000, 'm1');
+    planner.trigger('ding', 6_000, 'd1');
+    // Its post-roll (until 14 500) reaches past the cut at 14 000: it is in the continuation too.
+    planner.trigger('ding', 13_500, 'd2');
+    const [first] = planner.advance(14_000, nextId);
+    expect(first!.triggerEventIds).toEqual(['m1', 'd1', 'd2']);
+    planner.trigger('ding', 15_000, 'd3');
+    planner.motionEnded(16_000);
+    const [second] = planner.advance(17_000, nextId);
+    expect(second!.clipId).not.toBe('m1');
+    expect(second!.triggerEventIds).toEqual(['m1', 'd2', 'd3']);
+    // The first clip's list is its own: later triggers do not change what was already handed out.
+    expect(first!.triggerEventIds).toEqual(['m1', 'd1', 'd2']);
+  });
+
+  it('a continuation after the motion ended lists it only while its post-roll still runs past the cut', () => {
+    const planner = new ClipPlanner({ preRollMs: 1000, postRollMs: 5000, maxClipMs: 10_000 });
+    planner.trigger('motion', 5_000, 'm1');
+    planner.motionEnded(12_000);
+    planner.trigger('motion', 13_000, 'm2');
+    const [first] = planner.advance(14_000, nextId);
+    expect(first!.triggerEventIds).toEqual(['m1', 'm2']);
+    // m1 ended at 12 000: its post-roll runs to 17 000, past the cut at 14 000.
+    expect(planner.current!.triggerEventIds).toEqual(['m1', 'm2']);
+    planner.motionEnded(20_000);
+    const [second] = planner.advance(24_000, nextId);
+    expect(second!.triggerEventIds).toEqual(['m1', 'm2']);
   });
 });

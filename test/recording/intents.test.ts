@@ -25,6 +25,7 @@ function plan(clipId: string, startFeedMs = 1_000): PlannedClip {
     clipId,
     trigger: 'ding',
     triggers: ['ding'],
+    triggerEventIds: [clipId],
     triggerFeedMs: startFeedMs + 1_000,
     startFeedMs,
     endFeedMs: startFeedMs + 3_000,
@@ -148,6 +149,24 @@ describe('recording intents', () => {
     ]);
   });
 
+  it('a clip cut again or lost after a crash keeps the trigger events it named, minus any the outbox never got', async () => {
+    const journal = new IntentJournal(tempDir());
+    const visit = {
+      ...plan('front-000007'),
+      triggerEventIds: ['front-000007', 'front-000009', 'front-00000b'],
+    };
+    const seqs: Record<string, number> = { 'front-000007': 7, 'front-000009': 9, 'front-00000b': 11 };
+    journal.save(intentOf(visit, SOURCE, feedToDevice, 7, (id) => seqs[id]));
+    const gone = { ...plan('front-000005'), triggerEventIds: ['front-000005', 'front-000006'] };
+    journal.save(intentOf(gone, { kind: 'unrecoverable', why: 'a replay camera' }, feedToDevice, 5));
+    // The ding with seq 11 was journaled, then a kill -9 kept it from the outbox: nobody saw it, its id is reused.
+    const { recorded, lost } = await recover(journal, SOURCE, [], [], 10);
+    expect(recorded.map((r) => r.plan.triggerEventIds)).toEqual([['front-000007', 'front-000009']]);
+    expect(lost.map((l) => [l.clipId, l.triggerEventIds])).toEqual([
+      ['front-000005', ['front-000005', 'front-000006']],
+    ]);
+  });
+
   it('keeps a first plan killed between write and rename; a torn one becomes a lost clip', async () => {
     const dir = tempDir();
     const journal = new IntentJournal(dir);
@@ -156,7 +175,7 @@ describe('recording intents', () => {
     writeFileSync(join(dir, 'b.intent.json.tmp'), '');
     const { recorded, lost } = await recover(journal, SOURCE);
     expect(recorded.map((r) => r.plan.clipId)).toEqual(['a']);
-    expect(lost.map((l) => l.clipId)).toEqual(['b']);
+    expect(lost.map((l) => [l.clipId, l.triggerEventIds])).toEqual([['b', []]]);
     expect(lost[0]!.reason).toContain('b.intent.json unreadable');
     expect(readdirSync(dir)).toEqual([]);
   });

@@ -82,6 +82,7 @@ async function record(name: string, profile: DeviceProfile): Promise<Recorded> {
       clipId: `${name}-1`,
       trigger: 'ding',
       triggers: ['ding'],
+      triggerEventIds: [`${name}-e1`],
       triggerFeedMs: 1500,
       startFeedMs: WINDOW.startMs,
       endFeedMs: WINDOW.endMs,

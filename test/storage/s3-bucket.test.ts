@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Bucket } from '../../src/storage/s3-bucket.js';
 import { bucketSuite, readAll, sha256Of } from './bucket-suite.js';
-import { S3RVER_CREDENTIALS, type S3rverHandle, startS3rver } from './s3rver-harness.js';
+import { presignedWindow, S3RVER_CREDENTIALS, type S3rverHandle, startS3rver } from './s3rver-harness.js';
 
 const PART_SIZE = 5 * 1024 * 1024;
 let s3: S3rverHandle;
@@ -168,5 +168,70 @@ describe('S3Bucket verification cost', () => {
     } finally {
       s3.client.middlewareStack.remove(COUNTER);
     }
+  });
+});
+
+describe('S3Bucket presigned GET (the link in a clip event)', () => {
+  const KEY = 'clips/d/2026/01/01/linked.mp4';
+  const OTHER = 'clips/d/2026/01/01/other.mp4';
+  let bucket: S3Bucket;
+  let data: Buffer;
+  /** Signing time: whole seconds, as the clip-link policy hands it over. */
+  const signedAt = () => Math.floor(Date.now() / 1000) * 1000;
+
+  beforeAll(async () => {
+    bucket = await s3.newBucket('presign-bucket');
+    data = randomBytes(50_000);
+    await writeFile(join(workDir, 'linked.mp4'), data);
+    await writeFile(join(workDir, 'other.mp4'), 'another clip');
+    await bucket.put(KEY, join(workDir, 'linked.mp4'), {});
+    await bucket.put(OTHER, join(workDir, 'other.mp4'), {});
+  });
+
+  it('fetches the object, and says the expiry it was asked for (X-Amz-Date + X-Amz-Expires)', async () => {
+    const at = signedAt();
+    const url = new URL(await bucket.presignGet(KEY, { signedAtMs: at, expiresInS: 900 }));
+    expect(url.pathname).toBe(`/presign-bucket/${KEY}`);
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^S3RVER\//);
+    expect(presignedWindow(url)).toEqual({ signedAtMs: at, expiresAtMs: at + 900_000 });
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    expect(sha256Of(Buffer.from(await response.arrayBuffer()))).toBe(sha256Of(data));
+  });
+
+  it('is refused once expired: s3rver enforces X-Amz-Date + X-Amz-Expires by its own clock', async () => {
+    const url = await bucket.presignGet(KEY, { signedAtMs: signedAt() - 120_000, expiresInS: 60 });
+    const response = await fetch(url);
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain('Request has expired');
+  });
+
+  it('s3rver 3.7.1 checks nothing else but the access key id: a tamper test against it would prove nothing', async () => {
+    // Findings behind the report of issue 18 (s3rver's V4 check is "unimplemented"): AWS S3 refuses each of these
+    // with SignatureDoesNotMatch, s3rver serves them. Should s3rver start verifying, turn this into a tamper test.
+    const url = new URL(await bucket.presignGet(KEY, { signedAtMs: signedAt(), expiresInS: 60 }));
+    const signature = url.searchParams.get('X-Amz-Signature')!;
+    const otherSignature = new URL(url);
+    otherSignature.searchParams.set(
+      'X-Amz-Signature',
+      signature.replace(/^./, signature[0] === 'a' ? 'b' : 'a'),
+    );
+    const otherKey = new URL(url);
+    otherKey.pathname = `/presign-bucket/${OTHER}`;
+    const expired = new URL(
+      await bucket.presignGet(KEY, { signedAtMs: signedAt() - 120_000, expiresInS: 60 }),
+    );
+    expired.searchParams.set('X-Amz-Expires', '600');
+    const unsigned = `${url.origin}${url.pathname}`;
+    for (const served of [otherSignature, otherKey, expired, unsigned])
+      expect((await fetch(served)).status, String(served)).toBe(200);
+    const stranger = new URL(url);
+    stranger.searchParams.set(
+      'X-Amz-Credential',
+      url.searchParams.get('X-Amz-Credential')!.replace('S3RVER', 'NOBODY'),
+    );
+    const refused = await fetch(stranger);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('InvalidAccessKeyId');
   });
 });

@@ -45,3 +45,12 @@ export async function startS3rver(port = 0): Promise<S3rverHandle> {
     },
   };
 }
+
+/** What a presigned URL says of itself: signed at X-Amz-Date, valid X-Amz-Expires seconds from then. */
+export function presignedWindow(url: URL): { signedAtMs: number; expiresAtMs: number } {
+  const date = url.searchParams.get('X-Amz-Date') ?? '';
+  const signedAtMs = Date.parse(
+    date.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+  );
+  return { signedAtMs, expiresAtMs: signedAtMs + Number(url.searchParams.get('X-Amz-Expires')) * 1000 };
+}

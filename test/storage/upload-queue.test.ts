@@ -243,6 +243,27 @@ describe('UploadQueue', () => {
     expect(bucket.totalPuts()).toBe(1);
   });
 
+  it('keeps the trigger events of a spooled clip across a restart, for its events/clip', async () => {
+    const first = newQueue();
+    await first.start({ holdUploads: true });
+    const ids = ['front-door-00000a', 'front-door-00000c'];
+    await first.enqueue(await request('visit', 4096, { triggerEventIds: ids }));
+    await first.enqueue(await request('unnamed'));
+    await first.stop();
+
+    const restarted = newQueue();
+    await restarted.start({ holdUploads: true });
+    const { uploaded } = collect(restarted);
+    restarted.resumeUploads();
+    await expect.poll(() => uploaded.length).toBe(2);
+    expect(uploaded.map((clip) => [clip.clipId, clip.triggerEventIds])).toEqual([
+      ['visit', ids],
+      ['unnamed', undefined],
+    ]);
+    // Not object metadata: the list can outgrow S3's 2 KB, and the bucket does not need it.
+    expect(Object.keys(uploaded[0]!.metadata).some((key) => key.includes('trigger-event'))).toBe(false);
+  });
+
   it('resumes the spool after a restart', async () => {
     const first = newQueue();
     await first.start();

@@ -245,6 +245,8 @@ export class FakeBackend implements ConsoleBackend {
       key: clip.key,
       retainUntil: clip.retainUntil,
       encrypted: clip.encrypted,
+      // A clip is named after the event that opened it.
+      triggerEventIds: [clip.clipId],
     });
     this.emit({ kind: 'clip', payload });
     return clip;
