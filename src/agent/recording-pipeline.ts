@@ -1,6 +1,7 @@
 import type { Clock } from '../clock/clock.js';
 import type { DeviceProfile } from '../config/profile.js';
-import { type Envelope, iso } from '../events/envelope.js';
+import type { ClipFacts } from '../device/doorbell.js';
+import { iso } from '../events/envelope.js';
 import type { ClipEventPayload, DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import { describeFsError } from '../persist/fs-errors.js';
@@ -61,7 +62,12 @@ export class RecordingPipeline {
     }
     if (trigger) {
       this.triggerSeqs.set(trigger.id, trigger.seq);
-      this.planner.trigger(trigger.kind, feed.deviceToFeed(Date.parse(trigger.at)), trigger.id);
+      this.planner.trigger(
+        trigger.kind,
+        feed.deviceToFeed(Date.parse(trigger.at)),
+        trigger.id,
+        trigger.sessionId,
+      );
     } else if (event.kind === 'motion' && event.payload.type === 'end') {
       this.planner.motionEnded(feed.deviceToFeed(Date.parse(event.payload.at)));
     }
@@ -79,6 +85,7 @@ export class RecordingPipeline {
       trigger: trigger.kind,
       triggerSeq: trigger.seq,
       triggerEvents: [{ id: trigger.id, seq: trigger.seq }],
+      sessionId: trigger.sessionId,
       triggerFeedMs: 0,
       startFeedMs: 0,
       endFeedMs: 0,
@@ -91,6 +98,7 @@ export class RecordingPipeline {
         clipId: trigger.id,
         trigger: trigger.kind,
         triggerEventIds: [trigger.id],
+        sessionId: trigger.sessionId,
         startedAt: trigger.at,
         endedAt: trigger.at,
         reason,
@@ -135,6 +143,7 @@ export class RecordingPipeline {
           clipId: plan.clipId,
           trigger: plan.trigger,
           triggerEventIds: plan.triggerEventIds,
+          ...(plan.sessionId === undefined ? {} : { sessionId: plan.sessionId }),
           startedAt,
           endedAt,
           reason: error.message,
@@ -193,6 +202,7 @@ interface Trigger {
   id: string;
   seq: number;
   at: string;
+  sessionId: string;
 }
 
 /** A ding or a motion start: an event that calls for a clip. */
@@ -203,12 +213,12 @@ function triggerOf(event: DeviceEvent): Trigger | undefined {
   return undefined;
 }
 
-function pick({ id, seq, at }: { id: string; seq: number; at: string }) {
-  return { id, seq, at };
+function pick({ id, seq, at, sessionId }: { id: string; seq: number; at: string; sessionId: string }) {
+  return { id, seq, at, sessionId };
 }
 
 /** The `events/clip` announcement of a clip the bucket now holds, with its link if it has one. */
-export function clipEventOf(clip: UploadedClip, link?: ClipLink): Omit<ClipEventPayload, keyof Envelope> {
+export function clipEventOf(clip: UploadedClip, link?: ClipLink): ClipFacts<ClipEventPayload> {
   return {
     clipId: clip.clipId,
     trigger: clip.trigger as 'ding' | 'motion' | 'manual',
@@ -222,6 +232,7 @@ export function clipEventOf(clip: UploadedClip, link?: ClipLink): Omit<ClipEvent
     encrypted: clip.encrypted,
     // A clip spooled by a version that did not keep them cannot name its triggers.
     triggerEventIds: clip.triggerEventIds ?? [],
+    ...(clip.sessionId === undefined ? {} : { sessionId: clip.sessionId }),
     ...(clip.thumbnail ? { thumbnailKey: clip.thumbnail.key } : {}),
     ...(link ? { url: link.url, urlExpiresAt: link.urlExpiresAt } : {}),
   };

@@ -188,20 +188,22 @@ const deviceEntries: TopicEntry[] = [
       schema: ClipTopicSchema,
       example: {
         ...envelope(44),
-        clipId: 'front-door-20250601T180358Z-ding',
-        trigger: 'ding',
+        sessionId: 'front-door-000015',
+        thread: 'ended',
+        clipId: 'front-door-000015',
+        trigger: 'motion',
         startedAt: '2025-06-01T18:03:58.000Z',
         endedAt: AT,
         bytes: 1843200,
         sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
         bucket: 'doorbell-clips',
-        key: 'clips/front-door/2025/06/01/front-door-20250601T180358Z-ding.mp4',
+        key: 'clips/front-door/2025/06/01/front-door-000015.mp4',
         retainUntil: '2025-07-31T18:04:05.123Z',
         encrypted: false,
-        triggerEventIds: ['front-door-000016', 'front-door-000017'],
-        thumbnailKey: 'clips/front-door/2025/06/01/front-door-20250601T180358Z-ding.jpg',
+        triggerEventIds: ['front-door-000015', 'front-door-000016'],
+        thumbnailKey: 'clips/front-door/2025/06/01/front-door-000015.jpg',
         url:
-          'http://192.168.1.20:8080/shared/clips/front-door/2025/06/01/front-door-20250601T180358Z-ding.mp4' +
+          'http://192.168.1.20:8080/shared/clips/front-door/2025/06/01/front-door-000015.mp4' +
           '?expires=1748801945&sig=0vJ3m0dWq3tXQz6o4e1sQ0kYc7rS9yZlq1pB2nH8aUw',
         urlExpiresAt: '2025-06-01T18:19:05.000Z',
       },

@@ -213,21 +213,25 @@ export class Doorbell {
     if (input.type === 'start') this.emitState();
   }
 
-  /** A clip is durably in the bucket: announce it. */
-  clipStored(clip: Omit<ClipEventPayload, keyof Envelope>): void {
+  /** A clip is durably in the bucket: announce it (a one-message thread, so `ended` at once). */
+  clipStored(clip: ClipFacts<ClipEventPayload>): void {
     const seq = this.options.nextSeq();
     this.options.bus.emit({
       kind: 'clip',
-      payload: { ...envelope(this.deviceId, seq, this.options.clock.now()), ...clip },
+      payload: { ...envelope(this.deviceId, seq, this.options.clock.now()), ...clipThread(clip) },
     });
   }
 
   /** A trigger's clip will never be stored: announce it on the clip topic with the reason. */
-  clipLost(clip: Omit<LostClipEventPayload, keyof Envelope | 'status'>): void {
+  clipLost(clip: ClipFacts<Omit<LostClipEventPayload, 'status'>>): void {
     const seq = this.options.nextSeq();
     this.options.bus.emit({
       kind: 'clip-lost',
-      payload: { ...envelope(this.deviceId, seq, this.options.clock.now()), ...clip, status: 'lost' },
+      payload: {
+        ...envelope(this.deviceId, seq, this.options.clock.now()),
+        ...clipThread(clip),
+        status: 'lost',
+      },
     });
   }
 
@@ -442,6 +446,17 @@ export class Doorbell {
   private emitState(): void {
     this.options.bus.emit({ kind: 'state', payload: this.state() });
   }
+}
+
+/** What the recording side knows of a clip: everything but the envelope and the thread, the visit when known. */
+export type ClipFacts<P> = Omit<P, keyof Envelope | 'thread' | 'sessionId'> & {
+  sessionId?: string | undefined;
+};
+
+function clipThread<C extends { clipId: string; triggerEventIds: string[]; sessionId?: string | undefined }>(
+  clip: C,
+): C & { sessionId: string; thread: 'ended' } {
+  return { ...clip, sessionId: clip.sessionId ?? clip.triggerEventIds[0] ?? clip.clipId, thread: 'ended' };
 }
 
 /** A booting or rebooting device is not on the network yet: it would refuse a press. */

@@ -40,7 +40,8 @@ const EventId = z.string().min(1).max(128);
 const Threaded = {
   sessionId: EventId.describe(
     'one visit: every event of one episode (motion, rings, clips) shares it; the id of its first event. A new ' +
-      "session starts after the profile's sessionGapMs without motion or ringing",
+      "session starts after the profile's sessionGapMs without motion or ringing. A clip's is the visit of the " +
+      'event that opened it (its own opening event id when that is not known: a clip queued by an older version)',
   ),
   thread: ThreadStateSchema,
 };
@@ -85,6 +86,7 @@ export const MotionEventSchema = EnvelopeSchema.extend({
 });
 
 export const ClipEventSchema = EnvelopeSchema.extend({
+  ...Threaded,
   clipId: z.string().min(1).max(128),
   trigger: z.enum(['ding', 'motion', 'manual']),
   startedAt: IsoTime,
@@ -125,6 +127,7 @@ export const ClipEventSchema = EnvelopeSchema.extend({
  * footage could not be cut again). Sent instead of the stored-clip event, so no trigger is silently without one.
  */
 export const LostClipEventSchema = EnvelopeSchema.extend({
+  ...Threaded,
   clipId: z.string().min(1).max(128),
   trigger: z.enum(['ding', 'motion', 'manual']),
   startedAt: IsoTime,

@@ -18,6 +18,8 @@ export interface PlannedClip {
    * trigger whose post-roll reaches past the cut.
    */
   triggerEventIds: string[];
+  /** The visit (sessionId) of the event that opened the clip: the clip belongs to it, continuations too. */
+  sessionId?: string | undefined;
   triggerFeedMs: number;
   startFeedMs: number;
   endFeedMs: number;
@@ -47,7 +49,7 @@ export class ClipPlanner {
    * A ding or motion start at `feedMs`, the event `eventId`: it names the clip when it opens one, and is listed in
    * the clip's triggerEventIds either way.
    */
-  trigger(kind: ClipTrigger, feedMs: number, eventId: string): PlannedClip {
+  trigger(kind: ClipTrigger, feedMs: number, eventId: string, sessionId?: string): PlannedClip {
     const { preRollMs, postRollMs } = this.settings;
     const reach = kind === 'motion' ? Number.POSITIVE_INFINITY : feedMs + postRollMs;
     if (this.open) {
@@ -63,6 +65,7 @@ export class ClipPlanner {
       trigger: kind,
       triggers: [kind],
       triggerEventIds: [eventId],
+      ...(sessionId === undefined ? {} : { sessionId }),
       triggerFeedMs: feedMs,
       startFeedMs: Math.max(0, feedMs - preRollMs),
       endFeedMs: feedMs + postRollMs,

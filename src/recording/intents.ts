@@ -26,6 +26,8 @@ export const RecordingIntentSchema = z.object({
   triggerEvents: z
     .array(z.object({ id: z.string().min(1).max(128), seq: z.number().int().positive().optional() }))
     .optional(),
+  /** The visit the clip belongs to (the sessionId of the event that opened it); absent in older plans. */
+  sessionId: z.string().min(1).max(128).optional(),
   triggerFeedMs: z.number().nonnegative(),
   startFeedMs: z.number().nonnegative(),
   endFeedMs: z.number().nonnegative(),
@@ -143,6 +145,7 @@ export function intentOf(
       const seq = seqOf(id) ?? (id === plan.clipId ? triggerSeq : undefined);
       return seq === undefined ? { id } : { id, seq };
     }),
+    ...(plan.sessionId === undefined ? {} : { sessionId: plan.sessionId }),
     triggerFeedMs: plan.triggerFeedMs,
     startFeedMs: plan.startFeedMs,
     endFeedMs: plan.endFeedMs,
@@ -169,6 +172,7 @@ export function planOf(intent: RecordingIntent, maxClipMs: number, lastPublished
     triggerEventIds: (intent.triggerEvents ?? [])
       .filter((event) => event.seq === undefined || event.seq <= lastPublishedSeq)
       .map((event) => event.id),
+    ...(intent.sessionId === undefined ? {} : { sessionId: intent.sessionId }),
     triggerFeedMs: intent.triggerFeedMs,
     startFeedMs: intent.startFeedMs,
     endFeedMs: Math.min(intent.endFeedMs, intent.startFeedMs + maxClipMs),
@@ -193,6 +197,8 @@ export interface LostClip {
   trigger: RecordingIntent['trigger'];
   /** The events whose clip this was (empty when not known: a journal entry that could not be read). */
   triggerEventIds: string[];
+  /** The visit the clip belongs to, when known. */
+  sessionId?: string | undefined;
   startedAt: string;
   endedAt: string;
   reason: string;
@@ -265,6 +271,7 @@ export async function recoverIntents(options: RecoveryOptions): Promise<Recovery
         clipId: intent.clipId,
         trigger: intent.trigger,
         triggerEventIds: plan.triggerEventIds,
+        sessionId: plan.sessionId,
         startedAt,
         endedAt,
         reason,

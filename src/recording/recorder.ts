@@ -168,6 +168,7 @@ export class Recorder {
         eventId: times.eventId,
         trigger: plan.trigger,
         triggerEventIds: plan.triggerEventIds,
+        ...(plan.sessionId === undefined ? {} : { sessionId: plan.sessionId }),
         recordedAt: times.startedAt,
         startedAt: times.startedAt,
         endedAt: times.endedAt,

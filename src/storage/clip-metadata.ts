@@ -15,6 +15,8 @@ export interface ClipDescriptor {
    * restart still names them), not in the object metadata.
    */
   triggerEventIds?: string[];
+  /** The visit (sessionId) the clip belongs to, for events/clip; kept like triggerEventIds. */
+  sessionId?: string;
   /** When recording began (ISO-8601); retention counts from here and the key's date folder comes from it. */
   recordedAt: string;
   /** The clip window, carried through to `uploaded` for events/clip. */
@@ -29,8 +31,9 @@ export interface ClipDescriptor {
 }
 
 /** The descriptor with defaults applied and times normalised to ISO-8601 UTC. */
-export type NormalizedClip = Required<Omit<ClipDescriptor, 'startedAt' | 'endedAt' | 'triggerEventIds'>> &
-  Pick<ClipDescriptor, 'startedAt' | 'endedAt' | 'triggerEventIds'> & { retainUntil: string };
+type OptionalClipFacts = 'startedAt' | 'endedAt' | 'triggerEventIds' | 'sessionId';
+export type NormalizedClip = Required<Omit<ClipDescriptor, OptionalClipFacts>> &
+  Pick<ClipDescriptor, OptionalClipFacts> & { retainUntil: string };
 
 /** Metadata names on every clip object (DESIGN.md). */
 export const CLIP_META = {
@@ -70,10 +73,14 @@ export function normalizeClip(clip: ClipDescriptor): NormalizedClip {
   if (typeof clip.trigger !== 'string' || !TRIGGER.test(clip.trigger)) {
     throw new InvalidMetadataError(`trigger ${JSON.stringify(clip.trigger)} must match [a-z0-9_-]{1,32}`);
   }
-  for (const id of clip.triggerEventIds ?? []) {
+  const eventIds = [
+    ...(clip.triggerEventIds ?? []).map((id) => ({ field: 'triggerEventIds entry', id })),
+    ...(clip.sessionId === undefined ? [] : [{ field: 'sessionId', id: clip.sessionId }]),
+  ];
+  for (const { field, id } of eventIds) {
     if (typeof id !== 'string' || !EVENT_ID.test(id)) {
       throw new InvalidMetadataError(
-        `triggerEventIds entry ${JSON.stringify(id)} must be 1-128 printable characters without spaces`,
+        `${field} ${JSON.stringify(id)} must be 1-128 printable characters without spaces`,
       );
     }
   }
@@ -95,6 +102,7 @@ export function normalizeClip(clip: ClipDescriptor): NormalizedClip {
     eventId: clip.eventId,
     trigger: clip.trigger,
     ...(clip.triggerEventIds !== undefined ? { triggerEventIds: [...new Set(clip.triggerEventIds)] } : {}),
+    ...(clip.sessionId !== undefined ? { sessionId: clip.sessionId } : {}),
     recordedAt,
     ...(clip.startedAt !== undefined ? { startedAt: isoTime('startedAt', clip.startedAt) } : {}),
     ...(clip.endedAt !== undefined ? { endedAt: isoTime('endedAt', clip.endedAt) } : {}),

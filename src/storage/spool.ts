@@ -107,6 +107,7 @@ const EntrySchema = z.object({
     eventId: z.string(),
     trigger: z.string(),
     triggerEventIds: z.array(z.string()).optional(),
+    sessionId: z.string().optional(),
     recordedAt: z.string(),
     startedAt: z.string().optional(),
     endedAt: z.string().optional(),

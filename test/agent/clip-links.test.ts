@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleBackend } from '../../src/agent/console-backend.js';
 import { VirtualClock } from '../../src/clock/virtual-clock.js';
-import { ClipEventSchema, ClipTopicSchema, MotionEventSchema } from '../../src/events/schemas.js';
+import {
+  ClipEventSchema,
+  ClipTopicSchema,
+  DingEventSchema,
+  MotionEventSchema,
+} from '../../src/events/schemas.js';
 import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { decryptFile } from '../../src/privacy/envelope.js';
 import { generateOwnerKeys } from '../../src/privacy/owner-keys.js';
@@ -81,7 +86,7 @@ class LinkedDevice {
     const ding = seen.find((m) => m.topic === `doorbell/${this.id}/events/ding`);
     const clip = this.clips().at(-1)!;
     if ('status' in clip) throw new Error(`the clip was lost: ${clip.reason}`);
-    return { clip, motionStart, ding: ding ? (JSON.parse(ding.text) as { id: string }) : undefined };
+    return { clip, motionStart, ding: ding ? DingEventSchema.parse(JSON.parse(ding.text)) : undefined };
   }
 
   /** The owner's config-set over MQTT; resolves with the response. */
@@ -127,6 +132,11 @@ describe('clip events link the visit and the footage: folder bucket, served by t
     expect(ding, 'the ring is a ding').toBeDefined();
     expect(clip.trigger).toBe('motion');
     expect(clip.triggerEventIds).toEqual([motionStart!.id, ding!.id]);
+    expect(
+      [clip.sessionId, clip.thread],
+      'the visit of the motion that opened it; a one-message thread',
+    ).toEqual([motionStart!.sessionId, 'ended']);
+    expect(ding!.sessionId).toBe(motionStart!.sessionId);
     const thumbnail = readFileSync(join(device.dir, 'bucket', clip.thumbnailKey!));
     expect(thumbnail.subarray(0, 2).toString('hex'), 'a JPEG').toBe('ffd8');
   });
