@@ -8,6 +8,8 @@ import type { DeviceProfile } from '../config/profile.js';
 import { DeviceCore } from '../device/device-core.js';
 import type { Doorbell } from '../device/doorbell.js';
 import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
+import { loopedFileLabeller, type MotionLabeller, MotionLabelTracker } from '../evaluation/ground-truth.js';
+import { groundTruthBeside } from '../evaluation/reference-file.js';
 import type { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
@@ -71,6 +73,11 @@ export interface AgentOptions {
   cwd?: string;
   /** Replay: the camera decodes nothing; frames are handed to cameraFeed.pushFrame() by the runner. */
   drivenCamera?: boolean;
+  /**
+   * What moved at a feed time (replay's composed camera); default: the ground truth beside the looped video
+   * (`porch-loop.mp4` → `porch-loop.json`), if it has one.
+   */
+  motionLabels?: MotionLabeller;
   /** Seeds the simulated radio noise and the upload retry jitter (default: from the device id / Math.random). */
   seed?: number;
   /** Free space kept for events: below it the device reports `disk` and refuses clips (default 4 MiB). */
@@ -452,6 +459,9 @@ export class Agent {
     const { options } = this;
     const source = this.cameraSource(profile);
     if (!source || !this.queue) return;
+    const labeller =
+      options.motionLabels ?? (options.cameraRuns ? undefined : await this.fileLabeller(source));
+    const labels = labeller ? new MotionLabelTracker(labeller) : undefined;
     const rig = await startCameraRig({
       deviceId: options.deviceId,
       profile,
@@ -465,7 +475,12 @@ export class Agent {
       ownerPublicKey: options.ownerPublicKey,
       feedSpeed: options.feedSpeed,
       drivenCamera: options.drivenCamera,
-      onMotion: (event, deviceMs) => this.doorbell.motion({ ...event, atMs: deviceMs }),
+      onMotion: (event, deviceMs) =>
+        this.doorbell.motion({
+          ...event,
+          atMs: deviceMs,
+          labels: labels?.labelsFor(event, this.profile.motion.sensitivity),
+        }),
       onFrame: (frame, feedMs) => this.frameListeners.emit(frame, feedMs),
       onFeedError: () => this.doorbell.setProblem('camera feed stopped', true),
       onRecordingFailure: () => this.doorbell.setProblem('a clip failed to record', true),
@@ -478,6 +493,18 @@ export class Agent {
     this.feed = rig.feed;
     this.recorder = rig.recorder;
     this.pipeline = rig.pipeline;
+  }
+
+  /** Labels from the ground truth beside the looped video; none when it has none (a broken one is logged). */
+  private async fileLabeller(video: string): Promise<MotionLabeller | undefined> {
+    const found = await groundTruthBeside(video);
+    if (found && 'problem' in found) {
+      this.options.logger.warn(
+        { problem: found.problem },
+        'no motion labels: the JSON beside the video is not a ground truth',
+      );
+    }
+    return found && 'truth' in found ? loopedFileLabeller(found.truth) : undefined;
   }
 
   /** `disk`: full, read-only or below the reserve; `spool`: the spool refuses writes; `uploads`: the bucket. */
