@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_SCHEMA_VERSION } from '../events/schemas.js';
+import { EVENT_SCHEMA_VERSION, MOTION_LABELS } from '../events/schemas.js';
 import {
   devicePublishFilters,
   deviceSubscribeFilters,
@@ -156,12 +156,14 @@ export function renderMqttDocs(): string {
   });
   for (const message of example) {
     const config = message.config;
-    const reads = (config['state_topic'] ?? config['topic'] ?? '') as string;
+    const reads = [config['state_topic'] ?? config['topic'], config['json_attributes_topic']].filter(
+      (topic): topic is string => typeof topic === 'string',
+    );
     const writes = (config['command_topic'] ?? '') as string;
     push(
-      `| ${message.component} \`${message.objectId}\`${config['device_class'] ? ` (${config['device_class']})` : ''} | ${
-        reads ? `\`${reads}\`` : ''
-      } | ${writes ? `\`${writes}\`` : ''} |`,
+      `| ${message.component} \`${message.objectId}\`${config['device_class'] ? ` (${config['device_class']})` : ''} | ${reads
+        .map((topic) => `\`${topic}\``)
+        .join(', ')} | ${writes ? `\`${writes}\`` : ''} |`,
     );
   }
   const scope = { prefix: '{prefix}', discoveryPrefix: '{discoveryPrefix}' };
@@ -169,6 +171,13 @@ export function renderMqttDocs(): string {
     '',
     'The switch sends the JSON request bodies as `payload_on`/`payload_off`; the select uses `command_template` to',
     'wrap the chosen option; the button sends `{"source":"homeassistant"}`.',
+    '',
+    "The two event entities fire once per thread: HA's MQTT event platform ignores a message whose `value_template`",
+    'renders empty, so `ring` renders only for a ring (`thread` not `ended`: its outcome fires nothing) and',
+    '`motion_event` only for a motion start, with `event_type` its first label and score, box, zones, labels,',
+    `motionId and sessionId as attributes (\`event_types\`: ${MOTION_LABELS.map((label) => `\`${label}\``).join(', ')}).`,
+    "The motion binary_sensor takes the last motion's fields as its attributes from",
+    '`{prefix}/{id}/motion/attributes` (`json_attributes_topic`).',
     '',
     '## Broker security',
     '',

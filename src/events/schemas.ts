@@ -167,6 +167,32 @@ export const DeviceStateSchema = z.object({
   streams: StreamUrlsSchema.optional(),
 });
 
+/**
+ * The last motion at a glance, retained on `<prefix>/<id>/motion/attributes` (Home Assistant shows it as the motion
+ * sensor's attributes through json_attributes_topic): the latest motion message's fields, replaced by each one.
+ */
+export const MotionAttributesSchema = z.object({
+  at: IsoTime.describe('when the motion message these come from happened'),
+  motionId: EventId.describe('the motion they belong to (its start message id)'),
+  sessionId: EventId.describe('the visit that motion belongs to'),
+  thread: ThreadStateSchema.describe('started, updated or ended: where that motion stood'),
+  labels: MotionEventSchema.shape.labels,
+  score: Unit,
+  box: BoxSchema,
+  zones: z.array(z.string()),
+  lastClipUrl: z
+    .string()
+    .optional()
+    .describe('a link to the latest clip, once clip events carry one (not sent yet)'),
+  lastClipAt: IsoTime.optional().describe('when that clip was stored (not sent yet)'),
+});
+
+/** The attributes a motion message leaves behind (no clip link yet: see lastClipUrl). */
+export function motionAttributesOf(motion: MotionEventPayload): MotionAttributes {
+  const { at, motionId, sessionId, thread, labels, score, box, zones } = motion;
+  return { at, motionId, sessionId, thread, labels, score, box, zones };
+}
+
 export const ResponseSchema = z.object({
   status: z.enum(['ok', 'error']),
   data: z.unknown().optional(),
@@ -176,6 +202,7 @@ export const ResponseSchema = z.object({
 
 export type DingEvent = z.infer<typeof DingEventSchema>;
 export type MotionEventPayload = z.infer<typeof MotionEventSchema>;
+export type MotionAttributes = z.infer<typeof MotionAttributesSchema>;
 export type ThreadState = z.infer<typeof ThreadStateSchema>;
 export type RingOutcome = (typeof RING_OUTCOMES)[number];
 export type ClipEventPayload = z.infer<typeof ClipEventSchema>;

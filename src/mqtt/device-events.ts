@@ -1,12 +1,13 @@
 import { isOnlineStatus } from '../device/doorbell.js';
-import type { DeviceEvent } from '../events/schemas.js';
+import { type DeviceEvent, motionAttributesOf } from '../events/schemas.js';
 import type { DeviceLink } from './device-link.js';
 import type { DeviceTopics } from './topics.js';
 
 /**
  * Where a device event goes on MQTT, for the agent and for fleet devices alike: ding, motion and clip events to
- * their event topics (motion start/end also to the retained motion topic); state to the retained state, availability
- * and motion topics; availability follows the device's status (a booting device is not online yet).
+ * their event topics (motion start/end also to the retained motion topic, and every motion message to the retained
+ * motion attributes); state to the retained state, availability and motion topics; availability follows the
+ * device's status (a booting device is not online yet).
  */
 export function publishDeviceEvent(link: DeviceLink, topics: DeviceTopics, event: DeviceEvent): void {
   switch (event.kind) {
@@ -22,8 +23,11 @@ export function publishDeviceEvent(link: DeviceLink, topics: DeviceTopics, event
             ? topics.motionEvents
             : topics.clipEvents;
       link.publishEvent({ topic, payload: JSON.stringify(event.payload), qos: 1, retain: false });
-      if (event.kind === 'motion' && event.payload.type !== 'update')
-        link.publishRetained(topics.motion, event.payload.type === 'start' ? 'ON' : 'OFF');
+      if (event.kind === 'motion') {
+        if (event.payload.type !== 'update')
+          link.publishRetained(topics.motion, event.payload.type === 'start' ? 'ON' : 'OFF');
+        link.publishRetained(topics.motionAttributes, JSON.stringify(motionAttributesOf(event.payload)));
+      }
       return;
     }
     case 'state': {

@@ -215,6 +215,7 @@ describe('everything the agent publishes follows the contract', () => {
         'availability',
         'clipEvents',
         'dingEvents',
+        'motionAttributes',
         'motionEvents',
         'motionState',
         'response',
