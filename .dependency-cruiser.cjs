@@ -20,7 +20,7 @@ const FFMPEG = ['^src/video/ffmpeg', '(^|/)node_modules/(fluent-ffmpeg|@ffmpeg-i
 /** The pure cores: no I/O, no wall clock; tested without either. */
 const PURE_CORES = [
   '^src/motion/',
-  '^src/evaluation/(score|report-table)\\.ts$',
+  '^src/evaluation/(score|report-table|ground-truth)\\.ts$',
   '^src/geometry/',
   '^src/device/(doorbell|battery)\\.ts$',
   '^src/retention/policy\\.ts$',

@@ -1,6 +1,7 @@
 /**
  * `npm test` runs this first (pretest). Some integration tests talk to a real mosquitto (a second broker, MQTT 5
- * clients), a real Chromium (the web console) and GStreamer (an RTSP player no one here wrote); without them those tests are skipped. As root on a machine with
+ * clients), a real Chromium (the web console) and GStreamer (an RTSP player no one here wrote), and render Home
+ * Assistant templates with Python's Jinja2; without them those tests are skipped. As root on a machine with
  * apt, this installs what is missing, so a fresh machine runs every test with no step by hand; anywhere else it
  * prints the one line that would install them and lets the tests run (skipping those). DOORBELL_TEST_INSTALL=0 turns
  * the install off. ffmpeg needs nothing: the bundled build comes with npm ci.
@@ -23,6 +24,11 @@ const needs: Array<{ pkg: string; present: () => boolean }> = [
   { pkg: 'gstreamer1.0-plugins-good', present: () => gstElement('rtspsrc') },
   { pkg: 'gstreamer1.0-plugins-bad', present: () => gstElement('h264parse') },
   { pkg: 'gstreamer1.0-libav', present: () => gstElement('avdec_h264') },
+  // Renders the Home Assistant value templates as HA does (test/mqtt/discovery-templates.test.ts).
+  {
+    pkg: 'python3-jinja2',
+    present: () => spawnSync('python3', ['-c', 'import jinja2'], { stdio: 'ignore' }).status === 0,
+  },
 ];
 
 function missing(): string[] {

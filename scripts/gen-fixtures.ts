@@ -8,13 +8,15 @@
  * - distractors: things that change pixels but are not motion (lighting, foliage, exposure drift, sensor noise);
  * - settings: the motion block to analyse the fixture with (e.g. the foliage mask);
  * - expected: the events the detector must report at each sensitivity (motion intervals closer than the default
- *   event gap merged; [] means it must not trigger).
+ *   event gap merged; [] means it must not trigger), each with the labels of what moves in it (a walker is a
+ *   person, a cat an animal: the MotionLabel names), so replay and the agent can simulate smart detection.
  *
  * Usage: npm run fixtures [-- --only NAME] [--out DIR]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MOTION_LABELS, type MotionLabel } from '../src/events/schemas.js';
 import type { MotionSettingsInput, Sensitivity } from '../src/motion/settings.js';
 import { MotionSettingsSchema, SENSITIVITIES } from '../src/motion/settings.js';
 import { seededRandom } from '../src/util/random.js';
@@ -187,10 +189,17 @@ function drawCat(layer: Layer, fx: number, fy: number, facing: 1 | -1, stride: n
 
 // ---------------------------------------------------------------- actors and scripts
 
-interface Actor {
+/** Something drawn over the porch (an actor, or a distractor such as foliage). */
+interface Drawable {
   label: string;
   /** Draws itself for frame f (or not, when off screen). */
   draw(layer: Layer, f: number): void;
+}
+
+/** Something whose movement is motion. */
+interface Actor extends Drawable {
+  /** What it is to a smart camera: the label its motion events carry. */
+  kind: MotionLabel;
 }
 
 type Keyframe = readonly [frame: number, x: number, y: number, scale: number];
@@ -222,6 +231,7 @@ function walker(label: string, look: Person, keys: readonly Keyframe[]): Actor {
   let lastFrame = -1;
   return {
     label,
+    kind: 'person',
     draw(layer, f) {
       const pose = along(keys, f);
       if (!pose) return;
@@ -238,6 +248,7 @@ function walker(label: string, look: Person, keys: readonly Keyframe[]): Actor {
 function cat(label: string, keys: readonly Keyframe[]): Actor {
   return {
     label,
+    kind: 'animal',
     draw(layer, f) {
       const pose = along(keys, f);
       if (!pose) return;
@@ -275,7 +286,7 @@ const LATE_WALKER: Person = {
 
 /** Foliage: leaves swaying inside a region on the left; static trunk. */
 function foliage(seed: number): {
-  actor: Actor;
+  actor: Drawable;
   polygon: Array<[number, number]>;
   mask: Array<[number, number]>;
 } {
@@ -352,7 +363,7 @@ function box(x0: number, y0: number, x1: number, y1: number): Array<[number, num
 function windyFoliage(
   seed: number,
   crowns: readonly Crown[],
-): Array<{ kind: string; actor: Actor; polygon: Array<[number, number]> }> {
+): Array<{ kind: string; actor: Drawable; polygon: Array<[number, number]> }> {
   const rand = seededRandom(seed);
   const gusts = Array.from({ length: 4 }, (_, k) => ({
     at: 1 + k * 3 + rand() * 2,
@@ -444,7 +455,7 @@ interface FixtureSpec {
   crf: number;
   preset?: string;
   actors: Actor[];
-  distractors?: Array<{ kind: string; actor?: Actor; polygon?: Array<[number, number]> }>;
+  distractors?: Array<{ kind: string; actor?: Drawable; polygon?: Array<[number, number]> }>;
   /** Lamp brightness 0 (off) .. 1 (on) per frame; the light is a gain with a falloff from the lamp. */
   lamp?: (f: number) => number;
   /** Gain on the whole picture per frame, before the noise (auto-exposure drift, night); default 1. */
@@ -842,14 +853,21 @@ async function build(spec: FixtureSpec, outDir: string): Promise<{ name: string;
     } else motion.push(interval(f, f + 1, labels));
   }
   const settings = MotionSettingsSchema.parse(spec.settings ?? {});
+  const kindOf = new Map(spec.actors.map((actor) => [actor.label, actor.kind]));
   const expected = Object.fromEntries(
     SENSITIVITIES.map((sensitivity) => {
       // A cat only counts where the spec says cats count (its triggersOn); people count everywhere they trigger.
-      const relevant = motion.filter((m) =>
-        (m.labels ?? []).some((label) => (label === 'cat' ? sensitivity === 'high' : true)),
-      );
+      const counts = (label: string) => (label === 'cat' ? sensitivity === 'high' : true);
+      const relevant = motion.filter((m) => (m.labels ?? []).some(counts));
       const events = spec.triggersOn.includes(sensitivity) ? mergeByGap(relevant, settings.eventGapMs) : [];
-      return [sensitivity, events.map(({ labels: _labels, ...rest }) => rest)];
+      return [
+        sensitivity,
+        events.map(({ labels = [], ...rest }) => {
+          // What moves in the event, as a smart camera names it (in the order of MOTION_LABELS).
+          const kinds = new Set(labels.filter(counts).map((label) => kindOf.get(label)));
+          return { ...rest, labels: MOTION_LABELS.filter((kind) => kinds.has(kind)) };
+        }),
+      ];
     }),
   );
   const truth = {

@@ -9,11 +9,13 @@ import { DeviceCore } from '../device/device-core.js';
 import type { Doorbell } from '../device/doorbell.js';
 import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
 import { SignedLinks } from '../device/signed-links.js';
+import { loopedFileLabeller, type MotionLabeller, MotionLabelTracker } from '../evaluation/ground-truth.js';
+import { groundTruthBeside } from '../evaluation/reference-file.js';
 import type { EventBus } from '../events/bus.js';
 import type { DeviceEvent, DeviceState, PressSource } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import type { EmbeddedBroker } from '../mqtt/broker.js';
-import { publishDeviceEvent } from '../mqtt/device-events.js';
+import { type MotionAttributesMemory, publishDeviceEvent } from '../mqtt/device-events.js';
 import { DeviceLink } from '../mqtt/device-link.js';
 import {
   DEFAULT_DISCOVERY_PREFIX,
@@ -73,6 +75,11 @@ export interface AgentOptions {
   cwd?: string;
   /** Replay: the camera decodes nothing; frames are handed to cameraFeed.pushFrame() by the runner. */
   drivenCamera?: boolean;
+  /**
+   * What moved at a feed time (replay's composed camera); default: the ground truth beside the looped video
+   * (`porch-loop.mp4` → `porch-loop.json`), if it has one.
+   */
+  motionLabels?: MotionLabeller;
   /** Seeds the simulated radio noise and the upload retry jitter (default: from the device id / Math.random). */
   seed?: number;
   /** Free space kept for events: below it the device reports `disk` and refuses clips (default 4 MiB). */
@@ -106,6 +113,7 @@ export class Agent {
   private links: SignedLinks | undefined;
   private audit: AuditLog | undefined;
   private linkOrigin: string | undefined;
+  private readonly motionAttributes: MotionAttributesMemory = { now: {} };
   private started = false;
   /** Fire-and-forget work (snapshots after a ding), so settled() can wait for it. */
   private readonly background = new Set<Promise<unknown>>();
@@ -468,6 +476,9 @@ export class Agent {
     const { options } = this;
     const source = this.cameraSource(profile);
     if (!source || !this.queue) return;
+    const labeller =
+      options.motionLabels ?? (options.cameraRuns ? undefined : await this.fileLabeller(source));
+    const labels = labeller ? new MotionLabelTracker(labeller) : undefined;
     const rig = await startCameraRig({
       deviceId: options.deviceId,
       profile,
@@ -481,7 +492,12 @@ export class Agent {
       ownerPublicKey: options.ownerPublicKey,
       feedSpeed: options.feedSpeed,
       drivenCamera: options.drivenCamera,
-      onMotion: (event, deviceMs) => this.doorbell.motion({ ...event, atMs: deviceMs }),
+      onMotion: (event, deviceMs) =>
+        this.doorbell.motion({
+          ...event,
+          atMs: deviceMs,
+          labels: labels?.labelsFor(event, this.profile.motion.sensitivity),
+        }),
       onFrame: (frame, feedMs) => this.frameListeners.emit(frame, feedMs),
       onFeedError: () => this.doorbell.setProblem('camera feed stopped', true),
       onRecordingFailure: () => this.doorbell.setProblem('a clip failed to record', true),
@@ -494,6 +510,18 @@ export class Agent {
     this.feed = rig.feed;
     this.recorder = rig.recorder;
     this.pipeline = rig.pipeline;
+  }
+
+  /** Labels from the ground truth beside the looped video; none when it has none (a broken one is logged). */
+  private async fileLabeller(video: string): Promise<MotionLabeller | undefined> {
+    const found = await groundTruthBeside(video);
+    if (found && 'problem' in found) {
+      this.options.logger.warn(
+        { problem: found.problem },
+        'no motion labels: the JSON beside the video is not a ground truth',
+      );
+    }
+    return found && 'truth' in found ? loopedFileLabeller(found.truth) : undefined;
   }
 
   /** `disk`: full, read-only or below the reserve; `spool`: the spool refuses writes; `uploads`: the bucket. */
@@ -511,7 +539,7 @@ export class Agent {
     const link = this.link;
     // The clip's plan goes into the journal first, the event into the outbox right after (see RecordingPipeline).
     const afterPublished = this.pipeline?.onDeviceEvent(event);
-    if (link) publishDeviceEvent(link, this.topics, event);
+    if (link) publishDeviceEvent(link, this.topics, event, this.motionAttributes);
     afterPublished?.();
     if (!link) return;
     if (event.kind === 'ding' && this.feed?.live)

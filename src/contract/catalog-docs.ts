@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_SCHEMA_VERSION } from '../events/schemas.js';
+import { EVENT_SCHEMA_VERSION, MOTION_LABELS } from '../events/schemas.js';
 import {
   devicePublishFilters,
   deviceSubscribeFilters,
@@ -41,17 +41,25 @@ export function renderMqttDocs(): string {
     '## Compatibility',
     '',
     `Within schema version ${EVENT_SCHEMA_VERSION} fields are only ever added, never renamed, retyped or removed; a change`,
-    'that breaks that bumps `v`. So a consumer must ignore fields it does not know (the published schemas of what the',
-    'device sends allow them). A test checks every message the agent sends in the contract run against the v1.0',
-    'payload schemas, frozen in `test/contract/fixtures/events-v1.0.schema.json`, read that way.',
+    'that breaks that bumps `v`. So a consumer must ignore fields it does not know. The published schemas of what the',
+    'device sends allow them now; the v1.0 ones said `additionalProperties: false`, so a validator generated strictly',
+    'from those rejects the fields below: regenerate it from this document, or let unknown fields through. A test checks',
+    'every message the agent sends in the contract run against the v1.0 payload schemas, frozen in',
+    '`test/contract/fixtures/events-v1.0.schema.json`, read that way.',
     '',
-    'Added in v1 since v1.0 (event threads): on ding and motion messages `sessionId` (one visit: the id of its first',
-    "event; a new visit after the profile's `sessionGapMs`, default 60 s, with no motion and no ring waiting) and",
-    "`thread` (`started` / `updated` / `ended`); on motion messages `motionId` (the start's id, shared by its updates",
-    'and end) and `labels`; on ding messages `dingId` and, when a ring ends, a second message on `events/ding` with',
-    '`thread: "ended"` and `outcome` (`answered` by `request/answer` within `button.answerWindowMs`, default 30 s, or',
-    '`missed`). A consumer written before threads that treats every `events/ding` message as a ring would count an',
-    'outcome as a ring: count rings by `thread` absent or `"started"`.',
+    'Added in v1 since v1.0 (event threads and links):',
+    '',
+    "- on ding, motion and clip messages `sessionId` (one visit: the id of its first event; a new visit after the profile's",
+    '  `sessionGapMs`, default 60 s, with no motion and no ring waiting; a clip belongs to the visit of the event that',
+    '  opened it) and `thread` (`started` / `updated` / `ended`; a clip is a one-message thread, `ended`);',
+    "- on motion messages `motionId` (the start's id, shared by its updates and end) and `labels`;",
+    '- on ding messages `dingId` and, when a ring ends, a second message on `events/ding` with `thread: "ended"` and',
+    '  `outcome`: `answered` by `request/answer` within `button.answerWindowMs` (default 30 s), else `missed` (also at',
+    '  a reboot: the rebooted device can no longer be answered through). A consumer written before threads that treats',
+    '  every `events/ding` message as a ring would count an outcome as a ring: count rings by `thread` absent or',
+    '  `"started"`;',
+    '- on clip messages `triggerEventIds`, `thumbnailKey`, `url` and `urlExpiresAt`;',
+    '- the retained topic `{prefix}/{id}/motion/attributes` and the request `answer`.',
     '',
     '## Topics',
     '',
@@ -171,12 +179,14 @@ export function renderMqttDocs(): string {
   });
   for (const message of example) {
     const config = message.config;
-    const reads = (config['state_topic'] ?? config['topic'] ?? '') as string;
+    const reads = [config['state_topic'] ?? config['topic'], config['json_attributes_topic']].filter(
+      (topic): topic is string => typeof topic === 'string',
+    );
     const writes = (config['command_topic'] ?? '') as string;
     push(
-      `| ${message.component} \`${message.objectId}\`${config['device_class'] ? ` (${config['device_class']})` : ''} | ${
-        reads ? `\`${reads}\`` : ''
-      } | ${writes ? `\`${writes}\`` : ''} |`,
+      `| ${message.component} \`${message.objectId}\`${config['device_class'] ? ` (${config['device_class']})` : ''} | ${reads
+        .map((topic) => `\`${topic}\``)
+        .join(', ')} | ${writes ? `\`${writes}\`` : ''} |`,
     );
   }
   const scope = { prefix: '{prefix}', discoveryPrefix: '{discoveryPrefix}' };
@@ -184,6 +194,13 @@ export function renderMqttDocs(): string {
     '',
     'The switch sends the JSON request bodies as `payload_on`/`payload_off`; the select uses `command_template` to',
     'wrap the chosen option; the button sends `{"source":"homeassistant"}`.',
+    '',
+    "The two event entities fire once per thread: HA's MQTT event platform ignores a message whose `value_template`",
+    'renders empty, so `ring` renders only for a ring (`thread` not `ended`: its outcome fires nothing) and',
+    '`motion_event` only for a motion start, with `event_type` its first label and score, box, zones, labels,',
+    `motionId and sessionId as attributes (\`event_types\`: ${MOTION_LABELS.map((label) => `\`${label}\``).join(', ')}).`,
+    "The motion binary_sensor takes the last motion's fields as its attributes from",
+    '`{prefix}/{id}/motion/attributes` (`json_attributes_topic`).',
     '',
     '## Broker security',
     '',

@@ -7,6 +7,7 @@ import {
   ConsentPromptSchema,
   DeviceStateSchema,
   DingEventSchema,
+  MotionAttributesSchema,
   MotionEventSchema,
   MotionStateSchema,
   OwnerNoticeSchema,
@@ -113,6 +114,32 @@ const deviceEntries: TopicEntry[] = [
     qos: 1,
     payload: { format: 'text', schema: MotionStateSchema, example: 'ON' },
     description: '`ON` while motion is in progress, `OFF` otherwise.',
+  },
+  {
+    name: 'motionAttributes',
+    pattern: '{prefix}/{id}/motion/attributes',
+    direction: 'publish',
+    retained: true,
+    qos: 1,
+    payload: {
+      format: 'json',
+      schema: MotionAttributesSchema,
+      example: {
+        at: AT,
+        motionId: 'front-door-000015',
+        sessionId: 'front-door-000015',
+        thread: 'updated',
+        labels: ['person'],
+        score: 0.31,
+        box: { x: 0.42, y: 0.3, w: 0.18, h: 0.55 },
+        zones: ['porch'],
+      },
+    },
+    description:
+      "The last motion at a glance: the latest motion message's score, box, zones, labels, motionId, sessionId, " +
+      "thread and time, replaced by every start, update and end. Home Assistant reads it as the motion sensor's " +
+      'attributes (json_attributes_topic). `lastClipUrl`, `lastClipAt` and `lastClipUrlExpiresAt`: the latest ' +
+      "stored clip's link (from its events/clip message), once one was given.",
   },
   {
     name: 'snapshot',

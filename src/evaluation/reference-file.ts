@@ -4,10 +4,11 @@
  * naming the file and the line or field.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { SENSITIVITIES, type Sensitivity } from '../motion/settings.js';
+import { extname } from 'node:path';
+import type { Sensitivity } from '../motion/settings.js';
 import { UserError } from '../util/user-error.js';
 import { issueLine } from '../util/zod-errors.js';
+import { type GroundTruth, GroundTruthSchema } from './ground-truth.js';
 import type { FrameInterval, PerFrameReference, Reference } from './score.js';
 
 /** MOG2 reference: a frame has motion when more than this share of it is foreground after a 3×3 opening. */
@@ -16,30 +17,12 @@ export const MOG2_MOTION_FRACTION = 0.005;
 export const MOG2_LEARNING_S = 1.0;
 
 export type ReferenceFile =
-  | {
-      format: 'ground-truth';
-      fps: number;
-      frameCount: number;
-      /** The events the detector must report, per sensitivity. */
-      expected: Partial<Record<Sensitivity, FrameInterval[]>>;
-      /** The motion block the fixture was made for (masks, zones…); empty when it needs none. */
-      settings: Record<string, unknown>;
-    }
+  /**
+   * `expected`: the events the detector must report, per sensitivity; `settings`: the motion block the fixture was
+   * made for (masks, zones…), empty when it needs none.
+   */
+  | ({ format: 'ground-truth' } & GroundTruth)
   | { format: 'mog2-csv' | 'motion-csv'; reference: PerFrameReference };
-
-const IntervalSchema = z
-  .object({ startFrame: z.int().min(0), endFrame: z.int().min(1) })
-  .refine((i) => i.endFrame > i.startFrame, {
-    message: 'endFrame must be after startFrame',
-    path: ['endFrame'],
-  });
-
-const GroundTruthSchema = z.object({
-  fps: z.number().positive(),
-  frameCount: z.int().positive(),
-  expected: z.partialRecord(z.enum(SENSITIVITIES), z.array(IntervalSchema)),
-  settings: z.record(z.string(), z.unknown()).default({}),
-});
 
 /** Reads and parses a reference file; `shown` is how the user wrote its path. */
 export async function readReferenceFile(path: string, shown: string): Promise<ReferenceFile> {
@@ -94,7 +77,29 @@ export function referenceAt(file: ReferenceFile, sensitivity: Sensitivity, name:
   };
 }
 
-function parseGroundTruth(text: string, name: string): ReferenceFile {
+/**
+ * The ground truth beside a video (`porch-loop.mp4` → `porch-loop.json`): undefined when there is none, a `problem`
+ * (one line) when the file is there but is not a ground truth.
+ */
+export async function groundTruthBeside(
+  video: string,
+): Promise<{ truth: GroundTruth } | { problem: string } | undefined> {
+  const path = `${video.slice(0, video.length - extname(video).length)}.json`;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const { format: _format, ...truth } = parseGroundTruth(text.replace(/^\uFEFF/, ''), path);
+    return { truth };
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+}
+
+function parseGroundTruth(text: string, name: string): ReferenceFile & { format: 'ground-truth' } {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -199,6 +199,56 @@ export const DeviceStateSchema = z.object({
   streams: StreamUrlsSchema.optional(),
 });
 
+/**
+ * The last motion at a glance, retained on `<prefix>/<id>/motion/attributes` (Home Assistant shows it as the motion
+ * sensor's attributes through json_attributes_topic): the latest motion message's fields, replaced by each one.
+ */
+export const MotionAttributesSchema = z.object({
+  at: IsoTime.describe('when the motion message these come from happened'),
+  motionId: EventId.describe('the motion they belong to (its start message id)'),
+  sessionId: EventId.describe('the visit that motion belongs to'),
+  thread: ThreadStateSchema.describe('started, updated or ended: where that motion stood'),
+  labels: MotionEventSchema.shape.labels,
+  score: Unit,
+  box: BoxSchema,
+  zones: z.array(z.string()),
+  lastClipUrl: z
+    .string()
+    .optional()
+    .describe("the latest stored clip's link (its events/clip `url`), while one was given"),
+  lastClipAt: IsoTime.optional().describe('when that clip was announced'),
+  lastClipUrlExpiresAt: IsoTime.optional().describe('when that link stops working'),
+});
+
+/** The latest clip link, kept across motion messages. */
+type LastClip = Pick<MotionAttributes, 'lastClipUrl' | 'lastClipAt' | 'lastClipUrlExpiresAt'>;
+
+/**
+ * The attributes after `event`, from those before it (undefined: none yet): a motion message replaces the motion's
+ * fields, a stored clip with a link replaces the clip's. Undefined while no motion has been seen (nothing to show).
+ */
+export function nextMotionAttributes(
+  previous: { motion?: MotionAttributes; clip?: LastClip },
+  event: DeviceEvent,
+): { motion?: MotionAttributes; clip?: LastClip } {
+  if (event.kind === 'motion') {
+    const { at, motionId, sessionId, thread, labels, score, box, zones } = event.payload;
+    return {
+      ...previous,
+      motion: { at, motionId, sessionId, thread, labels, score, box, zones, ...previous.clip },
+    };
+  }
+  if (event.kind === 'clip' && event.payload.url && event.payload.urlExpiresAt) {
+    const clip = {
+      lastClipUrl: event.payload.url,
+      lastClipAt: event.payload.at,
+      lastClipUrlExpiresAt: event.payload.urlExpiresAt,
+    };
+    return { clip, ...(previous.motion ? { motion: { ...previous.motion, ...clip } } : {}) };
+  }
+  return previous;
+}
+
 export const ResponseSchema = z.object({
   status: z.enum(['ok', 'error']),
   data: z.unknown().optional(),
@@ -208,6 +258,7 @@ export const ResponseSchema = z.object({
 
 export type DingEvent = z.infer<typeof DingEventSchema>;
 export type MotionEventPayload = z.infer<typeof MotionEventSchema>;
+export type MotionAttributes = z.infer<typeof MotionAttributesSchema>;
 export type ThreadState = z.infer<typeof ThreadStateSchema>;
 export type RingOutcome = (typeof RING_OUTCOMES)[number];
 export type ClipEventPayload = z.infer<typeof ClipEventSchema>;

@@ -7,7 +7,7 @@ import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
 import type { DeviceEvent } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
 import type { BrokerConnection } from '../mqtt/connection.js';
-import { publishDeviceEvent } from '../mqtt/device-events.js';
+import { type MotionAttributesMemory, publishDeviceEvent } from '../mqtt/device-events.js';
 import { DeviceLink } from '../mqtt/device-link.js';
 import { DurableOutbox, MemoryOutbox, type Outbox } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
@@ -43,6 +43,7 @@ export class FleetDevice {
   readonly topics: DeviceTopics;
   private core: DeviceCore | undefined;
   private link: DeviceLink | undefined;
+  private readonly motionAttributes: MotionAttributesMemory = { now: {} };
   private sharing: ShareDesk | undefined;
   private audit: AuditTrail | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -199,7 +200,7 @@ export class FleetDevice {
 
   private onEvent(event: DeviceEvent): void {
     if (!this.link) return;
-    publishDeviceEvent(this.link, this.topics, event);
+    publishDeviceEvent(this.link, this.topics, event, this.motionAttributes);
     if (event.kind !== 'state') this.options.onEventSent?.(event);
   }
 }

@@ -1,14 +1,33 @@
 import { isOnlineStatus } from '../device/doorbell.js';
-import type { DeviceEvent } from '../events/schemas.js';
+import { type DeviceEvent, nextMotionAttributes } from '../events/schemas.js';
 import type { DeviceLink } from './device-link.js';
 import type { DeviceTopics } from './topics.js';
 
+/** What a device's retained motion attributes are now (each device keeps its own). */
+export interface MotionAttributesMemory {
+  now: Parameters<typeof nextMotionAttributes>[0];
+}
+
 /**
  * Where a device event goes on MQTT, for the agent and for fleet devices alike: ding, motion and clip events to
- * their event topics (motion start/end also to the retained motion topic); state to the retained state, availability
- * and motion topics; availability follows the device's status (a booting device is not online yet).
+ * their event topics (motion start/end also to the retained motion topic, and every motion message to the retained
+ * motion attributes); state to the retained state, availability and motion topics; availability follows the
+ * device's status (a booting device is not online yet).
  */
-export function publishDeviceEvent(link: DeviceLink, topics: DeviceTopics, event: DeviceEvent): void {
+export function publishDeviceEvent(
+  link: DeviceLink,
+  topics: DeviceTopics,
+  event: DeviceEvent,
+  attributes: MotionAttributesMemory,
+): void {
+  publishMessages(link, topics, event);
+  const before = attributes.now.motion;
+  attributes.now = nextMotionAttributes(attributes.now, event);
+  if (attributes.now.motion && attributes.now.motion !== before)
+    link.publishRetained(topics.motionAttributes, JSON.stringify(attributes.now.motion));
+}
+
+function publishMessages(link: DeviceLink, topics: DeviceTopics, event: DeviceEvent): void {
   switch (event.kind) {
     case 'ding':
     case 'ding-ended':

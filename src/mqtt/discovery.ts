@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DeviceProfile } from '../config/profile.js';
+import { MOTION_LABELS } from '../events/schemas.js';
 import { SENSITIVITIES } from '../motion/settings.js';
 import { deviceTopics } from './topics.js';
 
@@ -81,6 +82,27 @@ export const DiscoveryConfigSchema = z
 
 export type DiscoveryConfig = z.output<typeof DiscoveryConfigSchema>;
 
+/**
+ * HA's MQTT event platform fires an event for every message whose value_template renders to a JSON object with an
+ * `event_type`, and ignores one that renders empty (homeassistant/components/mqtt/event.py, `_event_received`). So
+ * each template renders only for the message that starts its thread, and empty for the rest.
+ */
+
+/** events/ding → a `ring` event with our fields as attributes; the ring's ended message (its outcome) fires none. */
+export const RING_EVENT_TEMPLATE =
+  "{% if value_json.thread != 'ended' %}{{ {'event_type': value_json.event_type, 'source': value_json.source, " +
+  "'seq': value_json.seq, 'at': value_json.at, 'dingId': value_json.dingId, 'sessionId': value_json.sessionId} " +
+  '| to_json }}{% endif %}';
+
+/**
+ * events/motion → one event per motion, on its start: event_type = its first label (`person`, `animal`… or
+ * `motion`), the rest as attributes. Updates and the end fire none.
+ */
+export const MOTION_EVENT_TEMPLATE =
+  "{% if value_json.thread == 'started' %}{{ {'event_type': value_json.labels[0], 'labels': value_json.labels, " +
+  "'score': value_json.score, 'box': value_json.box, 'zones': value_json.zones, 'motionId': value_json.motionId, " +
+  "'sessionId': value_json.sessionId} | to_json }}{% endif %}";
+
 interface EntitySpec {
   component: HaComponent;
   objectId: string;
@@ -121,16 +143,32 @@ export function discoveryMessages(options: DiscoveryOptions): DiscoveryMessage[]
         state_topic: topics.dingEvents,
         device_class: 'doorbell',
         event_types: ['ring'],
-        // HA wants `event_type` plus attributes; keep our envelope's useful fields as attributes.
-        value_template:
-          "{{ {'event_type': value_json.event_type, 'source': value_json.source, 'seq': value_json.seq, 'at': value_json.at} | to_json }}",
+        value_template: RING_EVENT_TEMPLATE,
+      },
+    },
+    {
+      component: 'event',
+      objectId: 'motion_event',
+      name: 'Motion event',
+      config: {
+        state_topic: topics.motionEvents,
+        device_class: 'motion',
+        event_types: [...MOTION_LABELS],
+        value_template: MOTION_EVENT_TEMPLATE,
       },
     },
     {
       component: 'binary_sensor',
       objectId: 'motion',
       name: 'Motion',
-      config: { state_topic: topics.motion, device_class: 'motion', payload_on: 'ON', payload_off: 'OFF' },
+      config: {
+        state_topic: topics.motion,
+        device_class: 'motion',
+        payload_on: 'ON',
+        payload_off: 'OFF',
+        // The last motion's score, box, zones, labels, motionId, sessionId (retained JSON).
+        json_attributes_topic: topics.motionAttributes,
+      },
     },
     ...(camera
       ? [

@@ -84,7 +84,7 @@ function rulesFor(principal: Principal, scope: AclScope): string[] {
     case 'integrator': {
       const commands = publicCommands();
       return [
-        ...['availability', 'state', 'motion', 'snapshot', 'events/#'].map((level) =>
+        ...['availability', 'state', 'motion', 'motion/attributes', 'snapshot', 'events/#'].map((level) =>
           read(`${prefix}/+/${level}`),
         ),
         ...commands.flatMap((command) => [

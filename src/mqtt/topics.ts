@@ -13,6 +13,8 @@ export interface DeviceTopics {
   availability: string;
   state: string;
   motion: string;
+  /** Retained JSON of the last motion (score, box, zones, labels…): HA's json_attributes_topic of the motion sensor. */
+  motionAttributes: string;
   snapshot: string;
   dingEvents: string;
   motionEvents: string;
@@ -49,6 +51,7 @@ export function deviceTopics(prefix: string, deviceId: string): DeviceTopics {
     availability: `${root}/availability`,
     state: `${root}/state`,
     motion: `${root}/motion`,
+    motionAttributes: `${root}/motion/attributes`,
     snapshot: `${root}/snapshot`,
     dingEvents: `${root}/events/ding`,
     motionEvents: `${root}/events/motion`,

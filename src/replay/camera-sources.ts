@@ -1,11 +1,13 @@
 import { basename, extname } from 'node:path';
+import type { GroundTruth, MotionLabeller } from '../evaluation/ground-truth.js';
+import { groundTruthBeside } from '../evaluation/reference-file.js';
 import { type NormalizedPolygon, rasterizePolygons } from '../geometry/polygon.js';
 import { cameraPicture } from '../video/camera-picture.js';
 import type { PictureSize } from '../video/ffmpeg/picture.js';
 import { probe } from '../video/ffmpeg/probe.js';
 import { type FrameRunFeed, nearestFrameIndex } from '../video/frame-runs.js';
 import { type LumaFixture, lumaFixture } from '../video/luma-frames.js';
-import { CameraTimeline } from './camera-timeline.js';
+import { CameraTimeline, timelineLabeller } from './camera-timeline.js';
 import { COMPARISON_WIDTH, type CompareMask, compareMask, type SourceTimeline } from './fidelity.js';
 import type { ComparisonSize } from './object-facts.js';
 import type { ResolvedScenario } from './scenario.js';
@@ -28,6 +30,10 @@ export interface PreparedCamera {
   fixtures: Map<string, LumaFixture>;
   fps: number;
   sources: CameraSources;
+  /** What moved when: the plays' declared labels, else the ground truth beside each video. */
+  labels: MotionLabeller;
+  /** Ground-truth files beside a video that could not be read as one (ignored: that video labels nothing). */
+  labelProblems: string[];
 }
 
 /** Probes and decodes every video a scenario plays (undefined: the scenario has no camera). */
@@ -47,7 +53,9 @@ export async function prepareCamera(resolved: ResolvedScenario): Promise<Prepare
     }
   });
   const plays = scenario.timeline.flatMap((action, i) =>
-    action.do === 'play' ? [{ atMs: action.at, path: resolved.plays.get(i)!, loop: action.loop }] : [],
+    action.do === 'play'
+      ? [{ atMs: action.at, path: resolved.plays.get(i)!, loop: action.loop, labels: action.labels }]
+      : [],
   );
   const frameCountOf = (i: number) =>
     infos[i]!.frameCount ?? Math.round((infos[i]!.durationMs * infos[i]!.fps) / 1000);
@@ -81,7 +89,15 @@ export async function prepareCamera(resolved: ResolvedScenario): Promise<Prepare
   // One looped file needs nothing more; otherwise the recorder cuts clips from the timeline's frame runs.
   const runs =
     timeline.singleFile && plays.length === 0 ? undefined : { runs: timeline.segments, fps: base.fps };
-  return { timeline, video: resolved.video, runs, fixtures, fps: base.fps, sources };
+  const truths = new Map<string, GroundTruth>();
+  const labelProblems: string[] = [];
+  for (const path of unique) {
+    const found = await groundTruthBeside(path);
+    if (found && 'truth' in found) truths.set(path, found.truth);
+    else if (found) labelProblems.push(found.problem);
+  }
+  const labels = timelineLabeller(timeline, truths);
+  return { timeline, video: resolved.video, runs, fixtures, fps: base.fps, sources, labels, labelProblems };
 }
 
 function cameraSources(

@@ -9,11 +9,10 @@ import { EmbeddedBroker } from '../mqtt/broker.js';
 import { BrokerConnectionSchema } from '../mqtt/connection.js';
 import { deviceTopics } from '../mqtt/topics.js';
 import { FsBucket } from '../storage/fs-bucket.js';
-import type { FrameRunFeed } from '../video/frame-runs.js';
 import { roundMs } from '../video/frames.js';
 import { type LumaFixture, lumaFixture } from '../video/luma-frames.js';
 import { actionQueue, type QueuedAction } from './action-queue.js';
-import { type CameraSources, frameNearest, prepareCamera } from './camera-sources.js';
+import { type CameraSources, frameNearest, type PreparedCamera, prepareCamera } from './camera-sources.js';
 import type { CameraTimeline } from './camera-timeline.js';
 import { checkExpectations, type ExpectationResult } from './expectations.js';
 import { clipLuma } from './object-facts.js';
@@ -162,9 +161,15 @@ class ScenarioRun {
   // ------------------------------------------------------------------ setup
 
   private async startWorld(
-    camera: { video: string; runs: FrameRunFeed | undefined } | undefined,
+    camera: Pick<PreparedCamera, 'video' | 'runs' | 'labels' | 'labelProblems'> | undefined,
   ): Promise<void> {
     const { scenario, resolved } = this;
+    for (const problem of camera?.labelProblems ?? []) {
+      this.logger.warn(
+        { problem },
+        'no motion labels from this video: the JSON beside it is not a ground truth',
+      );
+    }
     const prefix = resolved.profile.profile.topicPrefix;
     this.broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, prefix, logger: this.logger });
     await this.broker.start();
@@ -219,6 +224,7 @@ class ScenarioRun {
       bootMs: scenario.device.bootMs,
       video: camera?.video ?? null,
       ...(camera?.runs ? { cameraRuns: camera.runs } : {}),
+      ...(camera ? { motionLabels: camera.labels } : {}),
       bucketInstance: this.bucket,
       drivenCamera: true,
       seed: scenario.seed,

@@ -6,7 +6,7 @@ import { loadProfile, type NamedProfile, readJsonFile } from '../config/load-pro
 import { FIXTURES_DIR } from '../config/paths.js';
 import { DeviceIdSchema, DeviceProfileSchema } from '../config/profile.js';
 import { mergePatch } from '../device/profile-store.js';
-import { PressSourceSchema } from '../events/schemas.js';
+import { MotionLabelSchema, PressSourceSchema } from '../events/schemas.js';
 import { SENSITIVITIES } from '../motion/settings.js';
 
 /** Where named scenarios and fixtures live. */
@@ -28,6 +28,13 @@ export const ActionSchema = z.discriminatedUnion('do', [
       video: VideoRef,
       /** Keep playing it (looped) until the next play; default: once, then back to the scenario's video. */
       loop: z.boolean().default(false),
+      labels: z
+        .array(MotionLabelSchema)
+        .min(1)
+        .optional()
+        .describe(
+          "what moves in it: a motion that starts while it plays (or, unlabelled so far, goes on into it) carries these labels, in place of the fixture's ground truth",
+        ),
     })
     .describe('switch the camera to a fixture'),
   z.strictObject({ ...At, do: z.literal('broker-outage'), until: Ms }),

@@ -105,6 +105,7 @@ export function uploadedClip(
     eventId: clip.eventId,
     trigger: clip.trigger,
     ...(clip.triggerEventIds ? { triggerEventIds: clip.triggerEventIds } : {}),
+    ...(clip.sessionId ? { sessionId: clip.sessionId } : {}),
     recordedAt: clip.recordedAt,
     ...(clip.startedAt ? { startedAt: clip.startedAt } : {}),
     ...(clip.endedAt ? { endedAt: clip.endedAt } : {}),

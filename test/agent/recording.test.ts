@@ -188,6 +188,14 @@ describe('agent recording: motion → clip in the bucket → events/clip', () =>
     );
   });
 
+  it('labels its motion from the ground truth beside the video (person-crossing.json): a person', () => {
+    const motion = watch
+      .on('doorbell/rec-plain/events/motion')
+      .map((m) => MotionEventSchema.parse(JSON.parse(m.text)));
+    expect(motion.length).toBeGreaterThanOrEqual(2);
+    expect(motion.map((m) => [m.type, m.labels])).toEqual(motion.map((m) => [m.type, ['person']]));
+  });
+
   it('privacy zone pixels are black in the recorded clip and in the snapshot', async () => {
     const frame = await grabFrame({ input: bucketFile('rec-plain'), atMs: 3000, format: 'rgb' });
     expect(brightness(frame.data, frame.width, frame.height, 0, 0.3).max).toBeLessThanOrEqual(24);

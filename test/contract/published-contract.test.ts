@@ -217,6 +217,7 @@ describe('everything the agent publishes follows the contract', () => {
         'availability',
         'clipEvents',
         'dingEvents',
+        'motionAttributes',
         'motionEvents',
         'motionState',
         'response',

@@ -1,9 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseReferenceFile, readReferenceFile, referenceAt } from '../../src/evaluation/reference-file.js';
+import {
+  groundTruthBeside,
+  parseReferenceFile,
+  readReferenceFile,
+  referenceAt,
+} from '../../src/evaluation/reference-file.js';
 import { errorOf } from '../helpers/errors.js';
 
 const MOG2_HEADER = 'frame,t_s,fg_frac_raw,fg_frac_open3';
@@ -52,6 +57,26 @@ describe('ground-truth JSON', () => {
       }),
     ).toBe('t.json: expected.low.0.endFrame: endFrame must be after startFrame (got 10)');
     expect(errorOf(() => parseReferenceFile('{"fps": 15,', 't.json'))).toMatch(/^t\.json: not valid JSON \(/);
+  });
+
+  it('carries the labels of each expected event; a label that is not a motion label is refused', () => {
+    const file = parseReferenceFile(text, 'porch-loop.json');
+    if (file.format !== 'ground-truth') throw new Error(file.format);
+    expect(file.expected.high!.map((i) => i.labels)).toEqual([
+      ['person'],
+      ['animal'],
+      ['person'],
+      ['person'],
+    ]);
+    const copy = JSON.parse(text);
+    copy.expected.high[1].labels = ['cat'];
+    expect(errorOf(() => parseReferenceFile(JSON.stringify(copy), 't.json'))).toMatch(
+      /^t\.json: expected\.high\.1\.labels\.0: .*"motion"\|"person"\|"animal"\|"vehicle"\|"package".* \(got "cat"\)$/,
+    );
+    copy.expected.high[1].labels = [];
+    expect(errorOf(() => parseReferenceFile(JSON.stringify(copy), 't.json'))).toMatch(
+      /^t\.json: expected\.high\.1\.labels: /,
+    );
   });
 
   it('refuses intervals that overlap or come out of order', () => {
@@ -212,5 +237,17 @@ describe('reading', () => {
     await expect(readReferenceFile(join(dir, 'none.csv'), 'none.csv')).rejects.toThrow(
       /^none\.csv: cannot read \(no such file\)$/,
     );
+  });
+
+  it('finds the ground truth beside a video: none, a truth, or one line saying why it is not one', async () => {
+    expect(await groundTruthBeside(join(dir, 'nothing.mp4'))).toBeUndefined();
+    await writeFile(join(dir, 'porch.json'), readFileSync('fixtures/video/porch-loop.json', 'utf8'));
+    expect(await groundTruthBeside(join(dir, 'porch.mp4'))).toEqual({
+      truth: expect.objectContaining({ fps: 15, frameCount: 450 }),
+    });
+    await writeFile(join(dir, 'notes.json'), '{"todo": []}');
+    expect(await groundTruthBeside(join(dir, 'notes.mp4'))).toEqual({
+      problem: `${join(dir, 'notes.json')}: fps: Invalid input: expected number, received undefined (missing)`,
+    });
   });
 });

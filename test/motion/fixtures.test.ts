@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeVideo } from '../../src/analysis/analyze-video.js';
+import { parseReferenceFile } from '../../src/evaluation/reference-file.js';
+import type { MotionLabel } from '../../src/events/schemas.js';
 import { analyzeFrames } from '../../src/motion/analyze-frames.js';
 import type { MotionEvent } from '../../src/motion/detector.js';
 import { MotionSettingsSchema, SENSITIVITIES, type Sensitivity } from '../../src/motion/settings.js';
@@ -13,6 +15,8 @@ interface Interval {
   endFrame: number;
   startMs: number;
   endMs: number;
+  /** In `motion`: the actors that move (person, visitor, cat); in `expected`: what they are (MotionLabel). */
+  labels?: string[];
 }
 interface Truth {
   fixture: string;
@@ -102,7 +106,26 @@ it('has the whole fixture set, under 5 MB', () => {
   expect(bytes).toBeLessThan(5 * 1024 * 1024);
 });
 
+/** What a smart camera calls each actor of the generator (scripts/gen-fixtures.ts: a walker, a cat). */
+const KIND_OF_ACTOR: Record<string, MotionLabel> = { person: 'person', visitor: 'person', cat: 'animal' };
+
 describe.each(truths.map((t) => [t.fixture, t] as const))('%s', (_name, truth) => {
+  it('is a valid ground truth whose every expected event says what moves in it', () => {
+    const file = parseReferenceFile(readFileSync(join(DIR, `${truth.fixture}.json`), 'utf8'), truth.fixture);
+    if (file.format !== 'ground-truth') throw new Error(file.format);
+    for (const sensitivity of SENSITIVITIES) {
+      for (const interval of truth.expected[sensitivity]) {
+        // The actors moving in the event (a cat only where cats are events: at high), as the labels say.
+        const actors = truth.motion
+          .filter((m) => m.startFrame < interval.endFrame && m.endFrame > interval.startFrame)
+          .flatMap((m) => m.labels ?? [])
+          .filter((actor) => actor !== 'cat' || sensitivity === 'high');
+        const kinds = new Set(actors.map((actor) => KIND_OF_ACTOR[actor]));
+        expect(new Set(interval.labels), `${sensitivity} ${interval.startFrame}`).toEqual(kinds);
+      }
+    }
+  });
+
   it('decodes to exactly the frames of its ground truth', () => {
     const frames = decoded.get(truth.fixture)!;
     expect(frames).toHaveLength(truth.frameCount);
@@ -153,6 +176,17 @@ describe.each(truths.map((t) => [t.fixture, t] as const))('%s', (_name, truth) =
       }
     });
   }
+});
+
+it('labels the porch loop as what moves in it: a resident, a cat (an event at high only), a courier twice', () => {
+  const porch = truths.find((t) => t.fixture === 'porch-loop')!;
+  const labels = (sensitivity: Sensitivity) => porch.expected[sensitivity].map((i) => i.labels);
+  expect(labels('high')).toEqual([['person'], ['animal'], ['person'], ['person']]);
+  expect(labels('medium')).toEqual([['person'], ['person'], ['person']]);
+  expect(labels('low')).toEqual(labels('medium'));
+  expect(truths.find((t) => t.fixture === 'small-animal')!.expected.high.map((i) => i.labels)).toEqual([
+    ['animal'],
+  ]);
 });
 
 describe('repeatability', () => {

@@ -47,6 +47,7 @@ describe('device role', () => {
   it('publishes under its own id and its own discovery topics only', () => {
     expect(canPublish(deviceA, 'doorbell/door-a/state', scope).allowed).toBe(true);
     expect(canPublish(deviceA, 'doorbell/door-a/events/ding', scope).allowed).toBe(true);
+    expect(canPublish(deviceA, 'doorbell/door-a/motion/attributes', scope).allowed).toBe(true);
     expect(canPublish(deviceA, 'homeassistant/event/door-a/ring/config', scope).allowed).toBe(true);
     expect(canPublish(deviceA, 'doorbell/door-b/state', scope)).toMatchObject({
       allowed: false,
@@ -168,6 +169,7 @@ describe('owner role: only the owner decides where footage goes', () => {
     expect(canReceive(integrator, 'doorbell/door-a/requester/neighbour/response/share', scope)).toBe(false);
     expect(canReceive(integrator, 'doorbell/door-a/requester/ha/response/press', scope)).toBe(true);
     expect(canReceive(integrator, 'doorbell/door-a/events/ding', scope)).toBe(true);
+    expect(canReceive(integrator, 'doorbell/door-a/motion/attributes', scope)).toBe(true);
     expect(canReceive(integrator, '$SYS/broker/clients', scope)).toBe(false);
     expect(canSubscribe(integrator, '$SYS/#', scope).allowed).toBe(false);
     expect(canReceive(admin, 'doorbell/door-a/owner/consent', scope)).toBe(true);

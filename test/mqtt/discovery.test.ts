@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../../src/config/load-profile.js';
 import type { DeviceProfile } from '../../src/config/profile.js';
 import { findTopic, requestSchema } from '../../src/contract/catalog.js';
-import { DeviceStateSchema, DingEventSchema } from '../../src/events/schemas.js';
+import {
+  DeviceStateSchema,
+  DingEventSchema,
+  MOTION_LABELS,
+  MotionAttributesSchema,
+  MotionEventSchema,
+} from '../../src/events/schemas.js';
 import { canPublish } from '../../src/mqtt/acl.js';
 import {
   DiscoveryConfigSchema,
@@ -112,13 +118,29 @@ describe('Home Assistant discovery', () => {
       expect(Object.keys(DingEventSchema.shape)).toContain(field[1]);
     }
     expect(event['value_template']).toContain("'event_type': value_json.event_type");
+    // One HA event per motion, typed by its first label (test/mqtt/discovery-templates.test.ts renders it).
+    const motionEvent = byObject(messages, 'motion_event');
+    expect(motionEvent).toMatchObject({
+      state_topic: 'doorbell/front-door/events/motion',
+      device_class: 'motion',
+      event_types: [...MOTION_LABELS],
+    });
+    for (const field of (motionEvent['value_template'] as string).matchAll(/value_json\.(\w+)/g)) {
+      expect(Object.keys(MotionEventSchema.shape)).toContain(field[1]);
+    }
     expect(byObject(messages, 'motion')).toMatchObject({
       state_topic: 'doorbell/front-door/motion',
       payload_on: 'ON',
+      json_attributes_topic: 'doorbell/front-door/motion/attributes',
+    });
+    expect(findTopic('doorbell/front-door/motion/attributes', { prefix: 'doorbell' })?.entry).toMatchObject({
+      name: 'motionAttributes',
+      retained: true,
+      payload: { schema: MotionAttributesSchema },
     });
     expect(byObject(messages, 'snapshot')).toMatchObject({ topic: 'doorbell/front-door/snapshot' });
     for (const message of messages) {
-      for (const key of ['state_topic', 'topic'] as const) {
+      for (const key of ['state_topic', 'topic', 'json_attributes_topic'] as const) {
         const topic = message.config[key] as string | undefined;
         if (!topic) continue;
         const match = findTopic(topic, { prefix: 'doorbell' });

@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TOPIC_CATALOG } from '../../src/contract/catalog.js';
+import { canReceive, topicMatches } from '../../src/mqtt/acl.js';
 import type { UsersFile } from '../../src/mqtt/auth.js';
 import { mosquittoAcl } from '../../src/mqtt/mosquitto-acl.js';
 import { runInProcess } from '../helpers/cli.js';
@@ -46,6 +48,33 @@ describe('the generated mosquitto ACL', () => {
     expect(ha).not.toMatch(/share|legal-demand|owner|config-|\$SYS|doorbell\/#|topic read #/);
     expect(ha).toContain('topic read doorbell/+/requester/ha/#');
     expect(blocks['root']).toContain('topic read $SYS/#');
+  });
+
+  it('lets an integrator read every topic of the catalog the embedded broker delivers to it', () => {
+    const ha = mosquittoAcl(SAMPLE, scope)
+      .split('\n\n')
+      .find((block) => block.startsWith('user ha\n'))!
+      .split('\n')
+      .flatMap((line) => (line.startsWith('topic read ') ? [line.slice('topic read '.length)] : []));
+    const integrator = { role: 'integrator' as const, username: 'ha' };
+    const concrete = TOPIC_CATALOG.filter((entry) => entry.direction === 'publish').map((entry) =>
+      entry.pattern
+        .replace('{prefix}', 'doorbell')
+        .replace('{discoveryPrefix}', 'homeassistant')
+        .replace('{id}', 'front-door')
+        .replace('{user}', 'ha')
+        .replace('{command}', entry.command ?? 'press')
+        .replace('{component}', 'event')
+        .replace('{objectId}', 'ring'),
+    );
+    const readable = concrete.filter((topic) => canReceive(integrator, topic, scope));
+    expect(readable).toEqual(expect.arrayContaining(['doorbell/front-door/motion/attributes']));
+    for (const topic of readable) {
+      expect(
+        ha.some((filter) => topicMatches(filter, topic)),
+        `${topic}: delivered by the embedded broker, not readable with the mosquitto ACL`,
+      ).toBe(true);
+    }
   });
 
   it('`doorbell auth mosquitto-acl FILE` prints it; a bad prefix is one line, exit 2', async () => {

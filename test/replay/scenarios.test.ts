@@ -8,6 +8,17 @@ import { isMessage, type TapeMessage } from '../../src/replay/tape.js';
 
 const SCENARIOS = listScenarioNames();
 
+/**
+ * What every motion message of a scenario is labelled (simulated smart detection): from the ground truth of the
+ * fixture on screen, or from the play's declared labels (package-delivery).
+ */
+const MOTION_LABELS: Record<string, string> = {
+  'visitor-rings': 'person',
+  'owner-settings': 'animal',
+  'package-delivery': 'person+package',
+  'porch-light-at-night': '',
+};
+
 async function replay(name: string) {
   const loaded = await loadScenario(name);
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
@@ -38,6 +49,14 @@ describe('committed scenarios replay to their golden tapes', () => {
       for (const check of result.expectations) expect(check, check.label).toMatchObject({ ok: true });
       expect(result.expectations.length).toBeGreaterThan(0);
 
+      if (name in MOTION_LABELS) {
+        const labels = result.tape.flatMap((line) =>
+          isMessage(line) && line.mqtt.endsWith('/events/motion')
+            ? [(line.payload as { labels: string[] }).labels.join('+')]
+            : [],
+        );
+        expect([...new Set(labels)].join(' ')).toBe(MOTION_LABELS[name]);
+      }
       if (name === 'broker-outage') {
         const events = result.tape.filter(
           (line): line is TapeMessage => isMessage(line) && line.mqtt.includes('/events/'),

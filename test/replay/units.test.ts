@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock/virtual-clock.js';
+import type { GroundTruth } from '../../src/evaluation/ground-truth.js';
+import type { Sensitivity } from '../../src/motion/settings.js';
 import { shownRegion } from '../../src/replay/camera-sources.js';
-import { CameraTimeline } from '../../src/replay/camera-timeline.js';
+import { CameraTimeline, type PlaySwitch, timelineLabeller } from '../../src/replay/camera-timeline.js';
 import { compareTapes } from '../../src/replay/compare.js';
 import { checkExpectations } from '../../src/replay/expectations.js';
 import { junitXml } from '../../src/replay/junit.js';
@@ -175,6 +177,58 @@ describe('camera timeline', () => {
       'play:1',
       'base:0',
     ]);
+  });
+});
+
+describe('motion labels in replay', () => {
+  // base (6 frames): an event at medium in frames 1-3, a person; play (4 frames): a cat in frames 0-2, at high only.
+  const truths = new Map<string, GroundTruth>([
+    ['base', truth(6, { medium: [{ startFrame: 1, endFrame: 3, labels: ['person'] }], high: [] })],
+    ['play', truth(4, { medium: [], high: [{ startFrame: 0, endFrame: 3, labels: ['animal'] }] })],
+  ]);
+  function truth(frameCount: number, expected: GroundTruth['expected']): GroundTruth {
+    return { fps: 10, frameCount, expected, settings: {} };
+  }
+  const counts = new Map([
+    ['base', 6],
+    ['play', 4],
+  ]);
+  /** A timeline over `base` at 10 fps with these plays. */
+  const timelineOf = (plays: PlaySwitch[], durationMs: number) =>
+    new CameraTimeline({ path: 'base', frameCount: 6 }, plays, 100, durationMs, counts);
+  /** The labels of every frame, `-` for none, `+` between labels. */
+  const labelsOver = (timeline: CameraTimeline, sensitivity: Sensitivity) => {
+    const labeller = timelineLabeller(timeline, truths);
+    return Array.from(
+      { length: timeline.frameCount },
+      (_, k) => labeller(k * 100, sensitivity)?.join('+') ?? '-',
+    ).join(' ');
+  };
+
+  it('labels each frame from the ground truth of the fixture on screen, at the frame of it shown', () => {
+    // base:0 base:1 play:0-3 base:2-5 base:0-3 (looped)
+    const timeline = timelineOf([{ atMs: 200, path: 'play', loop: false }], 1400);
+    expect(labelsOver(timeline, 'medium')).toBe('- person - - - - person - - - - person person -');
+    expect(labelsOver(timeline, 'high')).toBe('- - animal animal animal - - - - - - - - -');
+    // Between frames and past the end: the nearest frame, the last one.
+    expect(timelineLabeller(timeline, truths)(120, 'medium')).toEqual(['person']);
+    expect(timelineLabeller(timeline, truths)(99_999, 'medium')).toBeUndefined();
+  });
+
+  it("a play's declared labels win over any ground truth for as long as it plays, looped ones included", () => {
+    const timeline = timelineOf(
+      [
+        { atMs: 100, path: 'play', loop: false, labels: ['person', 'package'] },
+        { atMs: 500, path: 'play', loop: true, labels: ['vehicle'] },
+        { atMs: 1000, path: 'base', loop: false },
+      ],
+      1200,
+    );
+    expect(labelsOver(timeline, 'high')).toBe(
+      '- person+package person+package person+package person+package vehicle vehicle vehicle vehicle vehicle - -',
+    );
+    // A play of a video without declared labels: its ground truth again (base:0, base:1).
+    expect(labelsOver(timeline, 'medium').split(' ').slice(10)).toEqual(['-', 'person']);
   });
 });
 

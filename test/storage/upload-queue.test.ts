@@ -243,11 +243,13 @@ describe('UploadQueue', () => {
     expect(bucket.totalPuts()).toBe(1);
   });
 
-  it('keeps the trigger events of a spooled clip across a restart, for its events/clip', async () => {
+  it('keeps the trigger events and visit of a spooled clip across a restart, for its events/clip', async () => {
     const first = newQueue();
     await first.start({ holdUploads: true });
     const ids = ['front-door-00000a', 'front-door-00000c'];
-    await first.enqueue(await request('visit', 4096, { triggerEventIds: ids }));
+    // Opened mid-visit: its visit is an earlier event's id, not its first trigger's.
+    const sessionId = 'front-door-000007';
+    await first.enqueue(await request('visit', 4096, { triggerEventIds: ids, sessionId }));
     await first.enqueue(await request('unnamed'));
     await first.stop();
 
@@ -256,9 +258,9 @@ describe('UploadQueue', () => {
     const { uploaded } = collect(restarted);
     restarted.resumeUploads();
     await expect.poll(() => uploaded.length).toBe(2);
-    expect(uploaded.map((clip) => [clip.clipId, clip.triggerEventIds])).toEqual([
-      ['visit', ids],
-      ['unnamed', undefined],
+    expect(uploaded.map((clip) => [clip.clipId, clip.triggerEventIds, clip.sessionId])).toEqual([
+      ['visit', ids, sessionId],
+      ['unnamed', undefined, undefined],
     ]);
     // Not object metadata: the list can outgrow S3's 2 KB, and the bucket does not need it.
     expect(Object.keys(uploaded[0]!.metadata).some((key) => key.includes('trigger-event'))).toBe(false);

@@ -245,8 +245,10 @@ export class FakeBackend implements ConsoleBackend {
       key: clip.key,
       retainUntil: clip.retainUntil,
       encrypted: clip.encrypted,
-      // A clip is named after the event that opened it.
+      // A clip is named after the event that opened it, and belongs to that event's visit.
       triggerEventIds: [clip.clipId],
+      sessionId: this.visit ?? clip.clipId,
+      thread: 'ended',
     });
     this.emit({ kind: 'clip', payload });
     return clip;
