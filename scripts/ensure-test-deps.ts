@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { findOnPath } from '../src/video/locate.js';
+import { pythonWithJinja } from './lib/jinja-python.js';
 
 const onPath = (command: string) => findOnPath(command) !== undefined;
 /** A GStreamer element is installed (the live-stream tests play RTSP with rtspsrc ! rtph264depay ! avdec_h264). */
@@ -27,7 +28,7 @@ const needs: Array<{ pkg: string; present: () => boolean }> = [
   // Renders the Home Assistant value templates as HA does (test/mqtt/discovery-templates.test.ts).
   {
     pkg: 'python3-jinja2',
-    present: () => spawnSync('python3', ['-c', 'import jinja2'], { stdio: 'ignore' }).status === 0,
+    present: () => pythonWithJinja() !== undefined,
   },
 ];
 

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { pythonWithJinja } from '../../scripts/lib/jinja-python.js';
 import type { MotionLabel } from '../../src/events/schemas.js';
 import { MOTION_LABELS } from '../../src/events/schemas.js';
 import { type DiscoveryMessage, discoveryMessages } from '../../src/mqtt/discovery.js';
@@ -30,10 +31,11 @@ for case in json.load(sys.stdin):
 print(json.dumps(out))
 `;
 
-const HAS_JINJA = spawnSync('python3', ['-c', 'import jinja2'], { stdio: 'ignore' }).status === 0;
+const PYTHON = pythonWithJinja();
+const HAS_JINJA = PYTHON !== undefined;
 
 function render(cases: Array<{ template: string; payload: string }>): string[] {
-  const result = spawnSync('python3', ['-c', RENDER], { input: JSON.stringify(cases), encoding: 'utf8' });
+  const result = spawnSync(PYTHON!, ['-c', RENDER], { input: JSON.stringify(cases), encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`python3 (jinja2): ${result.stderr}`);
   return JSON.parse(result.stdout) as string[];
 }
