@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { CommandArgs } from '../contract/commands.js';
@@ -381,9 +382,9 @@ class ConsoleHttp {
     res.end(frame.jpeg);
   }
 
-  /** A release link: no token (the requester has none), the link's signature and expiry are checked instead. */
+  /** A release or clip link: no token (the holder has none), the link's signature and expiry are checked instead. */
   private async sendShared(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    allow(req.method ?? 'GET', ['GET']);
+    allow(req.method ?? 'GET', ['GET', 'HEAD']);
     const opened = await this.backend.openShared?.(req.url ?? '');
     if (!opened) throw new HttpError(404, 'not-found', 'this device shares nothing');
     if ('status' in opened) throw new HttpError(opened.status, 'link-refused', opened.message);
@@ -393,13 +394,11 @@ class ConsoleHttp {
       .split('/')
       .pop()!
       .replace(/[^A-Za-z0-9._-]/g, '_');
-    res.writeHead(200, {
+    await this.sendBytes(req, res, opened, name, {
       'Content-Type': opened.encrypted ? 'application/octet-stream' : 'video/mp4',
       ...(opened.encrypted ? { 'Content-Disposition': `attachment; filename="${name}.enc"` } : {}),
-      'Content-Length': opened.bytes,
       'Cache-Control': 'private, no-store',
     });
-    await pipeline(opened.stream, res).catch(() => res.destroy());
   }
 
   private async sendClip(clipId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -417,21 +416,36 @@ class ConsoleHttp {
     }
     const opened = await this.backend.openClip(clipId);
     if (!opened) throw new HttpError(404, 'clip-not-found', `no clip ${clipId}`);
-    const { stream, bytes } = opened;
+    await this.sendBytes(req, res, opened, clipId, {
+      'Content-Type': 'video/mp4',
+      'Cache-Control': 'private, no-cache',
+    });
+  }
+
+  /**
+   * An object whole or one byte range of it (206; a seeking video player asks for ranges), or only its headers for
+   * HEAD. `label` names it in a log line.
+   */
+  private async sendBytes(
+    req: IncomingMessage,
+    res: ServerResponse,
+    { stream, bytes }: { stream: Readable; bytes: number },
+    label: string,
+    headers: Record<string, string>,
+  ): Promise<void> {
     const range = parseByteRange(req.headers.range, bytes);
     if (range.kind === 'unsatisfiable') {
       stream.destroy();
-      throw new HttpError(416, 'range-not-satisfiable', `clip ${clipId} has ${bytes} bytes`, {
+      throw new HttpError(416, 'range-not-satisfiable', `${label} has ${bytes} bytes`, {
         'Content-Range': `bytes */${bytes}`,
       });
     }
     const start = range.kind === 'partial' ? range.start : 0;
     const end = range.kind === 'partial' ? range.end : bytes - 1;
     res.writeHead(range.kind === 'partial' ? 206 : 200, {
-      'Content-Type': 'video/mp4',
+      ...headers,
       'Content-Length': Math.max(0, end - start + 1),
       'Accept-Ranges': 'bytes',
-      'Cache-Control': 'private, no-cache',
       ...(range.kind === 'partial' ? { 'Content-Range': `bytes ${start}-${end}/${bytes}` } : {}),
     });
     if (req.method === 'HEAD' || bytes === 0) {
@@ -444,7 +458,7 @@ class ConsoleHttp {
     } catch (error) {
       // A seeking <video> aborts requests all the time; only a failure on our side is worth a log line.
       if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
-        this.logger.warn({ err: (error as Error).message, clipId }, 'clip stream failed');
+        this.logger.warn({ err: (error as Error).message, object: label }, 'object stream failed');
       }
       res.destroy();
     }

@@ -154,6 +154,26 @@ describe('clip events link the visit and the footage: folder bucket, served by t
     expect(sha256(body)).toBe(clip.sha256);
   });
 
+  it('serves the link as a video player asks: HEAD, and byte ranges that add up to the announced bytes', async () => {
+    const { clip } = visit;
+    const head = await fetch(clip.url!, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length'), head.headers.get('accept-ranges')]).toEqual([
+      200,
+      String(clip.bytes),
+      'bytes',
+    ]);
+    const middle = Math.floor(clip.bytes / 2);
+    const parts = await Promise.all(
+      [`bytes=0-${middle - 1}`, `bytes=${middle}-`].map(async (range) => {
+        const response = await fetch(clip.url!, { headers: { range } });
+        expect(response.status, range).toBe(206);
+        return Buffer.from(await response.arrayBuffer());
+      }),
+    );
+    expect(sha256(Buffer.concat(parts))).toBe(clip.sha256);
+    expect((await fetch(clip.url!, { headers: { range: `bytes=${clip.bytes}-` } })).status).toBe(416);
+  });
+
   it('refuses a link whose key, signature or expiry was changed (403)', async () => {
     const url = new URL(visit.clip.url!);
     // The thumbnail exists: a 403, not a 404, shows the signature covers the key.
