@@ -370,6 +370,7 @@ export class Agent {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.core?.doorbell.endThreads();
     await this.streams?.stop();
     await this.feed?.stop();
     await this.pipeline?.flush().catch(() => undefined);

@@ -134,6 +134,18 @@ export class Doorbell {
     this.rings = [];
   }
 
+  /**
+   * The device is shutting down: every thread still open ends now (waiting rings as missed, a motion in progress),
+   * so no integrator is left with a ring or a motion that never ends. Called before the device stops speaking.
+   */
+  endThreads(): void {
+    if (!this.started) return;
+    this.endRings('missed');
+    if (this.motionActive) {
+      this.endMotion({ type: 'end', atMs: this.options.clock.now(), score: 0, box: emptyBox(), zones: [] });
+    }
+  }
+
   /** Simulated reboot: offline to integrators, then booting, then idle again. */
   reboot(): void {
     if (!this.started) return;

@@ -97,6 +97,18 @@ describe('one visit, one story: sessions and threads', () => {
     expect(new Set([...dings(), ...dingEnds()].map((d) => d.payload.sessionId)).size).toBe(1);
   });
 
+  it('a device shutting down ends every open thread: waiting rings missed, the motion in progress', () => {
+    const { clock, doorbell, motion, dingEnds, threaded } = started();
+    motion('start');
+    doorbell.press('button');
+    clock.advance(2_000);
+    doorbell.endThreads();
+    expect(dingEnds().map((d) => d.payload.outcome)).toEqual(['missed']);
+    expect(threaded().filter((m) => 'motionId' in m && m.thread === 'ended')).toHaveLength(1);
+    doorbell.endThreads();
+    expect(threaded()).toHaveLength(4);
+  });
+
   it('a new session starts only after more than the gap without motion or an open ring', () => {
     const { clock, doorbell, motion, threaded } = started();
     motion('start');

@@ -81,8 +81,9 @@ describe('the embedded broker keeps persistent sessions across restarts', () => 
 
     const second = await embeddedAgent(dataDir, port);
     running.push(() => second.stop());
-    const seqs = await collectQueued(url, 3);
-    expect(seqs).toEqual([1, 2, 3].map((n) => seqs[0]! + n - 1));
+    // Three rings, and their three ends (missed) as the doorbell stops: six messages on the ding topic.
+    const seqs = await collectQueued(url, 6);
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6].map((n) => seqs[0]! + n - 1));
   });
 
   it('events queued before and after a restart arrive in seq order', async () => {
@@ -102,9 +103,10 @@ describe('the embedded broker keeps persistent sessions across restarts', () => 
     }
     const last = await embeddedAgent(dataDir, port);
     running.push(() => last.stop());
-    const seqs = await collectQueued(url, 9);
+    // Per run three rings and, as it stops, their three ends: 18 messages.
+    const seqs = await collectQueued(url, 18);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-    expect(new Set(seqs).size).toBe(9);
+    expect(new Set(seqs).size).toBe(18);
   });
 
   it("the doorbell's outbox lets an event go only once its own broker has stored it", async () => {
