@@ -9,6 +9,7 @@ import {
   type MotionEventPayload,
   MotionEventSchema,
 } from '../../src/events/schemas.js';
+import { isMessage, parseTape } from '../../src/replay/tape.js';
 import { REPO_ROOT } from '../helpers/mqtt.js';
 
 /**
@@ -16,16 +17,15 @@ import { REPO_ROOT } from '../helpers/mqtt.js';
  * integrator: two visits, each one story.
  */
 describe('the visit-threads golden: one visit, one story', () => {
-  const lines = readFileSync(join(REPO_ROOT, 'fixtures/scenarios/visit-threads.tape.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { mqtt?: string; payload?: Record<string, unknown> });
-  const on = (topic: string) => lines.filter((l) => l.mqtt === `doorbell/front-door/events/${topic}`);
+  const messages = parseTape(
+    readFileSync(join(REPO_ROOT, 'fixtures/scenarios/visit-threads.tape.jsonl'), 'utf8'),
+  ).filter(isMessage);
+  const on = (topic: string) => messages.filter((m) => m.mqtt === `doorbell/front-door/events/${topic}`);
   // Stored bytes and digests are masked in tapes ("*"); everything else is the device's own payload.
-  const unmasked = (p: Record<string, unknown>) => ({ ...p, bytes: 1, sha256: 'a'.repeat(64) });
+  const unmasked = (p: unknown) => ({ ...(p as object), bytes: 1, sha256: 'a'.repeat(64) });
   const motions: MotionEventPayload[] = on('motion').map((l) => MotionEventSchema.parse(l.payload));
   const rings: DingEvent[] = on('ding').map((l) => DingEventSchema.parse(l.payload));
-  const clips: ClipEventPayload[] = on('clip').map((l) => ClipEventSchema.parse(unmasked(l.payload!)));
+  const clips: ClipEventPayload[] = on('clip').map((l) => ClipEventSchema.parse(unmasked(l.payload)));
 
   it('has two visits, and every event of a visit carries its sessionId', () => {
     const sessions = [...new Set([...motions, ...rings, ...clips].map((e) => e.sessionId))];
