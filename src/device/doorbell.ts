@@ -41,6 +41,7 @@ interface MotionThread {
   motionId: string;
   sessionId: string;
   labels: MotionLabel[];
+  startedAtMs: number;
 }
 
 /** A ring waiting for an answer. */
@@ -75,8 +76,7 @@ export class Doorbell {
   private rssi: number;
   private motionEnabled: boolean;
   private sensitivity: Sensitivity;
-  private motionActive = false;
-  private motionStartedAt = 0;
+  /** The motion in progress, if any. */
   private motionThread: MotionThread | undefined;
   /** Rings waiting for an answer, oldest first (a visitor may ring again before anyone comes). */
   private rings: OpenRing[] = [];
@@ -210,13 +210,7 @@ export class Doorbell {
       if (input.type === 'end' && this.motionActive) this.endMotion(input);
       return;
     }
-    if (input.type === 'start') {
-      if (this.motionActive) return;
-      this.motionActive = true;
-      this.motionStartedAt = input.atMs;
-    } else if (!this.motionActive) {
-      return;
-    }
+    if (input.type === 'start' ? this.motionActive : !this.motionActive) return;
     if (input.type === 'end') {
       this.endMotion(input);
       return;
@@ -374,8 +368,11 @@ export class Doorbell {
     this.emitState();
   }
 
+  private get motionActive(): boolean {
+    return this.motionThread !== undefined;
+  }
+
   private endMotion(input: MotionInput): void {
-    this.motionActive = false;
     this.emitMotion({ ...input, type: 'end' }, input.atMs);
     this.emitState();
   }
@@ -414,6 +411,7 @@ export class Doorbell {
         motionId: head.id,
         sessionId: this.sessions.sessionOf(head.id, input.atMs),
         labels: ['motion'],
+        startedAtMs: input.atMs,
       };
       this.sessions.opened(current.motionId);
     }
@@ -430,7 +428,7 @@ export class Doorbell {
 
   private emitMotion(input: MotionInput, endedAtMs: number | undefined): void {
     const head = envelope(this.deviceId, this.options.nextSeq(), input.atMs);
-    const { motionId, sessionId, labels, thread } = this.motionThreadOf(input, head);
+    const { motionId, sessionId, labels, thread, startedAtMs } = this.motionThreadOf(input, head);
     this.options.bus.emit({
       kind: 'motion',
       payload: {
@@ -443,7 +441,7 @@ export class Doorbell {
         score: clampUnit(input.score),
         box: input.box,
         zones: input.zones,
-        startedAt: iso(this.motionStartedAt),
+        startedAt: iso(startedAtMs),
         ...(endedAtMs === undefined ? {} : { endedAt: iso(endedAtMs) }),
       },
     });
