@@ -98,41 +98,30 @@ export class FrameAssembler {
   }
 }
 
-export interface ShowinfoFrame {
-  n: number;
-  pts: number;
-  width: number;
-  height: number;
-}
-
-const SHOWINFO_FRAME = /\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\S+.*?\bs:(\d+)x(\d+)/;
-const SHOWINFO_TIMEBASE = /config in time_base:\s*(\d+)\/(\d+)/;
-
-/** Parses ffmpeg's `showinfo` filter log lines (stable since at least 2018). */
-export function parseShowinfoLine(
+/**
+ * One line of ffmpeg's `framecrc` muxer (stable since at least 2018): `#tb 0: 1/15360` gives the time base,
+ * `0,        512,        512,        0,        4, 0x066602a1` a packet (stream, dts, pts, duration, size, crc).
+ * With `-enc_time_base -1` its pts are the source's own, as the filters saw them.
+ */
+export function parseFramecrcLine(
   line: string,
-): { kind: 'frame'; frame: ShowinfoFrame } | { kind: 'timebase'; num: number; den: number } | undefined {
-  if (!line.includes('showinfo')) return undefined;
-  const frame = SHOWINFO_FRAME.exec(line);
-  if (frame) {
-    return {
-      kind: 'frame',
-      frame: {
-        n: Number(frame[1]),
-        pts: Number(frame[2]),
-        width: Number(frame[3]),
-        height: Number(frame[4]),
-      },
-    };
-  }
-  const tb = SHOWINFO_TIMEBASE.exec(line);
+): { kind: 'frame'; pts: number } | { kind: 'timebase'; num: number; den: number } | undefined {
+  const frame = FRAMECRC_PACKET.exec(line);
+  if (frame) return { kind: 'frame', pts: Number(frame[1]) };
+  const tb = FRAMECRC_TIMEBASE.exec(line);
   if (tb && Number(tb[2]) > 0) return { kind: 'timebase', num: Number(tb[1]), den: Number(tb[2]) };
   return undefined;
 }
 
-const RAWVIDEO_OUTPUT = /^\s*Stream #\d+:\d+.*?: Video: rawvideo\b.*?\b(\d{1,5})x(\d{1,5})\b/;
+const FRAMECRC_PACKET = /^0,\s*-?\d+,\s*(-?\d+),/;
+const FRAMECRC_TIMEBASE = /^#tb 0:\s*(\d+)\/(\d+)/;
 
-/** Frame size of ffmpeg's rawvideo output, from its "Output #0 … Stream #0:0: Video: rawvideo …, WxH" line. */
+const RAWVIDEO_OUTPUT = /^\s*Stream #0:\d+.*?: Video: rawvideo\b.*?\b(\d{1,5})x(\d{1,5})\b/;
+
+/**
+ * Frame size of ffmpeg's first rawvideo output, from its "Output #0 … Stream #0:0: Video: rawvideo …, WxH" line
+ * (a second output's streams are "#1:…").
+ */
 export function parseRawvideoOutputSize(line: string): { width: number; height: number } | undefined {
   const match = RAWVIDEO_OUTPUT.exec(line);
   if (!match) return undefined;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   FrameAssembler,
+  parseFramecrcLine,
   parseRawvideoOutputSize,
-  parseShowinfoLine,
   roundMs,
 } from '../../src/video/frames.js';
 
@@ -97,28 +97,32 @@ describe('FrameAssembler', () => {
   });
 });
 
-describe('parseShowinfoLine', () => {
-  it('reads frame number, integer pts and size from a 2018-era showinfo line', () => {
-    const line =
-      '[Parsed_showinfo_2 @ 0x2811f740] n:   1 pts:   1024 pts_time:0.0666667 pos:     6776 fmt:gray sar:1/1 ' +
-      's:320x180 i:P iskey:0 type:B checksum:73A31AC4 plane_checksum:[73A31AC4] mean:[128 ] stdev:[83.0 ]';
-    expect(parseShowinfoLine(line)).toEqual({
+describe('parseFramecrcLine', () => {
+  it('reads the integer pts of a packet line (2018 and current ffmpeg write the same)', () => {
+    expect(parseFramecrcLine('0,        512,       1024,        0,        4, 0x066602a1')).toEqual({
       kind: 'frame',
-      frame: { n: 1, pts: 1024, width: 320, height: 180 },
+      pts: 1024,
+    });
+    expect(parseFramecrcLine('0,         -2,         -2,     1024,        4, 0x06d302c4')).toEqual({
+      kind: 'frame',
+      pts: -2,
     });
   });
 
-  it('reads the input time base', () => {
-    const line = '[Parsed_showinfo_2 @ 0x2811f740] config in time_base: 1/15360, frame_rate: 15/1';
-    expect(parseShowinfoLine(line)).toEqual({ kind: 'timebase', num: 1, den: 15360 });
+  it('reads the time base header', () => {
+    expect(parseFramecrcLine('#tb 0: 1/15360')).toEqual({ kind: 'timebase', num: 1, den: 15360 });
   });
 
-  it('ignores other lines', () => {
-    expect(parseShowinfoLine('Stream mapping:')).toBeUndefined();
-    expect(parseShowinfoLine('[Parsed_showinfo_2 @ 0x1] color_range:pc color_space:unknown')).toBeUndefined();
-    expect(
-      parseShowinfoLine('[Parsed_showinfo_2 @ 0x1] config out time_base: 0/0, frame_rate: 0/0'),
-    ).toBeUndefined();
+  it('ignores the other headers, other streams and a zero time base', () => {
+    for (const line of [
+      '#software: Lavf58.24.100',
+      '#dimensions 0: 2x2',
+      '#tb 0: 1/0',
+      '1, 0, 0, 0, 4, 0x0',
+      '',
+    ]) {
+      expect(parseFramecrcLine(line)).toBeUndefined();
+    }
   });
 });
 
@@ -143,6 +147,12 @@ describe('parseRawvideoOutputSize', () => {
       ),
     ).toBeUndefined();
     expect(parseRawvideoOutputSize('Output #0, rawvideo, to pipe:1:')).toBeUndefined();
+    // The pts output's 2×2 stream, which is the second output's.
+    expect(
+      parseRawvideoOutputSize(
+        '  Stream #1:0: Video: rawvideo (Y800 / 0x30303859), gray(pc, progressive), 2x2, q=2-31',
+      ),
+    ).toBeUndefined();
   });
 });
 

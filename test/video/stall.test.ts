@@ -7,7 +7,7 @@ import { decodeGrayFrames } from '../../src/video/ffmpeg/gray-decode.js';
 import { locateFfmpeg } from '../../src/video/locate.js';
 
 // An "ffmpeg" that answers capability queries like the real one but then hangs without output, as a wedged
-// network mount or a broken build would (or, with FAKE_FFMPEG=fail, fails after a showinfo line). This file runs
+// network mount or a broken build would (or, with FAKE_FFMPEG=fail, fails with an error line). This file runs
 // in its own process, so the override stays here.
 let dir: string;
 beforeAll(async () => {
@@ -17,10 +17,10 @@ beforeAll(async () => {
   await writeFile(
     fake,
     `#!/bin/sh\ncase "$*" in *-formats*|*-encoders*|*-codecs*|*-filters*) exec "${real}" "$@";; esac\n` +
-      // FAKE_FFMPEG=fail: an error, then showinfo's second per-frame line (which says "unknown"), then exit 1.
+      // FAKE_FFMPEG=fail: an error, then a frame statistics line, then exit 1.
       'if [ "$FAKE_FFMPEG" = fail ]; then\n' +
       '  echo "Error while decoding stream #0:0: Invalid data found when processing input" >&2\n' +
-      '  echo "[Parsed_showinfo_3 @ 0x1] color_range:tv color_space:unknown color_primaries:unknown" >&2\n' +
+      '  echo "frame=    0 fps=0.0 q=0.0 Lsize=       0kB time=00:00:00.00 bitrate=N/A speed=   0x" >&2\n' +
       '  exit 1\n' +
       'fi\n' +
       'exec sleep 30\n',
@@ -49,7 +49,7 @@ it('gives up with one clear line when ffmpeg produces nothing, and stops it', as
   expect(performance.now() - started).toBeLessThan(5_000);
 });
 
-it('names the error line, not a showinfo line that happens to say "unknown"', async () => {
+it("names ffmpeg's error line, not the last line it wrote", async () => {
   process.env['FAKE_FFMPEG'] = 'fail';
   try {
     const run = async () => {

@@ -5,16 +5,17 @@
  * - reads from a socket are not frame-aligned, so the raw video is re-framed by byte count;
  * - the frames arrive over a Unix socket read into one reused buffer (frame-socket.ts): a Buffer per 64 KB stdout
  *   chunk cost more CPU than the detector;
- * - per-frame presentation times come from the `showinfo` filter on stderr, fed a 2×2 crop of each frame so its
- *   per-pixel checksums cost nothing (on the whole 320-px frame they took ~5% of ffmpeg's CPU).
+ * - per-frame presentation times come from a second output: a 2×2 crop of each frame into the `framecrc` muxer on
+ *   stdout, one short line per frame in one write. They used to come from the `showinfo` filter on stderr, which
+ *   ffmpeg writes unbuffered, ≈15 writes a frame (strace): Node's reads of those cost more CPU than the detector.
  */
 import type ffmpeg from 'fluent-ffmpeg';
 import { FrameSocket } from '../frame-socket.js';
 import {
   FrameAssembler,
   type GrayFrame,
+  parseFramecrcLine,
   parseRawvideoOutputSize,
-  parseShowinfoLine,
   roundMs,
 } from '../frames.js';
 import { assertReadableVideoFile, VideoError } from './errors.js';
@@ -78,15 +79,19 @@ export async function* decodeGrayFrames(
   }
 }
 
-/** The ffmpeg command: frames to the socket; a split-off 2×2 crop of each through showinfo, which logs its pts. */
-function grayDecodeCommand(file: string, width: number, loop: boolean): ffmpeg.FfmpegCommand {
+/** The ffmpeg command: frames to the socket (`frameSocketUrl`); a split-off 2×2 crop of each to stdout as framecrc. */
+function grayDecodeCommand(
+  file: string,
+  width: number,
+  loop: boolean,
+  frameSocketUrl: string,
+): ffmpeg.FfmpegCommand {
   // A looped decode is the agent's camera and stops when the agent says; a file analysed once may die with Ctrl+C.
   return command(file, { ownProcessGroup: loop })
     .inputOptions(loop ? ['-stream_loop', '-1'] : [])
     .outputOptions([
       '-filter_complex',
-      `[0:v:0]scale=${width}:-2:flags=area,format=gray,split[frames][stamps];` +
-        '[stamps]crop=2:2:0:0,showinfo,nullsink',
+      `[0:v:0]scale=${width}:-2:flags=area,format=gray,split[frames][stamps];[stamps]crop=2:2:0:0[stamp]`,
       '-map',
       '[frames]',
       '-vsync',
@@ -95,18 +100,36 @@ function grayDecodeCommand(file: string, width: number, loop: boolean): ffmpeg.F
       'rawvideo',
       '-pix_fmt',
       'gray',
+      // One write per frame, not the 32 KB pieces of ffmpeg's I/O buffer: fewer wake-ups for Node.
+      '-avioflags',
+      'direct',
       // ffmpeg listens; an ffmpeg nobody connects to (its parent died) gives up after this many ms.
       '-listen',
       '1',
       '-timeout',
       String(LISTEN_TIMEOUT_MS),
+    ])
+    .output(frameSocketUrl)
+    .output('pipe:1')
+    .outputOptions([
+      '-map',
+      '[stamp]',
+      '-c:v',
+      'rawvideo',
+      // The source's time base, so the pts are the source's own; each line written as its frame is.
+      '-enc_time_base',
+      '-1',
+      '-flush_packets',
+      '1',
+      '-f',
+      'framecrc',
     ]);
 }
 
 /** One running decode: ffmpeg, the socket its frames come through, and the stamps its stderr gives them. */
 class GrayDecode {
   private readonly assembler = new FrameAssembler();
-  private readonly stamps: ShowinfoStamps;
+  private readonly stamps: FramecrcStamps;
   private readonly activity: ActivityWait;
   private readonly run: FfmpegRun;
   /** With recycled buffers, the frame yielded two requests ago goes back to the assembler. */
@@ -115,10 +138,10 @@ class GrayDecode {
   private discarding = false;
 
   static async start(file: string, width: number, options: DecodeOptions): Promise<GrayDecode> {
-    const cmd = grayDecodeCommand(file, width, options.loop === true);
     const socket = await FrameSocket.create().catch((error: Error) => {
       throw new VideoError(`cannot decode ${file}: ${error.message}`);
     });
+    const cmd = grayDecodeCommand(file, width, options.loop === true, socket.url);
     return new GrayDecode(file, cmd, socket, options);
   }
 
@@ -134,13 +157,14 @@ class GrayDecode {
       () => new VideoError(`cannot decode ${file}: ffmpeg produced nothing for ${stallTimeoutMs} ms`),
     );
     const { notify } = this.activity;
-    this.stamps = new ShowinfoStamps(notify, (size) => {
+    this.stamps = new FramecrcStamps(notify, (size) => {
       this.assembler.setFrameSize(size.width * size.height);
       notify();
     });
-    cmd.output(socket.url);
     this.run = new FfmpegRun(cmd, `cannot decode ${file}`, {
-      onLine: (line) => this.stamps.read(line),
+      onLine: (line) => this.stamps.readLog(line),
+      onStdout: (chunk) => this.stamps.readStamps(chunk),
+      onStdoutEnd: notify,
       inputFile: file,
     });
     this.run.whenExited(notify);
@@ -183,7 +207,8 @@ class GrayDecode {
   /** Reads on when there is room; true once ffmpeg has exited and nothing more can arrive. */
   resumeAndCheckEnd(): boolean {
     if (this.assembler.wholeFrameBytes < DECODE_BUFFER_BYTES) this.socket.resume();
-    return this.run.exited && (this.socket.state === 'closed' || this.run.failure !== undefined);
+    if (this.run.failure) return this.run.exited;
+    return this.run.exited && this.run.stdoutEnded && this.socket.state === 'closed';
   }
 
   waitForActivity(): Promise<void> {
@@ -211,39 +236,48 @@ class GrayDecode {
   }
 }
 
-/** Presentation times and the output size, read off ffmpeg's stderr as frames are decoded. */
-class ShowinfoStamps {
+/** Presentation times (framecrc lines on stdout) and the output size (ffmpeg's log), as frames are decoded. */
+class FramecrcStamps {
   size: { width: number; height: number } | undefined;
   private readonly pts: number[] = [];
   private head = 0;
   private timebase: { num: number; den: number } | undefined;
+  private partialLine = '';
+  private inFirstOutput = false;
 
   constructor(
     private readonly onStamp: () => void,
     private readonly onSize: (size: { width: number; height: number }) => void,
   ) {}
 
-  /** Takes in one stderr line; true when it was showinfo's, so it is no candidate for an error message. */
-  read(line: string): boolean {
-    const parsed = parseShowinfoLine(line);
-    if (parsed?.kind === 'frame') {
-      this.pts.push(parsed.frame.pts);
-      this.onStamp();
-      return true;
+  readStamps(chunk: Buffer): void {
+    const lines = (this.partialLine + chunk.toString('latin1')).split('\n');
+    this.partialLine = lines.pop()!;
+    let stamped = false;
+    for (const line of lines) {
+      const parsed = parseFramecrcLine(line);
+      if (parsed?.kind === 'frame') {
+        this.pts.push(parsed.pts);
+        stamped = true;
+      } else if (parsed?.kind === 'timebase') {
+        this.timebase ??= { num: parsed.num, den: parsed.den };
+      }
     }
-    if (parsed?.kind === 'timebase') {
-      this.timebase ??= { num: parsed.num, den: parsed.den };
-      return true;
-    }
-    if (!this.size) {
+    if (stamped) this.onStamp();
+  }
+
+  /** Takes in one stderr line, looking for the frames output's size; never claims the line. */
+  readLog(line: string): boolean {
+    if (this.size) return false;
+    if (line.startsWith('Output #0')) this.inFirstOutput = true;
+    else if (this.inFirstOutput) {
       this.size = parseRawvideoOutputSize(line);
       if (this.size) this.onSize(this.size);
     }
-    // showinfo's other per-frame line ("color_range:… color_space:unknown…") must not pass for an error.
-    return line.includes('Parsed_showinfo');
+    return false;
   }
 
-  /** The next frame's pts in timebase units, if logged yet. */
+  /** The next frame's pts in timebase units, if written yet. */
   next(): number | undefined {
     return this.pts[this.head];
   }

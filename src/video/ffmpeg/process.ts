@@ -65,6 +65,9 @@ function inOwnProcessGroup(cmd: ffmpeg.FfmpegCommand): ffmpeg.FfmpegCommand {
 export interface FfmpegRunOptions {
   /** Sees every stderr line first; returning true keeps the line out of error messages. */
   onLine?: (line: string) => boolean;
+  /** Sees ffmpeg's stdout as it comes (an output to `pipe:1`); `stdoutEnded` and `onStdoutEnd` tell its end. */
+  onStdout?: (chunk: Buffer) => void;
+  onStdoutEnd?: () => void;
   /** stdin carries the input data, so `q` cannot be sent there. */
   stdinIsInput?: boolean;
   /** Shortens ffmpeg's error lines that start with this path. */
@@ -75,6 +78,8 @@ export interface FfmpegRunOptions {
 export class FfmpegRun {
   proc: ChildProcess | undefined;
   exited = false;
+  /** Always true unless `onStdout` was given; then true once ffmpeg's stdout has ended. */
+  stdoutEnded: boolean;
   stopRequested = false;
   private interruptFirst = false;
   failure: VideoError | undefined;
@@ -91,12 +96,20 @@ export class FfmpegRun {
     private readonly what: string,
     options: FfmpegRunOptions = {},
   ) {
-    const { onLine } = options;
+    const { onLine, onStdout, onStdoutEnd } = options;
+    this.stdoutEnded = onStdout === undefined;
     this.stdinIsInput = options.stdinIsInput === true;
     this.inputFile = options.inputFile;
     cmd.on('start', () => {
       this.proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
       this.proc?.stdin?.on('error', () => {});
+      if (onStdout && this.proc?.stdout) {
+        this.proc.stdout.on('data', onStdout);
+        this.proc.stdout.once('end', () => {
+          this.stdoutEnded = true;
+          onStdoutEnd?.();
+        });
+      }
       // A stop asked for before fluent-ffmpeg got round to spawning (it checks capabilities first).
       if (this.stopRequested) this.escalate();
     });
