@@ -74,7 +74,7 @@ export interface FfmpegRunOptions {
   inputFile?: string | undefined;
 }
 
-/** One ffmpeg process: its exit, its recent stderr lines (showinfo excluded) and a graceful stop. */
+/** One ffmpeg process: its exit, its recent stderr lines and a graceful stop. */
 export class FfmpegRun {
   proc: ChildProcess | undefined;
   exited = false;
