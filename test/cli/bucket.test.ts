@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
+import { PACKAGE_ROOT } from '../../src/config/paths.js';
+import { lifecycleRules } from '../../src/retention/enforcement.js';
 import { captureIo } from '../helpers/cli.js';
 
 let dir: string;
@@ -54,5 +57,26 @@ describe('doorbell bucket', () => {
     const io = captureIo({ cwd: dir });
     expect(await runCli(['bucket', 'status', '--json'], io)).toBe(0);
     expect(JSON.parse(io.out())).toMatchObject({ mode: 'sweeper' });
+  });
+});
+
+describe('docs/cloud.md', () => {
+  const doc = readFileSync(join(PACKAGE_ROOT, 'docs/cloud.md'), 'utf8');
+  const jsonBlocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as unknown);
+
+  it('shows the lifecycle configuration bucket setup writes', () => {
+    expect(jsonBlocks[0]).toEqual({ Rules: lifecycleRules(60) });
+  });
+
+  it('grants no delete right where the store enforces retention', () => {
+    type Policy = { Statement: Array<{ Action: string[] }> };
+    const actions = (jsonBlocks.slice(1) as Policy[]).map((p) => p.Statement.flatMap((s) => s.Action));
+    expect(actions).toHaveLength(3);
+    const [objectLock, lifecycle, sweeper] = actions;
+    for (const granted of [objectLock!, lifecycle!]) {
+      expect(granted.filter((a) => /Delete|Bypass/.test(a))).toEqual([]);
+    }
+    expect(sweeper).toContain('s3:DeleteObject');
+    expect(objectLock).toEqual(expect.arrayContaining(['s3:PutObjectRetention', 's3:PutObjectLegalHold']));
   });
 });
