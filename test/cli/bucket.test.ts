@@ -1,20 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { PACKAGE_ROOT } from '../../src/config/paths.js';
 import { lifecycleRules } from '../../src/retention/enforcement.js';
 import { captureIo } from '../helpers/cli.js';
+import { tempDir } from '../helpers/mqtt.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'doorbell-cli-bucket-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+/** Only ever holds the default folder bucket of `bucket status`. */
+const dir = tempDir('doorbell-cli-bucket-');
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('doorbell bucket', () => {
   it('setup --dry-run prints the lifecycle configuration JSON (aws s3api shape) without a bucket', async () => {

@@ -239,11 +239,9 @@ describe('Object Lock mode: what goes on the wire', () => {
     expect(stub.requests.some((r) => r.headers['x-amz-copy-source'] !== undefined)).toBe(false);
     expect((await bucket.head(`${DAY}/c1.mp4`))?.metadata['legal-hold']).toBe('true');
 
-    const report = await sweepRetention({
-      bucket,
-      nowMs: Date.now() + 400 * 86_400_000,
-      mode: 'object-lock',
-    });
+    const sweepLongAfter = () =>
+      sweepRetention({ bucket, nowMs: Date.now() + 400 * 86_400_000, mode: 'object-lock' });
+    const report = await sweepLongAfter();
     expect(report.deleted).toEqual([]);
     expect(report.held.map((h) => h.key)).toEqual([`${DAY}/c1.jpg`, `${DAY}/c1.mp4`]);
     stub.requests.length = 0;
@@ -257,11 +255,7 @@ describe('Object Lock mode: what goes on the wire', () => {
     expect(retagged.map((r) => xmlToObject(r.body.toString()))).toContainEqual({
       Tagging: { TagSet: { Tag: { Key: 'retention-days', Value: '60' } } },
     });
-    const expired = await sweepRetention({
-      bucket,
-      nowMs: Date.now() + 400 * 86_400_000,
-      mode: 'object-lock',
-    });
+    const expired = await sweepLongAfter();
     expect(expired.deleted).toEqual([]);
     expect(expired.due.map((d) => d.key)).toEqual([`${DAY}/c1.jpg`, `${DAY}/c1.mp4`]);
     expect(stub.requests.some((r) => r.method === 'DELETE')).toBe(false);
