@@ -23,7 +23,7 @@ const PURE_CORES = [
   '^src/evaluation/(score|report-table|ground-truth)\\.ts$',
   '^src/geometry/',
   '^src/device/(doorbell|battery)\\.ts$',
-  '^src/retention/policy\\.ts$',
+  '^src/retention/(policy|enforcement|modes)\\.ts$',
   '^src/recording/clip-planner\\.ts$',
   '^src/privacy/(share-policy|clip-links)\\.ts$',
   '^src/mqtt/topics\\.ts$',

@@ -28,8 +28,9 @@ import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
 import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
 import type { Recorder } from '../recording/recorder.js';
+import type { RetentionMode } from '../retention/modes.js';
 import { RetentionSweeper } from '../retention/sweeper.js';
-import type { Bucket } from '../storage/bucket.js';
+import { type Bucket, engageRetention } from '../storage/bucket.js';
 import { openBucket } from '../storage/bucket-url.js';
 import { DiskGuard } from '../storage/disk-guard.js';
 import { UploadQueue } from '../storage/upload-queue.js';
@@ -99,6 +100,7 @@ export class Agent {
   private queue: UploadQueue | undefined;
   private disk: DiskGuard | undefined;
   private sweeper: RetentionSweeper | undefined;
+  private retentionMode: RetentionMode = 'sweeper';
   private feed: CameraFeed | undefined;
   private pipeline: RecordingPipeline | undefined;
   private recorder: Recorder | undefined;
@@ -244,11 +246,25 @@ export class Agent {
     });
     // Uploads wait until the 'uploaded' listener below exists: a clip left in the spool is announced when it lands.
     await this.queue.start({ holdUploads: true });
+    // Asked while the rest starts; uploads resume only once the bucket has said how objects must be written.
+    const retentionEngaged = this.engageRetention(profile);
+    let engagedFor = profile;
+    this.unsubscribers.push(
+      core.onProfile((next) => {
+        const changed =
+          next.retentionDays !== engagedFor.retentionDays ||
+          next.retentionLockMode !== engagedFor.retentionLockMode;
+        engagedFor = next;
+        if (changed)
+          this.inBackground(this.engageRetention(next), 'asking the bucket about retention failed');
+      }),
+    );
     this.sweeper = new RetentionSweeper({
       bucket: this.bucket,
       clock: this.clock,
       spool: this.queue,
       logger: options.logger,
+      mode: () => this.retentionMode,
       ...(options.retentionCron ? { cron: options.retentionCron } : {}),
     });
 
@@ -325,6 +341,7 @@ export class Agent {
       }),
       queue.on('spooled', () => doorbell.setUploadDepth(queue.health().depth)),
     );
+    await retentionEngaged;
     queue.resumeUploads();
     // The queue and the guard may have found problems while starting, before the doorbell existed.
     this.refreshStorageProblems();
@@ -338,6 +355,37 @@ export class Agent {
 
   state(): DeviceState {
     return this.doorbell.state();
+  }
+
+  /**
+   * Asks the bucket which retention it enforces (Object Lock, a lifecycle rule, or neither: the sweeper), logs it
+   * and reports it in the state. A bucket that cannot be asked leaves the sweeper in charge, as before.
+   */
+  private async engageRetention(profile: DeviceProfile): Promise<void> {
+    const { logger } = this.options;
+    const bucket = this.bucket!;
+    try {
+      const engaged = await engageRetention(bucket, {
+        retentionDays: profile.retentionDays,
+        lockMode: profile.retentionLockMode,
+      });
+      this.retentionMode = engaged.mode;
+      logger.info(
+        {
+          bucket: bucket.describe(),
+          retention: engaged.mode,
+          ...(engaged.facts ? { facts: engaged.facts } : {}),
+        },
+        `retention mode ${engaged.mode}: ${engaged.reason}`,
+      );
+    } catch (error) {
+      this.retentionMode = 'sweeper';
+      logger.warn(
+        { bucket: bucket.describe(), retention: 'sweeper', err: (error as Error).message },
+        'retention mode sweeper: the bucket could not be asked which retention it enforces',
+      );
+    }
+    this.core?.doorbell.setRetentionMode(this.retentionMode);
   }
 
   /** Every change of the effective profile (a capability outside the agent, such as the console, applies it). */

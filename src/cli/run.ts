@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   auth: () => import('./commands/auth.js'),
   retention: () => import('./commands/retention.js'),
   hold: () => import('./commands/hold.js'),
+  bucket: () => import('./commands/bucket.js'),
   keys: () => import('./commands/keys.js'),
   decrypt: () => import('./commands/decrypt.js'),
   audit: () => import('./commands/audit.js'),

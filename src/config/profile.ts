@@ -125,6 +125,12 @@ export const DeviceProfileSchema = z
     wifi: WifiSchema.default(WifiSchema.parse({})),
     privacy: PrivacySchema.default(PrivacySchema.parse({})),
     retentionDays: z.number().int().min(1).max(3650).default(60),
+    retentionLockMode: z
+      .enum(['governance', 'compliance'])
+      .default('governance')
+      .describe(
+        'S3 Object Lock mode clips and thumbnails are written with, when the bucket has Object Lock enabled (see docs/cloud.md). governance: nobody deletes a clip before its retain-until except a user allowed s3:BypassGovernanceRetention; compliance: nobody at all, not even the root account, and the date can never be shortened.',
+      ),
     /** Events belong to one visit (sessionId) until this long passes without motion or an open ring. */
     sessionGapMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
     telemetryIntervalMs: z.number().int().min(1_000).max(86_400_000).default(60_000),

@@ -60,6 +60,7 @@ export const STATE_EXAMPLE = {
   queues: { outbox: 0, uploads: 0 },
   healthy: true,
   problems: [],
+  retention: 'sweeper',
   streams: {
     rtsp: { main: 'rtsp://127.0.0.1:8554/front-door', sub: 'rtsp://127.0.0.1:8554/front-door/sub' },
     mjpeg: {

@@ -17,6 +17,7 @@ import type {
   ThreadState,
 } from '../events/schemas.js';
 import type { Sensitivity } from '../motion/settings.js';
+import type { RetentionMode } from '../retention/modes.js';
 import { seededRandom, seedFrom } from '../util/random.js';
 import { Battery } from './battery.js';
 import { VisitSessions } from './visit-sessions.js';
@@ -88,6 +89,8 @@ export class Doorbell {
   private queues = { outbox: 0, uploads: 0 };
   private readonly problems = new Set<string>();
   private streams: StreamUrls | undefined;
+  /** Until the agent has asked the bucket: the sweeper, as for a folder. */
+  private retention: RetentionMode = 'sweeper';
   private timers: { boot?: TimerHandle; chime?: TimerHandle; telemetry?: TimerHandle } = {};
   private started = false;
 
@@ -318,6 +321,13 @@ export class Doorbell {
     this.emitState();
   }
 
+  /** Who enforces retention in the bucket (the agent's probe says); a change is announced. */
+  setRetentionMode(mode: RetentionMode): void {
+    if (mode === this.retention) return;
+    this.retention = mode;
+    this.emitState();
+  }
+
   state(): DeviceState {
     const { profile, clock } = this.options;
     const now = clock.now();
@@ -345,6 +355,7 @@ export class Doorbell {
       queues: { ...this.queues },
       healthy: problems.length === 0,
       problems,
+      retention: this.retention,
       ...(this.streams ? { streams: this.streams } : {}),
     };
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SENSITIVITIES } from '../motion/settings.js';
 import { REQUESTER_KINDS } from '../privacy/share-request.js';
+import { RETENTION_MODES } from '../retention/modes.js';
 
 /** Schema version of every event payload; bump on a breaking change. */
 export const EVENT_SCHEMA_VERSION = 1;
@@ -195,6 +196,11 @@ export const DeviceStateSchema = z.object({
   queues: z.object({ outbox: z.number().int().nonnegative(), uploads: z.number().int().nonnegative() }),
   healthy: z.boolean(),
   problems: z.array(z.string()),
+  retention: z
+    .enum(RETENTION_MODES)
+    .describe(
+      "who deletes clips when their retention ends: the bucket's Object Lock (no early delete; the agent only reports), its lifecycle rule, or the agent's sweeper (folder buckets and buckets with neither)",
+    ),
   /** Absent while nothing is served (no camera, no console, no RTSP port); parts not served are left out. */
   streams: StreamUrlsSchema.optional(),
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withFileLock } from '../persist/file-lock.js';
-import type { Bucket } from '../storage/bucket.js';
+import { type Bucket, setObjectLegalHold } from '../storage/bucket.js';
 import { CLIP_META } from '../storage/clip-metadata.js';
 import { assertClipId, CLIPS_PREFIX, devicePrefix, parseClipKey } from '../storage/keys.js';
 import { UserError } from '../util/user-error.js';
@@ -108,7 +108,7 @@ async function holdInBucket(
     const head = await bucket.head(key);
     if (!head) continue;
     const before = head.metadata[CLIP_META.legalHold] === 'true';
-    if (before !== held) await bucket.updateMetadata(key, { [CLIP_META.legalHold]: String(held) });
+    if (before !== held) await setObjectLegalHold(bucket, key, held);
     changes.push({ key, before, after: held });
   }
   return { clipId, deviceId: devices[0] ?? deviceId, held, changes, spooled };

@@ -3,6 +3,7 @@ import type { Bucket, ObjectHead } from '../storage/bucket.js';
 import { clipObjectMetadata, type NormalizedClip } from '../storage/clip-metadata.js';
 import { CLIPS_PREFIX } from '../storage/keys.js';
 import { withClipLock } from './legal-hold.js';
+import type { RetentionMode } from './modes.js';
 import {
   type DeleteDecision,
   isExpired,
@@ -28,14 +29,24 @@ export interface SweepOptions {
   /** Also discard expired clips still waiting in the spool. */
   spool?: SpoolView;
   logger?: Logger;
+  /**
+   * Who enforces retention in the bucket (default sweeper). Under Object Lock or a lifecycle rule the store expires
+   * objects itself and the agent needs no right to delete them: the sweep only reports what is due (the spool, which
+   * is local, is still swept).
+   */
+  mode?: RetentionMode;
 }
 
 export interface SweepReport {
   at: string;
   bucket: string;
   dryRun: boolean;
+  /** Who enforces retention in the bucket; anything but sweeper leaves expired objects to the store. */
+  mode: RetentionMode;
   /** Deleted (or, on a dry run, would be). */
   deleted: DeleteDecision[];
+  /** Expired, left for the store to remove (Object Lock or lifecycle mode). */
+  due: DeleteDecision[];
   /** Kept only because of a legal hold. */
   held: KeepDecision[];
   /** Kept, still inside retention. */
@@ -59,11 +70,14 @@ function messageOf(error: unknown): string {
 export async function sweepRetention(options: SweepOptions): Promise<SweepReport> {
   const { bucket, nowMs } = options;
   const dryRun = options.dryRun ?? false;
+  const mode = options.mode ?? 'sweeper';
   const report: SweepReport = {
     at: new Date(nowMs).toISOString(),
     bucket: bucket.describe(),
     dryRun,
+    mode,
     deleted: [],
+    due: [],
     held: [],
     retained: 0,
     undated: [],
@@ -81,21 +95,28 @@ export async function sweepRetention(options: SweepOptions): Promise<SweepReport
   }
   const plan = planRetention(heads, nowMs);
   tallyKept(report, plan.keep);
-  if (dryRun) report.deleted.push(...plan.delete);
+  if (mode !== 'sweeper') report.due.push(...plan.delete);
+  else if (dryRun) report.deleted.push(...plan.delete);
   else for (const group of groupByClip(plan.delete)) await deleteGroup(bucket, group, nowMs, report);
   if (options.spool) await sweepSpool(options.spool, nowMs, dryRun, report);
   options.logger?.info(
     {
       bucket: report.bucket,
       dryRun,
+      mode,
       deleted: report.deleted.length,
+      due: report.due.length,
       held: report.held.length,
       retained: report.retained,
       undated: report.undated.length,
       spoolDiscarded: report.spoolDiscarded.length,
       errors: report.errors.length,
     },
-    dryRun ? 'retention dry run' : 'retention sweep',
+    mode !== 'sweeper'
+      ? `retention report (the bucket enforces it: ${mode})`
+      : dryRun
+        ? 'retention dry run'
+        : 'retention sweep',
   );
   return report;
 }

@@ -3,6 +3,7 @@ import type { Clock, TimerHandle } from '../clock/clock.js';
 import { type Logger, silentLogger } from '../log/logger.js';
 import type { Bucket } from '../storage/bucket.js';
 import { UserError } from '../util/user-error.js';
+import type { RetentionMode } from './modes.js';
 import { type SpoolView, type SweepReport, sweepRetention } from './sweep.js';
 
 export const DEFAULT_RETENTION_CRON = '0 * * * *';
@@ -17,6 +18,8 @@ export interface RetentionSweeperOptions {
   /** IANA zone for the cron expression (default: the host's). */
   timezone?: string;
   logger?: Logger;
+  /** Who enforces retention in the bucket, asked at each sweep (default sweeper: the sweep deletes). */
+  mode?: () => RetentionMode;
   /** Called after every scheduled or manual sweep. */
   onSweep?: (report: SweepReport) => void;
 }
@@ -112,6 +115,7 @@ export class RetentionSweeper {
       nowMs: this.options.clock.now(),
       logger: this.log,
       ...(this.options.spool ? { spool: this.options.spool } : {}),
+      ...(this.options.mode ? { mode: this.options.mode() } : {}),
     })
       .then((report) => {
         this.options.onSweep?.(report);

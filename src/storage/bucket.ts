@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream';
+import type { StoreRetentionFacts } from '../retention/enforcement.js';
+import type { ObjectLockModeName, RetentionMode } from '../retention/modes.js';
 import { UserError } from '../util/user-error.js';
 
 /**
@@ -72,6 +74,46 @@ export interface Bucket {
    * folder: the console serves its links).
    */
   presignGet?(key: string, options: PresignOptions): Promise<string>;
+  /**
+   * Asks the store which retention it enforces by itself and writes (and holds) objects accordingly from then on.
+   * Absent: the store enforces none (a folder), the agent's sweeper does.
+   */
+  engageRetention?(request: RetentionRequest): Promise<RetentionEngagement>;
+  /** Sets or clears an object's legal hold the store's way. Absent: the `legal-hold` metadata flag is the hold. */
+  setLegalHold?(key: string, held: boolean): Promise<void>;
+}
+
+export interface RetentionRequest {
+  /** The profile's retention days: lifecycle mode needs a rule that expires objects tagged with them. */
+  retentionDays?: number;
+  /** The Object Lock mode new objects are written with (default governance). */
+  lockMode?: ObjectLockModeName;
+}
+
+export interface RetentionEngagement {
+  mode: RetentionMode;
+  /** One sentence for the log: what enforces retention and, if something is missing, what. */
+  reason: string;
+  /** What the store answered when asked (absent for a store that has nothing to ask). */
+  facts?: StoreRetentionFacts;
+}
+
+/** Which retention is in force for `bucket`, engaging the store's own where it has one. */
+export async function engageRetention(
+  bucket: Bucket,
+  request: RetentionRequest = {},
+): Promise<RetentionEngagement> {
+  if (bucket.engageRetention) return bucket.engageRetention(request);
+  return {
+    mode: 'sweeper',
+    reason: `the agent's sweeper deletes expired clips: ${bucket.describe()} enforces no retention of its own`,
+  };
+}
+
+/** Sets or clears one object's legal hold: the store's own where it enforces retention, else the metadata flag. */
+export async function setObjectLegalHold(bucket: Bucket, key: string, held: boolean): Promise<void> {
+  if (bucket.setLegalHold) await bucket.setLegalHold(key, held);
+  else await bucket.updateMetadata(key, { 'legal-hold': String(held) });
 }
 
 export interface PresignOptions {

@@ -1,5 +1,11 @@
 import { stat } from 'node:fs/promises';
-import { type Bucket, InvalidMetadataError, type ObjectMetadata, type PutResult } from './bucket.js';
+import {
+  type Bucket,
+  InvalidMetadataError,
+  type ObjectMetadata,
+  type PutResult,
+  setObjectLegalHold,
+} from './bucket.js';
 import { clipObjectMetadata } from './clip-metadata.js';
 import { hashFile } from './hashing.js';
 import { type ClipObjectKind, InvalidKeyError } from './keys.js';
@@ -82,7 +88,7 @@ export class ClipUploader {
     while (tracked.holdChanged) {
       tracked.holdChanged = false;
       for (const result of results.values()) {
-        await this.bucket.updateMetadata(result.key, { 'legal-hold': String(tracked.entry.clip.legalHold) });
+        await setObjectLegalHold(this.bucket, result.key, tracked.entry.clip.legalHold);
       }
     }
   }

@@ -8,11 +8,20 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  type PutObjectCommandInput,
+  PutObjectLegalHoldCommand,
+  PutObjectTaggingCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import {
+  chooseRetentionMode,
+  type LifecycleConfigurationShape,
+  retentionTagSet,
+} from '../retention/enforcement.js';
+import { OBJECT_LOCK_MODES, type RetentionMode, type S3ObjectLockMode } from '../retention/modes.js';
 import {
   type Bucket,
   checkMetadata,
@@ -25,9 +34,12 @@ import {
   type PresignOptions,
   type PutOptions,
   type PutResult,
+  type RetentionEngagement,
+  type RetentionRequest,
 } from './bucket.js';
 import { hashFile } from './hashing.js';
 import { assertSafeKey, assertSafePrefix } from './keys.js';
+import { probeS3Retention, writeLifecycleRules } from './s3-retention.js';
 import { type EtagStyle, UploadTap } from './upload-tap.js';
 
 /** Clips up to this size go up in one PutObject (one plain MD5 ETag); larger ones in parts of this size. */
@@ -95,6 +107,17 @@ function contentTypeOf(key: string): string {
   return (dot >= 0 && CONTENT_TYPES[key.slice(dot)]) || 'application/octet-stream';
 }
 
+/** An object's tag set as the x-amz-tagging header wants it (URL query encoding). */
+function taggingHeader(tags: Array<{ Key: string; Value: string }>): string {
+  return new URLSearchParams(tags.map((tag): [string, string] => [tag.Key, tag.Value])).toString();
+}
+
+/** The parameters by which the store enforces retention on an object written (or rewritten) with `metadata`. */
+type RetentionParams = Pick<
+  PutObjectCommandInput,
+  'Tagging' | 'ObjectLockMode' | 'ObjectLockRetainUntilDate' | 'ObjectLockLegalHoldStatus'
+>;
+
 function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
@@ -108,6 +131,11 @@ export class S3Bucket implements Bucket {
   private readonly queueSize: number;
   private readonly verify: S3Verification;
   private multipartEtagStyle: EtagStyle | undefined;
+  /** Until engageRetention() has asked the store: nothing of the store's own, the sweeper's job. */
+  private retention: { mode: RetentionMode; lockMode: S3ObjectLockMode } = {
+    mode: 'sweeper',
+    lockMode: OBJECT_LOCK_MODES.governance,
+  };
 
   constructor(options: S3BucketOptions) {
     this.bucket = options.bucket;
@@ -132,8 +160,24 @@ export class S3Bucket implements Bucket {
     const size = (await stat(sourcePath)).size;
     // The sha256 travels as metadata, which S3 takes before the body: know it first.
     const expected = checked['sha256'];
-    const sha256 = expected ?? (await hashFile(sourcePath)).sha256;
     const multipart = size > this.partSize;
+    const locked = this.retention.mode === 'object-lock';
+    // S3 refuses an Object Lock write without Content-MD5 or a checksum: one PUT carries the producer's MD5 (or one
+    // computed here with the sha256), the parts of a multipart upload a CRC32 the SDK computes for each part.
+    let lockMd5 = locked && !multipart && options.immutableSource ? options.md5 : undefined;
+    const needMd5 = locked && !multipart && lockMd5 === undefined;
+    let sha256 = expected;
+    if (sha256 === undefined || needMd5) {
+      const md5 = createHash('md5');
+      const digest = await hashFile(sourcePath, needMd5 ? [md5] : []);
+      sha256 ??= digest.sha256;
+      if (needMd5) lockMd5 = md5.digest('hex');
+    }
+    const integrity: Pick<PutObjectCommandInput, 'ContentMD5' | 'ChecksumAlgorithm'> = !locked
+      ? {}
+      : multipart
+        ? { ChecksumAlgorithm: 'CRC32' }
+        : { ContentMD5: Buffer.from(lockMd5!, 'hex').toString('base64') };
     // The producer's digests of an immutable file: the server's plain-MD5 ETag (single part anywhere; multipart on
     // servers seen to answer that way) is then checked against the producer's MD5, and nothing is hashed here.
     const producerMd5 =
@@ -169,6 +213,8 @@ export class S3Bucket implements Bucket {
           ContentLength: size,
           ContentType: contentTypeOf(key),
           Metadata: { ...checked, sha256 },
+          ...this.retentionParams(checked),
+          ...integrity,
         },
       }).done();
     } catch (error) {
@@ -204,6 +250,9 @@ export class S3Bucket implements Bucket {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       const metadata = lowerKeys(out.Metadata ?? {});
+      // Under Object Lock the hold is the store's, not the metadata flag written with the object.
+      if (out.ObjectLockLegalHoldStatus)
+        metadata['legal-hold'] = String(out.ObjectLockLegalHoldStatus === 'ON');
       const etag = (out.ETag ?? '').replaceAll('"', '');
       return {
         key,
@@ -281,9 +330,76 @@ export class S3Bucket implements Bucket {
         MetadataDirective: 'REPLACE',
         ContentType: contentTypeOf(key),
         Metadata: metadata,
+        // The copy is the object from now on (a new version under Object Lock): it keeps the lock and the tags.
+        ...(this.retention.mode === 'sweeper' ? {} : { TaggingDirective: 'REPLACE' as const }),
+        ...this.retentionParams(metadata),
       }),
     );
     return { ...current, metadata };
+  }
+
+  /**
+   * Asks the bucket (GetObjectLockConfiguration, GetBucketLifecycleConfiguration) which retention it enforces; from
+   * then on objects are written with the Object Lock retention and/or the tag its lifecycle rule matches.
+   */
+  async engageRetention(request: RetentionRequest = {}): Promise<RetentionEngagement> {
+    const facts = await probeS3Retention(this.client, this.bucket);
+    const choice = chooseRetentionMode(facts, request.retentionDays);
+    this.retention = { mode: choice.mode, lockMode: OBJECT_LOCK_MODES[request.lockMode ?? 'governance'] };
+    return { mode: choice.mode, reason: choice.reason, facts };
+  }
+
+  /** Writes the lifecycle rules that expire clips tagged retention-days=N, keeping the bucket's other rules. */
+  writeLifecycleRules(retentionDays: number): Promise<LifecycleConfigurationShape> {
+    return writeLifecycleRules(this.client, this.bucket, retentionDays);
+  }
+
+  /** The retention mode in force for writes and holds (sweeper until engageRetention()). */
+  get retentionMode(): RetentionMode {
+    return this.retention.mode;
+  }
+
+  /**
+   * Object Lock: PutObjectLegalHold ON/OFF, which no delete gets past, and the tags (a held object leaves the
+   * lifecycle rule's filter). Lifecycle: the metadata flag and the tags in one copy. Sweeper: the metadata flag.
+   */
+  async setLegalHold(key: string, held: boolean): Promise<void> {
+    assertSafeKey(key);
+    if (this.retention.mode !== 'object-lock') {
+      await this.updateMetadata(key, { 'legal-hold': String(held) });
+      return;
+    }
+    await this.client.send(
+      new PutObjectLegalHoldCommand({
+        Bucket: this.bucket,
+        Key: key,
+        LegalHold: { Status: held ? 'ON' : 'OFF' },
+      }),
+    );
+    const head = await this.head(key);
+    if (!head) throw new ObjectNotFoundError(this.describe(), key);
+    await this.client.send(
+      new PutObjectTaggingCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Tagging: { TagSet: retentionTagSet({ ...head.metadata, 'legal-hold': String(held) }) },
+      }),
+    );
+  }
+
+  private retentionParams(metadata: ObjectMetadata): RetentionParams {
+    const { mode, lockMode } = this.retention;
+    if (mode === 'sweeper') return {};
+    const tags = retentionTagSet(metadata);
+    const params: RetentionParams = tags.length > 0 ? { Tagging: taggingHeader(tags) } : {};
+    if (mode !== 'object-lock') return params;
+    const retainUntil = Date.parse(metadata['retain-until'] ?? '');
+    if (Number.isFinite(retainUntil)) {
+      params.ObjectLockMode = lockMode;
+      params.ObjectLockRetainUntilDate = new Date(retainUntil);
+    }
+    if (metadata['legal-hold'] === 'true') params.ObjectLockLegalHoldStatus = 'ON';
+    return params;
   }
 
   private async verifyStored(

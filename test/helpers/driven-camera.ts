@@ -3,7 +3,7 @@ import { Agent } from '../../src/agent/agent.js';
 import type { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { loadProfile } from '../../src/config/load-profile.js';
 import { type DeviceProfileInput, DeviceProfileSchema } from '../../src/config/profile.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { type Logger, silentLogger } from '../../src/log/logger.js';
 import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
 import type { Bucket } from '../../src/storage/bucket.js';
 import type { GrayFrame } from '../../src/video/frames.js';
@@ -37,6 +37,8 @@ export async function startDrivenAgent(options: {
   ownerPublicKey?: string;
   /** Default: a folder bucket under `dir`. */
   bucket?: Bucket;
+  /** Default: silent. */
+  logger?: Logger;
 }): Promise<DrivenAgent> {
   const loaded = await loadProfile('wired-1080p');
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
@@ -64,7 +66,7 @@ export async function startDrivenAgent(options: {
     video: join(REPO_ROOT, 'fixtures/video/person-crossing.mp4'),
     drivenCamera: true,
     clock: options.clock,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     bootMs: 0,
     ...(options.ownerPublicKey ? { ownerPublicKey: options.ownerPublicKey } : {}),
   });

@@ -88,6 +88,7 @@ export class FakeBackend implements ConsoleBackend {
       queues: { outbox: 0, uploads: 2 },
       healthy: true,
       problems: [],
+      retention: 'sweeper',
     };
   }
 

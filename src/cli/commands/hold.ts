@@ -1,4 +1,5 @@
 import { setLegalHold } from '../../retention/legal-hold.js';
+import { engageRetention } from '../../storage/bucket.js';
 import { openBucket } from '../../storage/bucket-url.js';
 import { type CliIo, UserError, writeLine } from '../io.js';
 import { bucketOption } from '../options.js';
@@ -40,6 +41,8 @@ async function hold(
   let result: Awaited<ReturnType<typeof setLegalHold>>;
   try {
     const bucket = openBucket(values.bucket, io.cwd);
+    // Under Object Lock the hold is the store's (PutObjectLegalHold), not a metadata rewrite: ask first.
+    await engageRetention(bucket);
     result = await setLegalHold(
       bucket,
       clipId,

@@ -1,4 +1,5 @@
 import { sweepRetention } from '../../retention/sweep.js';
+import { engageRetention } from '../../storage/bucket.js';
 import { openBucket } from '../../storage/bucket-url.js';
 import { type CliIo, UserError, writeLine } from '../io.js';
 import { bucketOption } from '../options.js';
@@ -40,7 +41,8 @@ async function sweep(
   let report: Awaited<ReturnType<typeof sweepRetention>>;
   try {
     const bucket = openBucket(values.bucket, io.cwd);
-    report = await sweepRetention({ bucket, nowMs, dryRun: values['dry-run'] ?? false });
+    const { mode } = await engageRetention(bucket);
+    report = await sweepRetention({ bucket, nowMs, dryRun: values['dry-run'] ?? false, mode });
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(`retention sweep failed: ${(error as Error).message}`, 1);
@@ -50,12 +52,16 @@ async function sweep(
   } else {
     const verb = report.dryRun ? 'would delete' : 'deleted';
     for (const d of report.deleted) writeLine(io.stdout, `${verb} ${d.key} (expired ${d.expiredAt})`);
+    for (const d of report.due)
+      writeLine(io.stdout, `due     ${d.key} (expired ${d.expiredAt}; the bucket removes it)`);
     for (const h of report.held) writeLine(io.stdout, `held    ${h.key}`);
     for (const e of report.errors) writeLine(io.stderr, `error   ${e.key}: ${e.error}`);
     writeLine(
       io.stdout,
-      `${report.bucket} at ${report.at}: ${report.deleted.length} ${verb}, ${report.retained} retained, ` +
-        `${report.held.length} held, ${report.undated.length} undated, ${report.errors.length} errors`,
+      `${report.bucket} at ${report.at} (retention mode ${report.mode}): ${report.deleted.length} ${verb}, ` +
+        `${report.retained} retained, ${report.held.length} held, ${report.undated.length} undated, ` +
+        `${report.errors.length} errors` +
+        (report.mode === 'sweeper' ? '' : `, ${report.due.length} due (the bucket removes them)`),
     );
   }
   return report.errors.length === 0 ? 0 : 1;

@@ -1,0 +1,77 @@
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/clock/virtual-clock.js';
+import { createS3Client, S3Bucket } from '../../src/storage/s3-bucket.js';
+import { startDrivenAgent } from '../helpers/driven-camera.js';
+import { tempDir } from '../helpers/mqtt.js';
+import { type AwsLikeEndpoint, startAwsLikeEndpoint } from '../storage/aws-like-endpoint.js';
+import { S3RVER_CREDENTIALS, type S3rverHandle, startS3rver } from '../storage/s3rver-harness.js';
+
+const T0 = Date.parse('2026-05-10T18:30:00Z');
+
+/** A pino logger whose lines land in `lines` (parsed). */
+function capturingLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+let s3: S3rverHandle;
+beforeAll(async () => {
+  s3 = await startS3rver();
+});
+afterAll(async () => {
+  await s3.stop();
+});
+
+describe('the agent asks its bucket at start which retention is in force', () => {
+  it('on s3rver (NotImplemented): logs and reports sweeper mode', async () => {
+    const { logger, lines } = capturingLogger();
+    const camera = await startDrivenAgent({
+      deviceId: 'porch',
+      clock: new VirtualClock(T0),
+      dir: tempDir(),
+      bucket: await s3.newBucket('agent-sweeper'),
+      logger,
+    });
+    try {
+      expect(camera.agent.state().retention).toBe('sweeper');
+      const line = lines.find((l) => String(l['msg']).startsWith('retention mode'));
+      expect(line).toMatchObject({ retention: 'sweeper', bucket: 's3://agent-sweeper' });
+      expect(String(line?.['msg'])).toMatch(
+        /retention mode sweeper: .*GetObjectLockConfiguration: NotImplemented/,
+      );
+    } finally {
+      await camera.agent.stop();
+    }
+  });
+
+  it('on a bucket answering like AWS with Object Lock: object-lock mode in the state', async () => {
+    await s3.client.send(new CreateBucketCommand({ Bucket: 'agent-locked' }));
+    const stub: AwsLikeEndpoint = await startAwsLikeEndpoint({
+      objectLock: 'enabled',
+      lifecycle: 'absent',
+      forwardTo: s3.endpoint,
+    });
+    const client = createS3Client({
+      endpoint: stub.endpoint,
+      credentials: S3RVER_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const camera = await startDrivenAgent({
+      deviceId: 'porch',
+      clock: new VirtualClock(T0),
+      dir: tempDir(),
+      bucket: new S3Bucket({ bucket: 'agent-locked', client }),
+      profile: { retentionLockMode: 'compliance' },
+    });
+    try {
+      expect(camera.agent.state().retention).toBe('object-lock');
+    } finally {
+      await camera.agent.stop();
+      client.destroy();
+      await stub.stop();
+    }
+  });
+});

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
+import { PACKAGE_ROOT } from '../../src/config/paths.js';
+import { lifecycleRules } from '../../src/retention/enforcement.js';
+import { captureIo } from '../helpers/cli.js';
+import { tempDir } from '../helpers/mqtt.js';
+
+/** Only ever holds the default folder bucket of `bucket status`. */
+const dir = tempDir('doorbell-cli-bucket-');
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('doorbell bucket', () => {
+  it('setup --dry-run prints the lifecycle configuration JSON (aws s3api shape) without a bucket', async () => {
+    const io = captureIo({ cwd: dir });
+    expect(await runCli(['bucket', 'setup', '--retention-days', '60', '--dry-run'], io)).toBe(0);
+    const printed = JSON.parse(io.out()) as { Rules: Array<Record<string, unknown>> };
+    expect(printed.Rules[0]).toEqual({
+      ID: 'doorbell-clips-expire-60d',
+      Status: 'Enabled',
+      Filter: { And: { Prefix: 'clips/', Tags: [{ Key: 'retention-days', Value: '60' }] } },
+      Expiration: { Days: 60 },
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+    });
+    expect(printed.Rules[1]).toEqual({
+      ID: 'doorbell-clips-abort-incomplete-uploads',
+      Status: 'Enabled',
+      Filter: { Prefix: 'clips/' },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    });
+  });
+
+  it('refuses bad days and folder buckets with one clear line', async () => {
+    for (const [args, message] of [
+      [['bucket', 'setup', '--dry-run'], /missing --retention-days N/],
+      [
+        ['bucket', 'setup', '--retention-days', '6o', '--dry-run'],
+        /--retention-days "6o" must be a whole number/,
+      ],
+      [['bucket', 'setup', '--retention-days', '0', '--dry-run'], /from 1 to 3650/],
+      [['bucket', 'setup', '--retention-days', '60'], /is a folder: it has no lifecycle rules/],
+    ] as const) {
+      const io = captureIo({ cwd: dir });
+      expect(await runCli([...args], io)).not.toBe(0);
+      expect(io.err()).toMatch(message);
+      expect(io.err()).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('status: a folder bucket is in sweeper mode', async () => {
+    const io = captureIo({ cwd: dir });
+    expect(await runCli(['bucket', 'status', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.out())).toMatchObject({ mode: 'sweeper' });
+  });
+});
+
+describe('docs/cloud.md', () => {
+  const doc = readFileSync(join(PACKAGE_ROOT, 'docs/cloud.md'), 'utf8');
+  const jsonBlocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as unknown);
+
+  it('shows the lifecycle configuration bucket setup writes', () => {
+    expect(jsonBlocks[0]).toEqual({ Rules: lifecycleRules(60) });
+  });
+
+  it('grants no delete right where the store enforces retention', () => {
+    type Policy = { Statement: Array<{ Action: string[] }> };
+    const actions = (jsonBlocks.slice(1) as Policy[]).map((p) => p.Statement.flatMap((s) => s.Action));
+    expect(actions).toHaveLength(3);
+    const [objectLock, lifecycle, sweeper] = actions;
+    for (const granted of [objectLock!, lifecycle!]) {
+      expect(granted.filter((a) => /Delete|Bypass/.test(a))).toEqual([]);
+    }
+    expect(sweeper).toContain('s3:DeleteObject');
+    expect(objectLock).toEqual(expect.arrayContaining(['s3:PutObjectRetention', 's3:PutObjectLegalHold']));
+  });
+});
