@@ -19,6 +19,14 @@ function ipv4ToNumber(address: string): number {
   return address.split('.').reduce((value, part) => value * 256 + Number(part), 0);
 }
 
+/** This machine's IPv4 addresses, loopback included. */
+export function ipv4InterfaceAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((entry) => entry !== undefined && entry.family === 'IPv4')
+    .map((entry) => entry!.address);
+}
+
 /** The address of ours a datagram from `remote` most likely reached (same subnet), for a server bound to `bound`. */
 export function addressFacing(remote: string, bound: string): string {
   if (!isWildcardHost(bound)) return bound;

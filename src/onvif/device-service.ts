@@ -58,6 +58,14 @@ function networkInterfaces(context: ServiceContext): Xml {
   return xml`<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0"><tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name><tt:HwAddress>${macAddressOf(context.device.deviceId)}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>${ipv4}</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>`;
 }
 
+/** The ports a client reaches: ONVIF's own HTTP port, and RTSP's when it runs. */
+function networkProtocols(context: ServiceContext): Xml {
+  const protocol = (name: string, port: string) =>
+    xml`<tds:NetworkProtocols><tt:Name>${name}</tt:Name><tt:Enabled>true</tt:Enabled><tt:Port>${port}</tt:Port></tds:NetworkProtocols>`;
+  const rtsp = context.rtspUris ? new URL(context.rtspUris.main).port || '554' : undefined;
+  return xml`<tds:GetNetworkProtocolsResponse>${protocol('HTTP', new URL(context.origin).port || '80')}${rtsp ? protocol('RTSP', rtsp) : undefined}</tds:GetNetworkProtocolsResponse>`;
+}
+
 export const DEVICE_OPERATIONS: OperationTable = {
   GetSystemDateAndTime: (_request, context) => systemDateAndTime(context),
   GetDeviceInformation: (_request, { device }) =>
@@ -67,6 +75,14 @@ export const DEVICE_OPERATIONS: OperationTable = {
   GetServiceCapabilities: () =>
     xml`<tds:GetServiceCapabilitiesResponse>${deviceServiceCapabilities()}</tds:GetServiceCapabilitiesResponse>`,
   GetNetworkInterfaces: (_request, context) => networkInterfaces(context),
+  // A simulated interface: no gateway, DNS or NTP server is configured, none comes from DHCP.
+  GetNetworkDefaultGateway: () =>
+    xml`<tds:GetNetworkDefaultGatewayResponse><tds:NetworkGateway/></tds:GetNetworkDefaultGatewayResponse>`,
+  GetDNS: () =>
+    xml`<tds:GetDNSResponse><tds:DNSInformation><tt:FromDHCP>false</tt:FromDHCP></tds:DNSInformation></tds:GetDNSResponse>`,
+  GetNTP: () =>
+    xml`<tds:GetNTPResponse><tds:NTPInformation><tt:FromDHCP>false</tt:FromDHCP></tds:NTPInformation></tds:GetNTPResponse>`,
+  GetNetworkProtocols: (_request, context) => networkProtocols(context),
   GetHostname: (_request, { device }) =>
     xml`<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP><tt:Name>${device.deviceId}</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>`,
   GetScopes: (_request, { device }) =>

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
-import { addressFacing, isWildcardHost } from './addresses.js';
+import { addressFacing, ipv4InterfaceAddresses, isWildcardHost } from './addresses.js';
 import {
   type AppSequence,
   byeXml,
@@ -62,16 +62,7 @@ export class DiscoveryResponder {
       });
     });
     this.socket = socket;
-    if (isWildcardHost(settings.host)) {
-      try {
-        socket.addMembership(DISCOVERY_MULTICAST.address);
-      } catch (error) {
-        logger.warn(
-          { err: (error as Error).message },
-          'cannot join the WS-Discovery multicast group: unicast probes only',
-        );
-      }
-    }
+    if (isWildcardHost(settings.host)) this.joinGroup(socket);
     // Instance ids only grow across restarts (WS-Discovery uses them to order a device's messages).
     this.sequence = { instanceId: Math.floor(this.options.clock.now() / 1000), messageNumber: 0 };
     await this.announce((identity, id, sequence) => helloXml(identity, id, sequence));
@@ -83,6 +74,24 @@ export class DiscoveryResponder {
     await this.announce((identity, id, sequence) => byeXml(identity, id, sequence));
     this.socket = undefined;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+
+  /** Joins the discovery group on every IPv4 interface: probes come in on whichever one the NVR shares. */
+  private joinGroup(socket: Socket): void {
+    const joined = ipv4InterfaceAddresses().filter((address) => {
+      try {
+        socket.addMembership(DISCOVERY_MULTICAST.address, address);
+        return true;
+      } catch (error) {
+        this.options.logger.debug(
+          { err: (error as Error).message, address },
+          'cannot join the discovery group here',
+        );
+        return false;
+      }
+    });
+    if (joined.length === 0)
+      this.options.logger.warn('cannot join the WS-Discovery multicast group: unicast probes only');
   }
 
   private identity(localAddress: string): DiscoveryIdentity {

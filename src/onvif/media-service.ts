@@ -34,6 +34,25 @@ function profileContent(context: ServiceContext, stream: StreamName): Xml {
   return xml`<tt:Name>${stream}</tt:Name><tt:VideoSourceConfiguration token="${SOURCE_CONFIGURATION_TOKEN}">${sourceConfiguration(context)}</tt:VideoSourceConfiguration><tt:VideoEncoderConfiguration token="${encoderToken(stream)}">${encoderConfiguration(context.streams[stream])}</tt:VideoEncoderConfiguration>`;
 }
 
+/** What the encoder can be set to: exactly what it is (nothing on this camera can be set over ONVIF). */
+function encoderOptions(spec: StreamSpec): Xml {
+  const range = (value: number) => xml`<tt:Min>${value}</tt:Min><tt:Max>${value}</tt:Max>`;
+  return xml`<trt:Options><tt:QualityRange>${range(5)}</tt:QualityRange><tt:H264><tt:ResolutionsAvailable><tt:Width>${spec.size.width}</tt:Width><tt:Height>${spec.size.height}</tt:Height></tt:ResolutionsAvailable><tt:GovLengthRange>${range(gopLength(spec.fps))}</tt:GovLengthRange><tt:FrameRateRange>${range(spec.fps)}</tt:FrameRateRange><tt:EncodingIntervalRange>${range(1)}</tt:EncodingIntervalRange><tt:H264ProfilesSupported>Baseline</tt:H264ProfilesSupported></tt:H264></trt:Options>`;
+}
+
+/** The stream a request names by profile token or encoder configuration token (ProfileToken wins). */
+function streamNamedBy(request: SoapRequest): StreamName {
+  if (textAt(request.body, 'ProfileToken') !== undefined) return profileOf(request);
+  const token = textAt(request.body, 'ConfigurationToken');
+  const stream = STREAM_NAMES.find((name) => encoderToken(name) === token);
+  if (!stream)
+    throw senderFault(
+      'ter:NoConfig',
+      `no video encoder configuration ${JSON.stringify(token ?? '')} (they are ${STREAM_NAMES.map(encoderToken).join(' and ')})`,
+    );
+  return stream;
+}
+
 function profileOf(request: SoapRequest): StreamName {
   const token = textAt(request.body, 'ProfileToken');
   const stream = STREAM_NAMES.find((name) => name === token);
@@ -95,6 +114,16 @@ export const MEDIA_OPERATIONS: OperationTable = {
     xml`<trt:GetVideoSourceConfigurationsResponse><trt:Configurations token="${SOURCE_CONFIGURATION_TOKEN}">${sourceConfiguration(context)}</trt:Configurations></trt:GetVideoSourceConfigurationsResponse>`,
   GetVideoEncoderConfigurations: (_request, context) =>
     xml`<trt:GetVideoEncoderConfigurationsResponse>${STREAM_NAMES.map((stream) => xml`<trt:Configurations token="${encoderToken(stream)}">${encoderConfiguration(context.streams[stream])}</trt:Configurations>`)}</trt:GetVideoEncoderConfigurationsResponse>`,
+  GetVideoEncoderConfiguration: (request, context) => {
+    const stream = streamNamedBy(request);
+    return xml`<trt:GetVideoEncoderConfigurationResponse><trt:Configuration token="${encoderToken(stream)}">${encoderConfiguration(context.streams[stream])}</trt:Configuration></trt:GetVideoEncoderConfigurationResponse>`;
+  },
+  GetVideoEncoderConfigurationOptions: (request, context) => {
+    // Without a token: the options of the main stream's encoder.
+    const named = textAt(request.body, 'ProfileToken') ?? textAt(request.body, 'ConfigurationToken');
+    const stream = named === undefined ? 'main' : streamNamedBy(request);
+    return xml`<trt:GetVideoEncoderConfigurationOptionsResponse>${encoderOptions(context.streams[stream])}</trt:GetVideoEncoderConfigurationOptionsResponse>`;
+  },
   GetStreamUri: streamUri,
   GetSnapshotUri: snapshotUri,
 };

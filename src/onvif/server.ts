@@ -103,10 +103,9 @@ export async function startOnvifServer(options: OnvifServerOptions): Promise<Onv
           'ter:ActionNotSupported',
           `${request.action} is not supported at ${path}`,
         );
-      if (verifier) {
-        const token = usernameTokenOf(request.header);
-        if (token || !PRE_AUTH_OPERATIONS.has(request.action)) verifier.verify(token);
-      }
+      // Pre-auth operations take no credentials, and some clients send an empty token with them (libonvif).
+      if (verifier && !PRE_AUTH_OPERATIONS.has(request.action))
+        verifier.verify(usernameTokenOf(request.header));
       const body = await operation(request, contextFor(req, closed.signal));
       if (res.destroyed) return;
       const xml = soapEnvelope(body);

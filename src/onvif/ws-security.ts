@@ -1,7 +1,9 @@
 /**
  * WS-Security UsernameToken with PasswordDigest, as ONVIF clients send it: digest = base64(sha1(nonce + created +
- * password)). A token is refused when its Created is outside the allowed clock skew or its nonce was seen before (a
- * replay). Time comes from the injected Clock.
+ * password)). A token is refused when its Created is outside the allowed clock skew or it was seen before (a
+ * replay). A replay is the same nonce with the same Created: the digest binds both, so a captured token cannot be
+ * moved to a new Created without the password — and libonvif (onvif-util) sends one nonce per session with a fresh
+ * Created on every request. Time comes from the injected Clock.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock/clock.js';
@@ -26,7 +28,7 @@ const PASSWORD_DIGEST_TYPE = '#PasswordDigest';
 /** Created may be this far from the device's clock, either way (clients take the device's time first). */
 export const DEFAULT_MAX_SKEW_MS = 5 * 60_000;
 
-/** Nonces remembered at most; a flood of fresh ones evicts the oldest, whose Created expires them anyway. */
+/** Tokens remembered at most; a flood of fresh ones evicts the oldest, whose Created expires them anyway. */
 const MAX_REMEMBERED_NONCES = 10_000;
 
 export function notAuthorized(reason: string): SoapFault {
@@ -59,7 +61,7 @@ export function passwordDigest(nonce: Buffer, created: string, password: string)
 }
 
 export class UsernameTokenVerifier {
-  /** Nonce → when it stops mattering (its Created leaves the window). Insertion order is age order. */
+  /** Nonce and Created → when it stops mattering (its Created leaves the window). */
   private readonly seen = new Map<string, number>();
   private readonly maxSkewMs: number;
 
@@ -89,8 +91,8 @@ export class UsernameTokenVerifier {
     const userOk = timingSafeEqual(sha256(token.username), sha256(this.credentials.username));
     if (!(digestOk && userOk)) throw notAuthorized('wrong user name or password');
     this.forgetOld(now);
-    const key = nonce.toString('base64');
-    if (this.seen.has(key)) throw notAuthorized('the Nonce was used before (a replay)');
+    const key = `${nonce.toString('base64')} ${token.created}`;
+    if (this.seen.has(key)) throw notAuthorized('this Nonce and Created were used before (a replay)');
     this.seen.set(key, createdMs + this.maxSkewMs);
     if (this.seen.size > MAX_REMEMBERED_NONCES) this.seen.delete(this.seen.keys().next().value!);
   }

@@ -124,15 +124,30 @@ async function stillAnswers(): Promise<void> {
 
 describe('ONVIF against hostile peers', () => {
   it('the onvif client with a wrong password is refused with ter:NotAuthorized', async () => {
-    await expect(
-      connectedCam({
-        hostname: '127.0.0.1',
-        port: agent.onvifService!.port!,
-        username: 'nvr',
-        password: 'wrong',
-      }),
-    ).rejects.toThrow(/not authorized: wrong user name or password/);
+    // Connecting takes only pre-auth operations and GetProfiles, whose refusal the client turns into a warning.
+    const cam = await connectedCam({
+      hostname: '127.0.0.1',
+      port: agent.onvifService!.port!,
+      username: 'nvr',
+      password: 'wrong',
+    });
+    expect(cam.profiles).toEqual([]);
+    await expect(call((done) => cam.getDeviceInformation(done))).rejects.toThrow(
+      /not authorized: wrong user name or password/,
+    );
     await stillAnswers();
+  });
+
+  it('pre-auth operations answer without credentials, and ignore an empty token (libonvif sends one)', async () => {
+    const time = await post(
+      '/onvif/device_service',
+      envelope(
+        '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>',
+        '<Security><UsernameToken><Username></Username></UsernameToken></Security>',
+      ),
+    );
+    expect(time.status).toBe(200);
+    expect(time.body).toContain('<tt:UTCDateTime>');
   });
 
   it('no token, a stale Created and a replayed nonce are refused; the first use of a token is not', async () => {

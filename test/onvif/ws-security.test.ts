@@ -46,12 +46,29 @@ describe('WS-UsernameToken PasswordDigest', () => {
     );
   });
 
-  it('accepts the right credentials once, and refuses the same nonce again', () => {
+  it('accepts the right credentials once, and refuses the same token again', () => {
     const clock = new VirtualClock();
     const verifier = new UsernameTokenVerifier(CREDENTIALS, clock);
     const token = tokenAt(clock);
     expect(() => verifier.verify(token)).not.toThrow();
     expect(refusal(() => verifier.verify(token))).toMatch(/replay/);
+  });
+
+  it('accepts a nonce reused with a new Created (libonvif does), whose digest only the password makes', () => {
+    const clock = new VirtualClock();
+    const verifier = new UsernameTokenVerifier(CREDENTIALS, clock);
+    const nonce = randomBytes(16);
+    const at = (created: string, password = CREDENTIALS.password): UsernameToken => ({
+      username: CREDENTIALS.username,
+      nonce: nonce.toString('base64'),
+      created,
+      digest: passwordDigest(nonce, created, password),
+    });
+    verifier.verify(at('2026-01-01T00:00:00.001Z'));
+    verifier.verify(at('2026-01-01T00:00:00.002Z'));
+    // A captured token moved to a new Created keeps its old digest: refused.
+    const moved = { ...at('2026-01-01T00:00:00.001Z'), created: '2026-01-01T00:00:00.003Z' };
+    expect(refusal(() => verifier.verify(moved))).toMatch(/wrong user name or password/);
   });
 
   it('refuses a wrong password, a wrong user name and no token at all', () => {
