@@ -11,14 +11,13 @@ import type { Agent } from '../../src/agent/agent.js';
 import { agentStreamRoutes } from '../../src/agent/live-streams.js';
 import type { DeviceEvent } from '../../src/events/schemas.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { MOTION_TOPIC, VIDEO_SOURCE_TOKEN, VISITOR_TOPIC } from '../../src/onvif/notifications.js';
 import { type ConsoleServer, startConsoleServer } from '../../src/ui/server.js';
 import { locateFfmpeg } from '../../src/video/locate.js';
-import { startAgent } from '../helpers/agent.js';
 import { REPO_ROOT } from '../helpers/mqtt.js';
 import { runProgram } from '../stream/helpers/clients.js';
 import { FakeBackend } from '../ui/fake-backend.js';
+import { type OnvifAgent, startOnvifAgent } from './helpers/onvif-agent.js';
 import {
   type Cam,
   call,
@@ -32,7 +31,7 @@ import {
 const CREDENTIALS = { username: 'nvr', password: 'p&ss<word>"1' };
 const { ffprobe } = locateFfmpeg();
 
-let broker: EmbeddedBroker;
+let device: OnvifAgent;
 let agent: Agent;
 let consoleServer: ConsoleServer;
 let announcements: Socket;
@@ -44,28 +43,20 @@ beforeAll(async () => {
   announcements = createSocket('udp4');
   announcements.on('message', (datagram) => announced.push(datagram.toString('utf8')));
   await new Promise<void>((resolve) => announcements.bind(0, '127.0.0.1', resolve));
-  broker = new EmbeddedBroker({ port: 0 });
-  await broker.start();
-  agent = await startAgent(
-    broker.url,
-    'front-door',
+  device = await startOnvifAgent({
+    deviceId: 'front-door',
+    credentials: CREDENTIALS,
     // The camera at the footage's own size; a short answer window so a ring ends (Visitor false) within the test.
-    {
+    profile: {
       resolution: { width: 640, height: 360 },
       fps: 15,
       button: { debounceMs: 50, chimeWindowMs: 3000, answerWindowMs: 2000 },
     },
-    {
-      video: join(REPO_ROOT, 'fixtures/video/person-crossing.mp4'),
-      rtsp: { host: '127.0.0.1', port: 0 },
-      onvif: {
-        host: '127.0.0.1',
-        port: 0,
-        credentials: CREDENTIALS,
-        discovery: { port: 0, announceTo: { address: '127.0.0.1', port: announcements.address().port } },
-      },
-    },
-  );
+    video: join(REPO_ROOT, 'fixtures/video/person-crossing.mp4'),
+    rtsp: true,
+    announceTo: { address: '127.0.0.1', port: announcements.address().port },
+  });
+  agent = device.agent;
   agent.bus.subscribe((event) => busEvents.push({ event, atMs: performance.now() }));
   consoleServer = await startConsoleServer({
     backend: new FakeBackend({ frames: [] }),
@@ -77,8 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await consoleServer?.stop();
-  await agent?.stop();
-  await broker?.stop();
+  await device?.stop();
   announcements?.close();
 });
 

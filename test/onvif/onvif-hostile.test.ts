@@ -7,39 +7,23 @@ import { createSocket } from 'node:dgram';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { EmbeddedBroker } from '../../src/mqtt/broker.js';
 import { parseEnvelope, textAt } from '../../src/onvif/soap.js';
 import { passwordDigest } from '../../src/onvif/ws-security.js';
-import { startAgent } from '../helpers/agent.js';
+import { type OnvifAgent, startOnvifAgent } from './helpers/onvif-agent.js';
 import { call, connectedCam } from './helpers/onvif-client.js';
 
 const CREDENTIALS = { username: 'nvr', password: 'right horse battery' };
 
-let broker: EmbeddedBroker;
+let device: OnvifAgent;
 let agent: Agent;
 
 beforeAll(async () => {
-  broker = new EmbeddedBroker({ port: 0 });
-  await broker.start();
-  agent = await startAgent(
-    broker.url,
-    'hostile',
-    {},
-    {
-      onvif: {
-        host: '127.0.0.1',
-        port: 0,
-        credentials: CREDENTIALS,
-        // Hello and Bye to a local port nobody listens on, not the multicast group.
-        discovery: { port: 0, announceTo: { address: '127.0.0.1', port: 9 } },
-      },
-    },
-  );
+  device = await startOnvifAgent({ deviceId: 'hostile', credentials: CREDENTIALS });
+  agent = device.agent;
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  await broker?.stop();
+  await device?.stop();
 });
 
 interface Answer {
