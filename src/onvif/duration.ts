@@ -21,8 +21,3 @@ export function parseTerminationTime(text: string, now: number): number | undefi
   const at = Date.parse(text.trim());
   return Number.isFinite(at) ? at - now : undefined;
 }
-
-/** `PT12.5S` style, for responses. */
-export function formatDuration(ms: number): string {
-  return `PT${Math.max(0, ms) / 1000}S`;
-}
