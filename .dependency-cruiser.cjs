@@ -117,6 +117,14 @@ module.exports = {
       to: { path: ['^src/motion/', '^src/storage/', '^src/recording/', '^src/retention/'] },
     }),
     forbid({
+      name: 'onvif-maps-core-events',
+      comment:
+        'onvif/ maps the device bus events and the stream URLs onto ONVIF: it keeps no event model of its own, so ' +
+        'it neither detects motion, drives the doorbell, records, stores nor talks MQTT.',
+      from: { path: '^src/onvif/' },
+      to: { path: ['^src/motion/', '^src/device/', '^src/recording/', '^src/storage/', ...MQTT] },
+    }),
+    forbid({
       name: 'fleet-not-replay',
       comment: 'The fleet builds devices from the device core like the agent does; it must not lean on replay/.',
       from: { path: '^src/fleet/' },

@@ -25,6 +25,7 @@ import {
 } from '../mqtt/discovery.js';
 import { DurableOutbox, OutboxFullError } from '../mqtt/outbox.js';
 import { type DeviceTopics, deviceTopics } from '../mqtt/topics.js';
+import { OnvifService, type OnvifSettings } from '../onvif/onvif-service.js';
 import { persistentSecret } from '../persist/secret.js';
 import { SeenIds } from '../persist/seen-ids.js';
 import type { Recorder } from '../recording/recorder.js';
@@ -87,6 +88,8 @@ export interface AgentOptions {
   diskReserveBytes?: number;
   /** Serve the camera's live streams over RTSP here (MJPEG and snapshots go through the console). */
   rtsp?: RtspSettings;
+  /** Be an ONVIF camera (WS-Discovery, device/media/events services): off unless given. */
+  onvif?: OnvifSettings;
 }
 
 /** Wires one doorbell to its camera, recorder, bucket and broker, and owns start/stop order. No I/O in the constructor. */
@@ -106,6 +109,7 @@ export class Agent {
   private recorder: Recorder | undefined;
   private bucket: Bucket | undefined;
   private streams: LiveStreams | undefined;
+  private onvif: OnvifService | undefined;
   private unsubscribers: Array<() => void> = [];
   /** A frame listener that throws (a viewer) is logged and skipped: the camera keeps running for the rest. */
   private readonly frameListeners = new Emitter<[frame: GrayFrame, feedMs: number]>((error) =>
@@ -348,6 +352,7 @@ export class Agent {
     this.announce();
     await this.startCamera(profile, deviceDir, outbox.lastEventSeq);
     await this.startStreams(profile);
+    await this.startOnvif();
     doorbell.start();
     this.sweeper.start();
     await link.start();
@@ -419,6 +424,7 @@ export class Agent {
     if (!this.started) return;
     this.started = false;
     this.core?.doorbell.endThreads();
+    await this.onvif?.stop();
     await this.streams?.stop();
     await this.feed?.stop();
     await this.pipeline?.flush().catch(() => undefined);
@@ -494,6 +500,27 @@ export class Agent {
       configurationUrl: this.linkOrigin,
     });
     for (const message of messages) link.publishRetained(message.topic, message.payload, { force: true });
+  }
+
+  /** The ONVIF capability, when the agent runs one (its ports, its subscriptions). */
+  get onvifService(): OnvifService | undefined {
+    return this.onvif;
+  }
+
+  /** The `onvif` capability: after the streams, whose URLs it hands out; on the bus for motion and rings. */
+  private async startOnvif(): Promise<void> {
+    const settings = this.options.onvif;
+    if (!settings) return;
+    this.onvif = new OnvifService({
+      deviceId: this.options.deviceId,
+      profile: () => this.profile,
+      settings,
+      bus: this.bus,
+      state: () => this.state(),
+      clock: this.clock,
+      logger: this.options.logger,
+    });
+    await this.onvif.start();
   }
 
   /** The camera's live streams (for the console's MJPEG and snapshot routes); undefined without a looped camera. */

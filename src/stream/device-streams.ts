@@ -33,6 +33,11 @@ export function deviceStreamSpecs(
   };
 }
 
+/** Pictures per group (an IDR every second): how soon a new viewer gets a picture, for the encoder and ONVIF. */
+export function gopLength(fps: number): number {
+  return fps;
+}
+
 /** `/<id>` for main, `/<id>/sub` for the substream. */
 export function rtspPath(deviceId: string, stream: StreamName): string {
   return stream === 'main' ? `/${deviceId}` : `/${deviceId}/sub`;

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { type FfmpegRun, StdoutSink } from '../video/ffmpeg/process.js';
+import { gopLength } from './device-streams.js';
 import { AccessUnitAssembler, AnnexBSplitter, isKeyframe, NAL_TYPE, nalType } from './h264/annex-b.js';
 import { type LivePicture, livePictureCommand, runLiveCommand } from './live-source.js';
 import type { AccessUnit, LiveVideo, StreamInfo, StreamName, Subscription } from './live-video.js';
@@ -194,7 +195,7 @@ export class LiveEncoder implements LiveVideo {
   private async spawn(run: EncoderRun, sink: StdoutSink): Promise<void> {
     const { options } = this;
     const { cmd, mask } = await livePictureCommand(options, run.feedStartMs);
-    const fps = String(options.fps);
+    const gop = String(gopLength(options.fps));
     cmd.outputOptions([
       '-c:v',
       'libx264',
@@ -203,9 +204,9 @@ export class LiveEncoder implements LiveVideo {
       '-tune',
       'zerolatency',
       '-g',
-      fps,
+      gop,
       '-keyint_min',
-      fps,
+      gop,
       '-sc_threshold',
       '0',
       '-x264-params',

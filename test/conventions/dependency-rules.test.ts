@@ -33,6 +33,7 @@ describe('dependency rules (npm run deps)', () => {
       'no-cycles: src/agent/capability.ts',
       'not-to-unresolvable: src/agent/typo.ts',
       'nothing-imports-cli: src/agent/agent.ts',
+      'onvif-maps-core-events: src/onvif/events.ts',
       'pure-cores-no-io: src/motion/detector.ts',
       'recording-does-not-upload: src/recording/recorder.ts',
       'storage-does-not-decide-policy: src/storage/upload-queue.ts',

@@ -7,6 +7,7 @@ import type { DeviceProfileInput } from '../../src/config/profile.js';
 import { DeviceProfileSchema } from '../../src/config/profile.js';
 import { type Logger, silentLogger } from '../../src/log/logger.js';
 import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
+import type { OnvifSettings } from '../../src/onvif/onvif-service.js';
 import { tempDir } from './mqtt.js';
 
 /** An in-process agent on an external broker URL, with profile overrides for tests. */
@@ -27,6 +28,8 @@ export async function startAgent(
     logger?: Logger;
     /** Serve the camera over RTSP too. */
     rtsp?: RtspSettings;
+    /** Be an ONVIF camera too. */
+    onvif?: OnvifSettings;
   } = {},
 ): Promise<Agent> {
   const loaded = await loadProfile('wired-1080p');
@@ -52,6 +55,7 @@ export async function startAgent(
     bootMs: extra.bootMs ?? 50,
     ...(extra.video ? { video: extra.video } : {}),
     ...(extra.rtsp ? { rtsp: extra.rtsp } : {}),
+    ...(extra.onvif ? { onvif: extra.onvif } : {}),
   });
   await agent.start();
   if (extra.waitForBoot === false) return agent;

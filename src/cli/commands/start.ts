@@ -6,9 +6,10 @@ import { consoleBackend } from '../../agent/console-backend.js';
 import { agentStreamRoutes, type RtspSettings } from '../../agent/live-streams.js';
 import { createLogger, type Logger } from '../../log/logger.js';
 import { BROKER_PERSISTENCE_KINDS } from '../../mqtt/broker.js';
+import type { OnvifSettings } from '../../onvif/onvif-service.js';
 import { makeDirectories } from '../../persist/durable-write.js';
 import { describeFsError } from '../../persist/fs-errors.js';
-import { generateConsoleToken, isLoopbackHost } from '../../ui/access.js';
+import { generateConsoleToken, hostForUrl, isLoopbackHost, reachableHost } from '../../ui/access.js';
 import { startConsoleServer } from '../../ui/server.js';
 import { VideoError } from '../../video/ffmpeg/errors.js';
 import { assertWholeVideo } from '../../video/ffmpeg/probe.js';
@@ -82,6 +83,35 @@ export const command = defineCommand('start', {
       help: 'RTSP digest credentials viewers must give',
       env: 'DOORBELL_RTSP_CREDENTIALS',
     },
+    onvif: {
+      type: 'boolean',
+      help: 'be an ONVIF camera (Profile S): WS-Discovery and the device, media and events services; see docs/onvif.md',
+      env: 'DOORBELL_ONVIF',
+    },
+    'onvif-port': {
+      type: 'string',
+      value: 'N',
+      help: 'HTTP port of the ONVIF services (default 8000)',
+      env: 'DOORBELL_ONVIF_PORT',
+    },
+    'onvif-host': {
+      type: 'string',
+      value: 'ADDR',
+      help: 'address of the ONVIF services and discovery (default 127.0.0.1; any other needs --onvif-credentials)',
+      env: 'DOORBELL_ONVIF_HOST',
+    },
+    'onvif-credentials': {
+      type: 'string',
+      value: 'USER:PASS',
+      help: 'WS-UsernameToken (digest) credentials ONVIF clients must give',
+      env: 'DOORBELL_ONVIF_CREDENTIALS',
+    },
+    'onvif-discovery-port': {
+      type: 'string',
+      value: 'N',
+      help: 'UDP port of WS-Discovery (default 3702, the standard one)',
+      env: 'DOORBELL_ONVIF_DISCOVERY_PORT',
+    },
     ...brokerSecurityOptionSpec,
     'broker-persistence': {
       type: 'string',
@@ -118,6 +148,7 @@ export const command = defineCommand('start', {
       ? { sub: ' -u USER -P PASSWORD', press: ' --username USER --password PASSWORD' }
       : { sub: '', press: '' };
     const rtsp = rtspFrom(values);
+    const onvif = onvifFrom(values, rtsp);
     const logger = createLogger({ deviceId });
     const agent = new Agent({
       deviceId,
@@ -135,6 +166,7 @@ export const command = defineCommand('start', {
       ...optional('retentionCron', values['retention-cron']),
       ...optional('ownerPublicKey', values['owner-key']),
       ...(rtsp ? { rtsp } : {}),
+      ...(onvif ? { onvif } : {}),
     });
     try {
       await agent.start();
@@ -153,6 +185,13 @@ export const command = defineCommand('start', {
       writeLine(io.stdout, `  rtsp:      ${streams.rtsp.main}  (substream ${streams.rtsp.sub})`);
     if (streams?.mjpeg) writeLine(io.stdout, `  mjpeg:     ${streams.mjpeg.main}`);
     if (streams?.hls) writeLine(io.stdout, `  hls:       ${streams.hls.main}`);
+    const onvifService = agent.onvifService;
+    if (onvif && onvifService?.port !== undefined)
+      writeLine(
+        io.stdout,
+        `  onvif:     http://${hostForUrl(reachableHost(onvif.host), onvifService.port)}/onvif/device_service` +
+          `  (WS-Discovery on udp ${onvifService.discoveryPort})`,
+      );
     const stopKeys = io.stdin.isTTY ? ringOnEnter(io, agent) : () => {};
     await waitForSignal();
     stopKeys();
@@ -260,16 +299,70 @@ function rtspFrom(values: {
     return undefined;
   }
   const port = portFrom(values['rtsp-port'], 8554, '--rtsp-port');
-  const colon = raw?.indexOf(':') ?? -1;
-  if (raw !== undefined && (colon < 1 || colon === raw.length - 1 || /[\s\0]/.test(raw)))
-    throw new UserError('--rtsp-credentials must be USER:PASS (both non-empty, no spaces)');
-  const credentials =
-    raw === undefined ? undefined : { username: raw.slice(0, colon), password: raw.slice(colon + 1) };
-  if (!credentials && !isLoopbackHost(host)) {
-    throw new UserError(
-      `--rtsp-host ${JSON.stringify(host)} is reachable from other machines: give --rtsp-credentials USER:PASS ` +
-        'or bind it to 127.0.0.1',
-    );
-  }
+  const credentials = credentialsFrom(raw, '--rtsp-credentials');
+  refuseOpenService(host, credentials, '--rtsp-host', '--rtsp-credentials');
   return { host, port, ...(credentials ? { credentials } : {}) };
+}
+
+/** `USER:PASS` (both non-empty, no spaces) as credentials; undefined when not given. */
+function credentialsFrom(
+  raw: string | undefined,
+  flag: string,
+): { username: string; password: string } | undefined {
+  if (raw === undefined) return undefined;
+  const colon = raw.indexOf(':');
+  if (colon < 1 || colon === raw.length - 1 || /[\s\0]/.test(raw))
+    throw new UserError(`${flag} must be USER:PASS (both non-empty, no spaces)`);
+  return { username: raw.slice(0, colon), password: raw.slice(colon + 1) };
+}
+
+/** A service reachable from other machines is not left open to them: it needs credentials. */
+function refuseOpenService(
+  host: string,
+  credentials: unknown,
+  hostFlag: string,
+  credentialsFlag: string,
+): void {
+  if (credentials || isLoopbackHost(host)) return;
+  throw new UserError(
+    `${hostFlag} ${JSON.stringify(host)} is reachable from other machines: give ${credentialsFlag} USER:PASS ` +
+      'or bind it to 127.0.0.1',
+  );
+}
+
+/**
+ * --onvif turns the ONVIF camera on. Off loopback it needs credentials like RTSP, and an RTSP server that the same
+ * machines can reach: the stream URIs it hands out must open for them.
+ */
+function onvifFrom(
+  values: {
+    onvif?: boolean | undefined;
+    'onvif-port'?: string | undefined;
+    'onvif-host'?: string | undefined;
+    'onvif-credentials'?: string | undefined;
+    'onvif-discovery-port'?: string | undefined;
+  },
+  rtsp: RtspSettings | undefined,
+): OnvifSettings | undefined {
+  const given = (['onvif-port', 'onvif-host', 'onvif-credentials', 'onvif-discovery-port'] as const).filter(
+    (flag) => values[flag] !== undefined,
+  );
+  if (!values.onvif) {
+    if (given.length > 0) throw new UserError(`--${given[0]} needs --onvif`);
+    return undefined;
+  }
+  const host = values['onvif-host'] ?? '127.0.0.1';
+  const credentials = credentialsFrom(values['onvif-credentials'], '--onvif-credentials');
+  refuseOpenService(host, credentials, '--onvif-host', '--onvif-credentials');
+  if (rtsp && !isLoopbackHost(host) && isLoopbackHost(rtsp.host))
+    throw new UserError(
+      `--onvif-host ${JSON.stringify(host)} is reachable from other machines but the RTSP server listens on ` +
+        `${rtsp.host} only: give --rtsp-host too, or the stream URIs it hands out will not open`,
+    );
+  return {
+    host,
+    port: portFrom(values['onvif-port'], 8000, '--onvif-port'),
+    ...(credentials ? { credentials } : {}),
+    discovery: { port: portFrom(values['onvif-discovery-port'], 3702, '--onvif-discovery-port') },
+  };
 }
