@@ -9,8 +9,10 @@ import { parseShard, type Shard } from '../../fleet/shard.js';
 import { type FleetSummary, FleetSummarySchema, fleetVerdict, mergeSummaries } from '../../fleet/summary.js';
 import { SpeedClock } from '../../fleet/virtual-driver.js';
 import { createLogger } from '../../log/logger.js';
+import { DoorbellMetrics } from '../../metrics/doorbell-metrics.js';
 import { VIDEO_FIXTURES_DIR } from '../../replay/scenario.js';
 import { type CliCommand, type CliIo, UserError, waitForSignal, writeLine } from '../io.js';
+import { metricsOptionSpec, serveMetrics } from '../metrics.js';
 import {
   brokerOptionSpec,
   connectionFrom,
@@ -73,6 +75,7 @@ const runCommand = defineCommand('fleet', {
       help: 'per-device seq, outbox and audit log on disk under DIR (default: in memory)',
     },
     'id-prefix': { type: 'string', value: 'P', help: 'device ids are P-0, P-1, … (default fleet)' },
+    ...metricsOptionSpec,
     ...listenOptionSpec,
     ...brokerOptionSpec,
     'log-level': {
@@ -108,23 +111,36 @@ const runCommand = defineCommand('fleet', {
         : resolve(io.cwd, values.summary);
     const clock: Clock | undefined = speed === 1 ? undefined : new SpeedClock(speed);
     const external = values.broker;
-    const fleet = new Fleet({
-      count,
-      ...(shard ? { shard } : {}),
-      profile: profile.profile,
-      video,
-      ...(external
-        ? { broker: connectionFrom(values, '') }
-        : { port: portFrom(values.port), host: values.host ?? '127.0.0.1' }),
-      ...(clock ? { clock } : {}),
-      ringEveryS: positiveNumber('--ring-every', values['ring-every'], false, true) ?? 10,
-      connectRate: positiveNumber('--connect-rate', values['connect-rate'], false) ?? 200,
-      ...(startAt !== undefined ? { startAt } : {}),
-      ...(localAddresses ? { localAddresses } : {}),
-      ...(values['data-dir'] ? { dataDir: resolve(io.cwd, values['data-dir']) } : {}),
-      idPrefix,
-      logger: createLogger({ level: values['log-level'] ?? 'warn' }),
-    });
+    const metrics =
+      values['metrics-port'] === undefined
+        ? undefined
+        : new DoorbellMetrics({
+            outboxDepth: () => fleet.stats().outboxDepth,
+            devices: () => {
+              const stats = fleet.stats();
+              return { total: stats.devices, connected: stats.connected };
+            },
+          });
+    const fleet = new Fleet(
+      {
+        count,
+        ...(shard ? { shard } : {}),
+        profile: profile.profile,
+        video,
+        ...(external
+          ? { broker: connectionFrom(values, '') }
+          : { port: portFrom(values.port), host: values.host ?? '127.0.0.1' }),
+        ...(clock ? { clock } : {}),
+        ringEveryS: positiveNumber('--ring-every', values['ring-every'], false, true) ?? 10,
+        connectRate: positiveNumber('--connect-rate', values['connect-rate'], false) ?? 200,
+        ...(startAt !== undefined ? { startAt } : {}),
+        ...(localAddresses ? { localAddresses } : {}),
+        ...(values['data-dir'] ? { dataDir: resolve(io.cwd, values['data-dir']) } : {}),
+        idPrefix,
+        logger: createLogger({ level: values['log-level'] ?? 'warn' }),
+      },
+      metrics,
+    );
     const durationS = positiveNumber('--duration', values.duration, false);
     const progress = setInterval(() => writeLine(io.stderr, summaryLine()), 1000);
     let lastSent = 0;
@@ -140,6 +156,7 @@ const runCommand = defineCommand('fleet', {
         `${stats.eventsSent} sent · rss ${stats.rssMb} MB · heap ${stats.heapMb} MB${speed === 1 ? '' : ` · ${speed}x time`}`
       );
     }
+    const metricsServer = metrics ? await serveMetrics(values, metrics, io) : undefined;
     try {
       if (clock instanceof SpeedClock) clock.run();
       await fleet.start();
@@ -162,6 +179,7 @@ const runCommand = defineCommand('fleet', {
       writeLine(io.stderr, summaryLine());
       if (summaryFile !== undefined) await writeSummary(summaryFile, fleet.summary(), io);
       await fleet.stop();
+      await metricsServer?.stop();
     }
     return 0;
   },

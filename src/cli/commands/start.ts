@@ -14,6 +14,7 @@ import { VideoError } from '../../video/ffmpeg/errors.js';
 import { assertWholeVideo } from '../../video/ffmpeg/probe.js';
 import type { CliIo } from '../io.js';
 import { UserError, waitForSignal, writeLine } from '../io.js';
+import { agentMetrics, metricsOptionSpec, serveMetrics, watchAgent } from '../metrics.js';
 import {
   brokerChoiceFrom,
   brokerOptionSpec,
@@ -97,6 +98,7 @@ export const command = defineCommand('start', {
       help: 'Home Assistant MQTT discovery prefix (default homeassistant)',
     },
     'no-discovery': { type: 'boolean', help: 'publish no Home Assistant discovery' },
+    ...metricsOptionSpec,
   },
   notes:
     '--username, --password, --ca, --cert, --key, --insecure and --mqtt-version apply to --broker (the embedded\n' +
@@ -119,6 +121,8 @@ export const command = defineCommand('start', {
       : { sub: '', press: '' };
     const rtsp = rtspFrom(values);
     const logger = createLogger({ deviceId });
+    let running: Agent | undefined;
+    const metrics = values['metrics-port'] === undefined ? undefined : agentMetrics(() => running);
     const agent = new Agent({
       deviceId,
       profile,
@@ -135,6 +139,7 @@ export const command = defineCommand('start', {
       ...optional('retentionCron', values['retention-cron']),
       ...optional('ownerPublicKey', values['owner-key']),
       ...(rtsp ? { rtsp } : {}),
+      ...(metrics ? { mqttObserver: metrics } : {}),
     });
     try {
       await agent.start();
@@ -144,6 +149,8 @@ export const command = defineCommand('start', {
       const exitCode = error instanceof UserError ? error.exitCode : 1;
       throw new UserError(`cannot start: ${(error as Error).message}`, exitCode);
     }
+    running = agent;
+    if (metrics) watchAgent(agent, metrics);
     const consoleServer = values.ui ? await startConsole(agent, values, logger) : undefined;
     agent.setLinkOrigin(consoleServer?.url);
     printWelcome(io, agent, deviceId, profile.name, credentials);
@@ -153,10 +160,12 @@ export const command = defineCommand('start', {
       writeLine(io.stdout, `  rtsp:      ${streams.rtsp.main}  (substream ${streams.rtsp.sub})`);
     if (streams?.mjpeg) writeLine(io.stdout, `  mjpeg:     ${streams.mjpeg.main}`);
     if (streams?.hls) writeLine(io.stdout, `  hls:       ${streams.hls.main}`);
+    const metricsServer = metrics ? await serveMetrics(values, metrics, io) : undefined;
     const stopKeys = io.stdin.isTTY ? ringOnEnter(io, agent) : () => {};
     await waitForSignal();
     stopKeys();
     writeLine(io.stdout, 'stopping: finishing the open clip, publishing offline…');
+    await metricsServer?.stop();
     await consoleServer?.stop();
     await agent.stop();
     return 0;
