@@ -55,9 +55,11 @@ function unknownFields(value: unknown, file: string, path: string, out: string[]
     const element = /^Array<(\w+)>$/.exec(type)?.[1];
     const target = shape.imports.get(element ?? type);
     if (!target) continue;
-    if (element && Array.isArray(child))
-      child.forEach((item, i) => unknownFields(item, target, `${path}.${key}[${i}]`, out));
-    else unknownFields(child, target, `${path}.${key}`, out);
+    if (element && Array.isArray(child)) {
+      child.forEach((item, i) => {
+        unknownFields(item, target, `${path}.${key}[${i}]`, out);
+      });
+    } else unknownFields(child, target, `${path}.${key}`, out);
   }
 }
 
