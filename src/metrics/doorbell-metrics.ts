@@ -31,77 +31,60 @@ export class DoorbellMetrics {
   constructor(source: MetricsSource) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.events = new Counter({
-      name: 'doorbell_events_total',
-      help: 'Device events published (ding, ding end, motion, clip…), by kind',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.acknowledged = new Counter({
-      name: 'doorbell_events_acknowledged_total',
-      help: 'Events the broker acknowledged (QoS 1 PUBACK); they leave the outbox',
-      registers,
-    });
-    this.publishLatency = new Histogram({
-      name: 'doorbell_publish_latency_seconds',
-      help: "From an event handed to the MQTT client to the broker's PUBACK",
-      buckets: LATENCY_BUCKETS_S,
-      registers,
-    });
-    this.connectLatency = new Histogram({
-      name: 'doorbell_connect_latency_seconds',
-      help: "From a device's start to its first CONNACK",
-      buckets: LATENCY_BUCKETS_S,
-      registers,
-    });
-    this.reconnects = new Counter({
-      name: 'doorbell_mqtt_reconnects_total',
-      help: 'MQTT sessions re-established after the first',
-      registers,
-    });
-    this.errors = new Counter({
-      name: 'doorbell_mqtt_errors_total',
-      help: 'MQTT client errors and refused subscriptions',
-      registers,
-    });
-    this.uploads = new Counter({
-      name: 'doorbell_uploads_total',
-      help: 'Clip uploads by result: uploaded, retry (an attempt failed), failed (given up)',
-      labelNames: ['result'],
-      registers,
-    });
-    new Gauge({
-      name: 'doorbell_outbox_depth',
-      help: 'Events waiting for the broker’s acknowledgement',
-      registers,
-      collect() {
-        this.set(source.outboxDepth());
-      },
-    });
-    new Gauge({
-      name: 'doorbell_upload_queue_depth',
-      help: 'Clips waiting in the upload spool',
-      registers,
-      collect() {
-        this.set(source.uploadQueueDepth?.() ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'doorbell_devices',
-      help: 'Doorbells this process hosts',
-      registers,
-      collect() {
-        this.set(source.devices().total);
-      },
-    });
-    new Gauge({
-      name: 'doorbell_devices_connected',
-      help: 'Doorbells with a live MQTT session',
-      registers,
-      collect() {
-        this.set(source.devices().connected);
-      },
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    const latency = (name: string, help: string) =>
+      new Histogram({ name, help, buckets: LATENCY_BUCKETS_S, registers });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    this.events = counter(
+      'doorbell_events_total',
+      'Device events published (ding, ding end, motion, clip…), by kind',
+      ['kind'],
+    );
+    this.acknowledged = counter(
+      'doorbell_events_acknowledged_total',
+      'Events the broker acknowledged (QoS 1 PUBACK); they leave the outbox',
+    );
+    this.publishLatency = latency(
+      'doorbell_publish_latency_seconds',
+      "From an event handed to the MQTT client to the broker's PUBACK",
+    );
+    this.connectLatency = latency(
+      'doorbell_connect_latency_seconds',
+      "From a device's start to its first CONNACK",
+    );
+    this.reconnects = counter(
+      'doorbell_mqtt_reconnects_total',
+      'MQTT sessions re-established after the first',
+    );
+    this.errors = counter('doorbell_mqtt_errors_total', 'MQTT client errors and refused subscriptions');
+    this.uploads = counter(
+      'doorbell_uploads_total',
+      'Clip uploads by result: uploaded, retry (an attempt failed), failed (given up)',
+      ['result'],
+    );
+    gauge('doorbell_outbox_depth', "Events waiting for the broker's acknowledgement", () =>
+      source.outboxDepth(),
+    );
+    gauge(
+      'doorbell_upload_queue_depth',
+      'Clips waiting in the upload spool',
+      () => source.uploadQueueDepth?.() ?? 0,
+    );
+    gauge('doorbell_devices', 'Doorbells this process hosts', () => source.devices().total);
+    gauge(
+      'doorbell_devices_connected',
+      'Doorbells with a live MQTT session',
+      () => source.devices().connected,
+    );
   }
 
   eventSent(event: DeviceEvent): void {

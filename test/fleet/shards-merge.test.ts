@@ -62,15 +62,8 @@ describe.skipIf(!mosquittoPath())('two fleet shards as one run against one mosqu
     // A ring is a ding and a ding end, both on events/ding: what the broker delivered is what the shards sent.
     expect(watcher.messages.length).toBe(a.events.sent + b.events.sent);
 
-    const merged = await runInProcess([
-      'fleet',
-      'merge',
-      ...files,
-      '--max-lost',
-      '0',
-      '--max-p99-ms',
-      '10000',
-    ]);
+    const thresholds = { '--max-lost': '0', '--max-p99-ms': '10000' };
+    const merged = await runInProcess(['fleet', 'merge', ...files, ...Object.entries(thresholds).flat()]);
     expect(merged.stderr).toBe('');
     expect(merged.code).toBe(0);
     const verdict = JSON.parse(merged.stdout.trim().split('\n').at(-1)!);
