@@ -69,7 +69,14 @@ await new Promise<void>((ok) => counter.once('connect', () => ok()));
 let received = 0;
 counter.on('message', () => received++);
 await counter.subscribeAsync('doorbell/+/events/#', { qos: 1 });
+const ramp = setInterval(() => {
+  const stats = fleet.stats();
+  process.stderr.write(
+    `  ramp: ${stats.started} started, ${stats.connected} connected, rss ${stats.rssMb} MB\n`,
+  );
+}, 5000);
 await startPromise;
+clearInterval(ramp);
 const connectS = (performance.now() - started) / 1000;
 process.stderr.write(`bench-fleet: ${fleet.devices.length} devices started in ${connectS.toFixed(1)} s\n`);
 

@@ -157,6 +157,13 @@ const runCommand = defineCommand('fleet', {
       );
     }
     const metricsServer = metrics ? await serveMetrics(values, metrics, io) : undefined;
+    const shardSize = Math.ceil(count / (shard?.total ?? 1));
+    if (!external && shardSize > EMBEDDED_BROKER_COMFORT)
+      writeLine(
+        io.stderr,
+        `fleet: ${shardSize} devices on the embedded broker, which shares this process's CPU with them; beyond ` +
+          `about ${EMBEDDED_BROKER_COMFORT} use --broker (e.g. mosquitto) — docs/fleet.md`,
+      );
     try {
       if (clock instanceof SpeedClock) clock.run();
       await fleet.start();
@@ -185,13 +192,17 @@ const runCommand = defineCommand('fleet', {
   },
 });
 
+/** Devices the embedded broker serves in the fleet's own process without falling behind (docs/fleet.md, measured). */
+const EMBEDDED_BROKER_COMFORT = 1000;
+
 const mergeCommand = defineCommand('fleet merge', {
   summary: 'merge the --summary files of a sharded fleet run into one verdict',
   synopsis: 'FILE… [--max-lost N] [--max-p99-ms X]',
   about:
     'Adds up the shards (events sent and acknowledged, devices, reconnects, errors; latency histograms, so the\n' +
     'percentiles are those of the whole run) and prints one JSON verdict. Exit 0: pass; 1: a threshold missed, a\n' +
-    'shard missing, or devices of the fleet unaccounted for; 2: a file that is not a fleet summary.',
+    'shard missing, or devices of the fleet unaccounted for; 2: a file that is not a fleet summary, or\n' +
+    'summaries of different runs.',
   positionals: true,
   options: {
     'max-lost': {
