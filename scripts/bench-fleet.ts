@@ -5,6 +5,7 @@
  * (default 1: real time). Ends with one JSON line.
  */
 
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import mqtt from 'mqtt';
 import { loadProfile } from '../src/config/load-profile.js';
@@ -23,6 +24,13 @@ const VIDEO = resolve(
   'fixtures/video',
   `${process.env['FLEET_VIDEO'] ?? 'porch-loop'}.mp4`,
 );
+
+// One socket per device (and as many on mosquitto's side, which inherits this limit): say so before they run out.
+const openFiles = Number(spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim());
+if (Number.isFinite(openFiles) && openFiles < COUNT + 200)
+  throw new Error(
+    `ulimit -n is ${openFiles}: ${COUNT} devices need ${COUNT + 200}; run ulimit -n ${COUNT + 200} first`,
+  );
 
 const BROKER = process.env['FLEET_BROKER'] ?? 'mosquitto';
 if (BROKER !== 'mosquitto' && BROKER !== 'embedded')
