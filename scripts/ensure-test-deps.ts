@@ -1,6 +1,6 @@
 /**
  * `npm test` runs this first (pretest). Some integration tests talk to a real mosquitto (a second broker, MQTT 5
- * clients), a real Chromium (the web console) and GStreamer (an RTSP player no one here wrote), and render Home
+ * clients), promtool (checks /metrics), a real Chromium (the web console) and GStreamer (an RTSP player no one here wrote), and render Home
  * Assistant templates with Python's Jinja2; without them those tests are skipped. As root on a machine with
  * apt, this installs what is missing, so a fresh machine runs every test with no step by hand; anywhere else it
  * prints the one line that would install them and lets the tests run (skipping those). DOORBELL_TEST_INSTALL=0 turns
@@ -25,6 +25,8 @@ const needs: Array<{ pkg: string; present: () => boolean }> = [
   { pkg: 'gstreamer1.0-plugins-good', present: () => gstElement('rtspsrc') },
   { pkg: 'gstreamer1.0-plugins-bad', present: () => gstElement('h264parse') },
   { pkg: 'gstreamer1.0-libav', present: () => gstElement('avdec_h264') },
+  // promtool (Prometheus' own parser and linter) checks what /metrics serves (test/metrics/).
+  { pkg: 'prometheus', present: () => onPath('promtool') },
   // Renders the Home Assistant value templates as HA does (test/mqtt/discovery-templates.test.ts).
   {
     pkg: 'python3-jinja2',

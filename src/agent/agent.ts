@@ -90,6 +90,15 @@ export interface AgentOptions {
   rtsp?: RtspSettings;
   /** Be an ONVIF camera (WS-Discovery, device/media/events services): off unless given. */
   onvif?: OnvifSettings;
+  /** Hears the MQTT session's acknowledgements, reconnects and errors (metrics). */
+  mqttObserver?: MqttObserver;
+}
+
+export interface MqttObserver {
+  eventAcknowledged(latencyMs: number): void;
+  /** firstConnectMs: since start() for the first session; undefined for a reconnect. */
+  connected(firstConnectMs: number | undefined): void;
+  error(message: string): void;
 }
 
 /** Wires one doorbell to its camera, recorder, bucket and broker, and owns start/stop order. No I/O in the constructor. */
@@ -307,6 +316,7 @@ export class Agent {
       onConnected: () => link.republishRetained(),
       onOutboxDepth: (depth) => doorbell.setOutboxDepth(depth),
       ...(brokerStored ? { brokerStored } : {}),
+      ...this.mqttHooks(),
       listeners: this.discoveryEnabled
         ? [
             {
@@ -476,6 +486,22 @@ export class Agent {
       logger: this.options.logger,
     });
     return this.shareDesk;
+  }
+
+  private mqttHooks() {
+    const observer = this.options.mqttObserver;
+    if (!observer) return {};
+    const startedAt = performance.now();
+    let connectedBefore = false;
+    return {
+      onEventAcknowledged: (ms: number) => observer.eventAcknowledged(ms),
+      onError: (message: string) => observer.error(message),
+      onConnectionChange: (connected: boolean) => {
+        if (!connected) return;
+        observer.connected(connectedBefore ? undefined : performance.now() - startedAt);
+        connectedBefore = true;
+      },
+    };
   }
 
   private get discoveryEnabled(): boolean {

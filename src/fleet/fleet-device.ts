@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { AuditLog, type AuditTrail, MemoryAuditLog } from '../audit/audit-log.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { IntervalTimer } from '../clock/timer-wheel.js';
 import type { DeviceProfile } from '../config/profile.js';
 import { DeviceCore } from '../device/device-core.js';
 import { ShareDesk, shareDeskSends } from '../device/share-desk.js';
@@ -30,7 +31,21 @@ export interface FleetDeviceOptions {
   /** Mean time between rings (each gap is drawn from ±20 %); 0 = never rings. */
   ringEveryMs: number;
   bootMs?: number;
-  onEventSent?: (event: DeviceEvent) => void;
+  /** Shared timer for the MQTT keepalive (the fleet's wheel). */
+  keepaliveTimer?: IntervalTimer | undefined;
+  /** Source address of this device's MQTT connection. */
+  localAddress?: string | undefined;
+  observer?: FleetDeviceObserver;
+}
+
+/** What a fleet counts of its devices (its summary and metrics). */
+export interface FleetDeviceObserver {
+  eventSent(event: DeviceEvent): void;
+  eventAcknowledged(latencyMs: number): void;
+  /** firstConnectMs: from start() to the first CONNACK; undefined on a reconnect. */
+  connected(firstConnectMs: number | undefined): void;
+  error(message: string): void;
+  outboxDepth(change: number): void;
 }
 
 /**
@@ -54,6 +69,9 @@ export class FleetDevice {
   private motionIndex = 0;
   private motionCycle = 0;
   private started = false;
+  private startedAt = 0;
+  private everConnected = false;
+  private outboxDepth = 0;
 
   constructor(private readonly options: FleetDeviceOptions) {
     this.topics = deviceTopics(options.profile.topicPrefix, options.deviceId);
@@ -64,10 +82,16 @@ export class FleetDevice {
     return this.link?.connected ?? false;
   }
 
+  get hasConnected(): boolean {
+    return this.everConnected;
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.startedAt = performance.now();
     const { options } = this;
+    const observer = options.observer;
     const dir = options.dataDir === undefined ? undefined : join(options.dataDir, options.deviceId);
     const core = new DeviceCore({
       deviceId: options.deviceId,
@@ -109,7 +133,24 @@ export class FleetDevice {
       commands: core.commands({ sharing }),
       logger: options.logger,
       onConnected: () => link.republishRetained(),
-      onOutboxDepth: (depth) => core.doorbell.setOutboxDepth(depth),
+      onConnectionChange: (connected) => {
+        if (!connected) return;
+        observer?.connected(this.everConnected ? undefined : performance.now() - this.startedAt);
+        this.everConnected = true;
+      },
+      onOutboxDepth: (depth) => {
+        observer?.outboxDepth(depth - this.outboxDepth);
+        this.outboxDepth = depth;
+        core.doorbell.setOutboxDepth(depth);
+      },
+      ...(observer
+        ? {
+            onEventAcknowledged: (ms: number) => observer.eventAcknowledged(ms),
+            onError: (message: string) => observer.error(message),
+          }
+        : {}),
+      ...(options.keepaliveTimer ? { keepaliveTimer: options.keepaliveTimer } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     });
     this.link = link;
     core.doorbell.setOutboxDepth(outbox.depth);
@@ -201,6 +242,6 @@ export class FleetDevice {
   private onEvent(event: DeviceEvent): void {
     if (!this.link) return;
     publishDeviceEvent(this.link, this.topics, event, this.motionAttributes);
-    if (event.kind !== 'state') this.options.onEventSent?.(event);
+    if (event.kind !== 'state') this.options.observer?.eventSent(event);
   }
 }

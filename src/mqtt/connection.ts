@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import { createConnection, isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import mqtt, { type IClientOptions, MqttClient } from 'mqtt';
 import { z } from 'zod';
 
 export const BrokerConnectionSchema = z
@@ -69,4 +71,44 @@ export function redactUrl(url: string): string {
 /** Small MQTT packets wait for Nagle's algorithm on TCP; events should not. */
 export function disableNagle(client: MqttClient): void {
   (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
+}
+
+/**
+ * mqtt.connect, or — with a source address — a client on a socket bound to it (mqtt.js does not pass
+ * localAddress to its TCP streams): one IP address has ≈60k source ports per broker address, a fleet may need more.
+ */
+export function connectClient(url: string, options: IClientOptions, localAddress?: string): MqttClient {
+  if (localAddress === undefined) return mqtt.connect(url, options);
+  const parsed = new URL(url);
+  const secure = parsed.protocol === 'mqtts:';
+  if (!secure && parsed.protocol !== 'mqtt:')
+    throw new Error(`a source address needs an mqtt:// or mqtts:// broker, not ${parsed.protocol}//`);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = parsed.port ? Number(parsed.port) : secure ? 8883 : 1883;
+  const credentials = {
+    ...(parsed.username && options.username === undefined
+      ? { username: decodeURIComponent(parsed.username) }
+      : {}),
+    ...(parsed.password && options.password === undefined
+      ? { password: decodeURIComponent(parsed.password) }
+      : {}),
+  };
+  const stream = () =>
+    secure
+      ? tlsConnect({
+          socket: createConnection({ host, port, localAddress }),
+          ...(isIP(host) ? {} : { servername: host }),
+          ...(options.ca ? { ca: options.ca as Buffer } : {}),
+          ...(options.cert ? { cert: options.cert as Buffer } : {}),
+          ...(options.key ? { key: options.key as Buffer } : {}),
+          rejectUnauthorized: options.rejectUnauthorized !== false,
+        })
+      : createConnection({ host, port, localAddress });
+  return new MqttClient(stream, {
+    ...options,
+    ...credentials,
+    protocol: secure ? 'mqtts' : 'mqtt',
+    host,
+    port,
+  });
 }

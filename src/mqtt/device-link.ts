@@ -1,7 +1,8 @@
-import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import type { IntervalTimer } from '../clock/timer-wheel.js';
 import type { CommandResponse } from '../events/schemas.js';
 import type { Logger } from '../log/logger.js';
-import { type BrokerConnection, clientOptions, disableNagle } from './connection.js';
+import { type BrokerConnection, clientOptions, connectClient, disableNagle } from './connection.js';
 import type { Outbox, OutboxEntry, OutboxMessage } from './outbox.js';
 import { type CommandTable, dispatchRequest } from './requests.js';
 import { type DeviceTopics, deviceClientId, parseTopic } from './topics.js';
@@ -26,6 +27,14 @@ export interface DeviceLinkOptions {
   brokerStored?: (topic: string, payload: string) => Promise<void>;
   /** Extra topics the device listens to (e.g. Home Assistant's birth message). Retained copies are ignored. */
   listeners?: Array<{ topic: string; onMessage: (payload: Buffer) => void }>;
+  /** Runs the client's keepalive on a shared timer (a fleet's wheel) instead of a node interval per session. */
+  keepaliveTimer?: IntervalTimer;
+  /** The source address of the connection (a fleet spreads its sessions over several). */
+  localAddress?: string;
+  /** An event left the outbox: the broker acknowledged it this long after it was handed to the client. */
+  onEventAcknowledged?: (latencyMs: number) => void;
+  /** The client reported an error (refused connection, protocol error…). */
+  onError?: (message: string) => void;
 }
 
 /** A session the broker ends this soon after it began, with no error of ours, counts as taken over. */
@@ -76,7 +85,12 @@ export class DeviceLink {
       retain: true,
       qos: 1,
     });
-    const client = mqtt.connect(connection.url, opts);
+    const { keepaliveTimer, localAddress } = this.options;
+    const client = connectClient(
+      connection.url,
+      keepaliveTimer ? { ...opts, timerVariant: keepaliveTimer } : opts,
+      localAddress,
+    );
     this.client = client;
     client.on('connect', () => {
       disableNagle(client);
@@ -90,6 +104,7 @@ export class DeviceLink {
         // QoS 128 in a SUBACK is the broker refusing the subscription.
         if (error || !granted?.every((grant) => grant.qos < 128)) {
           logger.error({ topics: commandTopics }, 'the broker refused the command subscription');
+          this.options.onError?.('the broker refused the command subscription');
           return;
         }
         this.commandsSubscribed = true;
@@ -118,6 +133,7 @@ export class DeviceLink {
     client.on('error', (error) => {
       this.sessionError = true;
       logger.warn({ err: error.message }, 'mqtt error');
+      this.options.onError?.(error.message);
     });
     client.on('message', (topic, payload, packet) => {
       const listener = this.options.listeners?.find((l) => l.topic === topic);
@@ -235,11 +251,13 @@ export class DeviceLink {
     const opts: IClientPublishOptions = { qos: entry.qos, retain: entry.retain };
     // Asked before publishing, so the broker cannot store it before anyone waits.
     const stored = this.options.brokerStored?.(entry.topic, entry.payload);
+    const handedAt = performance.now();
     client.publish(entry.topic, entry.payload, opts, (error) => {
       if (error) return;
       const delivered = () => {
         this.options.outbox.acknowledge(entry.n);
         this.options.onOutboxDepth?.(this.options.outbox.depth);
+        this.options.onEventAcknowledged?.(performance.now() - handedAt);
       };
       if (stored) void stored.then(delivered);
       else delivered();

@@ -1,3 +1,4 @@
+import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,7 +7,9 @@ import { loadProfile } from '../../src/config/load-profile.js';
 import { Fleet } from '../../src/fleet/fleet.js';
 import { fleetMotionSettings, motionTimeline } from '../../src/fleet/motion-timeline.js';
 import { fleetDeviceId, parseShard, shardIndices } from '../../src/fleet/shard.js';
+import { BrokerConnectionSchema } from '../../src/mqtt/connection.js';
 import { VIDEO_FIXTURES_DIR } from '../../src/replay/scenario.js';
+import { mosquittoPath, startMosquitto } from '../helpers/mqtt.js';
 
 const VISITOR = join(VIDEO_FIXTURES_DIR, 'visitor-at-door.mp4');
 
@@ -99,5 +102,44 @@ describe('a fleet on the embedded broker', () => {
     expect(motion).toBeGreaterThan(20);
     // Phases differ, so devices do not all start moving at the same instant.
     expect(new Set(events.filter((t) => t.endsWith('/events/motion')).slice(0, 20)).size).toBeGreaterThan(1);
+  }, 30_000);
+});
+
+describe.skipIf(!mosquittoPath())('source addresses', () => {
+  it('binds the devices connections to the --local-address list, round-robin', async () => {
+    const broker = await startMosquitto();
+    // A TCP relay in front of mosquitto sees where each connection comes from.
+    const sources: string[] = [];
+    const relay = createServer((inbound) => {
+      sources.push(inbound.remoteAddress ?? '');
+      const outbound = createConnection({ host: '127.0.0.1', port: broker.port });
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((ok) => relay.listen(0, '127.0.0.1', ok));
+    const port = (relay.address() as { port: number }).port;
+    const fleet = new Fleet({
+      count: 4,
+      profile: await profile(),
+      video: null,
+      ringEveryS: 0,
+      broker: BrokerConnectionSchema.parse({ url: `mqtt://127.0.0.1:${port}` }),
+      localAddresses: ['127.0.0.2', '127.0.0.3'],
+    });
+    try {
+      await fleet.start();
+      await expect.poll(() => fleet.stats().connected, { timeout: 10_000 }).toBe(4);
+      expect(sources.map((a) => a.replace(/^::ffff:/, '')).sort()).toEqual([
+        '127.0.0.2',
+        '127.0.0.2',
+        '127.0.0.3',
+        '127.0.0.3',
+      ]);
+    } finally {
+      await fleet.stop();
+      relay.close();
+      await broker.stop();
+    }
   }, 30_000);
 });

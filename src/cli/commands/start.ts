@@ -15,6 +15,7 @@ import { VideoError } from '../../video/ffmpeg/errors.js';
 import { assertWholeVideo } from '../../video/ffmpeg/probe.js';
 import type { CliIo } from '../io.js';
 import { UserError, waitForSignal, writeLine } from '../io.js';
+import { agentMetrics, metricsOptionSpec, serveMetrics, watchAgent } from '../metrics.js';
 import {
   brokerChoiceFrom,
   brokerOptionSpec,
@@ -127,6 +128,7 @@ export const command = defineCommand('start', {
       help: 'Home Assistant MQTT discovery prefix (default homeassistant)',
     },
     'no-discovery': { type: 'boolean', help: 'publish no Home Assistant discovery' },
+    ...metricsOptionSpec,
   },
   notes:
     '--username, --password, --ca, --cert, --key, --insecure and --mqtt-version apply to --broker (the embedded\n' +
@@ -150,6 +152,8 @@ export const command = defineCommand('start', {
     const rtsp = rtspFrom(values);
     const onvif = onvifFrom(values, rtsp);
     const logger = createLogger({ deviceId });
+    let running: Agent | undefined;
+    const metrics = values['metrics-port'] === undefined ? undefined : agentMetrics(() => running);
     const agent = new Agent({
       deviceId,
       profile,
@@ -167,6 +171,7 @@ export const command = defineCommand('start', {
       ...optional('ownerPublicKey', values['owner-key']),
       ...(rtsp ? { rtsp } : {}),
       ...(onvif ? { onvif } : {}),
+      ...(metrics ? { mqttObserver: metrics } : {}),
     });
     try {
       await agent.start();
@@ -176,6 +181,8 @@ export const command = defineCommand('start', {
       const exitCode = error instanceof UserError ? error.exitCode : 1;
       throw new UserError(`cannot start: ${(error as Error).message}`, exitCode);
     }
+    running = agent;
+    if (metrics) watchAgent(agent, metrics);
     const consoleServer = values.ui ? await startConsole(agent, values, logger) : undefined;
     agent.setLinkOrigin(consoleServer?.url);
     printWelcome(io, agent, deviceId, profile.name, credentials);
@@ -192,10 +199,12 @@ export const command = defineCommand('start', {
         `  onvif:     http://${hostForUrl(reachableHost(onvif.host), onvifService.port)}/onvif/device_service` +
           `  (WS-Discovery on udp ${onvifService.discoveryPort})`,
       );
+    const metricsServer = metrics ? await serveMetrics(values, metrics, io) : undefined;
     const stopKeys = io.stdin.isTTY ? ringOnEnter(io, agent) : () => {};
     await waitForSignal();
     stopKeys();
     writeLine(io.stdout, 'stopping: finishing the open clip, publishing offline…');
+    await metricsServer?.stop();
     await consoleServer?.stop();
     await agent.stop();
     return 0;
