@@ -122,7 +122,7 @@ describe('ONVIF against hostile peers', () => {
     await stillAnswers();
   });
 
-  it('pre-auth operations answer without credentials, and ignore an empty token (libonvif sends one)', async () => {
+  it('pre-auth operations answer without credentials and ignore any token: empty (libonvif) or wrong', async () => {
     const time = await post(
       '/onvif/device_service',
       envelope(
@@ -132,6 +132,15 @@ describe('ONVIF against hostile peers', () => {
     );
     expect(time.status).toBe(200);
     expect(time.body).toContain('<tt:UTCDateTime>');
+    const wrongPassword = await post(
+      '/onvif/device_service',
+      envelope(
+        '<GetCapabilities xmlns="http://www.onvif.org/ver10/device/wsdl"/>',
+        security(new Date().toISOString(), randomBytes(16), 'wrong'),
+      ),
+    );
+    expect(wrongPassword.status).toBe(200);
+    expect(wrongPassword.body).toContain('<tds:GetCapabilitiesResponse>');
   });
 
   it('no token, a stale Created and a replayed nonce are refused; the first use of a token is not', async () => {
