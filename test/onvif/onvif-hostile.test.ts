@@ -200,6 +200,21 @@ describe('ONVIF against hostile peers', () => {
     await stillAnswers();
   });
 
+  it('a second root element after a valid, authorized envelope is not well-formed: ter:WellFormed', async () => {
+    for (const trailer of ['<x/>', '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"/>']) {
+      const answer = await post(
+        '/onvif/device_service',
+        `${envelope(GET_INFO, security(new Date().toISOString(), randomBytes(16)))}${trailer}`,
+      );
+      expect(answer.status).toBe(400);
+      expect(faultOf(answer)).toEqual({
+        subcode: 'ter:WellFormed',
+        reason: 'not well-formed XML: more than one root element',
+      });
+    }
+    await stillAnswers();
+  });
+
   it('an oversized envelope is refused before it is read: declared, or streamed without a length', async () => {
     const declared = await post(
       '/onvif/device_service',
