@@ -20,7 +20,7 @@ import {
 } from './notifications.js';
 import { type PullPointLimits, PullPoints, type SubscriptionTimes } from './pull-points.js';
 import { type OperationTable, SERVICE_PATHS, type ServiceContext } from './service-context.js';
-import { type SoapRequest, senderFault, textAt, type Xml, xml } from './soap.js';
+import { attributeOf, child, type SoapRequest, senderFault, textAt, textOf, type Xml, xml } from './soap.js';
 
 /** A subscription that asks for no termination time lives this long unless renewed. */
 const DEFAULT_TERMINATION_MS = 60_000;
@@ -101,7 +101,8 @@ export class OnvifEvents {
     GetEventProperties: () =>
       xml`<tev:GetEventPropertiesResponse><tev:TopicNamespaceLocation>http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation><wsnt:FixedTopicSet>true</wsnt:FixedTopicSet>${topicSetXml()}${TOPIC_EXPRESSION_DIALECTS.map((dialect) => xml`<wsnt:TopicExpressionDialect>${dialect}</wsnt:TopicExpressionDialect>`)}<tev:MessageContentFilterDialect>${MESSAGE_CONTENT_DIALECT}</tev:MessageContentFilterDialect><tev:MessageContentSchemaLocation>http://www.onvif.org/onvif/ver10/schema/onvif.xsd</tev:MessageContentSchemaLocation></tev:GetEventPropertiesResponse>`,
     CreatePullPointSubscription: (request, context) => {
-      const filter = topicFilter(textAt(request.body, 'Filter', 'TopicExpression'));
+      const expression = child(child(request.body, 'Filter'), 'TopicExpression');
+      const filter = topicFilter(textOf(expression), attributeOf(expression, 'Dialect'));
       const terminationMs = this.terminationOf(request, 'InitialTerminationTime', DEFAULT_TERMINATION_MS);
       const created = this.pullPoints.create(terminationMs, this.initialized(), filter);
       return xml`<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference><a:Address>${context.origin}${SERVICE_PATHS.pullPoint}${created.id}</a:Address></tev:SubscriptionReference>${times(created, 'wsnt')}</tev:CreatePullPointSubscriptionResponse>`;

@@ -5,7 +5,7 @@
  * Home Assistant's ONVIF parser and Reolink doorbells use. Pure.
  */
 import type { DeviceEvent } from '../events/schemas.js';
-import { type Xml, xml } from './soap.js';
+import { senderFault, type Xml, xml } from './soap.js';
 
 export const MOTION_TOPIC = 'tns1:VideoSource/MotionAlarm';
 export const VISITOR_TOPIC = 'tns1:RuleEngine/MyRuleDetector/Visitor';
@@ -77,29 +77,70 @@ export function topicSetXml(): Xml {
   return xml`<wstop:TopicSet><tns1:VideoSource wstop:topic="false"><tns1:MotionAlarm wstop:topic="true">${description}</tns1:MotionAlarm></tns1:VideoSource><tns1:RuleEngine wstop:topic="false"><tns1:MyRuleDetector wstop:topic="false"><tns1:Visitor wstop:topic="true">${description}</tns1:Visitor></tns1:MyRuleDetector></tns1:RuleEngine></wstop:TopicSet>`;
 }
 
-/**
- * A subscription's topic filter (ConcreteSet: topics joined by `|`, a trailing `//.` takes the subtree), matched
- * on the topic path with namespace prefixes left out. No expression: everything passes.
- */
-export function topicFilter(expression: string | undefined): (notification: OnvifNotification) => boolean {
-  if (!expression?.trim()) return () => true;
-  const bare = (topic: string) =>
-    topic
-      .split('/')
-      .map((part) => part.replace(/^[^:]*:/, ''))
-      .join('/');
-  const wanted = expression.split('|').map((part) => {
-    const path = bare(part.trim());
-    return path.endsWith('//.') ? { path: path.slice(0, -3), subtree: true } : { path, subtree: false };
-  });
-  return (notification) => {
-    const topic = bare(TOPICS[notification.property]);
-    return wanted.some(({ path, subtree }) => topic === path || (subtree && topic.startsWith(`${path}/`)));
-  };
-}
-
+/** The topic expression dialects a subscription may name: ONVIF's ConcreteSet and WS-Topics' Concrete. */
 export const TOPIC_EXPRESSION_DIALECTS = [
-  'http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet',
+  CONCRETE_SET,
   'http://docs.oasis-open.org/wsn/t-1/TopicExpression/Concrete',
 ];
+
+/** One topic path of an expression: `prefix:Name/prefix:Name…`, optionally ending in `//.` for the subtree. */
+const TOPIC_PATH =
+  /^(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*(?:\/(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*)*(?:\/\/\.)?$/;
+
+interface TopicSelector {
+  path: string;
+  subtree: boolean;
+}
+
+/** A topic path with its namespace prefixes left out (they name the same namespace, whatever the client's prefix). */
+function barePath(topic: string): string {
+  return topic
+    .split('/')
+    .map((part) => part.replace(/^[^:]*:/, ''))
+    .join('/');
+}
+
+function selects(selector: TopicSelector, topic: string): boolean {
+  const path = barePath(topic);
+  return path === selector.path || (selector.subtree && path.startsWith(`${selector.path}/`));
+}
+
+/**
+ * A subscription's topic filter (ConcreteSet: topics joined by `|`, a trailing `//.` takes the subtree), matched
+ * on the topic path with namespace prefixes left out. No expression: everything passes. Faults the way
+ * WS-BaseNotification's Subscribe does (ONVIF Core gives CreatePullPointSubscription the same faults): an unknown
+ * dialect, an expression that is not a topic path, a path that names none of the device's topics. A subscription
+ * that could never receive a notification is refused rather than left silent.
+ */
+export function topicFilter(
+  expression: string | undefined,
+  dialect?: string,
+): (notification: OnvifNotification) => boolean {
+  if (!expression?.trim()) return () => true;
+  if (dialect !== undefined && !TOPIC_EXPRESSION_DIALECTS.includes(dialect))
+    throw senderFault(
+      'wsnt:TopicExpressionDialectUnknownFault',
+      `TopicExpression Dialect ${JSON.stringify(dialect)} is not one of ${TOPIC_EXPRESSION_DIALECTS.join(', ')}`,
+    );
+  const selectors = expression.split('|').map((raw): TopicSelector => {
+    const part = raw.trim();
+    if (!TOPIC_PATH.test(part))
+      throw senderFault(
+        'wsnt:InvalidTopicExpressionFault',
+        `TopicExpression ${JSON.stringify(part)} is not a topic path (prefix:Name/prefix:Name…, optionally ending in //.)`,
+      );
+    const path = barePath(part);
+    const selector = path.endsWith('//.')
+      ? { path: path.slice(0, -3), subtree: true }
+      : { path, subtree: false };
+    if (!Object.values(TOPICS).some((topic) => selects(selector, topic)))
+      throw senderFault(
+        'wsnt:TopicNotSupportedFault',
+        `TopicExpression ${JSON.stringify(part)} is none of the device's topics: ${Object.values(TOPICS).join(', ')}`,
+      );
+    return selector;
+  });
+  return (notification) => selectors.some((selector) => selects(selector, TOPICS[notification.property]));
+}
+
 export const MESSAGE_CONTENT_DIALECT = 'http://www.onvif.org/ver10/tev/messageContentFilter/ItemFilter';

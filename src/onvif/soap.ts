@@ -88,6 +88,7 @@ export function parseEnvelope(xml: string): SoapRequest {
   } catch (error) {
     throw senderFault('ter:WellFormed', `not well-formed XML: ${(error as Error).message}`);
   }
+  assertOneRoot(document as Record<string, unknown>);
   const envelope = child(document as XmlNode, 'Envelope');
   const body = child(envelope, 'Body');
   if (envelope === undefined || body === undefined || typeof body === 'string')
@@ -95,6 +96,16 @@ export function parseEnvelope(xml: string): SoapRequest {
   const action = Object.keys(body).find((key) => !key.startsWith('@_') && key !== '#text');
   if (!action) throw senderFault('ter:InvalidArgVal', 'the SOAP Body is empty');
   return { action, body: firstOf(body[action]) ?? '', header: child(envelope, 'Header') };
+}
+
+/**
+ * XMLValidator lets an empty element (`<x/>`) follow the root, and the parser then returns it beside the envelope
+ * (as another key, or with the envelope in an array when both share a local name), so a second root is caught here.
+ */
+function assertOneRoot(document: Record<string, unknown>): void {
+  const roots = Object.keys(document);
+  if (roots.length > 1 || (roots.length === 1 && Array.isArray(document[roots[0]!])))
+    throw senderFault('ter:WellFormed', 'not well-formed XML: more than one root element');
 }
 
 function firstOf(value: XmlNode | XmlNode[] | undefined): XmlNode | undefined {

@@ -122,7 +122,7 @@ describe('ONVIF against hostile peers', () => {
     await stillAnswers();
   });
 
-  it('pre-auth operations answer without credentials, and ignore an empty token (libonvif sends one)', async () => {
+  it('pre-auth operations answer without credentials and ignore any token: empty (libonvif) or wrong', async () => {
     const time = await post(
       '/onvif/device_service',
       envelope(
@@ -132,6 +132,15 @@ describe('ONVIF against hostile peers', () => {
     );
     expect(time.status).toBe(200);
     expect(time.body).toContain('<tt:UTCDateTime>');
+    const wrongPassword = await post(
+      '/onvif/device_service',
+      envelope(
+        '<GetCapabilities xmlns="http://www.onvif.org/ver10/device/wsdl"/>',
+        security(new Date().toISOString(), randomBytes(16), 'wrong'),
+      ),
+    );
+    expect(wrongPassword.status).toBe(200);
+    expect(wrongPassword.body).toContain('<tds:GetCapabilitiesResponse>');
   });
 
   it('no token, a stale Created and a replayed nonce are refused; the first use of a token is not', async () => {
@@ -188,6 +197,66 @@ describe('ONVIF against hostile peers', () => {
     );
     expect(faultOf(pullPoint).subcode).toBe('wsrf-rw:ResourceUnknownFault');
     expect((await post('/elsewhere', envelope(GET_INFO))).status).toBe(404);
+    await stillAnswers();
+  });
+
+  it('a second root element after a valid, authorized envelope is not well-formed: ter:WellFormed', async () => {
+    for (const trailer of ['<x/>', '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"/>']) {
+      const answer = await post(
+        '/onvif/device_service',
+        `${envelope(GET_INFO, security(new Date().toISOString(), randomBytes(16)))}${trailer}`,
+      );
+      expect(answer.status).toBe(400);
+      expect(faultOf(answer)).toEqual({
+        subcode: 'ter:WellFormed',
+        reason: 'not well-formed XML: more than one root element',
+      });
+    }
+    await stillAnswers();
+  });
+
+  it('a pull-point filter on a topic the device lacks, an unknown dialect or bad syntax is a wsnt fault', async () => {
+    const subscribe = (
+      expression: string,
+      dialect = 'http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet',
+    ) =>
+      post(
+        '/onvif/events_service',
+        envelope(
+          `<CreatePullPointSubscription xmlns="http://www.onvif.org/ver10/events/wsdl"><Filter><wsnt:TopicExpression xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" xmlns:tns1="http://www.onvif.org/ver10/topics" Dialect="${dialect}">${expression}</wsnt:TopicExpression></Filter></CreatePullPointSubscription>`,
+          security(new Date().toISOString(), randomBytes(16)),
+        ),
+      );
+    const before = agent.onvifService!.subscriptions;
+    const nope = await subscribe('tns1:Nope');
+    expect(nope.status).toBe(400);
+    expect(faultOf(nope)).toEqual({
+      subcode: 'wsnt:TopicNotSupportedFault',
+      reason:
+        'TopicExpression "tns1:Nope" is none of the device\'s topics: tns1:VideoSource/MotionAlarm, tns1:RuleEngine/MyRuleDetector/Visitor',
+    });
+    const dialect = await subscribe(
+      'tns1:VideoSource/MotionAlarm',
+      'http://www.w3.org/TR/1999/REC-xpath-19991116',
+    );
+    expect(faultOf(dialect).subcode).toBe('wsnt:TopicExpressionDialectUnknownFault');
+    const syntax = await subscribe('tns1:VideoSource/MotionAlarm|');
+    expect(faultOf(syntax).subcode).toBe('wsnt:InvalidTopicExpressionFault');
+    expect(agent.onvifService!.subscriptions).toBe(before);
+    const known = await subscribe('tns1:RuleEngine//.');
+    expect(known.status).toBe(200);
+    expect(known.body).toContain('<tev:SubscriptionReference>');
+    // The npm onvif client subscribes without a filter; that is still taken.
+    const cam = await connectedCam({
+      hostname: '127.0.0.1',
+      port: agent.onvifService!.port!,
+      ...CREDENTIALS,
+    });
+    const created = await call<{ subscriptionReference: { address: { href: string } } }>((done) =>
+      cam.createPullPointSubscription(done),
+    );
+    expect(created.subscriptionReference.address.href).toMatch(/\/onvif\/pull_point\/[0-9a-f-]{36}$/);
+    await call((done) => cam.unsubscribe(done));
     await stillAnswers();
   });
 

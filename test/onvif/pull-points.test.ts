@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock/virtual-clock.js';
-import { type OnvifNotification, topicFilter } from '../../src/onvif/notifications.js';
+import {
+  type OnvifNotification,
+  TOPIC_EXPRESSION_DIALECTS,
+  topicFilter,
+} from '../../src/onvif/notifications.js';
 import { PullPoints } from '../../src/onvif/pull-points.js';
 import { SoapFault } from '../../src/onvif/soap.js';
 
@@ -97,5 +101,49 @@ describe('pull points', () => {
     expect(await points.pull(onlyVisitor.id, 0, 10)).toEqual([visitor]);
     expect(await points.pull(videoTree.id, 0, 10)).toEqual([motion(true)]);
     expect(await points.pull(both.id, 0, 10)).toEqual([motion(true), visitor]);
+  });
+
+  it.each([
+    ['a topic the device does not have', 'tns1:Nope', undefined, 'wsnt:TopicNotSupportedFault'],
+    ['a non-leaf topic', 'tns1:VideoSource', undefined, 'wsnt:TopicNotSupportedFault'],
+    [
+      'one unknown topic among known ones',
+      'tns1:VideoSource/MotionAlarm|tns1:Nope//.',
+      undefined,
+      'wsnt:TopicNotSupportedFault',
+    ],
+    [
+      'an unknown dialect',
+      'tns1:VideoSource/MotionAlarm',
+      'urn:example:xpath',
+      'wsnt:TopicExpressionDialectUnknownFault',
+    ],
+    [
+      'an empty alternative',
+      'tns1:VideoSource/MotionAlarm||tns1:RuleEngine//.',
+      undefined,
+      'wsnt:InvalidTopicExpressionFault',
+    ],
+    [
+      'a wildcard (Full dialect only)',
+      'tns1:VideoSource/*',
+      TOPIC_EXPRESSION_DIALECTS[0],
+      'wsnt:InvalidTopicExpressionFault',
+    ],
+  ])('a topic filter naming %s is refused: %s', (_name, expression, dialect, subcode) => {
+    let refused: unknown;
+    try {
+      topicFilter(expression, dialect);
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(SoapFault);
+    expect(refused).toMatchObject({ code: 'Sender', subcode });
+    expect((refused as SoapFault).message).toContain('TopicExpression');
+  });
+
+  it('a topic filter in either ONVIF dialect, or with none named, is taken', () => {
+    for (const dialect of [...TOPIC_EXPRESSION_DIALECTS, undefined])
+      expect(topicFilter('tns1:VideoSource/MotionAlarm', dialect)(motion(true))).toBe(true);
   });
 });

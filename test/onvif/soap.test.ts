@@ -39,6 +39,9 @@ describe('SOAP envelopes', () => {
     ['unclosed tags', '<s:Envelope><s:Body><GetProfiles></s:Body>', 'ter:WellFormed'],
     ['no Body', '<s:Envelope xmlns:s="x"><s:Header/></s:Envelope>', 'ter:InvalidArgVal'],
     ['an empty Body', ENVELOPE(''), 'ter:InvalidArgVal'],
+    ['a second root element after the envelope', `${ENVELOPE('<GetProfiles/>')}<x/>`, 'ter:WellFormed'],
+    ['a second envelope', `${ENVELOPE('<GetProfiles/>')}<s:Envelope/>`, 'ter:WellFormed'],
+    ['text after the envelope', `${ENVELOPE('<GetProfiles/>')}junk`, 'ter:WellFormed'],
     ['too deep', ENVELOPE(`${'<a>'.repeat(100)}${'</a>'.repeat(100)}`), 'ter:WellFormed'],
   ])('refuses %s as the sender’s fault', (_name, text, subcode) => {
     const refused = fault(() => parseEnvelope(text));

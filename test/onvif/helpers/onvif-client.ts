@@ -41,6 +41,11 @@ export interface Cam extends NodeJS.EventEmitter {
   getSnapshotUri(options: { profileToken?: string }, callback: Callback<{ uri: string }>): void;
   getEventProperties(callback: Callback<Record<string, unknown>>): void;
   getSystemDateAndTime(callback: Callback<Date>): void;
+  /** The client's own subscription: no filter, InitialTerminationTime PT2M. */
+  createPullPointSubscription(
+    callback: Callback<{ subscriptionReference: { address: { href: string } }; terminationTime: Date }>,
+  ): void;
+  unsubscribe(callback: Callback<unknown>): void;
 }
 
 interface OnvifModule {
