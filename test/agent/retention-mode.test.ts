@@ -1,6 +1,6 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { VirtualClock } from '../../src/clock/virtual-clock.js';
 import { createS3Client, S3Bucket } from '../../src/storage/s3-bucket.js';
 import { startDrivenAgent } from '../helpers/driven-camera.js';
@@ -67,6 +67,54 @@ describe('the agent asks its bucket at start which retention is in force', () =>
       profile: { retentionLockMode: 'compliance' },
     });
     try {
+      expect(camera.agent.state().retention).toBe('object-lock');
+    } finally {
+      await camera.agent.stop();
+      client.destroy();
+      await stub.stop();
+    }
+  });
+
+  it('asked again after config-set, a denied or unreachable bucket keeps the mode in force, with a warning', async () => {
+    await s3.client.send(new CreateBucketCommand({ Bucket: 'agent-kept' }));
+    const stub = await startAwsLikeEndpoint({
+      objectLock: 'enabled',
+      lifecycle: 'absent',
+      forwardTo: s3.endpoint,
+    });
+    const client = createS3Client({
+      endpoint: stub.endpoint,
+      credentials: S3RVER_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const { logger, lines } = capturingLogger();
+    const camera = await startDrivenAgent({
+      deviceId: 'porch',
+      clock: new VirtualClock(T0),
+      dir: tempDir(),
+      bucket: new S3Bucket({ bucket: 'agent-kept', client }),
+      logger,
+    });
+    const warnings = () => lines.filter((l) => l['level'] === 40).map((l) => String(l['msg']));
+    try {
+      expect(camera.agent.state().retention).toBe('object-lock');
+      stub.objectLock = 'denied';
+      camera.agent.reconfigure({ retentionDays: 30 });
+      await vi.waitFor(() =>
+        expect(warnings()).toContainEqual(
+          expect.stringMatching(
+            /^retention mode object-lock: kept from the bucket's last answer: .*AccessDenied/,
+          ),
+        ),
+      );
+      expect(camera.agent.state().retention).toBe('object-lock');
+      await stub.stop();
+      camera.agent.reconfigure({ retentionDays: 45 });
+      await vi.waitFor(() =>
+        expect(warnings()).toContainEqual(
+          'retention mode object-lock: the bucket could not be asked which retention it enforces',
+        ),
+      );
       expect(camera.agent.state().retention).toBe('object-lock');
     } finally {
       await camera.agent.stop();
