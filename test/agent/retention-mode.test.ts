@@ -17,6 +17,25 @@ function capturingLogger() {
   return { logger, lines };
 }
 
+/** A fresh s3rver bucket behind an endpoint answering like AWS with Object Lock enabled. */
+async function objectLockBucket(name: string) {
+  await s3.client.send(new CreateBucketCommand({ Bucket: name }));
+  const stub: AwsLikeEndpoint = await startAwsLikeEndpoint({
+    objectLock: 'enabled',
+    lifecycle: 'absent',
+    forwardTo: s3.endpoint,
+  });
+  const client = createS3Client({ endpoint: stub.endpoint, credentials: S3RVER_CREDENTIALS, maxAttempts: 1 });
+  return {
+    stub,
+    bucket: new S3Bucket({ bucket: name, client }),
+    close: async () => {
+      client.destroy();
+      await stub.stop();
+    },
+  };
+}
+
 let s3: S3rverHandle;
 beforeAll(async () => {
   s3 = await startS3rver();
@@ -48,51 +67,30 @@ describe('the agent asks its bucket at start which retention is in force', () =>
   });
 
   it('on a bucket answering like AWS with Object Lock: object-lock mode in the state', async () => {
-    await s3.client.send(new CreateBucketCommand({ Bucket: 'agent-locked' }));
-    const stub: AwsLikeEndpoint = await startAwsLikeEndpoint({
-      objectLock: 'enabled',
-      lifecycle: 'absent',
-      forwardTo: s3.endpoint,
-    });
-    const client = createS3Client({
-      endpoint: stub.endpoint,
-      credentials: S3RVER_CREDENTIALS,
-      maxAttempts: 1,
-    });
+    const locked = await objectLockBucket('agent-locked');
     const camera = await startDrivenAgent({
       deviceId: 'porch',
       clock: new VirtualClock(T0),
       dir: tempDir(),
-      bucket: new S3Bucket({ bucket: 'agent-locked', client }),
+      bucket: locked.bucket,
       profile: { retentionLockMode: 'compliance' },
     });
     try {
       expect(camera.agent.state().retention).toBe('object-lock');
     } finally {
       await camera.agent.stop();
-      client.destroy();
-      await stub.stop();
+      await locked.close();
     }
   });
 
   it('asked again after config-set, a denied or unreachable bucket keeps the mode in force, with a warning', async () => {
-    await s3.client.send(new CreateBucketCommand({ Bucket: 'agent-kept' }));
-    const stub = await startAwsLikeEndpoint({
-      objectLock: 'enabled',
-      lifecycle: 'absent',
-      forwardTo: s3.endpoint,
-    });
-    const client = createS3Client({
-      endpoint: stub.endpoint,
-      credentials: S3RVER_CREDENTIALS,
-      maxAttempts: 1,
-    });
+    const { stub, bucket, close } = await objectLockBucket('agent-kept');
     const { logger, lines } = capturingLogger();
     const camera = await startDrivenAgent({
       deviceId: 'porch',
       clock: new VirtualClock(T0),
       dir: tempDir(),
-      bucket: new S3Bucket({ bucket: 'agent-kept', client }),
+      bucket,
       logger,
     });
     const warnings = () => lines.filter((l) => l['level'] === 40).map((l) => String(l['msg']));
@@ -118,8 +116,7 @@ describe('the agent asks its bucket at start which retention is in force', () =>
       expect(camera.agent.state().retention).toBe('object-lock');
     } finally {
       await camera.agent.stop();
-      client.destroy();
-      await stub.stop();
+      await close();
     }
   });
 });

@@ -74,6 +74,12 @@ function clipMetadata(legalHold = false) {
 
 const objectWrites = (stub: AwsLikeEndpoint, key: string) =>
   stub.requests.filter((r) => r.path.endsWith(`/${key}`) && (r.method === 'PUT' || r.method === 'POST'));
+/** The CopyObject request `change` makes (requests recorded before it are dropped). */
+async function copyMadeBy(stub: AwsLikeEndpoint, change: () => Promise<unknown>): Promise<RecordedRequest> {
+  stub.requests.length = 0;
+  await change();
+  return stub.requests.find((r) => r.headers['x-amz-copy-source'] !== undefined)!;
+}
 const isPlainPut = (r: RecordedRequest) =>
   r.method === 'PUT' && [...r.query.keys()].every((k) => k === 'x-id');
 const md5Base64 = (data: Buffer) => createHash('md5').update(data).digest('base64');
@@ -305,16 +311,12 @@ describe('lifecycle mode: tags, and a hold that takes the object out of the rule
     const [put] = objectWrites(stub, `${DAY}/c1.mp4`);
     expect(put!.headers['x-amz-tagging']).toBe('retention-days=60');
     expect(put!.headers['x-amz-object-lock-mode']).toBeUndefined();
-    stub.requests.length = 0;
-    await setLegalHold(bucket, 'c1', true);
-    const copy = stub.requests.find((r) => r.headers['x-amz-copy-source'] !== undefined)!;
+    const copy = await copyMadeBy(stub, () => setLegalHold(bucket, 'c1', true));
     expect(copy.headers['x-amz-tagging-directive']).toBe('REPLACE');
     expect(copy.headers['x-amz-tagging']).toBe('legal-hold=true');
     expect(copy.headers['x-amz-meta-legal-hold']).toBe('true');
     expect(stub.requests.some((r) => r.query.has('legal-hold'))).toBe(false);
-    stub.requests.length = 0;
-    await setLegalHold(bucket, 'c1', false);
-    const release = stub.requests.find((r) => r.headers['x-amz-copy-source'] !== undefined)!;
+    const release = await copyMadeBy(stub, () => setLegalHold(bucket, 'c1', false));
     expect(release.headers['x-amz-tagging']).toBe('retention-days=60');
     expect(release.headers['x-amz-meta-legal-hold']).toBe('false');
   });
@@ -334,14 +336,10 @@ describe('lifecycle mode: tags, and a hold that takes the object out of the rule
     expect(objectWrites(stub, `${DAY}/c1.mp4`)[0]!.headers['x-amz-tagging']).toBe('retention-days=60');
     const sweeperWriter = new S3Bucket({ bucket: lifecycleWriter.bucket, client });
     expect((await sweeperWriter.engageRetention({ retentionDays: 30 })).mode).toBe('sweeper');
-    stub.requests.length = 0;
-    await setLegalHold(sweeperWriter, 'c1', true);
-    const copy = stub.requests.find((r) => r.headers['x-amz-copy-source'] !== undefined)!;
+    const copy = await copyMadeBy(stub, () => setLegalHold(sweeperWriter, 'c1', true));
     expect(copy.headers['x-amz-tagging-directive']).toBe('REPLACE');
     expect(copy.headers['x-amz-tagging']).toBe('legal-hold=true');
-    stub.requests.length = 0;
-    await setLegalHold(sweeperWriter, 'c1', false);
-    const release = stub.requests.find((r) => r.headers['x-amz-copy-source'] !== undefined)!;
+    const release = await copyMadeBy(stub, () => setLegalHold(sweeperWriter, 'c1', false));
     expect(release.headers['x-amz-tagging-directive']).toBe('REPLACE');
     expect(release.headers['x-amz-tagging']).toBe('retention-days=60');
   });
