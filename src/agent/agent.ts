@@ -374,7 +374,8 @@ export class Agent {
 
   /**
    * Asks the bucket which retention it enforces (Object Lock, a lifecycle rule, or neither: the sweeper), logs it
-   * and reports it in the state. A bucket that cannot be asked leaves the sweeper in charge, as before.
+   * and reports it in the state. A bucket that cannot be asked, or answers inconclusively, keeps the mode of its last
+   * answer (the sweeper at start).
    */
   private async engageRetention(profile: DeviceProfile): Promise<void> {
     const { logger } = this.options;
@@ -385,7 +386,7 @@ export class Agent {
         lockMode: profile.retentionLockMode,
       });
       this.retentionMode = engaged.mode;
-      logger.info(
+      logger[engaged.kept ? 'warn' : 'info'](
         {
           bucket: bucket.describe(),
           retention: engaged.mode,
@@ -394,10 +395,11 @@ export class Agent {
         `retention mode ${engaged.mode}: ${engaged.reason}`,
       );
     } catch (error) {
-      this.retentionMode = 'sweeper';
+      // Asked again after a config change, a bucket that does not answer keeps the mode it last answered (the
+      // bucket's writer keeps it too); at start that is the sweeper.
       logger.warn(
-        { bucket: bucket.describe(), retention: 'sweeper', err: (error as Error).message },
-        'retention mode sweeper: the bucket could not be asked which retention it enforces',
+        { bucket: bucket.describe(), retention: this.retentionMode, err: (error as Error).message },
+        `retention mode ${this.retentionMode}: the bucket could not be asked which retention it enforces`,
       );
     }
     this.core?.doorbell.setRetentionMode(this.retentionMode);

@@ -48,6 +48,8 @@ export interface LifecycleRuleShape {
 
 export interface LifecycleConfigurationShape {
   Rules: LifecycleRuleShape[];
+  /** A bucket-level setting PutBucketLifecycleConfiguration resets unless it is sent again. */
+  TransitionDefaultMinimumObjectSize?: string | undefined;
 }
 
 /** What a bucket said when asked (GetObjectLockConfiguration, GetBucketLifecycleConfiguration). */
@@ -67,6 +69,8 @@ export interface RetentionChoice {
   lifecycleDays: number[];
   /** One sentence for the log: what enforces retention, and what is missing if anything. */
   reason: string;
+  /** The bucket's answer was inconclusive, so the mode it last answered was kept. */
+  kept?: true;
 }
 
 const tagMatches = (tag: TagShape | undefined) =>
@@ -77,9 +81,14 @@ const coversClips = (prefix: string | undefined) => prefix === undefined || CLIP
 
 /**
  * The days N for which `rule` expires every clip object tagged retention-days=N: enabled, filtered on that one tag
- * (alone or with a prefix covering clips/, no size limits), expiring after exactly N days.
+ * (alone or with a prefix covering clips/, no size limits), expiring after exactly N days. On a versioned bucket
+ * (Object Lock buckets always are) Expiration only adds a delete marker: the rule must expire noncurrent versions too.
  */
-export function ruleExpiryDays(rule: LifecycleRuleShape): number | undefined {
+export function ruleExpiryDays(
+  rule: LifecycleRuleShape,
+  { versioned = false }: { versioned?: boolean } = {},
+): number | undefined {
+  if (versioned && rule.NoncurrentVersionExpiration?.NoncurrentDays === undefined) return undefined;
   if (rule.Status !== 'Enabled' || !coversClips(rule.Prefix)) return undefined;
   const filter = rule.Filter;
   if (filter?.ObjectSizeGreaterThan !== undefined || filter?.ObjectSizeLessThan !== undefined)
@@ -96,10 +105,13 @@ export function ruleExpiryDays(rule: LifecycleRuleShape): number | undefined {
 }
 
 /** Every N for which some rule expires clip objects tagged retention-days=N, ascending. */
-export function lifecycleExpiryDays(rules: readonly LifecycleRuleShape[]): number[] {
+export function lifecycleExpiryDays(
+  rules: readonly LifecycleRuleShape[],
+  options: { versioned?: boolean } = {},
+): number[] {
   const days = new Set<number>();
   for (const rule of rules) {
-    const n = ruleExpiryDays(rule);
+    const n = ruleExpiryDays(rule, options);
     if (n !== undefined) days.add(n);
   }
   return [...days].sort((a, b) => a - b);
@@ -110,7 +122,7 @@ export function lifecycleExpiryDays(rules: readonly LifecycleRuleShape[]): numbe
  * with `retentionDays` (any such rule when no days are given, as for a CLI that has no profile); else the sweeper.
  */
 export function chooseRetentionMode(facts: StoreRetentionFacts, retentionDays?: number): RetentionChoice {
-  const lifecycleDays = lifecycleExpiryDays(facts.rules);
+  const lifecycleDays = lifecycleExpiryDays(facts.rules, { versioned: facts.objectLock === 'enabled' });
   const covered =
     retentionDays === undefined ? lifecycleDays.length > 0 : lifecycleDays.includes(retentionDays);
   const days = retentionDays ?? lifecycleDays[0];
@@ -118,7 +130,8 @@ export function chooseRetentionMode(facts: StoreRetentionFacts, retentionDays?: 
   if (facts.objectLock === 'enabled') {
     const expiry = covered
       ? `a lifecycle rule expires them after ${days} days`
-      : `no lifecycle rule expires them after that (run \`${setup}\`); the sweeper only reports`;
+      : `no lifecycle rule expires them (and their noncurrent versions) after that (run \`${setup}\`); ` +
+        'the sweeper only reports';
     return {
       mode: 'object-lock',
       lifecycleDays,
@@ -139,6 +152,28 @@ export function chooseRetentionMode(facts: StoreRetentionFacts, retentionDays?: 
         ? `its lifecycle rules expire ${RETENTION_TAG}=${lifecycleDays.join('/')} only (run \`${setup}\`)`
         : 'no Object Lock and no lifecycle rule for tagged clips';
   return { mode: 'sweeper', lifecycleDays, reason: `the agent's sweeper deletes expired clips: ${why}` };
+}
+
+/** Some question got neither a yes nor a no (denied, or an answer we cannot read). */
+export const isInconclusive = (facts: StoreRetentionFacts): boolean =>
+  facts.objectLock === 'unknown' || facts.lifecycle === 'unknown';
+
+/**
+ * When the bucket is asked again (the profile's retention changed) and answers inconclusively, the mode of its last
+ * answer stands: one denied or failed probe must not hand an Object Lock or lifecycle bucket to the sweeper.
+ */
+export function keepModeWhenInconclusive(
+  choice: RetentionChoice,
+  facts: StoreRetentionFacts,
+  previous: RetentionMode | undefined,
+): RetentionChoice {
+  if (previous === undefined || previous === choice.mode || !isInconclusive(facts)) return choice;
+  return {
+    mode: previous,
+    lifecycleDays: choice.lifecycleDays,
+    reason: `kept from the bucket's last answer: asked again, it answered inconclusively (${facts.notes.join('; ')})`,
+    kept: true,
+  };
 }
 
 /** The tag set an object carries where the store enforces retention: held objects leave the rule's filter. */

@@ -96,6 +96,8 @@ export interface RetentionEngagement {
   reason: string;
   /** What the store answered when asked (absent for a store that has nothing to ask). */
   facts?: StoreRetentionFacts;
+  /** Asked again, the store answered inconclusively: the mode is the one of its last answer. */
+  kept?: true;
 }
 
 /** Which retention is in force for `bucket`, engaging the store's own where it has one. */

@@ -18,6 +18,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   chooseRetentionMode,
+  keepModeWhenInconclusive,
   type LifecycleConfigurationShape,
   retentionTagSet,
 } from '../retention/enforcement.js';
@@ -136,6 +137,7 @@ export class S3Bucket implements Bucket {
     mode: 'sweeper',
     lockMode: OBJECT_LOCK_MODES.governance,
   };
+  private engaged = false;
 
   constructor(options: S3BucketOptions) {
     this.bucket = options.bucket;
@@ -330,9 +332,12 @@ export class S3Bucket implements Bucket {
         MetadataDirective: 'REPLACE',
         ContentType: contentTypeOf(key),
         Metadata: metadata,
-        // The copy is the object from now on (a new version under Object Lock): it keeps the lock and the tags.
-        ...(this.retention.mode === 'sweeper' ? {} : { TaggingDirective: 'REPLACE' as const }),
+        // The copy is the object from now on (a new version under Object Lock): it keeps the lock, and its tags follow
+        // the metadata in every mode. A writer in sweeper mode may not know of a lifecycle rule (the probe was denied,
+        // or no rule covers its days) that still matches the object's old tags: a hold must take it out of the rule.
+        TaggingDirective: 'REPLACE',
         ...this.retentionParams(metadata),
+        ...this.tagging(metadata),
       }),
     );
     return { ...current, metadata };
@@ -344,9 +349,14 @@ export class S3Bucket implements Bucket {
    */
   async engageRetention(request: RetentionRequest = {}): Promise<RetentionEngagement> {
     const facts = await probeS3Retention(this.client, this.bucket);
-    const choice = chooseRetentionMode(facts, request.retentionDays);
+    const choice = keepModeWhenInconclusive(
+      chooseRetentionMode(facts, request.retentionDays),
+      facts,
+      this.engaged ? this.retention.mode : undefined,
+    );
     this.retention = { mode: choice.mode, lockMode: OBJECT_LOCK_MODES[request.lockMode ?? 'governance'] };
-    return { mode: choice.mode, reason: choice.reason, facts };
+    this.engaged = true;
+    return { mode: choice.mode, reason: choice.reason, facts, ...(choice.kept ? { kept: choice.kept } : {}) };
   }
 
   /** Writes the lifecycle rules that expire clips tagged retention-days=N, keeping the bucket's other rules. */
@@ -387,11 +397,15 @@ export class S3Bucket implements Bucket {
     );
   }
 
+  private tagging(metadata: ObjectMetadata): Pick<PutObjectCommandInput, 'Tagging'> {
+    const tags = retentionTagSet(metadata);
+    return tags.length > 0 ? { Tagging: taggingHeader(tags) } : {};
+  }
+
   private retentionParams(metadata: ObjectMetadata): RetentionParams {
     const { mode, lockMode } = this.retention;
     if (mode === 'sweeper') return {};
-    const tags = retentionTagSet(metadata);
-    const params: RetentionParams = tags.length > 0 ? { Tagging: taggingHeader(tags) } : {};
+    const params: RetentionParams = this.tagging(metadata);
     if (mode !== 'object-lock') return params;
     const retainUntil = Date.parse(metadata['retain-until'] ?? '');
     if (Number.isFinite(retainUntil)) {

@@ -14,18 +14,35 @@ import {
 interface S3ErrorLike {
   name?: string;
   Code?: string;
+  /** Node's system error code (ECONNREFUSED, ENOTFOUND…) when no HTTP answer came. */
+  code?: string;
   message?: string;
   $metadata?: { httpStatusCode?: number };
 }
 
 type Answer = 'absent' | 'unsupported' | 'unknown';
 
-/** How an S3-compatible server declined: absent (404 of the named kind), unsupported (501), or unknown. */
-function classify(error: unknown, absentName: string): { answer: Answer; note?: string } {
+/** The request got no HTTP answer at all (refused, unresolvable, timed out) or was never sent (no credentials). */
+export class BucketUnreachableError extends Error {
+  override readonly name = 'BucketUnreachableError';
+}
+
+/**
+ * How an S3-compatible server declined: absent (404 of the named kind), unsupported (501), or unknown (another HTTP
+ * answer, e.g. AccessDenied). No HTTP answer is not a fact about the bucket: it throws, naming the network error.
+ */
+function classify(error: unknown, operation: string, absentName: string): { answer: Answer; note?: string } {
   const e = error as S3ErrorLike;
   const name = e?.name ?? e?.Code ?? 'Error';
   const status = e?.$metadata?.httpStatusCode;
   if (name === 'NoSuchBucket') throw error;
+  if (status === undefined) {
+    const why =
+      name === 'CredentialsProviderError' ? 'not sent, no credentials' : 'no answer from the bucket';
+    throw new BucketUnreachableError(`${operation}: ${why}: ${e?.code ?? name} (${e?.message ?? error})`, {
+      cause: error,
+    });
+  }
   if (name === absentName) return { answer: 'absent' };
   if (name === 'NotImplemented' || status === 501) return { answer: 'unsupported', note: 'NotImplemented' };
   return { answer: 'unknown', note: `${name}${status ? ` (HTTP ${status})` : ''}` };
@@ -42,51 +59,78 @@ export async function probeS3Retention(client: S3Client, bucket: string): Promis
     const out = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
     facts.objectLock = out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled' ? 'enabled' : 'disabled';
   } catch (error) {
-    const { answer, note } = classify(error, 'ObjectLockConfigurationNotFoundError');
+    const { answer, note } = classify(
+      error,
+      'GetObjectLockConfiguration',
+      'ObjectLockConfigurationNotFoundError',
+    );
     facts.objectLock = answer === 'absent' ? 'disabled' : answer;
     if (note) facts.notes.push(`GetObjectLockConfiguration: ${note}`);
   }
   try {
-    facts.rules = (await readLifecycleRules(client, bucket)) ?? [];
+    facts.rules = (await readLifecycleConfiguration(client, bucket)).Rules;
     facts.lifecycle = facts.rules.length > 0 ? 'configured' : 'none';
   } catch (error) {
-    const { answer, note } = classify(error, 'NoSuchLifecycleConfiguration');
+    const { answer, note } = classify(
+      error,
+      'GetBucketLifecycleConfiguration',
+      'NoSuchLifecycleConfiguration',
+    );
     facts.lifecycle = answer === 'absent' ? 'none' : answer;
     if (note) facts.notes.push(`GetBucketLifecycleConfiguration: ${note}`);
   }
   return facts;
 }
 
-async function readLifecycleRules(
+async function readLifecycleConfiguration(
   client: S3Client,
   bucket: string,
-): Promise<LifecycleRuleShape[] | undefined> {
+): Promise<LifecycleConfigurationShape> {
   const out = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
-  return out.Rules as LifecycleRuleShape[] | undefined;
+  return {
+    Rules: (out.Rules ?? []) as LifecycleRuleShape[],
+    ...(out.TransitionDefaultMinimumObjectSize === undefined
+      ? {}
+      : { TransitionDefaultMinimumObjectSize: out.TransitionDefaultMinimumObjectSize }),
+  };
 }
 
 /**
- * Writes the doorbell's lifecycle rules for `retentionDays` into the bucket's configuration, keeping its other rules;
- * returns the configuration written.
+ * Writes the doorbell's lifecycle rules for `retentionDays` into the bucket's configuration, keeping its other rules
+ * and its TransitionDefaultMinimumObjectSize (a put without it resets the bucket to the default); returns the
+ * configuration written.
  */
 export async function writeLifecycleRules(
   client: S3Client,
   bucket: string,
   retentionDays: number,
 ): Promise<LifecycleConfigurationShape> {
-  let existing: LifecycleRuleShape[] = [];
+  let existing: LifecycleConfigurationShape = { Rules: [] };
   try {
-    existing = (await readLifecycleRules(client, bucket)) ?? [];
+    existing = await readLifecycleConfiguration(client, bucket);
   } catch (error) {
-    if (classify(error, 'NoSuchLifecycleConfiguration').answer !== 'absent') throw error;
+    const { answer } = classify(error, 'GetBucketLifecycleConfiguration', 'NoSuchLifecycleConfiguration');
+    if (answer !== 'absent') throw error;
   }
-  const configuration = mergeLifecycleRules(existing, retentionDays);
+  const configuration: LifecycleConfigurationShape = {
+    ...mergeLifecycleRules(existing.Rules, retentionDays),
+    ...(existing.TransitionDefaultMinimumObjectSize === undefined
+      ? {}
+      : { TransitionDefaultMinimumObjectSize: existing.TransitionDefaultMinimumObjectSize }),
+  };
+  type PutInput = ConstructorParameters<typeof PutBucketLifecycleConfigurationCommand>[0];
   await client.send(
     new PutBucketLifecycleConfigurationCommand({
       Bucket: bucket,
-      LifecycleConfiguration: configuration as NonNullable<
-        ConstructorParameters<typeof PutBucketLifecycleConfigurationCommand>[0]['LifecycleConfiguration']
+      LifecycleConfiguration: { Rules: configuration.Rules } as NonNullable<
+        PutInput['LifecycleConfiguration']
       >,
+      ...(configuration.TransitionDefaultMinimumObjectSize === undefined
+        ? {}
+        : {
+            TransitionDefaultMinimumObjectSize:
+              configuration.TransitionDefaultMinimumObjectSize as PutInput['TransitionDefaultMinimumObjectSize'],
+          }),
     }),
   );
   return configuration;

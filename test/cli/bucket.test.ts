@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { PACKAGE_ROOT } from '../../src/config/paths.js';
 import { lifecycleRules } from '../../src/retention/enforcement.js';
@@ -54,6 +55,24 @@ describe('doorbell bucket', () => {
     expect(await runCli(['bucket', 'status', '--json'], io)).toBe(0);
     expect(JSON.parse(io.out())).toMatchObject({ mode: 'sweeper' });
   });
+
+  it('status: an endpoint nothing listens on fails (exit 1) naming the network error', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
+    const io = captureIo({ cwd: dir });
+    const url = `s3://clips?endpoint=http://127.0.0.1:${port}&region=us-east-1`;
+    expect(await runCli(['bucket', 'status', '--bucket', url], io)).toBe(1);
+    expect(io.out()).toBe('');
+    expect(io.err()).toMatch(
+      /bucket status failed: GetObjectLockConfiguration: no answer from the bucket: ECONNREFUSED/,
+    );
+    expect(io.err()).not.toMatch(/\n\s+at /);
+    vi.unstubAllEnvs();
+  });
 });
 
 describe('docs/cloud.md', () => {
@@ -73,6 +92,8 @@ describe('docs/cloud.md', () => {
       expect(granted.filter((a) => /Delete|Bypass/.test(a))).toEqual([]);
     }
     expect(sweeper).toContain('s3:DeleteObject');
+    // A hold replaces the object's tags in every mode.
+    for (const granted of actions) expect(granted).toContain('s3:PutObjectTagging');
     expect(objectLock).toEqual(expect.arrayContaining(['s3:PutObjectRetention', 's3:PutObjectLegalHold']));
   });
 });

@@ -25,6 +25,21 @@ const tagRule = (days: number, over: Partial<LifecycleRuleShape> = {}): Lifecycl
 });
 
 describe('which lifecycle rules enforce retention-days=N', () => {
+  it('on an Object Lock bucket (always versioned) counts a rule only if it expires noncurrent versions too', () => {
+    const markerOnly = tagRule(60);
+    const withNoncurrent = tagRule(30, { NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
+    expect(lifecycleExpiryDays([markerOnly, withNoncurrent], { versioned: true })).toEqual([30]);
+    const locked = chooseRetentionMode(facts({ objectLock: 'enabled', rules: [markerOnly] }), 60);
+    expect(locked.mode).toBe('object-lock');
+    expect(locked.lifecycleDays).toEqual([]);
+    expect(locked.reason).toMatch(/no lifecycle rule expires them \(and their noncurrent versions\)/);
+    expect(locked.reason).not.toMatch(/a lifecycle rule expires them after 60 days/);
+    const setUp = chooseRetentionMode(facts({ objectLock: 'enabled', rules: lifecycleRules(60) }), 60);
+    expect(setUp.reason).toMatch(/a lifecycle rule expires them after 60 days/);
+    // Without Object Lock the delete marker is the end of the object (unversioned bucket): the rule counts.
+    expect(chooseRetentionMode(facts({ rules: [markerOnly] }), 60).mode).toBe('lifecycle');
+  });
+
   it('counts enabled rules on the tag (alone, or with a prefix covering clips/) expiring after exactly N days', () => {
     expect(lifecycleExpiryDays([tagRule(60), tagRule(30), ...lifecycleRules(90)])).toEqual([30, 60, 90]);
   });
@@ -57,7 +72,8 @@ describe('chooseRetentionMode', () => {
     const lockOnly = chooseRetentionMode(facts({ objectLock: 'enabled' }), 60);
     expect(lockOnly.mode).toBe('object-lock');
     expect(lockOnly.reason).toContain('doorbell bucket setup --retention-days 60');
-    const both = chooseRetentionMode(facts({ objectLock: 'enabled', rules: [tagRule(60)] }), 60);
+    const rule = tagRule(60, { NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
+    const both = chooseRetentionMode(facts({ objectLock: 'enabled', rules: [rule] }), 60);
     expect(both).toMatchObject({ mode: 'object-lock', lifecycleDays: [60] });
     expect(both.reason).toContain('a lifecycle rule expires them after 60 days');
   });

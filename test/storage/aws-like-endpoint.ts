@@ -9,7 +9,11 @@ import type { AddressInfo } from 'node:net';
  * legal hold of each key (PutObjectLegalHold) and reports it on HEAD as S3 does, nothing more.
  */
 export type LockAnswer = 'enabled' | 'absent' | 'not-implemented' | 'denied';
-export type LifecycleAnswer = { xml: string } | 'absent' | 'not-implemented';
+/** headers: response headers of GetBucketLifecycleConfiguration, e.g. x-amz-transition-default-minimum-object-size. */
+export type LifecycleAnswer =
+  | { xml: string; headers?: Record<string, string> }
+  | 'absent'
+  | 'not-implemented';
 
 export interface RecordedRequest {
   method: string;
@@ -26,6 +30,8 @@ export interface AwsLikeEndpoint {
   legalHolds: Map<string, 'ON' | 'OFF'>;
   /** The body of the last PutBucketLifecycleConfiguration (then served to GetBucketLifecycleConfiguration). */
   lifecycle: LifecycleAnswer;
+  /** The answer to GetObjectLockConfiguration from now on (a bucket whose permissions change). */
+  objectLock: LockAnswer;
   stop(): Promise<void>;
 }
 
@@ -53,7 +59,10 @@ export async function startAwsLikeEndpoint(options: {
 }): Promise<AwsLikeEndpoint> {
   const requests: RecordedRequest[] = [];
   const legalHolds = new Map<string, 'ON' | 'OFF'>();
-  const state: { lifecycle: LifecycleAnswer } = { lifecycle: options.lifecycle };
+  const state: { lifecycle: LifecycleAnswer; objectLock: LockAnswer } = {
+    lifecycle: options.lifecycle,
+    objectLock: options.objectLock,
+  };
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -79,26 +88,32 @@ export async function startAwsLikeEndpoint(options: {
         send(e.status, awsError(e.code, e.message, bucket));
 
       if (key === '' && url.searchParams.has('object-lock') && req.method === 'GET') {
-        if (options.objectLock === 'enabled') {
+        if (state.objectLock === 'enabled') {
           return send(
             200,
             `<?xml version="1.0" encoding="UTF-8"?>\n<ObjectLockConfiguration xmlns="${S3_NS}"><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>`,
           );
         }
-        if (options.objectLock === 'absent') {
+        if (state.objectLock === 'absent') {
           return fail({
             status: 404,
             code: 'ObjectLockConfigurationNotFoundError',
             message: 'Object Lock configuration does not exist for this bucket',
           });
         }
-        if (options.objectLock === 'denied')
+        if (state.objectLock === 'denied')
           return fail({ status: 403, code: 'AccessDenied', message: 'Access Denied' });
         return fail(NOT_IMPLEMENTED);
       }
       if (key === '' && url.searchParams.has('lifecycle')) {
         if (req.method === 'PUT') {
-          state.lifecycle = { xml: body.toString('utf8') };
+          const minimumSize = req.headers['x-amz-transition-default-minimum-object-size'];
+          state.lifecycle = {
+            xml: body.toString('utf8'),
+            ...(typeof minimumSize === 'string'
+              ? { headers: { 'x-amz-transition-default-minimum-object-size': minimumSize } }
+              : {}),
+          };
           return send(200, '');
         }
         const answer = state.lifecycle;
@@ -110,7 +125,7 @@ export async function startAwsLikeEndpoint(options: {
           });
         }
         if (answer === 'not-implemented') return fail(NOT_IMPLEMENTED);
-        return send(200, answer.xml);
+        return send(200, answer.xml, answer.headers);
       }
       if (key !== '' && url.searchParams.has('legal-hold') && req.method === 'PUT') {
         const status = /<Status>(ON|OFF)<\/Status>/.exec(body.toString('utf8'))?.[1] as
@@ -160,6 +175,12 @@ export async function startAwsLikeEndpoint(options: {
     legalHolds,
     get lifecycle() {
       return state.lifecycle;
+    },
+    get objectLock() {
+      return state.objectLock;
+    },
+    set objectLock(answer: LockAnswer) {
+      state.objectLock = answer;
     },
     stop: () =>
       new Promise<void>((resolve) => {

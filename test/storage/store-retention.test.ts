@@ -43,7 +43,7 @@ let bucketSeq = 0;
 /** A fresh s3rver bucket seen through an endpoint that answers the retention calls like AWS. */
 async function awsLikeBucket(
   answers: Omit<Parameters<typeof startAwsLikeEndpoint>[0], 'forwardTo'>,
-): Promise<{ bucket: S3Bucket; stub: AwsLikeEndpoint }> {
+): Promise<{ bucket: S3Bucket; stub: AwsLikeEndpoint; client: S3Client }> {
   const name = `retention-${++bucketSeq}`;
   await s3.client.send(new CreateBucketCommand({ Bucket: name }));
   const stub = await startAwsLikeEndpoint({ ...answers, forwardTo: s3.endpoint });
@@ -55,7 +55,7 @@ async function awsLikeBucket(
     maxAttempts: 1,
   });
   clients.push(client);
-  return { bucket: new S3Bucket({ bucket: name, client, partSize: PART }), stub };
+  return { bucket: new S3Bucket({ bucket: name, client, partSize: PART }), stub, client };
 }
 
 function clipMetadata(legalHold = false) {
@@ -74,6 +74,12 @@ function clipMetadata(legalHold = false) {
 
 const objectWrites = (stub: AwsLikeEndpoint, key: string) =>
   stub.requests.filter((r) => r.path.endsWith(`/${key}`) && (r.method === 'PUT' || r.method === 'POST'));
+/** The CopyObject request `change` makes (requests recorded before it are dropped). */
+async function copyMadeBy(stub: AwsLikeEndpoint, change: () => Promise<unknown>): Promise<RecordedRequest> {
+  stub.requests.length = 0;
+  await change();
+  return stub.requests.find((r) => r.headers['x-amz-copy-source'] !== undefined)!;
+}
 const isPlainPut = (r: RecordedRequest) =>
   r.method === 'PUT' && [...r.query.keys()].every((k) => k === 'x-id');
 const md5Base64 = (data: Buffer) => createHash('md5').update(data).digest('base64');
@@ -142,7 +148,38 @@ describe('the capability probe answers three ways (a stub answering like AWS, th
     expect(engagedDenied.mode).toBe('sweeper');
     expect(engagedDenied.reason).toContain('GetObjectLockConfiguration: AccessDenied (HTTP 403)');
   });
+
+  it('asked again, an inconclusive answer keeps the mode of the last answer instead of dropping to the sweeper', async () => {
+    const { bucket, stub } = await awsLikeBucket({
+      objectLock: 'enabled',
+      lifecycle: { xml: lifecycleXml(60) },
+    });
+    expect((await bucket.engageRetention({ retentionDays: 60 })).mode).toBe('object-lock');
+    stub.objectLock = 'denied';
+    const again = await bucket.engageRetention({ retentionDays: 30 });
+    expect(again).toMatchObject({ mode: 'object-lock', kept: true });
+    expect(again.reason).toMatch(
+      /kept from the bucket's last answer: .*GetObjectLockConfiguration: AccessDenied/,
+    );
+    expect(bucket.retentionMode).toBe('object-lock');
+    // The first answer of a writer has nothing to keep: the sweeper, as before.
+    const fresh = new S3Bucket({ bucket: bucket.bucket, client: (await awsLikeBucket(stubAnswers)).client });
+    expect((await fresh.engageRetention({ retentionDays: 60 })).mode).toBe('sweeper');
+  });
+
+  it('no answer at all (nothing listening) is an error naming the network error, not a fact', async () => {
+    const { bucket, stub } = await awsLikeBucket({ objectLock: 'enabled', lifecycle: 'absent' });
+    expect((await bucket.engageRetention({ retentionDays: 60 })).mode).toBe('object-lock');
+    await stub.stop();
+    endpoints.splice(endpoints.indexOf(stub), 1);
+    await expect(bucket.engageRetention({ retentionDays: 30 })).rejects.toThrow(
+      /GetObjectLockConfiguration: no answer from the bucket: E[A-Z]+ /,
+    );
+    expect(bucket.retentionMode).toBe('object-lock');
+  });
 });
+
+const stubAnswers = { objectLock: 'denied', lifecycle: 'absent' } as const;
 
 /** What PutBucketLifecycleConfiguration sends for `days` (through the SDK), read back as AWS serves it. */
 function lifecycleXml(days: number): string {
@@ -274,18 +311,51 @@ describe('lifecycle mode: tags, and a hold that takes the object out of the rule
     const [put] = objectWrites(stub, `${DAY}/c1.mp4`);
     expect(put!.headers['x-amz-tagging']).toBe('retention-days=60');
     expect(put!.headers['x-amz-object-lock-mode']).toBeUndefined();
-    stub.requests.length = 0;
-    await setLegalHold(bucket, 'c1', true);
-    const copy = stub.requests.find((r) => r.headers['x-amz-copy-source'] !== undefined)!;
+    const copy = await copyMadeBy(stub, () => setLegalHold(bucket, 'c1', true));
     expect(copy.headers['x-amz-tagging-directive']).toBe('REPLACE');
     expect(copy.headers['x-amz-tagging']).toBe('legal-hold=true');
     expect(copy.headers['x-amz-meta-legal-hold']).toBe('true');
     expect(stub.requests.some((r) => r.query.has('legal-hold'))).toBe(false);
-    stub.requests.length = 0;
-    await setLegalHold(bucket, 'c1', false);
-    const release = stub.requests.find((r) => r.headers['x-amz-copy-source'] !== undefined)!;
+    const release = await copyMadeBy(stub, () => setLegalHold(bucket, 'c1', false));
     expect(release.headers['x-amz-tagging']).toBe('retention-days=60');
     expect(release.headers['x-amz-meta-legal-hold']).toBe('false');
+  });
+
+  it('a writer in sweeper mode (no rule for its days) still swaps the tag: the hold leaves the rule, a release rejoins', async () => {
+    const {
+      bucket: lifecycleWriter,
+      stub,
+      client,
+    } = await awsLikeBucket({
+      objectLock: 'absent',
+      lifecycle: { xml: lifecycleXml(60) },
+    });
+    expect((await lifecycleWriter.engageRetention({ retentionDays: 60 })).mode).toBe('lifecycle');
+    const file = await makeClipFile(dir, 'c1.mp4', 3000);
+    await lifecycleWriter.put(`${DAY}/c1.mp4`, file.path, clipMetadata().metadata);
+    expect(objectWrites(stub, `${DAY}/c1.mp4`)[0]!.headers['x-amz-tagging']).toBe('retention-days=60');
+    const sweeperWriter = new S3Bucket({ bucket: lifecycleWriter.bucket, client });
+    expect((await sweeperWriter.engageRetention({ retentionDays: 30 })).mode).toBe('sweeper');
+    const copy = await copyMadeBy(stub, () => setLegalHold(sweeperWriter, 'c1', true));
+    expect(copy.headers['x-amz-tagging-directive']).toBe('REPLACE');
+    expect(copy.headers['x-amz-tagging']).toBe('legal-hold=true');
+    const release = await copyMadeBy(stub, () => setLegalHold(sweeperWriter, 'c1', false));
+    expect(release.headers['x-amz-tagging-directive']).toBe('REPLACE');
+    expect(release.headers['x-amz-tagging']).toBe('retention-days=60');
+  });
+
+  it("bucket setup keeps the bucket's TransitionDefaultMinimumObjectSize", async () => {
+    const { bucket, stub } = await awsLikeBucket({
+      objectLock: 'absent',
+      lifecycle: {
+        xml: lifecycleXml(30),
+        headers: { 'x-amz-transition-default-minimum-object-size': 'varies_by_storage_class' },
+      },
+    });
+    const written = await bucket.writeLifecycleRules(60);
+    expect(written.TransitionDefaultMinimumObjectSize).toBe('varies_by_storage_class');
+    const put = stub.requests.find((r) => r.method === 'PUT' && r.query.has('lifecycle'))!;
+    expect(put.headers['x-amz-transition-default-minimum-object-size']).toBe('varies_by_storage_class');
   });
 
   it("bucket setup writes the rules in the shape AWS documents and keeps the bucket's other rules", async () => {
@@ -360,9 +430,13 @@ describe('on s3rver (no Object Lock, no lifecycle): sweeper mode, as before', ()
       s3.client.middlewareStack.remove(`captureHeaders${bucketSeq}`);
     }
     expect(headers.length).toBeGreaterThan(0);
-    for (const h of headers) {
+    // The PUT carries neither; the metadata copy replaces the tags to match the hold state (s3rver accepts that).
+    const copy = headers.find((h) => h['x-amz-copy-source'] !== undefined);
+    for (const h of headers.filter((h) => h !== copy))
       expect(Object.keys(h).filter((k) => /object-lock|tagging/.test(k))).toEqual([]);
-    }
+    expect(copy!['x-amz-tagging-directive']).toBe('REPLACE');
+    expect(copy!['x-amz-tagging']).toBe('retention-days=60');
+    for (const h of headers) expect(Object.keys(h).filter((k) => /object-lock/.test(k))).toEqual([]);
     const report = await sweepRetention({ bucket, nowMs: Date.now() + 61 * 86_400_000, mode: engaged.mode });
     expect(report.deleted.map((d) => d.key)).toEqual([`${DAY}/c1.mp4`]);
     expect(await bucket.head(`${DAY}/c1.mp4`)).toBeUndefined();
