@@ -54,32 +54,50 @@ function classify(error: unknown, operation: string, absentName: string): { answ
  * answers we may not read (AccessDenied) are facts too, with a note saying which.
  */
 export async function probeS3Retention(client: S3Client, bucket: string): Promise<StoreRetentionFacts> {
-  const facts: StoreRetentionFacts = { objectLock: 'disabled', lifecycle: 'none', rules: [], notes: [] };
+  const notes: string[] = [];
+  const lock = await ask('GetObjectLockConfiguration', 'ObjectLockConfigurationNotFoundError', notes, () =>
+    client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket })),
+  );
+  const lifecycle = await ask('GetBucketLifecycleConfiguration', 'NoSuchLifecycleConfiguration', notes, () =>
+    readLifecycleConfiguration(client, bucket),
+  );
+  const rules = 'value' in lifecycle ? lifecycle.value.Rules : [];
+  return {
+    objectLock:
+      'value' in lock
+        ? lock.value.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled'
+          ? 'enabled'
+          : 'disabled'
+        : lock.declined === 'absent'
+          ? 'disabled'
+          : lock.declined,
+    lifecycle:
+      'value' in lifecycle
+        ? rules.length > 0
+          ? 'configured'
+          : 'none'
+        : lifecycle.declined === 'absent'
+          ? 'none'
+          : lifecycle.declined,
+    rules,
+    notes,
+  };
+}
+
+/** One question to the bucket: its answer, or how it declined, with a note in `notes` saying why. */
+async function ask<T>(
+  operation: string,
+  absentName: string,
+  notes: string[],
+  question: () => Promise<T>,
+): Promise<{ value: T } | { declined: Answer }> {
   try {
-    const out = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
-    facts.objectLock = out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled' ? 'enabled' : 'disabled';
+    return { value: await question() };
   } catch (error) {
-    const { answer, note } = classify(
-      error,
-      'GetObjectLockConfiguration',
-      'ObjectLockConfigurationNotFoundError',
-    );
-    facts.objectLock = answer === 'absent' ? 'disabled' : answer;
-    if (note) facts.notes.push(`GetObjectLockConfiguration: ${note}`);
+    const { answer, note } = classify(error, operation, absentName);
+    if (note) notes.push(`${operation}: ${note}`);
+    return { declined: answer };
   }
-  try {
-    facts.rules = (await readLifecycleConfiguration(client, bucket)).Rules;
-    facts.lifecycle = facts.rules.length > 0 ? 'configured' : 'none';
-  } catch (error) {
-    const { answer, note } = classify(
-      error,
-      'GetBucketLifecycleConfiguration',
-      'NoSuchLifecycleConfiguration',
-    );
-    facts.lifecycle = answer === 'absent' ? 'none' : answer;
-    if (note) facts.notes.push(`GetBucketLifecycleConfiguration: ${note}`);
-  }
-  return facts;
 }
 
 async function readLifecycleConfiguration(
