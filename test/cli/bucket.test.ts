@@ -6,8 +6,12 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { PACKAGE_ROOT } from '../../src/config/paths.js';
 import { lifecycleRules } from '../../src/retention/enforcement.js';
+import { clipObjectMetadata, normalizeClip } from '../../src/storage/clip-metadata.js';
 import { captureIo } from '../helpers/cli.js';
 import { tempDir } from '../helpers/mqtt.js';
+import { startAwsLikeEndpoint } from '../storage/aws-like-endpoint.js';
+import { makeClipFile } from '../storage/helpers.js';
+import { startS3rver } from '../storage/s3rver-harness.js';
 
 /** Only ever holds the default folder bucket of `bucket status`. */
 const dir = tempDir('doorbell-cli-bucket-');
@@ -72,6 +76,51 @@ describe('doorbell bucket', () => {
     );
     expect(io.err()).not.toMatch(/\n\s+at /);
     vi.unstubAllEnvs();
+  });
+});
+
+describe('doorbell hold', () => {
+  it('warns when the bucket will not say whether it has Object Lock: the hold is then only metadata', async () => {
+    const s3 = await startS3rver();
+    const stub = await startAwsLikeEndpoint({
+      objectLock: 'denied',
+      lifecycle: 'absent',
+      forwardTo: s3.endpoint,
+    });
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
+    try {
+      const bucket = await s3.newBucket('held');
+      const clip = normalizeClip({
+        deviceId: 'front',
+        clipId: 'c1',
+        eventId: 'e1',
+        trigger: 'ding',
+        recordedAt: new Date(Date.now() - 60_000).toISOString(),
+        retentionDays: 60,
+        legalHold: false,
+      });
+      const file = await makeClipFile(dir, 'c1.mp4', 2048);
+      await bucket.put('clips/front/2026/05/10/c1.mp4', file.path, clipObjectMetadata(clip));
+      const url = `s3://held?endpoint=${stub.endpoint}&region=us-east-1`;
+      const io = captureIo({ cwd: dir });
+      expect(await runCli(['hold', 'set', 'c1', '--bucket', url], io)).toBe(0);
+      expect(io.out()).toMatch(/legal hold set/);
+      expect(io.err()).toMatch(
+        /^warning: the bucket would not say whether it has Object Lock \(GetObjectLockConfiguration: AccessDenied \(HTTP 403\)\); the hold is set as metadata and tags, not as an S3 legal hold/,
+      );
+      expect((await bucket.head('clips/front/2026/05/10/c1.mp4'))?.metadata['legal-hold']).toBe('true');
+
+      // A bucket that answers (here: no Object Lock configuration) gets no warning.
+      stub.objectLock = 'absent';
+      const quiet = captureIo({ cwd: dir });
+      expect(await runCli(['hold', 'clear', 'c1', '--bucket', url], quiet)).toBe(0);
+      expect(quiet.err()).toBe('');
+    } finally {
+      vi.unstubAllEnvs();
+      await stub.stop();
+      await s3.stop();
+    }
   });
 });
 

@@ -42,7 +42,17 @@ async function hold(
   try {
     const bucket = openBucket(values.bucket, io.cwd);
     // Under Object Lock the hold is the store's (PutObjectLegalHold), not a metadata rewrite: ask first.
-    await engageRetention(bucket);
+    const engaged = await engageRetention(bucket);
+    if (engaged.facts?.objectLock === 'unknown') {
+      // A bucket that may have Object Lock but will not say: the hold below is metadata and tags, which S3 does not
+      // enforce; the owner must know before relying on it.
+      const why = engaged.facts.notes.join('; ');
+      writeLine(
+        io.stderr,
+        `warning: the bucket would not say whether it has Object Lock (${why}); the hold is ${verb} as ` +
+          'metadata and tags, not as an S3 legal hold: allow s3:GetBucketObjectLockConfiguration to use it',
+      );
+    }
     result = await setLegalHold(
       bucket,
       clipId,
