@@ -5,15 +5,7 @@
  */
 import { hostname, networkInterfaces } from 'node:os';
 import { isLoopbackHost } from '../ui/access.js';
-
-export function isWildcardHost(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '[::]';
-}
-
-/** `::ffff:192.0.2.1` → `192.0.2.1`. */
-export function bareAddress(address: string): string {
-  return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-}
+import { bareAddress, isWildcardHost } from '../util/host.js';
 
 function ipv4ToNumber(address: string): number {
   return address.split('.').reduce((value, part) => value * 256 + Number(part), 0);

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
-import { addressFacing, ipv4InterfaceAddresses, isWildcardHost } from './addresses.js';
+import { isWildcardHost } from '../util/host.js';
+import { addressFacing, ipv4InterfaceAddresses } from './addresses.js';
 import {
   type AppSequence,
   byeXml,

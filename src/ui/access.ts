@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
+import { isWildcardHost } from '../util/host.js';
 
 /** Tokens travel in URLs (`?token=`), so they are limited to URL-safe characters. */
 export const TOKEN_PATTERN = /^[A-Za-z0-9._~-]{16,256}$/;
@@ -28,7 +29,7 @@ export function hostForUrl(host: string, port: number): string {
 
 /** A wildcard bind address is no address to hand to a client on another machine: the machine's name is. */
 export function reachableHost(host: string): string {
-  return host === '0.0.0.0' || host === '::' || host === '[::]' ? hostname() : host;
+  return isWildcardHost(host) ? hostname() : host;
 }
 
 /** `origin` (http://HOST:PORT) as published to others (state, discovery, share links): a wildcard host named. */

@@ -4,6 +4,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { bareAddress } from '../../util/host.js';
 
 export interface UdpPair {
   rtp: Socket;
@@ -16,9 +17,8 @@ const ATTEMPTS = 32;
 
 /** The address without the IPv4-mapped prefix, and the socket type it needs. */
 export function plainAddress(address: string): { address: string; type: 'udp4' | 'udp6' } {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return { address: mapped[1]!, type: 'udp4' };
-  return { address, type: address.includes(':') ? 'udp6' : 'udp4' };
+  const bare = bareAddress(address);
+  return { address: bare, type: bare.includes(':') ? 'udp6' : 'udp4' };
 }
 
 export async function bindUdpPair(localAddress: string): Promise<UdpPair> {
